@@ -1,0 +1,39 @@
+# The two commands: `make run` and `make test`. Everything they need installs itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test install install-dev bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.runtime node_modules/.installed
+
+install-dev: $(VENV)/.dev node_modules/.installed
+	./scripts/ensure-test-services.sh
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py cdp_demo
+	./scripts/serve-dev.sh
+
+test: install-dev
+	$(PY) -m pytest
+
+bench: install-dev
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache

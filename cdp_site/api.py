@@ -1,0 +1,103 @@
+"""The one NinjaAPI, mounted at /api: routers, auth, throttling, and errors as problem details."""
+from __future__ import annotations
+
+import json
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Redoc, Swagger
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+
+from cdp_site.auth import PrincipalRateThrottle, TenantAuth
+from cdp_site.errors import DomainError
+from cdp_site.problems import problem_response, validation_errors
+
+logger = logging.getLogger("cdp.api")
+
+
+# The docs pages and the schema are public (they hold no data); every operation authenticates.
+api = NinjaAPI(
+    title="Customer Data Platform API",
+    version="1.0.0",
+    description=(
+        "REST API of the lakehouse-native CDP. Authenticate with `Authorization: Bearer <API key or JWT>`; "
+        "choose the tenant with `X-Tenant-ID` (its slug) when your credentials reach several. Errors are "
+        "RFC 9457 problem details (`application/problem+json`). Lists page with `limit` and `offset`."
+    ),
+    auth=TenantAuth(),
+    throttle=[PrincipalRateThrottle()],
+    docs=Swagger(),
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+
+def redoc_view(request: HttpRequest) -> HttpResponse:
+    """ReDoc at /api/redoc beside Swagger at /api/docs (ninja serves one UI per API)."""
+    return Redoc().render_page(request, api)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return problem_response(request, status=exc.status, title=exc.title, type_slug=exc.type_slug, detail=exc.detail, errors=exc.errors, headers=exc.headers)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = validation_errors(exc.errors)
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return problem_response(request, status=422, type_slug="validation-error", detail=f"Some fields are invalid: {fields}.", errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem_response(request, status=401, type_slug="unauthenticated", detail="Send an API key or JWT as 'Authorization: Bearer <token>'.")
+
+
+@api.exception_handler(AuthorizationError)
+def _authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return problem_response(request, status=403, type_slug="forbidden", detail=str(exc))
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    wait = int(exc.wait or 1)
+    return problem_response(request, status=429, type_slug="rate-limited", detail=f"Too many requests; retry in {wait} s.", headers={"Retry-After": str(wait)})
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return problem_response(request, status=400, type_slug="malformed-body", detail="The request body is not UTF-8 text.")
+    if isinstance(cause, json.JSONDecodeError):
+        return problem_response(request, status=400, type_slug="malformed-body", detail=f"The request body is not valid JSON: {cause.msg} at line {cause.lineno} column {cause.colno}.")
+    return problem_response(request, status=exc.status_code, detail=str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return problem_response(request, status=413, type_slug="payload-too-large", detail="The request body is larger than this server accepts.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem_response(request, status=404, type_slug="not-found", detail=str(exc) or "Not found.")
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    return problem_response(request, status=500, type_slug="internal", detail="Something went wrong on our side; the error is logged with this request id.")
+
+
+def _mount_routers() -> None:
+    from operations.api import router as operations_router
+    from tenancy.api import router as tenancy_router
+
+    api.add_router("/", tenancy_router)
+    api.add_router("/operations", operations_router)
+
+
+_mount_routers()

@@ -1,0 +1,140 @@
+"""Authentication for the API: who is calling, which tenant they act in, and with what role.
+
+One class, `TenantAuth`, serves every router; the role an operation needs follows from its
+method (reads need `viewer`, writes `editor`) unless the router asks for more (`admin`).
+`IngestAuth` is the only one that accepts write keys.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security.base import AuthBase
+from ninja.throttling import SimpleRateThrottle
+from ninja.utils import check_csrf
+
+from cdp_site.errors import AuthenticationFailed, DomainError, PermissionDenied
+from tenancy.principals import basic_credentials, bearer_principal, session_principal, write_key_principal
+from tenancy.roles import Role, role_allows
+from tenancy.selectors import tenants_for
+from tenancy.types import Principal, TenantContext
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+TENANT_HEADER = "X-Tenant-ID"
+
+
+class TenantRequired(DomainError):
+    status, title, type_slug = 400, "Tenant not chosen", "tenant-required"
+
+
+def request_principal(request: HttpRequest, *, allow_write_key: bool = False) -> Principal:
+    """The caller, from the Authorization header or else the console session."""
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and credentials.strip():
+        return bearer_principal(credentials.strip())
+    if scheme == "basic":
+        user_name = basic_credentials(credentials.strip())
+        if not allow_write_key:
+            raise AuthenticationFailed("HTTP Basic carries write keys, which only send events (/api/v1/*); use 'Authorization: Bearer <API key>'.")
+        if not user_name:
+            raise AuthenticationFailed("HTTP Basic must carry the write key as the user name.")
+        return write_key_principal(user_name)
+    principal = session_principal(getattr(request, "user", None))
+    if principal is None:
+        raise AuthenticationFailed("Send an API key or JWT as 'Authorization: Bearer <token>', or sign in to the console.")
+    # Browser sessions carry ambient credentials, so their writes need the CSRF token; a
+    # request with no cookies at all cannot be a cross-site forgery.
+    if request.method not in SAFE_METHODS and request.COOKIES:
+        if check_csrf(request) is not None:
+            raise PermissionDenied("The CSRF token is missing or wrong; reload the page and try again.")
+    return principal
+
+
+def tenant_context(principal: Principal, requested: str | None) -> TenantContext:
+    """Select the tenant among those the principal may access; the header never grants access."""
+    options = tenants_for(principal)
+    if requested:
+        chosen = [(tenant, role) for tenant, role in options if tenant.slug == requested.strip()]
+        if not chosen:
+            raise PermissionDenied(f"You have no access to tenant '{requested}', or it does not exist.")
+    elif len(options) == 1:
+        chosen = options
+    elif not options:
+        raise PermissionDenied("These credentials belong to no tenant yet; ask an admin to add you.")
+    else:
+        slugs = ", ".join(tenant.slug for tenant, _ in options)
+        raise TenantRequired(f"Send the {TENANT_HEADER} header: you have access to several tenants ({slugs}).")
+    tenant, role = chosen[0]
+    return TenantContext(principal=principal, tenant=tenant, role=role)
+
+
+class TenantAuth(AuthBase):
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+    openapi_description = "An API key (`cdp_ak_...`) or a JWT, plus `X-Tenant-ID` when the caller has several tenants."
+
+    def __init__(self, *, read_role: str = Role.VIEWER, write_role: str = Role.EDITOR):
+        super().__init__()
+        self.read_role, self.write_role = read_role, write_role
+
+    def __call__(self, request: HttpRequest) -> TenantContext:
+        principal = request_principal(request)
+        request.cdp_principal = principal
+        context = tenant_context(principal, request.headers.get(TENANT_HEADER))
+        request.cdp_context = context
+        need = self.read_role if request.method in SAFE_METHODS else self.write_role
+        if not role_allows(context.role, need):
+            raise PermissionDenied(f"This needs the {need} role in '{context.tenant.slug}'; you are {context.role}.")
+        return context
+
+
+class PrincipalAuth(AuthBase):
+    """Authenticated, but no tenant chosen yet: for discovering one's tenants."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> Principal:
+        principal = request_principal(request)
+        request.cdp_principal = principal
+        return principal
+
+
+class IngestAuth(AuthBase):
+    """Write keys (HTTP Basic, key as user name, as Segment SDKs send it), or an editor's bearer token."""
+
+    openapi_type = "http"
+    openapi_scheme = "basic"
+    openapi_description = "The write key as the HTTP Basic user name (empty password)."
+
+    def __call__(self, request: HttpRequest) -> TenantContext:
+        principal = request_principal(request, allow_write_key=True)
+        request.cdp_principal = principal
+        context = tenant_context(principal, request.headers.get(TENANT_HEADER))
+        request.cdp_context = context
+        if principal.kind != "writekey" and not role_allows(context.role, Role.EDITOR):
+            raise PermissionDenied(f"Sending events needs a write key or the editor role; you are {context.role}.")
+        return context
+
+
+class PrincipalRateThrottle(SimpleRateThrottle):
+    """Requests per minute per principal (API key, token subject or user)."""
+
+    def __init__(self):
+        super().__init__(rate=self._rate())
+
+    @staticmethod
+    def _rate() -> str:
+        return f"{max(settings.CDP_API_RATE_LIMIT_PER_MINUTE, 1)}/m"
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        # Read the setting per request so a changed limit applies without a restart of the API object.
+        self.rate = self._rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+    def get_cache_key(self, request: HttpRequest) -> str | None:
+        if settings.CDP_API_RATE_LIMIT_PER_MINUTE <= 0:
+            return None
+        principal = getattr(request, "cdp_principal", None)
+        return f"throttle_principal_{principal.label}" if principal else None

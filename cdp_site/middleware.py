@@ -1,0 +1,86 @@
+"""Request id, the one request log line, and the API's content-type rule."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from cdp_site.logging import request_id_var
+from cdp_site.problems import problem_response
+
+request_logger = logging.getLogger("cdp.request")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Accept the caller's X-Request-ID when it is sane, otherwise make one; echo it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class RequestLogMiddleware:
+    """One JSON line per request: id, tenant, principal, method, path, status, duration.
+
+    The path is logged without its query string, which is where careless clients put tokens.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        context = getattr(request, "cdp_context", None)
+        principal = getattr(request, "cdp_principal", None) or (context.principal if context else None)
+        user = getattr(request, "user", None)
+        if principal is None and user is not None and user.is_authenticated:
+            principal_label = f"user:{user.username}"
+        else:
+            principal_label = principal.label if principal else None
+        console_tenant = getattr(request, "tenant", None)
+        tenant = context.tenant.slug if context else (console_tenant.slug if console_tenant else None)
+        request_logger.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={
+                "cdp_tenant": tenant, "cdp_principal": principal_label, "cdp_method": request.method,
+                "cdp_path": request.path, "cdp_status": response.status_code,
+                "cdp_duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+
+class ApiContentTypeMiddleware:
+    """API writes with a body must say they are JSON (415 otherwise), before any parsing."""
+
+    ACCEPTED = ("application/json", "text/plain")  # Segment's browser SDK beacons send text/plain
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            request.path.startswith("/api/")
+            and request.method in ("POST", "PUT", "PATCH")
+            and int(request.META.get("CONTENT_LENGTH") or 0) > 0
+        ):
+            content_type = request.content_type or ""
+            if content_type not in self.ACCEPTED and not content_type.endswith("+json"):
+                return problem_response(
+                    request, status=415, type_slug="unsupported-media-type",
+                    detail=f"Send the body as application/json, not {content_type or 'an unnamed type'}.",
+                )
+        return self.get_response(request)

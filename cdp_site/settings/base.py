@@ -1,0 +1,170 @@
+"""Settings shared by every environment. Everything comes through `env`; see README.md for the table."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdp_site.database import database_settings
+from cdp_site.env import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DATA_DIR = Path(env.str("CDP_DATA_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env.str("SECRET_KEY", "insecure-local-development-key-change-me-0123456789abcdef")
+DEBUG = env.bool("DEBUG", False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+
+# Databricks Apps set DATABRICKS_APP_NAME; only then are the X-Forwarded-* identity headers
+# trustworthy (the app proxy sets them). Anywhere else a client could forge them.
+DATABRICKS_APP_NAME = env.str("DATABRICKS_APP_NAME")
+RUNNING_AS_DATABRICKS_APP = bool(DATABRICKS_APP_NAME)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "ninja",
+    "django_q",
+    "cdp_site",
+    "tenancy",
+    "console",
+    "operations",
+    "lakehouse",
+    "customers",
+    "journeys",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "cdp_site.middleware.RequestIdMiddleware",
+    "cdp_site.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenancy.middleware.DatabricksAppUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "cdp_site.middleware.ApiContentTypeMiddleware",
+    "tenancy.middleware.ConsoleTenantMiddleware",
+    "console.middleware.ConsoleDomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "cdp_site.urls"
+WSGI_APPLICATION = "cdp_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "console.context_processors.console",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_settings(env, DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "console:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("CDP_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Serve straight from the finders too, so a laptop needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # JavaScript libraries come from the npm registry (package.json), never from a CDN.
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Request bodies: ingestion enforces Segment's own limits; this is the outer bound.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CDP_MAX_BODY_BYTES", 5 * 1024 * 1024)
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Customer data -------------------------------------------------------------------------
+CDP_LAKEHOUSE = env.str("CDP_LAKEHOUSE", "default")
+
+# --- Authentication --------------------------------------------------------------------------
+CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")
+CDP_JWT_PUBLIC_KEY = env.str("CDP_JWT_PUBLIC_KEY")
+CDP_JWT_JWKS_URL = env.str("CDP_JWT_JWKS_URL")
+CDP_JWT_AUDIENCE = env.str("CDP_JWT_AUDIENCE", "cdp")
+CDP_JWT_ISSUER = env.str("CDP_JWT_ISSUER")
+CDP_JWT_TENANT_CLAIM = env.str("CDP_JWT_TENANT_CLAIM", "tenants")
+CDP_APP_USER_DEFAULT_TENANT = env.str("CDP_APP_USER_DEFAULT_TENANT")
+CDP_APP_USER_DEFAULT_ROLE = env.str("CDP_APP_USER_DEFAULT_ROLE", "viewer")
+CDP_API_RATE_LIMIT_PER_MINUTE = env.int("CDP_API_RATE_LIMIT_PER_MINUTE", 6000)
+CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES", 10)
+
+# --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------
+Q_CLUSTER = {
+    "name": "cdp",
+    "orm": "default",
+    "workers": env.int("CDP_Q_WORKERS", 2),
+    "timeout": env.int("CDP_Q_TIMEOUT_SECONDS", 600),
+    "retry": env.int("CDP_Q_TIMEOUT_SECONDS", 600) + 60,
+    "max_attempts": 3,
+    "save_limit": 500,
+    "catch_up": False,
+    "poll": 1,
+    "label": "Scheduler",
+}
+
+# --- Logging: one JSON line per request, secrets scrubbed ----------------------------------
+CDP_LOG_FORMAT = env.str("CDP_LOG_FORMAT", "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "cdp_site.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "json": {"()": "cdp_site.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": CDP_LOG_FORMAT if CDP_LOG_FORMAT in ("json", "text") else "json",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env.str("CDP_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The request log replaces Django's own per-request lines.
+        "django.server": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from cdp_site import health
+from cdp_site.api import api, redoc_view
+from cdp_site.views import not_found, server_error
+
+urlpatterns = [
+    path("health", health.health, name="health"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/redoc", redoc_view, name="api-redoc"),
+    path("api/", api.urls),
+    # Unknown API paths answer with a problem document even when DEBUG shows HTML elsewhere.
+    re_path(r"^api/", not_found),
+    path("admin/", admin.site.urls),
+    path("settings/", include("tenancy.urls")),
+    path("operations/", include("operations.urls")),
+    path("", include("console.urls")),
+]
+
+handler404 = not_found
+handler500 = server_error

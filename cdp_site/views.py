@@ -1,0 +1,23 @@
+"""Error pages: problem details under /api, HTML elsewhere."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cdp_site.problems import problem_response
+
+
+def _wants_problem(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/health")
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _wants_problem(request):
+        return problem_response(request, status=404, type_slug="not-found", detail=f"No endpoint at {request.path}; see /api/docs.")
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _wants_problem(request):
+        return problem_response(request, status=500, type_slug="internal", detail="Something went wrong on our side; the error is logged with this request id.")
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,36 @@
+"""Console access: signed in, in a tenant, with at least the role a page needs."""
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from tenancy.roles import Role, role_allows
+from tenancy.types import Principal, TenantContext
+from tenancy.selectors import user_principal
+
+
+def console_context(request) -> TenantContext:
+    principal: Principal = user_principal(request.user)
+    return TenantContext(principal=principal, tenant=request.tenant, role=request.role)
+
+
+def role_required(read: str = Role.VIEWER, write: str = Role.EDITOR):
+    """Pages read with `read` and post with `write`; the refusal says what is missing."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if request.tenant is None:
+                return render(request, "console/no_tenant.html", status=403)
+            need = read if request.method in ("GET", "HEAD") else write
+            if not role_allows(request.role, need):
+                return render(request, "console/forbidden.html", {"need": need}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,19 @@
+"""Domain errors raised under console pages become a readable page with the right status."""
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from cdp_site.errors import DomainError
+
+
+class ConsoleDomainErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DomainError) and not request.path.startswith("/api/"):
+            return render(request, "console/error.html", {"error": exception}, status=exception.status)
+        return None

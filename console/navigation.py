@@ -1,0 +1,33 @@
+"""The console's main navigation, in the order operators use it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    section: str
+
+
+NAVIGATION = [
+    NavItem("Customers", "console:section", "customers"),
+    NavItem("Segments", "console:section", "segments"),
+    NavItem("Journeys", "console:section", "journeys"),
+    NavItem("Campaigns", "console:section", "campaigns"),
+    NavItem("Analytics", "console:section", "analytics"),
+    NavItem("Identity", "console:section", "identity"),
+    NavItem("Operations", "operations:index", "operations"),
+    NavItem("Settings", "tenancy:members", "settings"),
+]
+
+# Sections whose pages arrive with their own apps; until then the console says so plainly.
+UPCOMING_SECTIONS = {
+    "customers": "Find any customer and see their traits, identities, consent and event timeline.",
+    "segments": "Build audiences from traits and behaviour, and see who entered and left.",
+    "journeys": "Design multi-step journeys and watch customers flow through them.",
+    "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",
+    "analytics": "Journey funnels, campaign lift and audience trends.",
+    "identity": "The identity graph, merge log, conflicts and resolution rules.",
+}

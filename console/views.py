@@ -1,0 +1,53 @@
+"""The console shell: sign-in, home, tenant switching, and sections still to come."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cdp_site.ratelimit import login_attempt_allowed
+from console.access import role_required
+from console.navigation import UPCOMING_SECTIONS
+from tenancy.middleware import SESSION_TENANT_KEY
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "console/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if not login_attempt_allowed(request):
+            form = self.get_form()
+            form.add_error(None, "Too many sign-in attempts. Wait a few minutes and try again.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+sign_out = auth_views.LogoutView.as_view()
+
+
+@role_required()
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/home.html")
+
+
+@require_POST
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("tenant", "")
+    if not request.user.is_authenticated:
+        return redirect("console:login")
+    if any(t.slug == wanted for t, _ in request.tenant_choices):
+        request.session[SESSION_TENANT_KEY] = wanted
+        messages.success(request, f"Now working in {wanted}.")
+    else:
+        messages.error(request, "You have no access to that tenant.")
+    return redirect(request.POST.get("next") or "console:home")
+
+
+@role_required()
+def section(request: HttpRequest, section: str) -> HttpResponse:
+    if section not in UPCOMING_SECTIONS:
+        raise Http404(section)
+    return render(request, "console/section.html", {"section": section, "blurb": UPCOMING_SECTIONS[section]})

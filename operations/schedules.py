@@ -1,0 +1,44 @@
+"""The recurring work, declared in code and written to django-q2's table idempotently."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    minutes: int
+    description: str
+
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
+        description="Advance journeys: enrol entrants, move due instances, queue sends.",
+    ),
+]
+
+
+def schedules_ensure() -> list[str]:
+    """Create or correct each declared schedule; leaves unknown schedules alone. Returns the names changed."""
+    changed = []
+    for spec in SCHEDULES:
+        wanted = {"func": spec.func, "schedule_type": Schedule.MINUTES, "minutes": spec.minutes, "repeats": -1}
+        schedule = Schedule.objects.filter(name=spec.name).first()
+        if schedule is None:
+            Schedule.objects.create(name=spec.name, **wanted)
+            changed.append(spec.name)
+        elif any(getattr(schedule, field) != value for field, value in wanted.items()):
+            for field, value in wanted.items():
+                setattr(schedule, field, value)
+            schedule.save()
+            changed.append(spec.name)
+    return changed
+
+
+def schedules_ensure_after_migrate(sender, using="default", **kwargs) -> None:
+    if using == "default":
+        schedules_ensure()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Schema
+
+
+class ScheduleOut(Schema):
+    name: str
+    func: str
+    every_minutes: int | None
+    next_run: datetime | None
+    description: str
+    last_status: str | None
+
+
+class TaskRunOut(Schema):
+    id: str
+    name: str
+    func: str
+    started: datetime
+    stopped: datetime
+    seconds: float
+    success: bool
+    error: str | None
+    attempts: int

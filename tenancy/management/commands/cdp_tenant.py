@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from cdp_site.errors import DomainError
+from tenancy import selectors, services
+from tenancy.models import Tenant
+
+
+class Command(BaseCommand):
+    help = "Create and list tenants."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="Create a tenant.")
+        create.add_argument("slug")
+        create.add_argument("--name", default="")
+        sub.add_parser("list", help="List tenants.")
+
+    def handle(self, *args, action, **options):
+        if action == "create":
+            try:
+                ref = services.tenant_create(slug=options["slug"], name=options["name"], actor="cli")
+            except DomainError as exc:
+                raise CommandError(exc.detail) from None
+            self.stdout.write(self.style.SUCCESS(f"Created tenant {ref.slug} ({ref.name})."))
+        else:
+            for ref in map(selectors.tenant_ref, Tenant.objects.order_by("slug")):
+                self.stdout.write(f"{ref.slug}\t{ref.name}")

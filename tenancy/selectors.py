@@ -1,0 +1,78 @@
+"""Reads for tenants, members, keys and the audit log; they return frozen values."""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from cdp_site.errors import NotFound
+from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
+from tenancy.roles import Role
+from tenancy.types import AuditInfo, IssuedKeyInfo, MemberInfo, Principal, TenantRef
+
+
+def tenant_ref(tenant: Tenant) -> TenantRef:
+    return TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
+
+
+def tenant_get(*, slug: str) -> TenantRef:
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        raise NotFound(f"No tenant '{slug}'.")
+    return tenant_ref(tenant)
+
+
+def tenants_for(principal: Principal) -> list[tuple[TenantRef, str]]:
+    """The tenants a principal may act in, with its role in each, by slug."""
+    if principal.is_superuser:
+        return [(tenant_ref(t), Role.ADMIN) for t in Tenant.objects.order_by("slug")]
+    tenants = Tenant.objects.filter(id__in=principal.roles).order_by("slug")
+    return [(tenant_ref(t), principal.roles[t.id]) for t in tenants]
+
+
+def user_principal(user) -> Principal:
+    roles = dict(Membership.objects.filter(user=user).values_list("tenant_id", "role"))
+    return Principal(kind="user", label=f"user:{user.username}", roles=roles, user_id=user.id, is_superuser=user.is_superuser)
+
+
+def key_info(key: IssuedKey) -> IssuedKeyInfo:
+    return IssuedKeyInfo(
+        id=key.id, name=key.name, key_id=key.key_id, prefix=f"{key.PREFIX}{key.key_id}",
+        role=getattr(key, "role", None), created_by=key.created_by, created_at=key.created_at,
+        last_used_at=key.last_used_at, revoked_at=key.revoked_at,
+    )
+
+
+def member_info(membership: Membership) -> MemberInfo:
+    return MemberInfo(id=membership.id, email=membership.user.username, role=membership.role, created_at=membership.created_at)
+
+
+def api_key_list(*, tenant: TenantRef) -> QuerySet:
+    return ApiKey.objects.filter(tenant_id=tenant.id)
+
+
+def write_key_list(*, tenant: TenantRef) -> QuerySet:
+    return WriteKey.objects.filter(tenant_id=tenant.id)
+
+
+def member_list(*, tenant: TenantRef) -> QuerySet:
+    return Membership.objects.filter(tenant_id=tenant.id).select_related("user").order_by("user__username")
+
+
+def audit_list(*, tenant: TenantRef) -> QuerySet:
+    return AuditEntry.objects.filter(tenant_id=tenant.id)
+
+
+def audit_info(entry: AuditEntry) -> AuditInfo:
+    return AuditInfo(id=entry.id, actor=entry.actor, action=entry.action, target=entry.target, details=entry.details, created_at=entry.created_at)
+
+
+def member_get(*, tenant: TenantRef, member_id: int) -> MemberInfo:
+    membership = member_list(tenant=tenant).filter(id=member_id).first()
+    if membership is None:
+        raise NotFound(f"No member {member_id} in this tenant.")
+    return member_info(membership)
+
+
+def user_exists(*, email: str) -> bool:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(username=email.strip().lower()).exists()

@@ -1,0 +1,178 @@
+"""Writes for tenants, members, keys and the audit log. Every change leaves an audit entry."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cdp_site.errors import Conflict, InvalidInput, NotFound
+from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
+from tenancy.roles import Role
+from tenancy.selectors import key_info, member_info, tenant_ref
+from tenancy.types import IssuedKeyInfo, MemberInfo, Principal, TenantRef
+
+_KEY_ID_ALPHABET = string.ascii_lowercase + string.digits
+_KEY_ID_LENGTH = 8
+# Writing last_used_at on every request would turn each read into a write; a minute is precise
+# enough to answer "is this key still in use?".
+_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def audit_record(*, tenant: TenantRef | None, actor: str, action: str, target: str = "", details: dict | None = None) -> None:
+    AuditEntry.objects.create(
+        tenant_id=tenant.id if tenant else None, actor=actor, action=action, target=target, details=details or {}
+    )
+
+
+def tenant_create(*, slug: str, name: str = "", actor: str) -> TenantRef:
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(slug=slug, name=name or slug)
+    except IntegrityError:
+        raise Conflict(f"A tenant with slug '{slug}' already exists.") from None
+    ref = tenant_ref(tenant)
+    audit_record(tenant=ref, actor=actor, action="tenant.create", target=slug)
+    return ref
+
+
+def tenant_get_or_create(*, slug: str, name: str = "", actor: str) -> TenantRef:
+    tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    ref = tenant_ref(tenant)
+    if created:
+        audit_record(tenant=ref, actor=actor, action="tenant.create", target=slug)
+    return ref
+
+
+def _role_checked(role: str) -> str:
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role '{role}'.", errors=[{"field": "role", "message": f"must be one of {', '.join(Role.values)}"}])
+    return role
+
+
+@transaction.atomic
+def member_set(*, tenant: TenantRef, email: str, role: str, actor: str, password: str | None = None) -> MemberInfo:
+    """Add a person to a tenant, or change their role there; creates the user if needed."""
+    _role_checked(role)
+    email = email.strip().lower()
+    if "@" not in email:
+        raise InvalidInput("An email address is needed.", errors=[{"field": "email", "message": "not an email address"}])
+    user, created = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+    if created:
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    membership, _ = Membership.objects.update_or_create(user=user, tenant_id=tenant.id, defaults={"role": role})
+    audit_record(tenant=tenant, actor=actor, action="member.set", target=email, details={"role": role})
+    return member_info(membership)
+
+
+@transaction.atomic
+def member_remove(*, tenant: TenantRef, member_id: int, actor: str) -> None:
+    membership = Membership.objects.filter(tenant_id=tenant.id, id=member_id).select_related("user").first()
+    if membership is None:
+        raise NotFound(f"No member {member_id} in this tenant.")
+    admins = Membership.objects.filter(tenant_id=tenant.id, role=Role.ADMIN)
+    if membership.role == Role.ADMIN and admins.count() == 1:
+        raise Conflict("This is the tenant's last admin; make someone else admin first.")
+    membership.delete()
+    audit_record(tenant=tenant, actor=actor, action="member.remove", target=membership.user.username)
+
+
+def _new_secret(model: type[IssuedKey]) -> tuple[str, str, str]:
+    key_id = "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(_KEY_ID_LENGTH))
+    secret = f"{model.PREFIX}{key_id}_{secrets.token_urlsafe(24)}"
+    return key_id, secret, hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _key_issue(model: type[IssuedKey], *, tenant: TenantRef, name: str, actor: str, **fields) -> tuple[IssuedKeyInfo, str]:
+    key_id, secret, key_hash = _new_secret(model)
+    key = model.objects.create(tenant_id=tenant.id, name=name or "unnamed", key_id=key_id, key_hash=key_hash, created_by=actor, **fields)
+    audit_record(tenant=tenant, actor=actor, action=f"{model._meta.model_name}.create", target=key.name, details={"key_id": key_id, **fields})
+    return key_info(key), secret
+
+
+def _key_revoke(model: type[IssuedKey], *, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKeyInfo:
+    key = model.objects.filter(tenant_id=tenant.id, id=key_pk).first()
+    if key is None:
+        raise NotFound(f"No {model._meta.verbose_name} {key_pk} in this tenant.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(tenant=tenant, actor=actor, action=f"{model._meta.model_name}.revoke", target=key.name, details={"key_id": key.key_id})
+    return key_info(key)
+
+
+def api_key_create(*, tenant: TenantRef, name: str, role: str, actor: str) -> tuple[IssuedKeyInfo, str]:
+    """Issue an API key; the secret is returned once and only its hash is kept."""
+    return _key_issue(ApiKey, tenant=tenant, name=name, actor=actor, role=_role_checked(role))
+
+
+def api_key_revoke(*, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKeyInfo:
+    return _key_revoke(ApiKey, tenant=tenant, key_pk=key_pk, actor=actor)
+
+
+def write_key_create(*, tenant: TenantRef, name: str, actor: str) -> tuple[IssuedKeyInfo, str]:
+    return _key_issue(WriteKey, tenant=tenant, name=name, actor=actor)
+
+
+def write_key_revoke(*, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKeyInfo:
+    return _key_revoke(WriteKey, tenant=tenant, key_pk=key_pk, actor=actor)
+
+
+def _key_authenticate(model: type[IssuedKey], secret: str):
+    if not secret.startswith(model.PREFIX):
+        return None
+    key_id = secret[len(model.PREFIX):len(model.PREFIX) + _KEY_ID_LENGTH]
+    key = model.objects.filter(key_id=key_id, revoked_at__isnull=True).select_related("tenant").first()
+    if key is None or not hmac.compare_digest(key.key_hash, hashlib.sha256(secret.encode()).hexdigest()):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_PRECISION:
+        model.objects.filter(id=key.id).update(last_used_at=now)
+    return key
+
+
+def api_key_authenticate(secret: str) -> Principal | None:
+    """The principal an API key stands for, or None for an unknown or revoked key."""
+    key = _key_authenticate(ApiKey, secret)
+    if key is None:
+        return None
+    return Principal(kind="apikey", label=f"apikey:{ApiKey.PREFIX}{key.key_id}", roles={key.tenant_id: key.role})
+
+
+def write_key_authenticate(secret: str) -> Principal | None:
+    """Write keys may only ingest: the principal holds no role, just its one tenant."""
+    key = _key_authenticate(WriteKey, secret)
+    if key is None:
+        return None
+    return Principal(kind="writekey", label=f"writekey:{WriteKey.PREFIX}{key.key_id}", roles={key.tenant_id: "ingest"})
+
+
+@transaction.atomic
+def app_user_provision(*, email: str) -> object:
+    """The Django user for a Databricks Apps identity, created on first sight.
+
+    New users join CDP_APP_USER_DEFAULT_TENANT (when set) with CDP_APP_USER_DEFAULT_ROLE;
+    otherwise they belong to no tenant until an admin adds them.
+    """
+    from django.conf import settings
+
+    email = email.strip().lower()
+    user, created = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        slug, role = settings.CDP_APP_USER_DEFAULT_TENANT, settings.CDP_APP_USER_DEFAULT_ROLE
+        tenant = Tenant.objects.filter(slug=slug).first() if slug else None
+        if tenant is not None and role in Role.values:
+            Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+            audit_record(tenant=tenant_ref(tenant), actor="databricks-app", action="member.provision", target=email, details={"role": role})
+    return user

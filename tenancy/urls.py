@@ -1,0 +1,12 @@
+from django.urls import path
+
+from tenancy import views
+
+app_name = "tenancy"
+urlpatterns = [
+    path("members/", views.members, name="members"),
+    path("members/<int:member_id>/remove/", views.member_remove, name="member-remove"),
+    path("audit/", views.audit, name="audit"),
+    path("<slug:kind>/", views.keys, name="keys"),
+    path("<slug:kind>/<int:key_pk>/revoke/", views.key_revoke, name="key-revoke"),
+]

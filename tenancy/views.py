@@ -1,0 +1,96 @@
+"""Console settings: members, API keys, write keys and the audit log (admins only)."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cdp_site.errors import DomainError
+from cdp_site.pagination import page_of
+from console.access import console_context, role_required
+from tenancy import selectors, services
+from tenancy.forms import KeyForm, MemberForm
+from tenancy.roles import Role
+
+ADMIN_ONLY = role_required(read=Role.ADMIN, write=Role.ADMIN)
+
+# The two kinds of key share one page; these say what differs.
+KEY_KINDS = {
+    "api-keys": {"title": "API keys", "list": selectors.api_key_list, "create": services.api_key_create,
+                 "revoke": services.api_key_revoke, "has_role": True,
+                 "help": "API keys call the REST API for this tenant with the role you give them."},
+    "write-keys": {"title": "Write keys", "list": selectors.write_key_list, "create": services.write_key_create,
+                   "revoke": services.write_key_revoke, "has_role": False,
+                   "help": "Write keys only send events: give them to Segment or RudderStack SDKs as the write key."},
+}
+
+
+def _page(request: HttpRequest, rows, mapper):
+    try:
+        offset = max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        offset = 0
+    return page_of(rows, limit=50, offset=offset, mapper=mapper)
+
+
+def _kind(kind: str) -> dict:
+    if kind not in KEY_KINDS:
+        raise Http404(kind)
+    return KEY_KINDS[kind]
+
+
+@ADMIN_ONLY
+def keys(request: HttpRequest, kind: str) -> HttpResponse:
+    spec, created, created_secret = _kind(kind), None, None
+    form = KeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ctx = console_context(request)
+        extra = {"role": form.cleaned_data["role"] or Role.VIEWER} if spec["has_role"] else {}
+        created, created_secret = spec["create"](tenant=ctx.tenant, name=form.cleaned_data["name"], actor=ctx.actor, **extra)
+        form = KeyForm()
+    context = {
+        "kind": kind, "spec": spec, "form": form, "created": created, "created_secret": created_secret,
+        "page": _page(request, spec["list"](tenant=request.tenant), selectors.key_info),
+    }
+    template = "tenancy/keys.html#key_panel" if request.htmx and request.method == "POST" else "tenancy/keys.html"
+    return render(request, template, context, status=422 if form.errors else 200)
+
+
+@require_POST
+@ADMIN_ONLY
+def key_revoke(request: HttpRequest, kind: str, key_pk: int) -> HttpResponse:
+    spec, ctx = _kind(kind), console_context(request)
+    info = spec["revoke"](tenant=ctx.tenant, key_pk=key_pk, actor=ctx.actor)
+    messages.success(request, f"Revoked {info.prefix}… ({info.name}). Requests using it now get 401.")
+    return redirect("tenancy:keys", kind=kind)
+
+
+@ADMIN_ONLY
+def members(request: HttpRequest) -> HttpResponse:
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ctx = console_context(request)
+        info = services.member_set(tenant=ctx.tenant, email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=ctx.actor)
+        messages.success(request, f"{info.email} is now {info.role} in {ctx.tenant.slug}.")
+        return redirect("tenancy:members")
+    page = _page(request, selectors.member_list(tenant=request.tenant), selectors.member_info)
+    return render(request, "tenancy/members.html", {"form": form, "page": page}, status=422 if form.errors else 200)
+
+
+@require_POST
+@ADMIN_ONLY
+def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    try:
+        services.member_remove(tenant=ctx.tenant, member_id=member_id, actor=ctx.actor)
+        messages.success(request, "Member removed.")
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return redirect("tenancy:members")
+
+
+@ADMIN_ONLY
+def audit(request: HttpRequest) -> HttpResponse:
+    page = _page(request, selectors.audit_list(tenant=request.tenant), selectors.audit_info)
+    return render(request, "tenancy/audit.html", {"page": page})

@@ -1,0 +1,83 @@
+"""Shared fixtures: tenants with people and keys, and an API client that speaks with credentials."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+
+from tenancy import services
+from tenancy.roles import Role
+from tenancy.types import TenantRef
+
+pytest_plugins = ["tests.servers"]
+
+
+@dataclass
+class TenantFixture:
+    ref: TenantRef
+    keys: dict[str, str] = field(default_factory=dict)  # role -> API key secret
+    write_key: str = ""
+
+    @property
+    def slug(self) -> str:
+        return self.ref.slug
+
+
+def make_tenant(slug: str) -> TenantFixture:
+    ref = services.tenant_create(slug=slug, name=f"{slug.title()} Inc", actor="test")
+    fixture = TenantFixture(ref=ref)
+    for role in Role.values:
+        _, fixture.keys[role] = services.api_key_create(tenant=ref, name=f"{slug}-{role}-key", role=role, actor="test")
+    _, fixture.write_key = services.write_key_create(tenant=ref, name=f"{slug}-write-key", actor="test")
+    return fixture
+
+
+@pytest.fixture
+def tenant_a(db) -> TenantFixture:
+    return make_tenant("alpha")
+
+
+@pytest.fixture
+def tenant_b(db) -> TenantFixture:
+    return make_tenant("bravo")
+
+
+class ApiClient:
+    """The Django test client with a bearer token and tenant header, JSON in and out."""
+
+    def __init__(self, token: str | None = None, tenant: str | None = None, **headers):
+        self.client = Client()
+        self.headers = dict(headers)
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        if tenant:
+            self.headers["X-Tenant-ID"] = tenant
+
+    def request(self, method: str, path: str, body=None, **headers):
+        kwargs = {"headers": {**self.headers, **headers}}
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+            kwargs["content_type"] = headers.pop("content_type", "application/json")
+        return getattr(self.client, method.lower())(path, **kwargs)
+
+    def get(self, path, **headers):
+        return self.request("GET", path, **headers)
+
+    def post(self, path, body=None, **headers):
+        return self.request("POST", path, body if body is not None else {}, **headers)
+
+    def patch(self, path, body=None, **headers):
+        return self.request("PATCH", path, body if body is not None else {}, **headers)
+
+    def delete(self, path, **headers):
+        return self.request("DELETE", path, **headers)
+
+
+@pytest.fixture
+def api_as():
+    def build(tenant: TenantFixture, role: str = Role.ADMIN) -> ApiClient:
+        return ApiClient(token=tenant.keys[role], tenant=tenant.slug)
+
+    return build

@@ -1,0 +1,39 @@
+"""How to make an object of each kind an API path names, inside a given tenant.
+
+The isolation matrix walks every operation in the OpenAPI schema; an operation whose path has
+parameters needs an entry here, or the matrix fails and names the path, so no endpoint joins
+the API without its cross-tenant check.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tenancy import services
+from tenancy.roles import Role
+
+
+def _member(tenant) -> dict:
+    info = services.member_set(tenant=tenant.ref, email=f"member-of-{tenant.slug}@example.com", role=Role.EDITOR, actor="test")
+    return {"member_id": info.id}
+
+
+def _api_key(tenant) -> dict:
+    info, _ = services.api_key_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-apikey", role=Role.VIEWER, actor="test")
+    return {"key_pk": info.id}
+
+
+def _write_key(tenant) -> dict:
+    info, _ = services.write_key_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-writekey", actor="test")
+    return {"key_pk": info.id}
+
+
+FACTORIES: dict[str, Callable[[object], dict]] = {
+    "/api/members/{member_id}": _member,
+    "/api/api-keys/{key_pk}": _api_key,
+    "/api/write-keys/{key_pk}": _write_key,
+}
+
+
+def markers(tenant) -> list[str]:
+    """Strings that only the tenant's own data contains; lists of other tenants must not show them."""
+    return [f"marker-{tenant.slug}", f"member-of-{tenant.slug}", f"{tenant.slug}-admin-key", tenant.ref.name]

@@ -1,0 +1,72 @@
+"""Real servers the tests start themselves and stop: PostgreSQL, local Spark.
+
+Each is started once per test run, on demand, on a free port, and torn down at the end.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+
+    def url(self, database: str) -> str:
+        return f"postgres://{self.user}@{self.host}:{self.port}/{database}"
+
+
+def _pg_bin() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not candidates:
+        raise RuntimeError("PostgreSQL is not installed; `make test` installs it (scripts/ensure-test-services.sh).")
+    return Path(candidates[-1])
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # The server refuses to run as root; as root we run it as the `postgres` system user.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    pg_bin, port = _pg_bin(), free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="cdp-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+    data, log = workdir / "data", workdir / "log"
+    run = lambda args: subprocess.run(_as_postgres_user(args), check=True, capture_output=True)  # noqa: E731
+    run([str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "cdp"])
+    run([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start", "-o",
+         f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"])
+    server = PostgresServer(host="127.0.0.1", port=port, user="cdp")
+    try:
+        yield server
+    finally:
+        subprocess.run(_as_postgres_user([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]), capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def postgres_create_database(server: PostgresServer, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.url(name)

@@ -1,0 +1,71 @@
+"""Two tenants, every endpoint, every method: another tenant's ids answer 404 and nothing leaks.
+
+Operations come from the OpenAPI schema, so endpoints added later join this matrix by themselves.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.isolation_registry import FACTORIES, markers
+from tests.openapi_walk import operations
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = operations()
+WITH_IDS = [op for op in OPERATIONS if op.params and not op.is_ingestion]
+LISTS = [op for op in OPERATIONS if op.method == "get" and not op.params]
+
+
+def _snapshot(client, tenant) -> str:
+    """Everything the owner can read through its list endpoints, to detect any change."""
+    bodies = {}
+    for op in LISTS:
+        response = client.get(op.url({}) + "?limit=500")
+        if response.status_code == 200:
+            body = response.json()
+            for item in body.get("items", []) if isinstance(body, dict) else []:
+                item.pop("last_used_at", None)
+            bodies[op.path] = body
+    return json.dumps(bodies, sort_keys=True, default=str)
+
+
+def test_every_operation_with_ids_has_a_factory():
+    missing = sorted({op.path for op in WITH_IDS} - set(FACTORIES))
+    assert not missing, f"Add factories to tests/isolation_registry.py for: {missing}"
+
+
+@pytest.mark.parametrize("op", WITH_IDS, ids=str)
+def test_other_tenants_ids_answer_404_and_change_nothing(op, tenant_a, tenant_b, api_as):
+    owner, intruder = api_as(tenant_a), api_as(tenant_b)
+    values = FACTORIES[op.path](tenant_a)
+    _snapshot(owner, tenant_a)
+    before = _snapshot(owner, tenant_a)
+    response = intruder.request(op.method, op.url(values), op.body)
+    assert response.status_code == 404, f"{op} as another tenant gave {response.status_code}: {response.content[:300]}"
+    assert response["Content-Type"] == "application/problem+json"
+    for marker in markers(tenant_a):
+        assert marker not in response.content.decode(), f"{op} leaked {marker!r}"
+    assert _snapshot(owner, tenant_a) == before, f"{op} from another tenant changed tenant A's data"
+
+
+@pytest.mark.parametrize("op", LISTS, ids=str)
+def test_lists_never_show_another_tenants_objects(op, tenant_a, tenant_b, api_as):
+    for path, factory in FACTORIES.items():
+        factory(tenant_a)
+    response = api_as(tenant_b).get(op.url({}) + "?limit=500")
+    assert response.status_code == 200, f"{op}: {response.status_code} {response.content[:300]}"
+    text = response.content.decode()
+    for marker in markers(tenant_a):
+        assert marker not in text, f"{op} as tenant B shows {marker!r}"
+
+
+def test_tenant_header_naming_a_tenant_one_does_not_belong_to_is_refused(tenant_a, tenant_b, api_as):
+    client = api_as(tenant_b)
+    response = client.get("/api/members", **{"X-Tenant-ID": tenant_a.slug})
+    assert response.status_code == 403
+    nonexistent = client.get("/api/members", **{"X-Tenant-ID": "no-such-tenant"})
+    # The same answer whether or not the tenant exists: the header reveals nothing.
+    assert nonexistent.status_code == 403
+    assert nonexistent.json()["detail"].replace("no-such-tenant", tenant_a.slug) == response.json()["detail"]
