@@ -16,7 +16,7 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"), r"\1 [REDACTED]"),
     (re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), "[REDACTED-JWT]"),
     (re.compile(r"\bdapi[0-9a-f]{32}(-\d+)?\b"), "[REDACTED-DATABRICKS-TOKEN]"),
-    (re.compile(r"(?i)((?:password|passwd|secret|token|authorization|api_key|apikey)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"), r"\1[REDACTED]"),
+    (re.compile(r"(?i)((?:password|passwd|secret|token|authorization|api_key|apikey)[\"']?\s*[:=]\s*[\"']?)(?!cdp_(?:ak|wk)_|\[REDACTED)[^\s\"',&}]+"), r"\1[REDACTED]"),
 ]
 
 

@@ -9,4 +9,5 @@ class OperationsConfig(AppConfig):
     def ready(self):
         from operations.schedules import schedules_ensure_after_migrate
 
-        post_migrate.connect(schedules_ensure_after_migrate, sender=self)
+        # post_migrate is only sent for apps with models; django_q owns the Schedule table.
+        post_migrate.connect(schedules_ensure_after_migrate, dispatch_uid="cdp-schedules-ensure")

@@ -1,8 +1,10 @@
 """The recurring work, declared in code and written to django-q2's table idempotently."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django_q.models import Schedule
 
 
@@ -12,12 +14,15 @@ class ScheduleSpec:
     func: str
     minutes: int
     description: str
+    enabled: Callable[[], bool] = lambda: True
 
 
 SCHEDULES = [
     ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
+        # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.
+        enabled=lambda: settings.CDP_ORCHESTRATOR_RUNS_IN != "job",
     ),
 ]
 
@@ -26,6 +31,10 @@ def schedules_ensure() -> list[str]:
     """Create or correct each declared schedule; leaves unknown schedules alone. Returns the names changed."""
     changed = []
     for spec in SCHEDULES:
+        if not spec.enabled():
+            if Schedule.objects.filter(name=spec.name).delete()[0]:
+                changed.append(spec.name)
+            continue
         wanted = {"func": spec.func, "schedule_type": Schedule.MINUTES, "minutes": spec.minutes, "repeats": -1}
         schedule = Schedule.objects.filter(name=spec.name).first()
         if schedule is None:
@@ -40,5 +49,5 @@ def schedules_ensure() -> list[str]:
 
 
 def schedules_ensure_after_migrate(sender, using="default", **kwargs) -> None:
-    if using == "default":
+    if sender.name == "django_q" and using == "default":
         schedules_ensure()

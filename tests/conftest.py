@@ -11,7 +11,7 @@ from tenancy import services
 from tenancy.roles import Role
 from tenancy.types import TenantRef
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.browser"]
 
 
 @dataclass
@@ -81,3 +81,11 @@ def api_as():
         return ApiClient(token=tenant.keys[role], tenant=tenant.slug)
 
     return build
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item, so fixtures can react to a failed test (screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

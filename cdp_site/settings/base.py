@@ -131,6 +131,8 @@ CDP_API_RATE_LIMIT_PER_MINUTE = env.int("CDP_API_RATE_LIMIT_PER_MINUTE", 6000)
 CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES", 10)
 
 # --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------
+# "scheduler": django-q2 ticks the journey orchestrator; "job": a Databricks job does (the bundle's).
+CDP_ORCHESTRATOR_RUNS_IN = env.str("CDP_ORCHESTRATOR_RUNS_IN", "scheduler")
 Q_CLUSTER = {
     "name": "cdp",
     "orm": "default",

@@ -1,0 +1,65 @@
+"""Operators manage tenants, people and keys from the shell; a new key is printed exactly once."""
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tenancy.models import ApiKey, AuditEntry, Membership, WriteKey
+from tests.conftest import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_tenant_user_and_key_lifecycle_from_the_shell():
+    assert "Created tenant acme" in run("cdp_tenant", "create", "acme", "--name", "Acme")
+    assert "acme\tAcme" in run("cdp_tenant", "list")
+    created = run("cdp_user", "create", "Ops@Example.com", "--tenant", "acme", "--role", "editor")
+    assert "ops@example.com is editor in acme" in created and "Password (shown once)" in created
+    assert Membership.objects.get(user__username="ops@example.com").role == "editor"
+
+    out = run("cdp_apikey", "create", "--tenant", "acme", "--role", "admin", "--name", "ci")
+    secret = out.strip().splitlines()[-1]
+    assert secret.startswith("cdp_ak_")
+    assert ApiClient(token=secret).get("/api/me").json()["tenant"]["role"] == "admin"
+    listing = run("cdp_apikey", "list", "--tenant", "acme")
+    assert secret[:15] in listing and secret not in listing  # the prefix, never the secret
+
+    run("cdp_apikey", "revoke", "--tenant", "acme", secret[:15])
+    assert ApiClient(token=secret).get("/api/me").status_code == 401
+    assert AuditEntry.objects.filter(action="apikey.revoke", actor="cli").exists()
+
+
+def test_write_keys_from_the_shell():
+    run("cdp_tenant", "create", "shop")
+    secret = run("cdp_writekey", "create", "--tenant", "shop").strip().splitlines()[-1]
+    assert secret.startswith("cdp_wk_")
+    key = WriteKey.objects.get()
+    assert secret not in (key.key_hash, key.key_id)
+    run("cdp_writekey", "revoke", "--tenant", "shop", str(key.id))
+    assert WriteKey.objects.get().revoked_at is not None
+
+
+def test_clear_errors_for_unknown_tenants_and_duplicates():
+    with pytest.raises(CommandError, match="No tenant 'ghost'"):
+        run("cdp_apikey", "create", "--tenant", "ghost")
+    run("cdp_tenant", "create", "twice")
+    with pytest.raises(CommandError, match="already exists"):
+        run("cdp_tenant", "create", "twice")
+
+
+def test_demo_is_idempotent_and_prints_the_password_once(monkeypatch):
+    monkeypatch.setenv("CDP_ADMIN_PASSWORD", "")
+    first = run("cdp_demo")
+    assert "with password:" in first
+    second = run("cdp_demo")
+    assert "with password:" not in second
+    assert Membership.objects.filter(user__username="admin@example.com", role="admin").count() == 2
+    assert ApiKey.objects.count() == 0

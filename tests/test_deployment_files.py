@@ -1,0 +1,116 @@
+"""The Databricks bundle, app.yaml, the original design's file names, and the Dockerfile agree."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT.parent / "shared" / "databricks" / "bundle-schema.json"
+
+
+def _load(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def _merged_bundle() -> dict:
+    """databricks.yml with its includes merged, as the Databricks CLI reads it."""
+    bundle = _load("databricks.yml")
+    for include in bundle.get("include", []):
+        part = _load(include)
+        for kind, resources in part.get("resources", {}).items():
+            bundle.setdefault("resources", {}).setdefault(kind, {}).update(resources)
+    return bundle
+
+
+def _schema() -> dict:
+    """The CLI's schema, its Go regex classes (\\p{L}, \\p{N}) spelled the way Python's re reads them."""
+    text = SCHEMA_PATH.read_text().replace("\\\\p{L}", "[^\\\\W\\\\d_]").replace("\\\\p{N}", "\\\\d")
+    return json.loads(text)
+
+
+def _validate(document: dict) -> None:
+    jsonschema.Draft202012Validator(_schema()).validate(document)
+
+
+@pytest.fixture(scope="module")
+def bundle() -> dict:
+    return _merged_bundle()
+
+
+def test_bundle_validates_against_the_cli_schema(bundle):
+    _validate(bundle)
+    for include in bundle["include"]:
+        _validate(_load(include))
+
+
+def test_bundle_validation_can_fail():
+    broken = _merged_bundle()
+    broken["resources"]["apps"]["cdp_platform"]["compute_size"] = "HUGE"
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(broken)
+    misspelt = _merged_bundle()
+    misspelt["resources"]["jobs"]["journey_orchestrator"]["schedule"]["cron"] = "*/5 * * * *"
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(misspelt)
+
+
+def test_the_original_design_file_names_are_the_bundle(bundle):
+    assert set(bundle["include"]) == {
+        "infrastructure/databricks/apps/cdp-platform-app.yml",
+        "infrastructure/databricks/workflows/journey_orchestrator.yml",
+    }
+    assert set(bundle["targets"]) == {"dev", "prod"}
+
+
+def test_app_declares_warehouse_secret_and_lakebase(bundle):
+    app = bundle["resources"]["apps"]["cdp_platform"]
+    kinds = {resource["name"]: next(k for k in resource if k not in ("name", "description")) for resource in app["resources"]}
+    assert kinds == {"sql-warehouse": "sql_warehouse", "django-secret-key": "secret", "lakebase": "database"}
+    assert app["compute_size"] in ("MEDIUM", "LARGE", "XLARGE")
+    assert (ROOT / "infrastructure/databricks/apps" / app["source_code_path"] / "app.yaml").resolve() == (ROOT / "app.yaml").resolve()
+
+
+def test_orchestrator_job_runs_every_5_minutes_by_quartz_cron_with_a_time_zone(bundle):
+    job = bundle["resources"]["jobs"]["journey_orchestrator"]
+    assert job["schedule"]["quartz_cron_expression"] == "0 0/5 * * * ?"
+    assert job["schedule"]["timezone_id"]
+    assert job["max_concurrent_runs"] == 1
+    task = job["tasks"][0]["spark_python_task"]
+    assert (ROOT / "infrastructure/databricks/workflows" / task["python_file"]).resolve().is_file()
+    assert task["parameters"][-1] == "cdp_orchestrate"
+
+
+def test_app_yaml_serves_gunicorn_on_the_app_port_with_resources_bound_by_name(bundle):
+    app_yaml = _load("app.yaml")
+    command = " ".join(app_yaml["command"])
+    assert re.search(r"gunicorn cdp_site\.wsgi:application\s+--bind 0\.0\.0\.0:\$\{DATABRICKS_APP_PORT\}", command)
+    env = {item["name"]: item for item in app_yaml["env"]}
+    assert env["DJANGO_SETTINGS_MODULE"]["value"] == "cdp_site.settings.production"
+    declared = {resource["name"] for resource in bundle["resources"]["apps"]["cdp_platform"]["resources"]}
+    bound = {item["valueFrom"] for item in app_yaml["env"] if "valueFrom" in item}
+    assert bound and bound <= declared
+    assert not any("value_from" in item for item in app_yaml["env"])  # that spelling belongs to databricks.yml
+    assert "SECRET_KEY" in env and "value" not in env["SECRET_KEY"]  # never a literal secret
+
+
+def test_job_runner_accepts_settings_secrets_and_a_command():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("manage_task", ROOT / "infrastructure/databricks/jobs/manage_task.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    options, command = module._parse(["--setting", "A=1", "--secret", "S=scope/key", "--lakebase", "inst/db", "cdp_orchestrate", "--verbosity", "2"])
+    assert (options.setting, options.secret, options.lakebase) == (["A=1"], ["S=scope/key"], "inst/db")
+    assert command == ["cdp_orchestrate", "--verbosity", "2"]
+
+
+def test_dockerfile_runs_gunicorn_as_non_root():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
+    assert "gunicorn cdp_site.wsgi:application" in text
+    assert "npm ci" in text  # JavaScript from the npm registry, not a CDN
