@@ -29,7 +29,8 @@ def _merged_bundle() -> dict:
 
 def _schema() -> dict:
     """The CLI's schema, its Go regex classes (\\p{L}, \\p{N}) spelled the way Python's re reads them."""
-    text = SCHEMA_PATH.read_text().replace("\\\\p{L}", "[^\\\\W\\\\d_]").replace("\\\\p{N}", "\\\\d")
+    text = SCHEMA_PATH.read_text()
+    text = text.replace("[\\\\p{L}\\\\p{N}]", "[^\\\\W_]").replace("\\\\p{L}", "[^\\\\W\\\\d_]").replace("\\\\p{N}", "\\\\d")
     return json.loads(text)
 
 

@@ -20,7 +20,7 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args, env_overrides: dict, tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PGHOST")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PGHOST", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update({"CDP_DATA_DIR": str(tmp_path)}, **env_overrides)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
