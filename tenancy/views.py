@@ -17,10 +17,10 @@ ADMIN_ONLY = role_required(read=Role.ADMIN, write=Role.ADMIN)
 
 # The two kinds of key share one page; these say what differs.
 KEY_KINDS = {
-    "api-keys": {"title": "API keys", "list": selectors.api_key_list, "create": services.api_key_create,
+    "api-keys": {"title": "API keys", "noun": "API key", "list": selectors.api_key_list, "create": services.api_key_create,
                  "revoke": services.api_key_revoke, "has_role": True,
                  "help": "API keys call the REST API for this tenant with the role you give them."},
-    "write-keys": {"title": "Write keys", "list": selectors.write_key_list, "create": services.write_key_create,
+    "write-keys": {"title": "Write keys", "noun": "write key", "list": selectors.write_key_list, "create": services.write_key_create,
                    "revoke": services.write_key_revoke, "has_role": False,
                    "help": "Write keys only send events: give them to Segment or RudderStack SDKs as the write key."},
 }
