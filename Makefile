@@ -26,6 +26,7 @@ install-dev: $(VENV)/.dev node_modules/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py lakehouse migrate
 	$(PY) manage.py cdp_demo
 	./scripts/serve-dev.sh
 

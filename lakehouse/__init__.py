@@ -1,4 +1,14 @@
-"""The lakehouse layer: the only code that speaks SQL to customer data."""
+"""The lakehouse layer: the only code that speaks SQL to customer data.
+
+    from lakehouse import get_engine
+    rows = get_engine().execute(customers.sql.PROFILE_TRAITS, {"tenant_id": ..., "cdp_id": ...}).dicts()
+"""
+
+
+def get_engine():
+    from lakehouse.engines import get_engine as _get_engine
+
+    return _get_engine()
 
 
 def readiness_problem() -> str | None:

@@ -168,5 +168,6 @@ LOGGING = {
         # The request log replaces Django's own per-request lines.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        "py4j": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,200 @@
+"""What every engine offers, and the little each one changes (Features, type names, fragments)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from lakehouse.errors import BadStatement, LakehouseError
+from lakehouse.results import Results
+from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Column, Table
+from lakehouse.statements import Statement
+
+logger = logging.getLogger("cdp.lakehouse")
+
+Row = Mapping[str, Any] | Sequence[Any]
+
+
+class BaseFeatures:
+    # Do statements run inside Django's transactions, so an atomic block rolls them back?
+    transactional = False
+    # Can rows be changed in place (UPDATE, DELETE, INSERT ... ON CONFLICT / MERGE)?
+    supports_row_updates = True
+    # Does MERGE INTO exist (Delta tables)?
+    supports_merge = False
+    # Does the engine enforce the table key, so duplicates can be skipped by the insert itself?
+    enforces_keys = False
+    # Does a query hand back an Arrow table without conversion?
+    returns_arrow = False
+    # How many parameter markers may one statement carry (None: no practical limit)?
+    max_params_per_statement: int | None = None
+    # How many bytes of parameter values may one statement carry (None: no practical limit)?
+    max_param_bytes: int | None = None
+    # Are secondary indexes created (the embedded engines), or is data clustered instead?
+    supports_indexes = False
+
+
+class Engine:
+    """One engine: SQL text with :params in, Results out. Subclasses supply `_run` and the dialect."""
+
+    vendor = "base"
+    features = BaseFeatures()
+    type_names: dict[str, str] = {}
+
+    # --- the dialect -----------------------------------------------------------------------
+    def quote(self, identifier: str) -> str:
+        return f'"{identifier}"'
+
+    def qualify(self, table_name: str) -> str:
+        """The name a statement uses for a registered table."""
+        self._known_table(table_name)
+        return self.quote(table_name)
+
+    def fragments(self) -> dict:
+        return {"json_text": self.json_text, "json_double": self.json_double}
+
+    def json_text(self, column: str, path: str) -> str:
+        raise NotImplementedError
+
+    def json_double(self, column: str, path: str) -> str:
+        return f"CAST({self.json_text(column, path)} AS {self.type_names['double']})"
+
+    def location(self) -> str:
+        """Where the data lives, for `lakehouse status` and logs (never credentials)."""
+        return self.vendor
+
+    # --- running statements ----------------------------------------------------------------
+    def render(self, statement: Statement) -> str:
+        return statement.render(qualify=self.qualify, fragments=self.fragments())
+
+    def execute(self, statement: Statement | str, params: Mapping[str, Any] | None = None) -> Results:
+        """Run a named statement (or raw text, for the layer's own DDL and tools)."""
+        if isinstance(statement, str):
+            statement = Statement(name="<sql>", sql=statement)
+        sql = self.render(statement)
+        return self._guarded(statement.name, lambda: self._run(sql, dict(params or {}), statement.returns))
+
+    def _guarded(self, name: str, action):
+        try:
+            return action()
+        except LakehouseError:
+            raise
+        except Exception as exc:  # engine errors become the layer's few types
+            mapped = self.map_error(exc, name)
+            # Parameter values may be customer data: log the statement's name and the error only.
+            logger.error("lakehouse statement failed", extra={"cdp_statement": name, "cdp_error": type(mapped).__name__})
+            raise mapped from exc
+
+    def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
+        raise NotImplementedError
+
+    def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
+        return BadStatement(statement_name, f"{type(exc).__name__}: {exc}")
+
+    @contextmanager
+    def transaction(self):
+        """Atomic where the engine can be (the embedded one); a plain block elsewhere."""
+        yield
+
+    def ping(self) -> None:
+        self.execute("SELECT 1")
+
+    # --- writing rows ----------------------------------------------------------------------
+    def insert_many(self, table: Table, rows: Iterable[Row], *, skip_existing: bool = False) -> int:
+        """Append rows (dicts or tuples in column order). With skip_existing, rows whose key is
+        already in the table are left out, so replays insert nothing twice."""
+        raise NotImplementedError
+
+    def upsert(self, table: Table, rows: Iterable[Row], *, newer: str | None = None) -> int:
+        """Insert rows or update those whose key exists; with `newer`, only where the incoming
+        row's `newer` column is later than the stored one (last write wins by that column)."""
+        raise NotImplementedError
+
+    def replace_from_select(self, table: Table, select_sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Make the table's rows exactly what the SELECT returns (its columns in table order)."""
+        raise NotImplementedError
+
+    def delete_where(self, table: Table, where_sql: str, params: Mapping[str, Any]) -> None:
+        """Remove the rows matching a condition (which must name :tenant_id)."""
+        if ":tenant_id" not in where_sql:
+            raise ValueError("delete_where needs a :tenant_id condition")
+        self.execute(Statement(name=f"delete.{table.name}", sql=f"DELETE FROM {{{table.name}}} WHERE {where_sql}", writes=True), params)
+
+    # --- schema ----------------------------------------------------------------------------
+    def create_table_sql(self, table: Table) -> list[str]:
+        raise NotImplementedError
+
+    def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
+        return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMN {self.column_sql(c)}" for c in columns]
+
+    def column_sql(self, column: Column) -> str:
+        return f"{self.quote(column.name)} {self.type_names[column.type]}{'' if column.nullable else ' NOT NULL'}"
+
+    def existing_columns(self, table_name: str) -> set[str] | None:
+        """The table's columns as the engine sees them, or None when it does not exist."""
+        raise NotImplementedError
+
+    def prepare_location(self) -> None:
+        """Create the schema (database) the tables live in, where the engine has one."""
+
+    def row_count(self, table_name: str) -> int:
+        return int(self.execute(f"SELECT COUNT(*) FROM {self.qualify(table_name)}").scalar() or 0)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _known_table(self, name: str) -> Table:
+        if name == SCHEMA_VERSIONS.name:
+            return SCHEMA_VERSIONS
+        if name not in TABLES:
+            raise KeyError(f"unknown lakehouse table {name!r}")
+        return TABLES[name]
+
+    @staticmethod
+    def row_tuples(table: Table, rows: Iterable[Row], columns: Sequence[str] | None = None) -> list[tuple]:
+        """Rows as tuples in table column order; dicts may leave out nullable columns."""
+        names = list(columns or table.column_names)
+        out = []
+        for row in rows:
+            if isinstance(row, Mapping):
+                out.append(tuple(row.get(name) for name in names))
+            else:
+                if len(row) != len(names):
+                    raise ValueError(f"{table.name}: a row has {len(row)} values for {len(names)} columns")
+                out.append(tuple(row))
+        return out
+
+    @staticmethod
+    def first_per_key(table: Table, rows: list[tuple]) -> list[tuple]:
+        """One row per key, the first seen: what a sequence of inserts that skip existing keys keeps."""
+        positions = [table.column_names.index(k) for k in table.key]
+        seen, out = set(), []
+        for row in rows:
+            key = tuple(row[p] for p in positions)
+            if key not in seen:
+                seen.add(key)
+                out.append(row)
+        return out
+
+    @staticmethod
+    def latest_per_key(table: Table, rows: list[tuple], newer: str | None) -> list[tuple]:
+        """One row per key: the one with the greatest `newer` (the first on ties), or the last without it.
+
+        Engines that apply a batch at once (MERGE, overwrite) need one source row per key; this
+        gives them the same answer as applying the rows one by one."""
+        positions = [table.column_names.index(k) for k in table.key]
+        at = table.column_names.index(newer) if newer else None
+        best: dict[tuple, tuple] = {}
+        for row in rows:
+            key = tuple(row[p] for p in positions)
+            held = best.get(key)
+            if held is None or at is None or (row[at] is not None and held[at] is not None and row[at] > held[at]):
+                best[key] = row
+        return list(best.values())
+
+    def close(self) -> None:
+        """Release connections or sessions the engine opened itself."""
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)

@@ -1,0 +1,198 @@
+"""The embedded engine: the Django `default` connection itself (SQLite or PostgreSQL).
+
+Statements run inside Django's transactions, so an atomic block covers the operational database
+and customer data together.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, connections, transaction
+
+from lakehouse.backends.base import BaseFeatures, Engine, Row, utc
+from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
+from lakehouse.results import Results
+from lakehouse.schema import Column, Table
+
+# A :name marker outside quoted text; '::' (a PostgreSQL cast) is not one.
+_TOKENS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)|(%)")
+
+
+def to_pyformat(sql: str) -> tuple[str, list[str]]:
+    """`:name` markers become `%(name)s` and literal `%` becomes `%%`, leaving quoted text alone."""
+    names: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        literal, name, percent = match.groups()
+        if literal is not None:
+            return literal.replace("%", "%%")
+        if name is not None:
+            names.append(name)
+            return f"%({name})s"
+        return "%%"
+
+    return _TOKENS.sub(replace, sql), names
+
+
+class SQLiteFeatures(BaseFeatures):
+    transactional = True
+    enforces_keys = True
+    supports_indexes = True
+
+
+class PostgreSQLFeatures(SQLiteFeatures):
+    pass
+
+
+class DefaultEngine(Engine):
+    def __init__(self, alias: str = "default", connection=None):
+        self.alias = alias
+        self._connection = connection
+        self.vendor = self.connection.vendor
+        self.features = SQLiteFeatures() if self.vendor == "sqlite" else PostgreSQLFeatures()
+        self.type_names = SQLITE_TYPES if self.vendor == "sqlite" else POSTGRES_TYPES
+
+    @property
+    def connection(self):
+        return self._connection if self._connection is not None else connections[self.alias]
+
+    def location(self) -> str:
+        settings = self.connection.settings_dict
+        where = settings["NAME"] if self.vendor == "sqlite" else f"{settings.get('HOST') or 'localhost'}/{settings['NAME']}"
+        return f"{self.vendor} (Django connection '{self.alias}': {where})"
+
+    # --- dialect ------------------------------------------------------------------------------
+    def json_text(self, column: str, path: str) -> str:
+        if self.vendor == "sqlite":
+            return f"json_extract({column}, {path})"
+        keys = path.strip("'\"").removeprefix("$.").split(".")
+        return f"(({column})::jsonb #>> '{{{','.join(keys)}}}')"
+
+    def adapt(self, value: Any) -> Any:
+        # SQLite keeps timestamps as text; one fixed UTC format keeps them in order as strings.
+        if isinstance(value, datetime):
+            value = utc(value)
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f") if self.vendor == "sqlite" else value
+        return value
+
+    # --- running ------------------------------------------------------------------------------
+    def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
+        text, names = to_pyformat(sql)
+        missing = set(names) - set(params)
+        if missing:
+            raise BadStatement("<params>", f"missing parameters: {sorted(missing)}")
+        with self.connection.cursor() as cursor:
+            cursor.execute(text, {name: self.adapt(params[name]) for name in set(names)} if names else None)
+            if cursor.description is None:
+                return Results([], [])
+            columns = [column[0] for column in cursor.description]
+            return Results(columns, cursor.fetchall(), types=types)
+
+    def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
+        message = str(exc)
+        if "no such table" in message or "does not exist" in message and "relation" in message:
+            return TableMissing(f"Statement {statement_name!r}: {message.splitlines()[0]}")
+        if isinstance(exc, DatabaseError) and ("database is locked" in message or "could not connect" in message):
+            return WarehouseUnavailable(f"{self.vendor} is busy or unreachable: {message.splitlines()[0]}")
+        return BadStatement(statement_name, message.splitlines()[0] if message else type(exc).__name__)
+
+    @contextmanager
+    def transaction(self):
+        if self._connection is None:
+            with transaction.atomic(using=self.alias):
+                yield
+        else:
+            with self._own_atomic():
+                yield
+
+    @contextmanager
+    def _own_atomic(self):
+        # A connection outside Django's registry (tests' second server): plain BEGIN/COMMIT.
+        conn = self.connection
+        conn.ensure_connection()
+        previous = conn.get_autocommit()
+        conn.set_autocommit(False)
+        try:
+            yield
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.set_autocommit(previous)
+
+    def _executemany(self, name: str, sql: str, rows: list[tuple]) -> int:
+        def run() -> int:
+            with self.connection.cursor() as cursor:
+                cursor.executemany(sql, [tuple(self.adapt(v) for v in row) for row in rows])
+                return max(cursor.rowcount, 0)
+
+        return self._guarded(name, run)
+
+    # --- writing rows -------------------------------------------------------------------------
+    def _insert_sql(self, table: Table, columns: Sequence[str]) -> str:
+        cols = ", ".join(self.quote(c) for c in columns)
+        return f"INSERT INTO {self.qualify(table.name)} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"
+
+    def insert_many(self, table: Table, rows: Iterable[Row], *, skip_existing: bool = False) -> int:
+        tuples = self.row_tuples(table, rows)
+        if not tuples:
+            return 0
+        sql = self._insert_sql(table, table.column_names)
+        if skip_existing:
+            sql += f" ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) DO NOTHING"
+        with self.transaction():
+            return self._executemany(f"insert.{table.name}", sql, tuples)
+
+    def upsert(self, table: Table, rows: Iterable[Row], *, newer: str | None = None) -> int:
+        tuples = self.row_tuples(table, rows)
+        if not tuples:
+            return 0
+        target = self.qualify(table.name)
+        updates = ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in table.column_names if c not in table.key)
+        sql = self._insert_sql(table, table.column_names)
+        sql += f" ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) DO UPDATE SET {updates}"
+        if newer:
+            sql += f" WHERE excluded.{self.quote(newer)} > {target}.{self.quote(newer)}"
+        with self.transaction():
+            return self._executemany(f"upsert.{table.name}", sql, tuples)
+
+    def replace_from_select(self, table: Table, select_sql: str, params: Mapping[str, Any] | None = None, *, where: str) -> None:
+        from lakehouse.statements import Statement
+
+        params = dict(params or {})
+        cols = ", ".join(self.quote(c) for c in table.column_names)
+        with self.transaction():
+            self.execute(Statement(name=f"replace.{table.name}.delete", sql=f"DELETE FROM {{{table.name}}} WHERE {where}", writes=True), params)
+            self.execute(Statement(name=f"replace.{table.name}.insert", sql=f"INSERT INTO {{{table.name}}} ({cols}) {select_sql}", writes=True), params)
+
+    # --- schema -------------------------------------------------------------------------------
+    def create_table_sql(self, table: Table) -> list[str]:
+        name = self.qualify(table.name)
+        columns = ",\n  ".join(self.column_sql(c) for c in table.columns)
+        key = ", ".join(self.quote(k) for k in table.key)
+        statements = [f"CREATE TABLE IF NOT EXISTS {name} (\n  {columns},\n  PRIMARY KEY ({key})\n)"]
+        for position, index in enumerate(table.indexes, start=1):
+            cols = ", ".join(self.quote(c) for c in index)
+            statements.append(f"CREATE INDEX IF NOT EXISTS {self.quote(f'{table.name}_idx_{position}')} ON {name} ({cols})")
+        if self.vendor == "postgresql" and table.comment:
+            statements.append(f"COMMENT ON TABLE {name} IS '{table.comment.replace(chr(39), chr(39) * 2)}'")
+        return statements
+
+    def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
+        # Each engine adds one column per ALTER; new columns are nullable, so nothing is rewritten.
+        return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMN {self.column_sql(c)}" for c in columns]
+
+    def existing_columns(self, table_name: str) -> set[str] | None:
+        with self.connection.cursor() as cursor:
+            if table_name not in self.connection.introspection.table_names(cursor):
+                return None
+            return {column.name for column in self.connection.introspection.get_table_description(cursor, table_name)}
+
+
+SQLITE_TYPES = {"string": "TEXT", "bigint": "INTEGER", "double": "REAL", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "TEXT"}
+POSTGRES_TYPES = {"string": "TEXT", "bigint": "BIGINT", "double": "DOUBLE PRECISION", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "json": "TEXT"}

@@ -1,0 +1,71 @@
+"""The Databricks SQL dialect shared by the Spark and Databricks engines: names, types, DDL, MERGE."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lakehouse.schema import Column, Table
+
+SPARK_TYPES = {"string": "STRING", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "STRING"}
+
+
+def sql_string(text: str) -> str:
+    """A Spark SQL string literal (for comments only; data always travels as parameters)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SparkSqlDialect:
+    """Mixed into engines that speak Databricks SQL."""
+
+    type_names = SPARK_TYPES
+    catalog: str
+    schema: str
+    table_format: str  # "delta" or "parquet"
+
+    def quote(self, identifier: str) -> str:
+        return f"`{identifier}`"
+
+    def qualify(self, table_name: str) -> str:
+        self._known_table(table_name)
+        return f"{self.quote(self.catalog)}.{self.quote(self.schema)}.{self.quote(table_name)}"
+
+    def json_text(self, column: str, path: str) -> str:
+        return f"get_json_object({column}, {path})"
+
+    def column_sql(self, column: Column) -> str:
+        comment = f" COMMENT {sql_string(column.comment)}" if column.comment else ""
+        not_null = " NOT NULL" if not column.nullable and self.table_format == "delta" else ""
+        return f"{self.quote(column.name)} {self.type_names[column.type]}{not_null}{comment}"
+
+    def create_table_sql(self, table: Table) -> list[str]:
+        columns = ",\n  ".join(self.column_sql(c) for c in table.columns)
+        clauses = [f"USING {self.table_format.upper()}"]
+        if table.cluster_by and self.table_format == "delta":
+            # Liquid clustering: the Delta answer to the embedded engines' indexes.
+            clauses.append(f"CLUSTER BY ({', '.join(self.quote(c) for c in table.cluster_by)})")
+        if table.comment:
+            clauses.append(f"COMMENT {sql_string(table.comment)}")
+        return [f"CREATE TABLE IF NOT EXISTS {self.qualify(table.name)} (\n  {columns}\n) " + " ".join(clauses)]
+
+    def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
+        if not columns:
+            return []
+        return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMNS ({', '.join(self.column_sql(c) for c in columns)})"]
+
+    def merge_sql(self, table: Table, source: str, *, newer: str | None, insert_only: bool = False) -> str:
+        """MERGE a source (a table name or a parenthesised query aliased `s`) into the table."""
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in table.key)
+        columns = ", ".join(self.quote(c) for c in table.column_names)
+        values = ", ".join(f"s.{self.quote(c)}" for c in table.column_names)
+        parts = [f"MERGE INTO {self.qualify(table.name)} AS t", f"USING {source} AS s", f"ON {on}"]
+        if not insert_only:
+            condition = f" AND s.{self.quote(newer)} > t.{self.quote(newer)}" if newer else ""
+            sets = ", ".join(f"t.{self.quote(c)} = s.{self.quote(c)}" for c in table.column_names if c not in table.key)
+            parts.append(f"WHEN MATCHED{condition} THEN UPDATE SET {sets}")
+        parts.append(f"WHEN NOT MATCHED THEN INSERT ({columns}) VALUES ({values})")
+        return "\n".join(parts)
+
+    def replace_where_sql(self, table: Table, where: str, select_sql: str) -> str:
+        """Delta's atomic 'replace the rows matching a condition with these' (INSERT ... REPLACE WHERE).
+
+        The select's columns must come in table order: REPLACE WHERE takes no column list."""
+        return f"INSERT INTO {self.qualify(table.name)} REPLACE WHERE {where}\n{select_sql}"

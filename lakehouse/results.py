@@ -1,0 +1,58 @@
+"""What every query returns, whatever the engine: rows as dicts, with a few conveniences."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+
+def normalize_value(value: Any, kind: str | None = None) -> Any:
+    """One Python type per SQL type on every engine: aware UTC datetimes, floats for doubles."""
+    if kind == "timestamp" and isinstance(value, str):
+        value = parse_datetime(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if kind == "double" and value is not None:
+        return float(value)
+    if kind == "bigint" and value is not None:
+        return int(value)
+    if kind == "boolean" and value is not None:
+        return bool(value)
+    if hasattr(value, "is_finite") and hasattr(value, "as_integer_ratio") and not isinstance(value, float):  # Decimal
+        return float(value)
+    return value
+
+
+class Results:
+    """Rows of one statement. `.dicts()`, `.first()`, `.scalar()`, iteration, `.arrow()` where available."""
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, types: dict[str, str] | None = None, arrow=None):
+        self.columns = list(columns)
+        kinds = [(types or {}).get(column) for column in self.columns]
+        self.rows = [tuple(normalize_value(v, k) for v, k in zip(row, kinds)) for row in rows]
+        self._arrow = arrow
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.dicts())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def dicts(self) -> list[dict]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def first(self) -> dict | None:
+        return dict(zip(self.columns, self.rows[0])) if self.rows else None
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows and self.rows[0] else None
+
+    def arrow(self):
+        """A pyarrow Table: the engine's own when it returned Arrow, else built from the rows."""
+        if self._arrow is not None:
+            return self._arrow
+        import pyarrow as pa
+
+        return pa.table({column: [row[i] for row in self.rows] for i, column in enumerate(self.columns)})

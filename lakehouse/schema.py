@@ -1,0 +1,103 @@
+"""Table definitions: one per table, rendered as DDL for each engine, with forward migrations.
+
+Types are abstract (`string`, `bigint`, `double`, `boolean`, `timestamp`, `json`); each engine
+maps them to its own. Every table carries `tenant_id`; the registry refuses one that does not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TYPES = ("string", "bigint", "double", "boolean", "timestamp", "json")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool = True
+    comment: str = ""
+
+    def __post_init__(self):
+        if self.type not in TYPES:
+            raise ValueError(f"column {self.name}: unknown type {self.type!r}; one of {TYPES}")
+
+
+@dataclass(frozen=True)
+class AddColumns:
+    """A forward migration: new nullable columns. Safe while the app runs (no rewrite, no lock)."""
+
+    version: int
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]  # unique on the embedded engines; the merge key on Delta
+    comment: str
+    cluster_by: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    migrations: tuple[AddColumns, ...] = ()
+
+    @property
+    def version(self) -> int:
+        return max([1, *(m.version for m in self.migrations)])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+    def columns_added_after(self, version: int) -> list[Column]:
+        return [column for m in self.migrations if m.version > version for column in m.columns]
+
+
+@dataclass
+class TableRegistry:
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def register(self, table: Table) -> Table:
+        names = table.column_names
+        if "tenant_id" not in names:
+            raise ValueError(f"table {table.name} has no tenant_id: every table is tenant-scoped")
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {table.name} repeats a column")
+        if not set(table.key) <= set(names) or not set(table.cluster_by) <= set(names):
+            raise ValueError(f"table {table.name}: key and cluster_by must name its columns")
+        added = {c.name for m in table.migrations for c in m.columns}
+        if not added <= set(names):
+            raise ValueError(f"table {table.name}: migrated columns must also be in its column list")
+        existing = self.tables.get(table.name)
+        if existing is not None and existing != table:
+            raise ValueError(f"table {table.name} is defined twice")
+        self.tables[table.name] = table
+        return table
+
+    def __iter__(self):
+        return iter(sorted(self.tables.values(), key=lambda t: t.name))
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tables
+
+
+TABLES = TableRegistry()
+register_table = TABLES.register
+
+# The layer's own bookkeeping: which version of each table's schema is in place.
+SCHEMA_VERSIONS = Table(
+    name="lakehouse_schema",
+    comment="Schema version of each CDP lakehouse table (written by manage.py lakehouse migrate).",
+    columns=(
+        Column("tenant_id", "string", comment="Always '*': the schema is shared by all tenants."),
+        Column("table_name", "string", nullable=False),
+        Column("version", "bigint", nullable=False),
+        Column("applied_at", "timestamp", nullable=False),
+    ),
+    key=("tenant_id", "table_name"),
+)

@@ -1,0 +1,76 @@
+"""Named statements: SQL text in the Databricks dialect with `:params`, owned by their domain.
+
+Text may use two kinds of placeholder, rendered per engine:
+  {events}                        a registered table, qualified for the engine (catalog.schema.events)
+  {json_text(properties, '$.a')}  an engine fragment (see Dialect.fragments)
+Everything else is sent as written. Each statement carries example parameters, so the
+cross-engine suite runs every statement without being told about it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\(([^{}]*)\))?\}")
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str
+    sql: str
+    example: dict[str, Any] = field(default_factory=dict)  # parameters the engine suite runs it with
+    returns: dict[str, str] = field(default_factory=dict)  # column -> abstract type, to normalise results
+    writes: bool = False
+
+    def render(self, *, qualify: Callable[[str], str], fragments: dict[str, Callable[..., str]]) -> str:
+        def replace(match: re.Match) -> str:
+            name, args = match.group(1), match.group(2)
+            if args is not None:
+                if name not in fragments:
+                    raise KeyError(f"statement {self.name}: unknown fragment {name}()")
+                return fragments[name](*_split_args(args))
+            return qualify(name)
+
+        return _PLACEHOLDER.sub(replace, self.sql)
+
+
+def _split_args(text: str) -> list[str]:
+    """Split `col, '$.path'` on top-level commas; quoted strings keep their quotes."""
+    parts, depth, current, quote = [], 0, [], None
+    for char in text:
+        if quote:
+            current.append(char)
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+            current.append(char)
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            depth += char == "("
+            depth -= char == ")"
+            current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+class StatementRegistry(dict):
+    def register(self, statement: Statement) -> Statement:
+        if ":tenant_id" not in statement.sql:
+            raise ValueError(f"statement {statement.name} is not scoped by :tenant_id")
+        existing = self.get(statement.name)
+        if existing is not None and existing != statement:
+            raise ValueError(f"statement {statement.name} is defined twice")
+        self[statement.name] = statement
+        return statement
+
+
+STATEMENTS = StatementRegistry()
+
+
+def statement(name: str, sql: str, **kwargs) -> Statement:
+    """Define and register a named statement (use at module level in `<app>/sql.py`)."""
+    return STATEMENTS.register(Statement(name=name, sql=sql, **kwargs))
