@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from lakehouse.backends.base import Engine
 from lakehouse.errors import LakehouseError, TableMissing
-from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Table
+from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Table, TableRegistry
 
 GLOBAL_TENANT = "*"
 
@@ -45,13 +45,13 @@ def _run_all(engine: Engine, statements: list[str]) -> None:
         engine.execute(sql)
 
 
-def migrate(engine: Engine, *, progress: Callable[[str], None] = lambda message: None) -> list[str]:
+def migrate(engine: Engine, *, tables: TableRegistry = TABLES, progress: Callable[[str], None] = lambda message: None) -> list[str]:
     """Bring every registered table to its latest version; returns what changed, one line each."""
     engine.prepare_location()
     if engine.existing_columns(SCHEMA_VERSIONS.name) is None:
         _run_all(engine, engine.create_table_sql(SCHEMA_VERSIONS))
     versions, changes, record = recorded_versions(engine), [], []
-    for table in TABLES:
+    for table in tables:
         change = _migrate_table(engine, table, versions.get(table.name))
         progress(f"{table.name}: {change or 'current'}")
         if change:
@@ -81,10 +81,10 @@ def _migrate_table(engine: Engine, table: Table, recorded: int | None) -> str:
     return f"added {', '.join(c.name for c in missing)} (version {table.version})"
 
 
-def status(engine: Engine) -> list[TableStatus]:
+def status(engine: Engine, *, tables: TableRegistry = TABLES) -> list[TableStatus]:
     versions = recorded_versions(engine)
     out = []
-    for table in TABLES:
+    for table in tables:
         exists = engine.existing_columns(table.name) is not None
         out.append(TableStatus(
             name=table.name, exists=exists, rows=engine.row_count(table.name) if exists else None,

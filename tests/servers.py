@@ -70,3 +70,29 @@ def postgres_create_database(server: PostgresServer, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return server.url(name)
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session for the whole run (start-up costs about 4 s)."""
+    from lakehouse.backends.spark import local_session
+
+    warehouse = tempfile.mkdtemp(prefix="cdp-spark-")
+    session = local_session("local[2]", warehouse)
+    try:
+        yield session
+    finally:
+        session.stop()
+        shutil.rmtree(warehouse, ignore_errors=True)
+
+
+def standalone_connection(engine: str, name: str, **settings):
+    """A Django database connection outside `connections`, for a second real server."""
+    from django.db.utils import load_backend
+
+    settings_dict = {
+        "ENGINE": engine, "NAME": name, "USER": "", "PASSWORD": "", "HOST": "", "PORT": "", "OPTIONS": {},
+        "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False, "TEST": {}, **settings,
+    }
+    return load_backend(engine).DatabaseWrapper(settings_dict, alias=f"standalone-{name}")

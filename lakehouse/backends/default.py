@@ -6,6 +6,7 @@ and customer data together.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -162,13 +163,20 @@ class DefaultEngine(Engine):
             return self._executemany(f"upsert.{table.name}", sql, tuples)
 
     def replace_from_select(self, table: Table, select_sql: str, params: Mapping[str, Any] | None = None, *, where: str) -> None:
+        """The select reads the table as it was before (as Delta's REPLACE WHERE does), so its rows
+        are staged in a temporary table first; then delete and insert, in one transaction."""
         from lakehouse.statements import Statement
 
         params = dict(params or {})
         cols = ", ".join(self.quote(c) for c in table.column_names)
+        stage = self.quote(f"stage_{table.name}_{uuid.uuid4().hex[:12]}")
         with self.transaction():
-            self.execute(Statement(name=f"replace.{table.name}.delete", sql=f"DELETE FROM {{{table.name}}} WHERE {where}", writes=True), params)
-            self.execute(Statement(name=f"replace.{table.name}.insert", sql=f"INSERT INTO {{{table.name}}} ({cols}) {select_sql}", writes=True), params)
+            self.execute(Statement(name=f"replace.{table.name}.stage", sql=f"CREATE TEMPORARY TABLE {stage} AS {select_sql}", writes=True), params)
+            try:
+                self.execute(Statement(name=f"replace.{table.name}.delete", sql=f"DELETE FROM {{{table.name}}} WHERE {where}", writes=True), params)
+                self.execute(Statement(name=f"replace.{table.name}.insert", sql=f"INSERT INTO {{{table.name}}} ({cols}) SELECT {cols} FROM {stage}", writes=True))
+            finally:
+                self.execute(f"DROP TABLE {stage}")
 
     # --- schema -------------------------------------------------------------------------------
     def create_table_sql(self, table: Table) -> list[str]:

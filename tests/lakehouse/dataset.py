@@ -1,0 +1,61 @@
+"""A small, deterministic customer dataset, loaded into every engine the same way.
+
+Two tenants share customer ids on purpose: a statement that forgets `tenant_id` returns the
+other tenant's rows and the cross-engine checks see it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+BASE = datetime(2026, 2, 1, 12, 0, tzinfo=timezone.utc)
+TENANTS = ("acme", "other")
+
+
+def events() -> list[dict]:
+    rows = []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 6):
+            cdp_id = f"c{c}"
+            for n in range(c + tenant_index * 2):
+                when = BASE + timedelta(days=n, hours=c, seconds=tenant_index)
+                kind = ("page", "track", "track", "identify")[n % 4]
+                event = {"page": "Home", "track": "Order Completed" if n % 2 else "Product Viewed", "identify": None}[kind]
+                properties = {"revenue": round(10.5 * (n + 1) + c, 2), "sku": f"sku-{n}"} if event == "Order Completed" else {"sku": f"sku-{n}"}
+                rows.append({
+                    "tenant_id": tenant, "message_id": f"{tenant}-{cdp_id}-{n}", "type": kind, "event": event,
+                    "cdp_id": cdp_id, "user_id": f"u{c}", "anonymous_id": f"a{c}",
+                    "properties": json.dumps(properties), "traits": None,
+                    "context": json.dumps({"page": {"path": f"/p/{n}"}, "ip": "192.0.2.1"}),
+                    "event_time": when, "sent_at": when, "received_at": when + timedelta(seconds=2), "loaded_at": when + timedelta(minutes=1),
+                })
+    return rows
+
+
+def traits() -> list[dict]:
+    rows = []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 6):
+            plan = "pro" if (c + tenant_index) % 2 else "free"
+            for key, value, number in (("email", f"c{c}@example.com", None), ("plan", plan, None), ("ltv", str(c * 100.25), c * 100.25)):
+                rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": key, "value": value, "number_value": number,
+                             "updated_at": BASE + timedelta(hours=c), "source": "identify"})
+    return rows
+
+
+def identities() -> list[dict]:
+    rows = []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 6):
+            for id_type, value in (("user_id", f"u{c}"), ("anonymous_id", f"a{c}"), ("email", f"c{c}@example.com")):
+                rows.append({"tenant_id": tenant, "id_type": id_type, "id_value": value, "cdp_id": f"c{c + tenant_index}",
+                             "first_seen_at": BASE + timedelta(minutes=c), "last_seen_at": BASE + timedelta(days=c)})
+    return rows
+
+
+def load(engine) -> None:
+    from customers.tables import EVENTS, IDENTITIES, TRAITS
+
+    engine.insert_many(EVENTS, events())
+    engine.insert_many(TRAITS, traits())
+    engine.insert_many(IDENTITIES, identities())
