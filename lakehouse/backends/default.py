@@ -196,11 +196,14 @@ class DefaultEngine(Engine):
         return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMN {self.column_sql(c)}" for c in columns]
 
     def existing_columns(self, table_name: str) -> set[str] | None:
+        if self.vendor == "sqlite":
+            sql = "SELECT name FROM pragma_table_info(%s)"
+        else:
+            sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s"
         with self.connection.cursor() as cursor:
-            if table_name not in self.connection.introspection.table_names(cursor):
-                return None
-            return {column.name for column in self.connection.introspection.get_table_description(cursor, table_name)}
-
+            cursor.execute(sql, [table_name])
+            names = {row[0] for row in cursor.fetchall()}
+        return names or None
 
 SQLITE_TYPES = {"string": "TEXT", "bigint": "INTEGER", "double": "REAL", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "TEXT"}
 POSTGRES_TYPES = {"string": "TEXT", "bigint": "BIGINT", "double": "DOUBLE PRECISION", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "json": "TEXT"}

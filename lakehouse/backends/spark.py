@@ -6,6 +6,7 @@ staging table. Delta tables use MERGE and INSERT ... REPLACE WHERE, as the wareh
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -42,6 +43,9 @@ def local_session(master: str, warehouse_dir: str):
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # PySpark logs every failed statement with its whole JVM stack; the engine maps and logs
+    # errors itself, by statement name.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return session
 
 
