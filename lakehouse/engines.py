@@ -64,7 +64,7 @@ def engine_readiness_problem() -> str | None:
         engine = get_engine()
         engine.ping()
     except LakehouseError as exc:
-        return f"lakehouse ({settings.CDP_LAKEHOUSE}): {exc}"
+        return f"lakehouse (CDP_LAKEHOUSE={settings.CDP_LAKEHOUSE}): {exc}"
     except Exception as exc:  # an engine that cannot even start (missing package, no Java)
-        return f"lakehouse ({settings.CDP_LAKEHOUSE}) could not start: {type(exc).__name__}: {exc}. Check CDP_LAKEHOUSE."
+        return f"lakehouse (CDP_LAKEHOUSE={settings.CDP_LAKEHOUSE}) could not start: {type(exc).__name__}: {exc}."
     return None

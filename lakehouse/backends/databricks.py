@@ -117,7 +117,7 @@ def connect_arguments(config: EngineConfig, *, user_token: str | None = None) ->
     if not config.http_path:
         raise ConfigurationError("CDP_LAKEHOUSE has no http_path (or warehouse_id) and DATABRICKS_WAREHOUSE_ID is not set.")
     base = {
-        "server_hostname": config.host.removeprefix("https://").rstrip("/"),
+        "server_hostname": config.host.split("://")[-1].rstrip("/"),
         "http_path": config.http_path, "catalog": config.catalog, "schema": config.schema,
         "session_configuration": {"TIMEZONE": "UTC"}, "user_agent_entry": "cdp-platform",
     }
@@ -126,7 +126,8 @@ def connect_arguments(config: EngineConfig, *, user_token: str | None = None) ->
     from databricks.sdk.core import Config
 
     try:
-        sdk_config = Config(host=f"https://{base['server_hostname']}", profile=config.profile or None)
+        host = config.host if "://" in config.host else f"https://{config.host}"
+        sdk_config = Config(host=host, profile=config.profile or None)
         header_factory = sdk_config.authenticate  # resolves credentials now, refreshes tokens later
         mode = sdk_config.auth_type
     except Exception as exc:  # the SDK says what is missing; keep its words

@@ -9,12 +9,12 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
 
-from lakehouse.backends.base import BaseFeatures, Engine, Row, utc
+from lakehouse.backends.base import BaseFeatures, Engine, Row
 from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
 from lakehouse.results import Results
 from lakehouse.schema import Column, Table
@@ -75,10 +75,25 @@ class DefaultEngine(Engine):
 
     def adapt(self, value: Any) -> Any:
         # SQLite keeps timestamps as text; one fixed UTC format keeps them in order as strings.
-        if isinstance(value, datetime):
-            value = utc(value)
-            return value.strftime("%Y-%m-%d %H:%M:%S.%f") if self.vendor == "sqlite" else value
+        if isinstance(value, datetime) and self.vendor == "sqlite":
+            return sqlite_timestamp(value)
         return value
+
+    def adapt_rows(self, table: Table, rows: list[tuple]) -> list:
+        """Rows ready for executemany: on SQLite, timestamp columns become fixed-format UTC text
+        (only those columns are touched; this is the hot path of every bulk load)."""
+        positions = [i for i, c in enumerate(table.columns) if c.type == "timestamp"] if self.vendor == "sqlite" else []
+        if not positions:
+            return rows
+        out = []
+        for row in rows:
+            row = list(row)
+            for i in positions:
+                value = row[i]
+                if isinstance(value, datetime):
+                    row[i] = sqlite_timestamp(value)
+            out.append(row)
+        return out
 
     # --- running ------------------------------------------------------------------------------
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
@@ -126,10 +141,10 @@ class DefaultEngine(Engine):
         finally:
             conn.set_autocommit(previous)
 
-    def _executemany(self, name: str, sql: str, rows: list[tuple]) -> int:
+    def _executemany(self, name: str, table: Table, sql: str, rows: list[tuple]) -> int:
         def run() -> int:
             with self.connection.cursor() as cursor:
-                cursor.executemany(sql, [tuple(self.adapt(v) for v in row) for row in rows])
+                cursor.executemany(sql, self.adapt_rows(table, rows))
                 return max(cursor.rowcount, 0)
 
         return self._guarded(name, run)
@@ -147,7 +162,7 @@ class DefaultEngine(Engine):
         if skip_existing:
             sql += f" ON CONFLICT ({', '.join(self.quote(k) for k in table.key)}) DO NOTHING"
         with self.transaction():
-            return self._executemany(f"insert.{table.name}", sql, tuples)
+            return self._executemany(f"insert.{table.name}", table, sql, tuples)
 
     def upsert(self, table: Table, rows: Iterable[Row], *, newer: str | None = None) -> int:
         tuples = self.row_tuples(table, rows)
@@ -160,7 +175,7 @@ class DefaultEngine(Engine):
         if newer:
             sql += f" WHERE excluded.{self.quote(newer)} > {target}.{self.quote(newer)}"
         with self.transaction():
-            return self._executemany(f"upsert.{table.name}", sql, tuples)
+            return self._executemany(f"upsert.{table.name}", table, sql, tuples)
 
     def replace_from_select(self, table: Table, select_sql: str, params: Mapping[str, Any] | None = None, *, where: str) -> None:
         """The select reads the table as it was before (as Delta's REPLACE WHERE does), so its rows
@@ -204,6 +219,13 @@ class DefaultEngine(Engine):
             cursor.execute(sql, [table_name])
             names = {row[0] for row in cursor.fetchall()}
         return names or None
+
+def sqlite_timestamp(value: datetime) -> str:
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: sorts as text in time order."""
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
 
 SQLITE_TYPES = {"string": "TEXT", "bigint": "INTEGER", "double": "REAL", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "TEXT"}
 POSTGRES_TYPES = {"string": "TEXT", "bigint": "BIGINT", "double": "DOUBLE PRECISION", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "json": "TEXT"}

@@ -1,0 +1,235 @@
+"""The databricks engine's own code, without a network, using the connector's real types."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pytest
+from databricks.sql import exc as dbexc
+from databricks.sql.parameters.native import BigIntegerParameter, StringParameter, TimestampParameter, VoidParameter
+
+from customers.tables import EVENTS, TRAITS
+from lakehouse.backends.databricks import (
+    MAX_PARAM_BYTES, MAX_PARAMS, DatabricksEngine, chunk_rows, connect_arguments, databricks_parameters,
+    map_databricks_error, results_from_arrow,
+)
+from lakehouse.config import EngineConfig, parse_lakehouse_url
+from lakehouse.errors import AuthenticationError, BadStatement, ConfigurationError, TableMissing, WarehouseUnavailable
+from tests.lakehouse.databricks_sql import databricks_engine, sample_row
+
+CONFIG = EngineConfig(kind="databricks", host="adb-1.azuredatabricks.net", http_path="/sql/1.0/warehouses/w1", catalog="main", schema="cdp")
+
+
+class TestUrl:
+    def test_full_url(self):
+        config = parse_lakehouse_url("databricks://adb-1.azuredatabricks.net?http_path=/sql/1.0/warehouses/w1&catalog=prod&schema=crm", {})
+        assert (config.kind, config.host, config.http_path, config.catalog, config.schema) == (
+            "databricks", "adb-1.azuredatabricks.net", "/sql/1.0/warehouses/w1", "prod", "crm")
+
+    def test_host_and_warehouse_from_the_app_environment(self):
+        env = {"DATABRICKS_HOST": "https://ws.cloud.databricks.com/", "DATABRICKS_WAREHOUSE_ID": "abc123"}
+        config = parse_lakehouse_url("databricks://?catalog=main&schema=cdp", env)
+        assert (config.host, config.http_path) == ("ws.cloud.databricks.com", "/sql/1.0/warehouses/abc123")
+
+    @pytest.mark.parametrize("url, words", [
+        ("databricks://?catalog=main", "no workspace host"),
+        ("databricks://ws.example.com", "no SQL warehouse"),
+        ("databricks://ws.example.com?warehouse_id=1&catalog=bad-name", "plain identifier"),
+        ("databricks://ws.example.com?warehouse_id=1&colour=blue", "unknown option"),
+        ("mysql://localhost", "unknown engine"),
+        ("spark://", "which session"),
+        ("spark://yarn", "neither local"),
+    ])
+    def test_bad_urls_name_the_setting(self, url, words):
+        with pytest.raises(ConfigurationError) as caught:
+            parse_lakehouse_url(url, {})
+        assert "CDP_LAKEHOUSE" in str(caught.value) and words in str(caught.value)
+
+    def test_other_engines(self):
+        assert parse_lakehouse_url("", {}).kind == "default"
+        assert parse_lakehouse_url("default://analytics", {}).alias == "analytics"
+        local = parse_lakehouse_url("spark://local[2]", {})
+        assert (local.master, local.catalog, local.table_format) == ("local[2]", "spark_catalog", "parquet")
+        active = parse_lakehouse_url("spark://active?catalog=prod", {})
+        assert (active.catalog, active.table_format) == ("prod", "delta")
+
+
+@pytest.fixture
+def workspace_host():
+    """A real HTTP server on loopback standing where the workspace would be. databricks-sdk probes
+    the host's metadata when it builds a config; this answers 404, as an old workspace does,
+    so no test ever reaches outside this machine."""
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class TestAuth:
+    @pytest.fixture(autouse=True)
+    def _clean_environment(self, monkeypatch, tmp_path, workspace_host):
+        self.config = EngineConfig(**{**CONFIG.__dict__, "host": workspace_host})
+        for name in ("DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE",
+                     "DATABRICKS_HOST", "DATABRICKS_AUTH_TYPE", "DATABRICKS_CONFIG_FILE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / ".databrickscfg"))
+
+    def test_a_forwarded_user_token_is_used_as_is(self):
+        arguments, mode = connect_arguments(self.config, user_token="user-oauth-token")
+        assert mode == "user-token" and arguments["access_token"] == "user-oauth-token"
+        assert "credentials_provider" not in arguments
+
+    def test_personal_access_token_through_unified_auth(self, monkeypatch):
+        monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test-token")
+        arguments, mode = connect_arguments(self.config)
+        assert mode == "pat"
+        headers = arguments["credentials_provider"]()()
+        assert headers["Authorization"] == "Bearer dapi-test-token"
+        assert (arguments["server_hostname"], arguments["catalog"], arguments["schema"]) == (self.config.host.split("://")[1], "main", "cdp")
+
+    def test_a_databrickscfg_profile(self, tmp_path):
+        (tmp_path / ".databrickscfg").write_text(f"[analytics]\nhost = {self.config.host}\ntoken = dapi-profile-token\n")
+        arguments, mode = connect_arguments(EngineConfig(**{**self.config.__dict__, "profile": "analytics"}))
+        assert mode == "pat" and arguments["credentials_provider"]()()["Authorization"] == "Bearer dapi-profile-token"
+
+    def test_no_credentials_is_a_clear_error(self):
+        with pytest.raises(AuthenticationError, match="DATABRICKS_CLIENT_ID"):
+            connect_arguments(self.config)
+
+
+class TestParameters:
+    def test_types(self):
+        when = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+        converted = {p.name: p for p in databricks_parameters({"s": "x", "n": 2**40, "t": when, "none": None})}
+        assert isinstance(converted["s"], StringParameter)
+        assert isinstance(converted["n"], BigIntegerParameter)
+        assert isinstance(converted["t"], TimestampParameter) and converted["t"].value == datetime(2026, 1, 1, 10, tzinfo=timezone.utc)
+        assert isinstance(converted["none"], VoidParameter)
+
+    def test_chunks_stay_under_255_markers(self):
+        rows = [tuple(range(len(EVENTS.columns)))] * 100
+        chunks = chunk_rows(rows)
+        assert sum(map(len, chunks)) == 100
+        assert all(len(chunk) * len(EVENTS.columns) <= MAX_PARAMS for chunk in chunks)
+        assert len(chunks[0]) == MAX_PARAMS // len(EVENTS.columns)
+
+    def test_chunks_stay_under_one_megabyte(self):
+        big = "x" * 300_000
+        chunks = chunk_rows([(big, 1)] * 7)
+        assert [len(c) for c in chunks] == [3, 3, 1]
+        assert all(sum(len(r[0]) + 8 for r in chunk) <= MAX_PARAM_BYTES for chunk in chunks)
+        with pytest.raises(ValueError, match="byte"):
+            chunk_rows([("y" * (MAX_PARAM_BYTES + 1),)])
+
+    def test_generated_inserts_carry_one_typed_marker_per_value(self):
+        engine = databricks_engine()
+        rows = engine.row_tuples(EVENTS, [sample_row(EVENTS)] * 40)
+        statements = engine.insert_statements(EVENTS, rows, skip_existing=False)
+        assert len(statements) == 3  # 18 rows of 14 columns fit in 255 markers
+        sql, params = statements[0]
+        assert len(params) == 18 * 14 and "CAST(:r0c10 AS TIMESTAMP)" in sql
+
+
+class TestResults:
+    def test_arrow_results_become_rows_with_utc_times(self):
+        table = pa.table({"cdp_id": ["c1", "c2"], "seen": pa.array([datetime(2026, 1, 1), None], pa.timestamp("us")),
+                          "revenue": pa.array([1.5, 2.0])})
+        results = results_from_arrow(table, {"seen": "timestamp"})
+        assert results.dicts() == [
+            {"cdp_id": "c1", "seen": datetime(2026, 1, 1, tzinfo=timezone.utc), "revenue": 1.5},
+            {"cdp_id": "c2", "seen": None, "revenue": 2.0},
+        ]
+        assert results.arrow() is table and results.scalar() == "c1"
+
+
+class TestErrors:
+    @pytest.mark.parametrize("error, expected", [
+        (dbexc.ServerOperationError("[TABLE_OR_VIEW_NOT_FOUND] The table `main`.`cdp`.`events` cannot be found."), TableMissing),
+        (dbexc.ServerOperationError("[INSUFFICIENT_PERMISSIONS] User does not have USE SCHEMA on Schema 'main.cdp'."), AuthenticationError),
+        (dbexc.RequestError("Error during request to server: connection timed out"), WarehouseUnavailable),
+        (dbexc.OperationalError("TEMPORARILY_UNAVAILABLE: warehouse is starting"), WarehouseUnavailable),
+        (dbexc.ServerOperationError("[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'."), BadStatement),
+    ])
+    def test_connector_errors_map_to_the_layers_types(self, error, expected):
+        mapped = map_databricks_error(error, "customers.timeline")
+        assert isinstance(mapped, expected)
+        assert mapped.retryable == (expected is WarehouseUnavailable)
+
+    def test_missing_table_says_what_to_run(self):
+        mapped = map_databricks_error(dbexc.ServerOperationError("[TABLE_OR_VIEW_NOT_FOUND] x"), "s")
+        assert "manage.py lakehouse migrate" in str(mapped)
+
+
+class _Cursor:
+    """Stands in for the connector's cursor at the network boundary; answers with real Arrow."""
+
+    def __init__(self, outcomes, sent):
+        self.outcomes, self.sent, self.description = outcomes, sent, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, parameters=None):
+        self.sent.append((sql, parameters))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        self.description, self.result = [("n",)], outcome
+
+    def fetchall_arrow(self):
+        return self.result
+
+
+class TestRetries:
+    def _engine(self, outcomes, sent, sleeps):
+        class Connection:
+            def cursor(self):
+                return _Cursor(outcomes, sent)
+
+            def close(self):
+                pass
+
+        engine = DatabricksEngine(CONFIG, user_token="t", connect=lambda **kwargs: Connection(), sleep=sleeps.append)
+        return engine
+
+    def test_a_starting_warehouse_is_retried_with_backoff(self):
+        sent, sleeps = [], []
+        outcomes = [dbexc.RequestError("connection timed out"), dbexc.OperationalError("TEMPORARILY_UNAVAILABLE"), pa.table({"n": [1]})]
+        engine = self._engine(outcomes, sent, sleeps)
+        assert engine.execute("SELECT 1 AS n").scalar() == 1
+        assert len(sent) == 3 and sleeps == [1.0, 3.0]
+
+    def test_a_bad_statement_is_not_retried_and_names_the_statement(self, caplog):
+        sent, sleeps = [], []
+        from lakehouse.statements import Statement
+
+        engine = self._engine([dbexc.ServerOperationError("[PARSE_SYNTAX_ERROR] near 'x'")], sent, sleeps)
+        with pytest.raises(BadStatement, match="customers.secret_lookup"):
+            engine.execute(Statement("customers.secret_lookup", "SELECT x FROM {traits} WHERE tenant_id = :tenant_id AND value = :v"),
+                           {"tenant_id": "t", "v": "jane@example.com"})
+        assert sleeps == [] and len(sent) == 1
+        assert "jane@example.com" not in caplog.text  # parameter values never reach the log
+
+    def test_upsert_is_one_merge_per_chunk(self):
+        sent, sleeps = [], []
+        engine = self._engine([pa.table({"n": [0]})] * 10, sent, sleeps)
+        rows = [{**sample_row(TRAITS), "key": f"k{i}"} for i in range(60)]
+        engine.upsert(TRAITS, rows, newer="updated_at")
+        assert len(sent) == 2 and all(sql.startswith("MERGE INTO `main`.`cdp`.`traits`") for sql, _ in sent)
+        assert sum(len(params) for _, params in sent) == 60 * len(TRAITS.columns)
