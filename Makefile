@@ -32,6 +32,8 @@ run: install
 
 test: install-dev
 	$(PY) -m pytest
+	@echo "== the operational database on PostgreSQL (the lakehouse suite above already ran on it)"
+	CDP_TEST_DATABASE=postgres $(PY) -m pytest --ignore=tests/lakehouse -m "not browser" -q
 
 bench: install-dev
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -76,3 +76,10 @@ def user_exists(*, email: str) -> bool:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(username=email.strip().lower()).exists()
+
+
+def member_by_email(*, tenant: TenantRef, email: str) -> MemberInfo:
+    membership = member_list(tenant=tenant).filter(user__username=email.strip().lower()).first()
+    if membership is None:
+        raise NotFound(f"{email} is not a member of {tenant.slug}.")
+    return member_info(membership)

@@ -89,3 +89,24 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    """CDP_TEST_DATABASE=postgres runs the operational database on the real PostgreSQL server."""
+    import os
+
+    if os.environ.get("CDP_TEST_DATABASE") != "postgres":
+        return
+    from django.db import connections
+
+    server = request.getfixturevalue("postgres_server")
+    config = connections.settings["default"]
+    config.clear()
+    config.update({
+        "ENGINE": "django.db.backends.postgresql", "NAME": "cdp", "USER": server.user, "PASSWORD": "",
+        "HOST": server.host, "PORT": str(server.port), "OPTIONS": {}, "TIME_ZONE": None, "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True, "ATOMIC_REQUESTS": False,
+        "TEST": {"NAME": "cdp_test", "MIRROR": None, "CHARSET": None, "COLLATION": None, "MIGRATE": True, "DEPENDENCIES": []},
+    })
+    del connections["default"]

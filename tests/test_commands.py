@@ -24,6 +24,11 @@ def test_tenant_user_and_key_lifecycle_from_the_shell():
     created = run("cdp_user", "create", "Ops@Example.com", "--tenant", "acme", "--role", "editor")
     assert "ops@example.com is editor in acme" in created and "Password (shown once)" in created
     assert Membership.objects.get(user__username="ops@example.com").role == "editor"
+    run("cdp_user", "create", "boss@example.com", "--tenant", "acme", "--role", "admin")
+    assert "ops@example.com\teditor" in run("cdp_user", "list", "--tenant", "acme")
+    assert "Removed ops@example.com" in run("cdp_user", "remove", "ops@example.com", "--tenant", "acme")
+    with pytest.raises(CommandError, match="not a member"):
+        run("cdp_user", "remove", "ops@example.com", "--tenant", "acme")
 
     out = run("cdp_apikey", "create", "--tenant", "acme", "--role", "admin", "--name", "ci")
     secret = out.strip().splitlines()[-1]

@@ -39,6 +39,7 @@ def _run_queued_tasks() -> None:
             broker.acknowledge(ack_id)
 
 
+@pytest.mark.django_db(transaction=True)  # django-q's worker closes the connection, as it does between tasks
 def test_operations_lists_schedules_and_task_runs_with_errors(tenant_a, api_as):
     async_task("journeys.tasks.orchestrator_tick", task_name="tick-now")
     async_task("tests.test_scheduler._boom", task_name="broken")

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         create.add_argument("--password", default=None, help="Omit to generate one, printed once.")
         listing = sub.add_parser("list", help="List a tenant's members.")
         listing.add_argument("--tenant", required=True)
+        remove = sub.add_parser("remove", help="Remove a person from a tenant (their user stays for other tenants).")
+        remove.add_argument("email")
+        remove.add_argument("--tenant", required=True)
 
     def handle(self, *args, action, tenant, **options):
         try:
@@ -26,6 +29,11 @@ class Command(BaseCommand):
             if action == "list":
                 for info in map(selectors.member_info, selectors.member_list(tenant=ref)):
                     self.stdout.write(f"{info.id}\t{info.email}\t{info.role}")
+                return
+            if action == "remove":
+                member = selectors.member_by_email(tenant=ref, email=options["email"])
+                services.member_remove(tenant=ref, member_id=member.id, actor="cli")
+                self.stdout.write(self.style.SUCCESS(f"Removed {member.email} from {ref.slug}."))
                 return
             password = options["password"] or secrets.token_urlsafe(12)
             existed = selectors.user_exists(email=options["email"])
