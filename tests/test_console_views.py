@@ -83,9 +83,15 @@ def test_members_and_audit_pages(signed_in):
     assert "member.set" in audit and "new.person@example.com" in audit
 
 
-def test_operations_page_shows_the_schedules(signed_in):
+def test_operations_page_shows_the_schedules_and_the_lakehouse(signed_in):
+    from django.core.management import call_command
+
     page = signed_in().get("/operations/").content.decode()
     assert "journey-orchestrator" in page and "5 min" in page
+    assert "manage.py lakehouse migrate" in page
+    call_command("lakehouse", "migrate", stdout=open("/dev/null", "w"))
+    page = signed_in().get("/operations/").content.decode()
+    assert "<code>events</code>" in page and "current" in page
 
 
 def test_signed_out_visitors_are_sent_to_sign_in():
