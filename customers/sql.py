@@ -93,3 +93,14 @@ LAST_SEEN = statement(
     example={"tenant_id": "acme"},
     returns={"last_seen_at": "timestamp", "events": "bigint"},
 )
+
+IDENTITIES_FOR_VALUES = statement(
+    "customers.identities_for_values",
+    """
+    SELECT id_type, id_value, cdp_id
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND id_value IN :values
+    ORDER BY id_type, id_value
+    """,
+    example={"tenant_id": "acme", "values": ["u1", "a2", "c3@example.com", "nobody"]},
+)

@@ -57,6 +57,32 @@ def _split_args(text: str) -> list[str]:
     return parts
 
 
+_MARKERS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)")
+
+
+def expand_list_params(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`IN :values` with a list becomes `IN (:values_0, :values_1, ...)`; an empty list matches nothing.
+
+    Callers keep lists within an engine's marker limit (255 on Databricks)."""
+    lists = {name for name, value in params.items() if isinstance(value, (list, tuple, set, frozenset))}
+    if not lists:
+        return sql, params
+    expanded = {name: value for name, value in params.items() if name not in lists}
+
+    def replace(match: re.Match) -> str:
+        literal, name = match.groups()
+        if literal is not None or name not in lists:
+            return match.group(0)
+        values = list(params[name])
+        if not values:
+            return "(NULL)"
+        for i, value in enumerate(values):
+            expanded[f"{name}_{i}"] = value
+        return "(" + ", ".join(f":{name}_{i}" for i in range(len(values))) + ")"
+
+    return _MARKERS.sub(replace, sql), expanded
+
+
 class StatementRegistry(dict):
     def register(self, statement: Statement) -> Statement:
         if ":tenant_id" not in statement.sql:

@@ -19,6 +19,10 @@ class ScheduleSpec:
 
 SCHEDULES = [
     ScheduleSpec(
+        name="inbox-loader", func="tracking.tasks.inbox_load", minutes=1,
+        description="Move accepted tracking calls from the inbox into the lakehouse events table.",
+    ),
+    ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
         # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.

@@ -10,7 +10,7 @@ from typing import Any
 from lakehouse.errors import BadStatement, LakehouseError
 from lakehouse.results import Results
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Column, Table
-from lakehouse.statements import Statement
+from lakehouse.statements import Statement, expand_list_params
 
 logger = logging.getLogger("cdp.lakehouse")
 
@@ -73,8 +73,8 @@ class Engine:
         """Run a named statement (or raw text, for the layer's own DDL and tools)."""
         if isinstance(statement, str):
             statement = Statement(name="<sql>", sql=statement)
-        sql = self.render(statement)
-        return self._guarded(statement.name, lambda: self._run(sql, dict(params or {}), statement.returns))
+        sql, params = expand_list_params(self.render(statement), dict(params or {}))
+        return self._guarded(statement.name, lambda: self._run(sql, params, statement.returns))
 
     def _guarded(self, name: str, action):
         try:

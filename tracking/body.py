@@ -1,0 +1,46 @@
+"""Reading a tracking request's body: gzip (bounded), UTF-8, JSON — each failure a clear 4xx."""
+from __future__ import annotations
+
+import json
+import zlib
+
+from cdp_site.errors import DomainError, PayloadTooLarge
+from tracking.limits import MAX_BATCH_BYTES
+
+
+class MalformedBody(DomainError):
+    status, title, type_slug = 400, "Malformed body", "malformed-body"
+
+
+def read_json(body: bytes, *, content_encoding: str = "") -> object:
+    if len(body) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(f"The request body is {len(body)} bytes; a batch may carry at most {MAX_BATCH_BYTES // 1024} KB.")
+    encoding = content_encoding.strip().lower()
+    if encoding == "gzip":
+        body = _gunzip(body)
+    elif encoding not in ("", "identity"):
+        raise MalformedBody(f"Content-Encoding {encoding!r} is not supported; send gzip or nothing.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(f"The body is not UTF-8 (byte {exc.start}).") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+    except RecursionError:
+        raise MalformedBody("The body nests too deeply to read.") from None
+
+
+def _gunzip(body: bytes) -> bytes:
+    """Decompress, refusing more than the batch limit (a small gzip can expand enormously)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, MAX_BATCH_BYTES + 1)
+    except zlib.error:
+        raise MalformedBody("Content-Encoding says gzip, but the body is not gzip data.") from None
+    if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"The uncompressed batch is larger than {MAX_BATCH_BYTES // 1024} KB.")
+    if not inflater.eof:
+        raise MalformedBody("The gzip body is truncated.")
+    return data

@@ -1,0 +1,163 @@
+"""Validate and normalise one tracking call, the way Segment's HTTP API reads it.
+
+Pure functions, no I/O: the hot path of ingestion. A call is either Accepted (ready for the
+inbox) or Rejected with one error per offending field.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tracking.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
+
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+_OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+@dataclass(slots=True)
+class Accepted:
+    message_id: str
+    type: str
+    payload: str  # normalised JSON
+    event_time: datetime
+    identifiers: tuple[tuple[str, str], ...] = ()  # (type, value) pairs this call names
+
+
+@dataclass(slots=True)
+class Rejected:
+    index: int | None
+    message_id: str | None
+    errors: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "messageId": self.message_id, "errors": self.errors}
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 (Z or offset; no offset means UTC), or None when it is not a time."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def _identifier(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return None
+
+
+def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None, errors: list, prefix: str) -> datetime:
+    """Segment's clock-skew correction: receivedAt - (sentAt - originalTimestamp).
+
+    The client's own time is `originalTimestamp`, or `timestamp` when that is all it sent; without
+    `sentAt` to measure its clock against, the client's time is taken as it is."""
+    times = {}
+    for name in ("timestamp", "originalTimestamp", "sentAt"):
+        if call.get(name) is not None:
+            times[name] = parse_time(call[name])
+            if times[name] is None:
+                errors.append({"field": f"{prefix}{name}", "message": "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"})
+    original = times.get("originalTimestamp") or times.get("timestamp")
+    sent_at = times.get("sentAt") or batch_sent_at
+    if original is None:
+        return received_at
+    if sent_at is None:
+        return original
+    return received_at - (sent_at - original)
+
+
+def normalize_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
+                   index: int | None = None, implied_type: str | None = None) -> Accepted | Rejected:
+    prefix = "" if index is None else f"batch[{index}]."
+    if not isinstance(raw, dict):
+        return Rejected(index, None, [{"field": prefix.rstrip(".") or "body", "message": "must be a JSON object"}])
+    errors: list[dict] = []
+    call_type = implied_type or raw.get("type")
+    if call_type not in CALL_TYPES:
+        errors.append({"field": f"{prefix}type", "message": f"must be one of {', '.join(CALL_TYPES)}"})
+
+    message_id = _identifier(raw.get("messageId"))
+    if raw.get("messageId") is not None and message_id is None:
+        errors.append({"field": f"{prefix}messageId", "message": "must be a non-empty string"})
+    elif message_id and len(message_id) > MAX_MESSAGE_ID:
+        errors.append({"field": f"{prefix}messageId", "message": f"must be at most {MAX_MESSAGE_ID} characters"})
+
+    ids = {}
+    for name in _ID_FIELDS:
+        value = raw.get(name)
+        ids[name] = _identifier(value)
+        if value is not None and ids[name] is None and not (isinstance(value, str) and not value.strip()):
+            errors.append({"field": f"{prefix}{name}", "message": "must be a string or a number"})
+        elif ids[name] is not None and len(ids[name]) > 255:
+            errors.append({"field": f"{prefix}{name}", "message": "must be at most 255 characters"})
+    if call_type == "alias":
+        for name in ("previousId", "userId"):
+            if not ids[name]:
+                errors.append({"field": f"{prefix}{name}", "message": "alias needs previousId and userId"})
+    elif not ids["userId"] and not ids["anonymousId"]:
+        errors.append({"field": f"{prefix}userId", "message": "send userId or anonymousId"})
+    if call_type == "group" and not ids["groupId"]:
+        errors.append({"field": f"{prefix}groupId", "message": "group needs a groupId"})
+
+    name = raw.get("event") if call_type == "track" else raw.get("name")
+    if call_type == "track" and (not isinstance(name, str) or not name.strip()):
+        errors.append({"field": f"{prefix}event", "message": "track needs an event name"})
+        name = None
+    elif name is not None and not isinstance(name, str):
+        errors.append({"field": f"{prefix}name", "message": "must be a string"})
+        name = None
+    if isinstance(name, str) and len(name) > 255:
+        errors.append({"field": f"{prefix}{'event' if call_type == 'track' else 'name'}", "message": "must be at most 255 characters"})
+
+    for key in _OBJECT_FIELDS:
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            errors.append({"field": f"{prefix}{key}", "message": "must be a JSON object"})
+
+    when = event_time(raw, received_at, batch_sent_at, errors, prefix)
+    if errors:
+        return Rejected(index, message_id, errors)
+
+    payload = {
+        "type": call_type, "messageId": message_id or f"srv-{uuid.uuid4().hex}",
+        "userId": ids["userId"], "anonymousId": ids["anonymousId"],
+        "event": name.strip() if call_type == "track" else None, "name": name if call_type != "track" else None,
+        "groupId": ids["groupId"], "previousId": ids["previousId"],
+        "properties": raw.get("properties") or {}, "traits": raw.get("traits") or ({} if call_type in ("identify", "group") else None),
+        "context": raw.get("context") or {}, "integrations": raw.get("integrations") or {},
+        "timestamp": when.isoformat(), "originalTimestamp": raw.get("originalTimestamp") or raw.get("timestamp"),
+        "sentAt": raw.get("sentAt"), "receivedAt": received_at.isoformat(),
+    }
+    try:
+        text = _DUMPS(payload)
+    except (ValueError, RecursionError):
+        return Rejected(index, message_id, [{"field": f"{prefix.rstrip('.') or 'body'}", "message": "contains values JSON cannot carry (NaN, Infinity) or nests too deeply"}])
+    if len(text.encode()) > MAX_EVENT_BYTES:
+        return Rejected(index, message_id, [{"field": f"{prefix.rstrip('.') or 'body'}", "message": f"is larger than {MAX_EVENT_BYTES // 1024} KB"}])
+    return Accepted(message_id=payload["messageId"], type=call_type, payload=text, event_time=when,
+                    identifiers=call_identifiers(payload))
+
+
+def call_identifiers(payload: dict) -> tuple[tuple[str, str], ...]:
+    """The identifiers a call names: its ids, and the email in its traits (lower-cased)."""
+    found = []
+    for key, id_type in (("userId", "user_id"), ("anonymousId", "anonymous_id"), ("previousId", "previous_id")):
+        if payload.get(key):
+            found.append((id_type, payload[key]))
+    traits = payload.get("traits") or {}
+    email = traits.get("email") if isinstance(traits, dict) else None
+    if isinstance(email, str) and "@" in email:
+        found.append(("email", email.strip().lower()))
+    return tuple(found)

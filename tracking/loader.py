@@ -1,0 +1,109 @@
+"""The loader: inbox rows into the lakehouse, in large statements, exactly once.
+
+Each batch is applied (events inserted skipping known messageIds, identities recorded, traits
+upserted last-write-wins) and then marked loaded. Every step is idempotent, so a loader killed
+between the two simply applies the batch again on its next run and nothing is counted twice;
+on the embedded engine both steps share one transaction anyway.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.identity import identities_save, identity_map_for
+from customers.tables import EVENTS
+from customers.traits import trait_rows_from_call, traits_save
+from lakehouse import get_engine
+from operations.leases import held_lease, lease_renew
+from tenancy.models import Tenant
+from tracking.calls import parse_time
+from tracking.models import InboxEvent
+
+logger = logging.getLogger("cdp.loader")
+LEASE = "inbox-loader"
+LEASE_SECONDS = 600
+DEFAULT_BATCH = 5000
+
+
+@dataclass
+class LoadResult:
+    batches: int = 0
+    calls: int = 0
+    busy: bool = False  # another loader holds the lease
+
+
+def event_row(tenant_id: str, cdp_id: str, call: dict, loaded_at) -> dict:
+    compact = lambda value: None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
+    return {
+        "tenant_id": tenant_id, "message_id": call["messageId"], "type": call["type"],
+        "event": call.get("event") or call.get("name"), "cdp_id": cdp_id,
+        "user_id": call.get("userId"), "anonymous_id": call.get("anonymousId"),
+        "properties": compact(call.get("properties")), "traits": compact(call.get("traits")), "context": compact(call.get("context")),
+        "event_time": parse_time(call["timestamp"]), "sent_at": parse_time(call.get("sentAt")),
+        "received_at": parse_time(call["receivedAt"]), "loaded_at": loaded_at,
+    }
+
+
+def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> None:
+    """Write one tenant's calls to the lakehouse. Safe to repeat with the same calls."""
+    calls = sorted(calls, key=lambda c: (c["timestamp"], c["messageId"]))
+    mapping = identity_map_for(engine, tenant_slug, calls)
+    now = timezone.now()
+    events, traits = [], []
+    for call in calls:
+        at = parse_time(call["timestamp"])
+        cdp_id = mapping.resolve(call, at)
+        events.append(event_row(tenant_slug, cdp_id, call, now))
+        traits.extend(trait_rows_from_call(tenant_slug, cdp_id, call, at))
+    identities_save(engine, mapping)
+    engine.insert_many(EVENTS, events, skip_existing=True)
+    traits_save(engine, traits)
+
+
+def _pending(batch_size: int) -> list[dict]:
+    return list(InboxEvent.objects.filter(loaded_at__isnull=True).order_by("id").values("id", "tenant_id", "payload")[:batch_size])
+
+
+def load_batch(engine, rows: list[dict]) -> None:
+    slugs = dict(Tenant.objects.filter(id__in={r["tenant_id"] for r in rows}).values_list("id", "slug"))
+    by_tenant: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_tenant[slugs[row["tenant_id"]]].append(json.loads(row["payload"]))
+    with engine.transaction():
+        for slug, calls in by_tenant.items():
+            apply_calls(engine, slug, calls)
+        with transaction.atomic():
+            InboxEvent.objects.filter(id__in=[r["id"] for r in rows]).update(loaded_at=timezone.now())
+
+
+def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = None,
+               progress: Callable[[int, int], None] = lambda batches, calls: None) -> LoadResult:
+    """Load pending inbox rows until none are left (or `max_batches`). One loader at a time."""
+    result = LoadResult()
+    engine = get_engine()
+    with held_lease(LEASE, seconds=LEASE_SECONDS) as token:
+        if token is None:
+            result.busy = True
+            return result
+        while max_batches is None or result.batches < max_batches:
+            rows = _pending(batch_size)
+            if not rows:
+                break
+            load_batch(engine, rows)
+            result.batches += 1
+            result.calls += len(rows)
+            progress(result.batches, result.calls)
+            lease_renew(LEASE, token, seconds=LEASE_SECONDS)
+    if result.calls:
+        logger.info("inbox loaded", extra={"cdp_calls": result.calls, "cdp_batches": result.batches})
+    return result
+
+
+def pending_count() -> int:
+    return InboxEvent.objects.filter(loaded_at__isnull=True).count()
