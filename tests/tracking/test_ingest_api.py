@@ -1,0 +1,146 @@
+"""The tracking API: what Segment's HTTP API accepts is accepted once; bad input gets a 4xx naming the field."""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from tenancy.roles import Role
+from tests.conftest import ApiClient
+from tracking.models import InboxEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sdk(tenant_a):
+    """A client authenticating the way Segment SDKs do: HTTP Basic, write key as user name."""
+    token = base64.b64encode(f"{tenant_a.write_key}:".encode()).decode()
+    return ApiClient(Authorization=f"Basic {token}")
+
+
+def track(n=1, **extra):
+    return {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": f"m-{n}", "properties": {"revenue": n}, **extra}
+
+
+def stored(tenant) -> list[str]:
+    return sorted(InboxEvent.objects.filter(tenant_id=tenant.ref.id).values_list("message_id", flat=True))
+
+
+def test_batch_is_stored_once_under_the_write_keys_tenant(sdk, tenant_a, tenant_b):
+    response = sdk.post("/api/v1/batch", {"batch": [track(1), track(2)]})
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "accepted": 2, "duplicates": 0, "suppressed": 0, "rejected": []}
+    replay = sdk.post("/api/v1/batch", {"batch": [track(2), track(3), track(3)]}).json()
+    assert (replay["accepted"], replay["duplicates"]) == (1, 2)
+    assert stored(tenant_a) == ["m-1", "m-2", "m-3"] and stored(tenant_b) == []
+
+
+@pytest.mark.parametrize("path, call", [
+    ("/api/v1/identify", {"userId": "u1", "traits": {"email": "a@b.c"}}),
+    ("/api/v1/track", {"userId": "u1", "event": "Signed Up"}),
+    ("/api/v1/page", {"anonymousId": "a1", "name": "Home"}),
+    ("/api/v1/screen", {"userId": 42, "name": "Settings"}),
+    ("/api/v1/group", {"userId": "u1", "groupId": "g1", "traits": {"plan": "team"}}),
+    ("/api/v1/alias", {"previousId": "a1", "userId": "u1"}),
+])
+def test_single_calls(sdk, tenant_a, path, call):
+    assert sdk.post(path, call).status_code == 200
+    row = InboxEvent.objects.get(tenant_id=tenant_a.ref.id)
+    assert row.type == path.rsplit("/", 1)[1]
+    assert json.loads(row.payload)["receivedAt"]
+
+
+def test_gzip_bodies_are_accepted(sdk, tenant_a):
+    body = gzip.compress(json.dumps({"batch": [track(1)]}).encode())
+    response = sdk.request("POST", "/api/v1/batch", body, **{"Content-Encoding": "gzip"})
+    assert response.status_code == 200 and stored(tenant_a) == ["m-1"]
+
+
+def test_clock_skew_is_corrected_from_sent_at():
+    from datetime import datetime, timedelta, timezone
+
+    from tracking.calls import normalize_call
+
+    received = datetime(2026, 6, 1, 12, 0, 10, tzinfo=timezone.utc)
+    # The client's clock is an hour fast: it stamped the event at 13:00:00 and sent it at 13:00:05.
+    call = {"type": "track", "event": "x", "userId": "u", "originalTimestamp": "2026-06-01T13:00:00Z", "sentAt": "2026-06-01T13:00:05Z"}
+    assert normalize_call(call, received_at=received).event_time == received - timedelta(seconds=5)
+    historical = {"type": "track", "event": "x", "userId": "u", "timestamp": "2025-01-01T00:00:00+02:00"}
+    assert normalize_call(historical, received_at=received).event_time == datetime(2024, 12, 31, 22, tzinfo=timezone.utc)
+    assert normalize_call({"type": "track", "event": "x", "userId": "u"}, received_at=received).event_time == received
+
+
+def test_a_batch_with_some_invalid_calls_keeps_the_valid_ones_and_names_the_rest(sdk, tenant_a):
+    body = {"batch": [track(1), {"type": "track", "userId": "u1", "messageId": "no-event"}, {"type": "teleport", "userId": "u"},
+                      track(4, timestamp="yesterday")]}
+    result = sdk.post("/api/v1/batch", body).json()
+    assert result["accepted"] == 1 and stored(tenant_a) == ["m-1"]
+    fields = [error["field"] for rejected in result["rejected"] for error in rejected["errors"]]
+    assert fields == ["batch[1].event", "batch[2].type", "batch[3].timestamp"]
+    assert result["rejected"][0]["messageId"] == "no-event"
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({"batch": [{"type": "track", "event": "x"}]}, 422, "batch[0].userId"),
+    ({"batch": [{"type": "alias", "userId": "u"}]}, 422, "batch[0].previousId"),
+    ({"batch": [{"type": "group", "userId": "u"}]}, 422, "batch[0].groupId"),
+    ({"batch": [{"type": "track", "event": "x", "userId": {"nested": 1}}]}, 422, "batch[0].userId"),
+    ({"batch": [{"type": "track", "event": "x", "userId": "u", "properties": [1, 2]}]}, 422, "batch[0].properties"),
+    ({"batch": [{"type": "track", "event": 7, "userId": "u"}]}, 422, "batch[0].event"),
+    ({"batch": ["not an object"]}, 422, "batch[0]"),
+    ({"batch": "nope"}, 422, "batch"),
+    ({"events": []}, 422, "batch"),
+])
+def test_invalid_calls_get_a_problem_naming_the_field(sdk, tenant_a, body, status, field):
+    response = sdk.post("/api/v1/batch", body)
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert field in [error["field"] for error in response.json()["errors"]]
+    assert stored(tenant_a) == []
+
+
+@pytest.mark.parametrize("raw, words", [
+    (b'{"batch": [', "not valid JSON"),
+    (b'{"batch": [{"type": "track", "event": "\xff"}]}', "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "too deeply"),
+    (b'{"batch": []}', "empty"),
+])
+def test_malformed_bodies_are_400(sdk, raw, words):
+    response = sdk.request("POST", "/api/v1/batch", raw)
+    assert response.status_code in (400, 413), response.content
+    assert words in response.json()["detail"]
+
+
+def test_oversized_call_is_rejected_by_index_and_oversized_batch_is_413(sdk, tenant_a):
+    big = track(2, properties={"blob": "x" * 40_000})
+    result = sdk.post("/api/v1/batch", {"batch": [track(1), big]}).json()
+    assert result["accepted"] == 1 and result["rejected"][0]["errors"][0]["field"] == "batch[1]"
+    assert "32 KB" in result["rejected"][0]["errors"][0]["message"]
+    huge = {"batch": [track(n, properties={"blob": "y" * 20_000}) for n in range(30)]}
+    response = sdk.post("/api/v1/batch", huge)
+    assert response.status_code == 413 and "500 KB" in response.json()["detail"]
+    bomb = gzip.compress(json.dumps({"batch": [track(n, properties={"z": "0" * 30_000}) for n in range(40)]}).encode())
+    assert sdk.request("POST", "/api/v1/batch", bomb, **{"Content-Encoding": "gzip"}).status_code == 413
+    assert stored(tenant_a) == ["m-1"]
+
+
+def test_nan_and_bad_gzip_are_4xx(sdk):
+    assert sdk.request("POST", "/api/v1/track", b'{"userId": "u", "event": "x", "properties": {"v": NaN}}').status_code == 422
+    assert sdk.request("POST", "/api/v1/batch", b"not gzip", **{"Content-Encoding": "gzip"}).status_code == 400
+
+
+class TestIngestionAuth:
+    def test_an_editors_api_key_may_send_events(self, tenant_a, api_as, tenant_b):
+        assert api_as(tenant_a, Role.EDITOR).post("/api/v1/track", {"userId": "u", "event": "x"}).status_code == 200
+        assert api_as(tenant_a, Role.VIEWER).post("/api/v1/track", {"userId": "u", "event": "x"}).status_code == 403
+
+    def test_a_write_key_cannot_pick_another_tenant(self, sdk, tenant_b):
+        response = sdk.post("/api/v1/track", {"userId": "u", "event": "x"}, **{"X-Tenant-ID": tenant_b.slug})
+        assert response.status_code == 403 and stored(tenant_b) == []
+
+    def test_unknown_or_revoked_write_keys_are_401(self, tenant_a, api_as):
+        assert ApiClient(Authorization="Basic " + base64.b64encode(b"cdp_wk_nope:").decode()).post("/api/v1/track", {}).status_code == 401
+        assert ApiClient().post("/api/v1/batch", {"batch": []}).status_code == 401
