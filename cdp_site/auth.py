@@ -13,7 +13,8 @@ from ninja.throttling import SimpleRateThrottle
 from ninja.utils import check_csrf
 
 from cdp_site.errors import AuthenticationFailed, DomainError, PermissionDenied
-from tenancy.principals import basic_credentials, bearer_principal, session_principal, write_key_principal
+from tenancy.principals import basic_credentials, bearer_principal, session_principal
+from tenancy.writekeys import write_key_context
 from tenancy.roles import Role, role_allows
 from tenancy.selectors import tenants_for
 from tenancy.types import Principal, TenantContext
@@ -26,19 +27,14 @@ class TenantRequired(DomainError):
     status, title, type_slug = 400, "Tenant not chosen", "tenant-required"
 
 
-def request_principal(request: HttpRequest, *, allow_write_key: bool = False) -> Principal:
+def request_principal(request: HttpRequest) -> Principal:
     """The caller, from the Authorization header or else the console session."""
     scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and credentials.strip():
         return bearer_principal(credentials.strip())
     if scheme == "basic":
-        user_name = basic_credentials(credentials.strip())
-        if not allow_write_key:
-            raise AuthenticationFailed("HTTP Basic carries write keys, which only send events (/api/v1/*); use 'Authorization: Bearer <API key>'.")
-        if not user_name:
-            raise AuthenticationFailed("HTTP Basic must carry the write key as the user name.")
-        return write_key_principal(user_name)
+        raise AuthenticationFailed("HTTP Basic carries write keys, which only send events (/api/v1/*); use 'Authorization: Bearer <API key>'.")
     principal = session_principal(getattr(request, "user", None))
     if principal is None:
         raise AuthenticationFailed("Send an API key or JWT as 'Authorization: Bearer <token>', or sign in to the console.")
@@ -108,11 +104,21 @@ class IngestAuth(AuthBase):
     openapi_description = "The write key as the HTTP Basic user name (empty password)."
 
     def __call__(self, request: HttpRequest) -> TenantContext:
-        principal = request_principal(request, allow_write_key=True)
+        scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "basic":
+            context = write_key_context(basic_credentials(credentials.strip()) or "")
+            if context is None:
+                raise AuthenticationFailed("This write key is unknown or has been revoked.")
+            request.cdp_principal, request.cdp_context = context.principal, context
+            requested = request.headers.get(TENANT_HEADER)
+            if requested and requested.strip() != context.tenant.slug:
+                raise PermissionDenied(f"This write key belongs to another tenant than '{requested}'.")
+            return context
+        principal = request_principal(request)
         request.cdp_principal = principal
         context = tenant_context(principal, request.headers.get(TENANT_HEADER))
         request.cdp_context = context
-        if principal.kind != "writekey" and not role_allows(context.role, Role.EDITOR):
+        if not role_allows(context.role, Role.EDITOR):
             raise PermissionDenied(f"Sending events needs a write key or the editor role; you are {context.role}.")
         return context
 

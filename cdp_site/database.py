@@ -33,6 +33,8 @@ def database_settings(env: Env, data_dir: Path) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env.str("CDP_SQLITE_PATH", str(data_dir / "cdp.sqlite3")),
+        # Keep connections: opening one runs the PRAGMAs below, too slow to repeat per request.
+        "CONN_MAX_AGE": env.int("CDP_DB_CONN_MAX_AGE", 600),
         "OPTIONS": {
             # WAL lets the web server read while the scheduler writes; IMMEDIATE takes the
             # write lock at BEGIN so concurrent writers wait (busy timeout) instead of failing.

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class TenancyConfig(AppConfig):
     name = "tenancy"
     verbose_name = "Tenants, members and keys"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from tenancy.models import WriteKey
+        from tenancy.writekeys import _forget_on_revoke
+
+        # A revoked write key must stop working here at once, not when its cache entry expires.
+        post_save.connect(_forget_on_revoke, sender=WriteKey, dispatch_uid="writekey-revoke-cache")

@@ -12,7 +12,7 @@ from cdp_site.errors import AuthenticationFailed
 from tenancy.models import ApiKey, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.selectors import user_principal
-from tenancy.services import api_key_authenticate, write_key_authenticate
+from tenancy.services import api_key_authenticate
 from tenancy.types import Principal
 
 
@@ -35,13 +35,6 @@ def basic_credentials(header: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return decoded.partition(":")[0] or None
-
-
-def write_key_principal(secret: str) -> Principal:
-    principal = write_key_authenticate(secret)
-    if principal is None:
-        raise AuthenticationFailed("This write key is unknown or has been revoked.")
-    return principal
 
 
 @lru_cache(maxsize=4)

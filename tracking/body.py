@@ -12,7 +12,8 @@ class MalformedBody(DomainError):
     status, title, type_slug = 400, "Malformed body", "malformed-body"
 
 
-def read_json(body: bytes, *, content_encoding: str = "") -> object:
+def read_json(body: bytes, *, content_encoding: str = "") -> tuple[str, object]:
+    """The body as text (decompressed) and as parsed JSON."""
     if len(body) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"The request body is {len(body)} bytes; a batch may carry at most {MAX_BATCH_BYTES // 1024} KB.")
     encoding = content_encoding.strip().lower()
@@ -25,11 +26,21 @@ def read_json(body: bytes, *, content_encoding: str = "") -> object:
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"The body is not UTF-8 (byte {exc.start}).") from None
     try:
-        return json.loads(text)
+        return text, json.loads(text, parse_constant=_no_constants)
+    except _NotJson as exc:
+        raise MalformedBody(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except RecursionError:
         raise MalformedBody("The body nests too deeply to read.") from None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constants(name: str):
+    raise _NotJson(f"The body contains {name}, which JSON does not allow; send null or a number.")
 
 
 def _gunzip(body: bytes) -> bytes:

@@ -22,7 +22,7 @@ _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=F
 class Accepted:
     message_id: str
     type: str
-    payload: str  # normalised JSON
+    payload: dict  # the normalised call
     event_time: datetime
     identifiers: tuple[tuple[str, str], ...] = ()  # (type, value) pairs this call names
 
@@ -79,84 +79,117 @@ def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None
     return received_at - (sent_at - original)
 
 
-def normalize_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
-                   index: int | None = None, implied_type: str | None = None) -> Accepted | Rejected:
+@dataclass(slots=True)
+class Checked:
+    """A call that passed validation: what ingestion needs to store and deduplicate it."""
+
+    raw: dict
+    type: str
+    message_id: str
+    ids: dict
+    name: str | None
+    event_time: datetime
+    identifiers: tuple[tuple[str, str], ...]
+
+
+def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
+               index: int | None = None, implied_type: str | None = None, check_size: bool = True,
+               message_id: str | None = None) -> Checked | Rejected:
+    """Validate one call (the ingestion hot path). `check_size` may be off when the whole body is
+    under the per-call limit (then no call can be over it); `message_id` gives back an id the
+    server made for a call that came without one."""
     prefix = "" if index is None else f"batch[{index}]."
     if not isinstance(raw, dict):
         return Rejected(index, None, [{"field": prefix.rstrip(".") or "body", "message": "must be a JSON object"}])
+    get = raw.get
     errors: list[dict] = []
-    call_type = implied_type or raw.get("type")
+    call_type = implied_type or get("type")
     if call_type not in CALL_TYPES:
         errors.append({"field": f"{prefix}type", "message": f"must be one of {', '.join(CALL_TYPES)}"})
 
-    message_id = _identifier(raw.get("messageId"))
-    if raw.get("messageId") is not None and message_id is None:
+    sent_id = get("messageId")
+    message_id = message_id or _identifier(sent_id)
+    if sent_id is not None and message_id is None:
         errors.append({"field": f"{prefix}messageId", "message": "must be a non-empty string"})
     elif message_id and len(message_id) > MAX_MESSAGE_ID:
         errors.append({"field": f"{prefix}messageId", "message": f"must be at most {MAX_MESSAGE_ID} characters"})
 
     ids = {}
-    for name in _ID_FIELDS:
-        value = raw.get(name)
-        ids[name] = _identifier(value)
-        if value is not None and ids[name] is None and not (isinstance(value, str) and not value.strip()):
-            errors.append({"field": f"{prefix}{name}", "message": "must be a string or a number"})
-        elif ids[name] is not None and len(ids[name]) > 255:
-            errors.append({"field": f"{prefix}{name}", "message": "must be at most 255 characters"})
+    for field_name in _ID_FIELDS:
+        value = get(field_name)
+        if value is None:
+            ids[field_name] = None
+            continue
+        ids[field_name] = identifier = _identifier(value)
+        if identifier is None and not (isinstance(value, str) and not value.strip()):
+            errors.append({"field": f"{prefix}{field_name}", "message": "must be a string or a number"})
+        elif identifier is not None and len(identifier) > 255:
+            errors.append({"field": f"{prefix}{field_name}", "message": "must be at most 255 characters"})
     if call_type == "alias":
-        for name in ("previousId", "userId"):
-            if not ids[name]:
-                errors.append({"field": f"{prefix}{name}", "message": "alias needs previousId and userId"})
+        for field_name in ("previousId", "userId"):
+            if not ids[field_name]:
+                errors.append({"field": f"{prefix}{field_name}", "message": "alias needs previousId and userId"})
     elif not ids["userId"] and not ids["anonymousId"]:
         errors.append({"field": f"{prefix}userId", "message": "send userId or anonymousId"})
     if call_type == "group" and not ids["groupId"]:
         errors.append({"field": f"{prefix}groupId", "message": "group needs a groupId"})
 
-    name = raw.get("event") if call_type == "track" else raw.get("name")
+    name = get("event") if call_type == "track" else get("name")
     if call_type == "track" and (not isinstance(name, str) or not name.strip()):
         errors.append({"field": f"{prefix}event", "message": "track needs an event name"})
         name = None
     elif name is not None and not isinstance(name, str):
         errors.append({"field": f"{prefix}name", "message": "must be a string"})
         name = None
-    if isinstance(name, str) and len(name) > 255:
+    if name is not None and len(name) > 255:
         errors.append({"field": f"{prefix}{'event' if call_type == 'track' else 'name'}", "message": "must be at most 255 characters"})
 
     for key in _OBJECT_FIELDS:
-        if raw.get(key) is not None and not isinstance(raw[key], dict):
+        value = get(key)
+        if value is not None and not isinstance(value, dict):
             errors.append({"field": f"{prefix}{key}", "message": "must be a JSON object"})
 
     when = event_time(raw, received_at, batch_sent_at, errors, prefix)
     if errors:
         return Rejected(index, message_id, errors)
+    if check_size:
+        try:
+            size = len(_DUMPS(raw).encode())
+        except (ValueError, RecursionError):
+            return Rejected(index, message_id, [{"field": prefix.rstrip(".") or "body", "message": "contains values JSON cannot carry (NaN, Infinity) or nests too deeply"}])
+        if size > MAX_EVENT_BYTES:
+            return Rejected(index, message_id, [{"field": prefix.rstrip(".") or "body", "message": f"is larger than {MAX_EVENT_BYTES // 1024} KB"}])
+    message_id = message_id or f"srv-{uuid.uuid4().hex}"
+    return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when,
+                   identifiers=call_identifiers(ids, get("traits")))
 
+
+def normalize_call(raw: Any, *, received_at: datetime, **options) -> Accepted | Rejected:
+    """Validate one call and build its normalised form (what the loader writes)."""
+    checked = check_call(raw, received_at=received_at, **options)
+    if isinstance(checked, Rejected):
+        return checked
+    get, ids, call_type, name = raw.get, checked.ids, checked.type, checked.name
     payload = {
-        "type": call_type, "messageId": message_id or f"srv-{uuid.uuid4().hex}",
+        "type": call_type, "messageId": checked.message_id,
         "userId": ids["userId"], "anonymousId": ids["anonymousId"],
         "event": name.strip() if call_type == "track" else None, "name": name if call_type != "track" else None,
         "groupId": ids["groupId"], "previousId": ids["previousId"],
-        "properties": raw.get("properties") or {}, "traits": raw.get("traits") or ({} if call_type in ("identify", "group") else None),
-        "context": raw.get("context") or {}, "integrations": raw.get("integrations") or {},
-        "timestamp": when.isoformat(), "originalTimestamp": raw.get("originalTimestamp") or raw.get("timestamp"),
-        "sentAt": raw.get("sentAt"), "receivedAt": received_at.isoformat(),
+        "properties": get("properties") or {}, "traits": get("traits") or ({} if call_type in ("identify", "group") else None),
+        "context": get("context") or {}, "integrations": get("integrations") or {},
+        "timestamp": checked.event_time.isoformat(), "originalTimestamp": get("originalTimestamp") or get("timestamp"),
+        "sentAt": get("sentAt"), "receivedAt": received_at.isoformat(),
     }
-    try:
-        text = _DUMPS(payload)
-    except (ValueError, RecursionError):
-        return Rejected(index, message_id, [{"field": f"{prefix.rstrip('.') or 'body'}", "message": "contains values JSON cannot carry (NaN, Infinity) or nests too deeply"}])
-    if len(text.encode()) > MAX_EVENT_BYTES:
-        return Rejected(index, message_id, [{"field": f"{prefix.rstrip('.') or 'body'}", "message": f"is larger than {MAX_EVENT_BYTES // 1024} KB"}])
-    return Accepted(message_id=payload["messageId"], type=call_type, payload=text, event_time=when,
-                    identifiers=call_identifiers(payload))
+    return Accepted(message_id=checked.message_id, type=call_type, payload=payload, event_time=checked.event_time,
+                    identifiers=checked.identifiers)
 
 
-def call_identifiers(payload: dict) -> tuple[tuple[str, str], ...]:
+def call_identifiers(ids: dict, traits: Any) -> tuple[tuple[str, str], ...]:
     """The identifiers a call names: its ids, and the email in its traits (lower-cased)."""
     found = []
     for key, id_type in (("userId", "user_id"), ("anonymousId", "anonymous_id"), ("previousId", "previous_id")):
-        if payload.get(key):
-            found.append((id_type, payload[key]))
-    traits = payload.get("traits") or {}
+        if ids.get(key):
+            found.append((id_type, ids[key]))
     email = traits.get("email") if isinstance(traits, dict) else None
     if isinstance(email, str) and "@" in email:
         found.append(("email", email.strip().lower()))

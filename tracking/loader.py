@@ -23,12 +23,13 @@ from lakehouse import get_engine
 from operations.leases import held_lease, lease_renew
 from tenancy.models import Tenant
 from tracking.calls import parse_time
-from tracking.models import InboxEvent
+from tracking.models import InboxBatch
+from tracking.services import normalized_calls
 
 logger = logging.getLogger("cdp.loader")
 LEASE = "inbox-loader"
 LEASE_SECONDS = 600
-DEFAULT_BATCH = 5000
+DEFAULT_BATCH = 50  # inbox rows (requests) per lakehouse write: up to ~25k calls at SDK batch sizes
 
 
 @dataclass
@@ -66,20 +67,29 @@ def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> None:
     traits_save(engine, traits)
 
 
-def _pending(batch_size: int) -> list[dict]:
-    return list(InboxEvent.objects.filter(loaded_at__isnull=True).order_by("id").values("id", "tenant_id", "payload")[:batch_size])
+def _pending(batch_size: int) -> list[InboxBatch]:
+    return list(InboxBatch.objects.filter(loaded_at__isnull=True).order_by("id")[:batch_size])
 
 
-def load_batch(engine, rows: list[dict]) -> None:
-    slugs = dict(Tenant.objects.filter(id__in={r["tenant_id"] for r in rows}).values_list("id", "slug"))
+def batch_calls(batch: InboxBatch) -> list[dict]:
+    """The accepted calls of a stored request, normalised exactly as they were when accepted."""
+    message_ids = {int(index): message_id for index, message_id in json.loads(batch.accepted).items()}
+    accepted, _ = normalized_calls(json.loads(batch.body), implied_type=batch.call_type or None, received_at=batch.received_at,
+                                   check_size=False, message_ids=message_ids)
+    return [call.payload for _, call in accepted]
+
+
+def load_batch(engine, batches: list[InboxBatch]) -> int:
+    slugs = dict(Tenant.objects.filter(id__in={b.tenant_id for b in batches}).values_list("id", "slug"))
     by_tenant: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_tenant[slugs[row["tenant_id"]]].append(json.loads(row["payload"]))
+    for batch in batches:
+        by_tenant[slugs[batch.tenant_id]].extend(batch_calls(batch))
     with engine.transaction():
         for slug, calls in by_tenant.items():
             apply_calls(engine, slug, calls)
         with transaction.atomic():
-            InboxEvent.objects.filter(id__in=[r["id"] for r in rows]).update(loaded_at=timezone.now())
+            InboxBatch.objects.filter(id__in=[b.id for b in batches]).update(loaded_at=timezone.now())
+    return sum(len(calls) for calls in by_tenant.values())
 
 
 def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = None,
@@ -92,12 +102,11 @@ def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = Non
             result.busy = True
             return result
         while max_batches is None or result.batches < max_batches:
-            rows = _pending(batch_size)
-            if not rows:
+            batches = _pending(batch_size)
+            if not batches:
                 break
-            load_batch(engine, rows)
+            result.calls += load_batch(engine, batches)
             result.batches += 1
-            result.calls += len(rows)
             progress(result.batches, result.calls)
             lease_renew(LEASE, token, seconds=LEASE_SECONDS)
     if result.calls:
@@ -106,4 +115,7 @@ def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = Non
 
 
 def pending_count() -> int:
-    return InboxEvent.objects.filter(loaded_at__isnull=True).count()
+    """Calls accepted and not loaded yet."""
+    from django.db.models import Sum
+
+    return InboxBatch.objects.filter(loaded_at__isnull=True).aggregate(n=Sum("calls"))["n"] or 0

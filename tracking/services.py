@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from cdp_site.errors import InvalidInput
 from tenancy.types import TenantRef
 from tracking.body import MalformedBody, read_json
-from tracking.calls import Accepted, Rejected, normalize_call, parse_time
-from tracking.models import InboxEvent
+from tracking.calls import Accepted, Checked, Rejected, check_call, normalize_call, parse_time
+from tracking.inbox import inbox_store
+from tracking.limits import MAX_EVENT_BYTES
 
 
 @dataclass
@@ -26,22 +26,36 @@ class IngestResult:
                 "suppressed": self.suppressed, "rejected": [r.as_dict() for r in self.rejected]}
 
 
-def calls_from_body(data: object, *, implied_type: str | None, received_at: datetime) -> tuple[list[Accepted], list[Rejected]]:
-    """The calls of one request: a batch (`{"batch": [...]}`) or a single call."""
-    if implied_type is None:
-        if not isinstance(data, dict) or not isinstance(data.get("batch"), list):
-            raise InvalidInput("A batch is an object with a `batch` array.", errors=[{"field": "batch", "message": "must be an array of calls"}])
-        raws, batch_sent_at = data["batch"], parse_time(data.get("sentAt"))
-        shared_context = data.get("context") if isinstance(data.get("context"), dict) else None
-    else:
-        raws, batch_sent_at, shared_context = [data], None, None
+def request_calls(data: object, *, implied_type: str | None) -> tuple[list, datetime | None, dict | None]:
+    """The raw calls of one request, the batch's sentAt and its shared context."""
+    if implied_type is not None:
+        return [data], None, None
+    if not isinstance(data, dict) or not isinstance(data.get("batch"), list):
+        raise InvalidInput("A batch is an object with a `batch` array.", errors=[{"field": "batch", "message": "must be an array of calls"}])
+    context = data.get("context") if isinstance(data.get("context"), dict) else None
+    return data["batch"], parse_time(data.get("sentAt")), context
+
+
+def normalized_calls(data: object, *, implied_type: str | None, received_at: datetime, check_size: bool = True,
+                     message_ids: dict[int, str] | None = None, build: bool = True) -> tuple[list[tuple[int, Accepted | Checked]], list[Rejected]]:
+    """Every call of a request: (index, call) pairs for the valid ones, and the Rejected ones.
+
+    Ingestion only checks (`build=False`); the loader calls this again on the stored body, with
+    the messageIds assigned at ingestion, and gets the normalised calls."""
+    raws, batch_sent_at, shared_context = request_calls(data, implied_type=implied_type)
     accepted, rejected = [], []
     for index, raw in enumerate(raws):
-        if shared_context and isinstance(raw, dict):
-            raw = {**raw, "context": {**shared_context, **(raw.get("context") or {})} if isinstance(raw.get("context") or {}, dict) else raw.get("context")}
-        outcome = normalize_call(raw, received_at=received_at, batch_sent_at=batch_sent_at,
-                                 index=index if implied_type is None else None, implied_type=implied_type)
-        (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
+        if message_ids is not None and index not in message_ids:
+            continue
+        if shared_context and isinstance(raw, dict) and isinstance(raw.get("context") or {}, dict):
+            raw = {**raw, "context": {**shared_context, **(raw.get("context") or {})}}
+        outcome = (normalize_call if build else check_call)(raw, received_at=received_at, batch_sent_at=batch_sent_at,
+                                 index=index if implied_type is None else None, implied_type=implied_type,
+                                 check_size=check_size, message_id=(message_ids or {}).get(index))
+        if not isinstance(outcome, Rejected):
+            accepted.append((index, outcome))
+        else:
+            rejected.append(outcome)
     return accepted, rejected
 
 
@@ -51,7 +65,10 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
     Invalid calls are reported and the valid ones kept; only when nothing is valid is it an error.
     """
     received_at = timezone.now()
-    accepted, rejected = calls_from_body(read_json(body, content_encoding=content_encoding), implied_type=implied_type, received_at=received_at)
+    text, data = read_json(body, content_encoding=content_encoding)
+    # A body under the per-call limit cannot hold a call over it: skip measuring each call.
+    check_size = len(text) * 4 > MAX_EVENT_BYTES and len(text.encode()) > MAX_EVENT_BYTES
+    accepted, rejected = normalized_calls(data, implied_type=implied_type, received_at=received_at, check_size=check_size, build=False)
     if not accepted:
         if not rejected:
             raise MalformedBody("The batch is empty.")
@@ -59,27 +76,23 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
         fields = ", ".join(sorted({e["field"] for e in errors})[:10])
         raise InvalidInput(f"No call could be accepted: {fields}.", errors=errors)
     result = IngestResult(rejected=rejected)
-    unique: dict[str, Accepted] = {}
-    for call in accepted:
-        unique.setdefault(call.message_id, call)
-    result.duplicates = len(accepted) - len(unique)
-    kept = _drop_suppressed(tenant, list(unique.values()), result)
-    with transaction.atomic():
-        seen = set(InboxEvent.objects.filter(tenant_id=tenant.id, message_id__in=[c.message_id for c in kept]).values_list("message_id", flat=True))
-        fresh = [c for c in kept if c.message_id not in seen]
-        # ignore_conflicts covers a concurrent replay committing the same messageId meanwhile.
-        InboxEvent.objects.bulk_create(
-            [InboxEvent(tenant_id=tenant.id, message_id=c.message_id, type=c.type, payload=c.payload, received_at=received_at) for c in fresh],
-            ignore_conflicts=True,
+    first_of_each: dict[str, tuple[int, Checked]] = {}
+    for index, call in accepted:
+        first_of_each.setdefault(call.message_id, (index, call))
+    result.duplicates = len(accepted) - len(first_of_each)
+    kept = _drop_suppressed(tenant, list(first_of_each.values()), result)
+    if kept:
+        result.accepted, duplicates = inbox_store(
+            tenant_id=tenant.id, received_at=received_at, call_type=implied_type or "", body=text,
+            accepted={index: call.message_id for index, call in kept},
         )
-    result.duplicates += len(kept) - len(fresh)
-    result.accepted = len(fresh)
+        result.duplicates += duplicates
     return result
 
 
-def _drop_suppressed(tenant: TenantRef, calls: list[Accepted], result: IngestResult) -> list[Accepted]:
+def _drop_suppressed(tenant: TenantRef, calls: list[tuple[int, Checked]], result: IngestResult) -> list[tuple[int, Checked]]:
     from customers.privacy import suppressed_calls
 
-    dropped = suppressed_calls(tenant=tenant, calls=calls)
+    dropped = suppressed_calls(tenant=tenant, calls=[call for _, call in calls])
     result.suppressed = len(dropped)
-    return [c for c in calls if c.message_id not in dropped]
+    return [(index, call) for index, call in calls if call.message_id not in dropped]

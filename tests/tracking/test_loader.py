@@ -19,7 +19,7 @@ from lakehouse.statements import Statement
 from operations.leases import held_lease
 from tenancy import services
 from tracking.loader import LEASE, apply_calls, load_inbox
-from tracking.models import InboxEvent
+from tests.tracking.helpers import inbox_calls
 from tracking.services import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,10 +44,10 @@ def lakehouse(db):
 def test_a_loader_killed_after_writing_but_before_marking_loads_nothing_twice(lakehouse, tenant_a):
     send(tenant_a.ref, tracks(300))
     # The crash: the lakehouse got the first 200 calls, the inbox was never told.
-    pending = [json.loads(p) for p in InboxEvent.objects.order_by("id").values_list("payload", flat=True)[:200]]
+    pending = inbox_calls(tenant_a.ref.id)[:200]
     apply_calls(lakehouse, tenant_a.slug, pending)
     send(tenant_a.ref, tracks(50, start=250))  # and a client replays some calls meanwhile
-    result = load_inbox(batch_size=120)
+    result = load_inbox(batch_size=1)
     assert result.calls == 300
     counts = lakehouse.execute(COUNT, {"tenant_id": tenant_a.slug}).first()
     assert counts == {"n": 300, "ids": 300}
@@ -109,7 +109,7 @@ def test_sigkill_in_the_middle_then_rerun_counts_each_message_once(tmp_path):
     )
     for args in (["migrate", "-v0"], ["lakehouse", "migrate"], ["shell", "-c", script]):
         subprocess.run([*manage, *args], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
-    loader = subprocess.Popen([*manage, "cdp_load", "--batch-size", "500", "-v0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    loader = subprocess.Popen([*manage, "cdp_load", "--batch-size", "5", "-v0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     loaded_some = _wait_for_partial_load(tmp_path / "cdp.sqlite3", loader)
     loader.send_signal(signal.SIGKILL)
     loader.wait(timeout=30)
@@ -127,7 +127,7 @@ def _wait_for_partial_load(database: Path, process) -> bool:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         with sqlite3.connect(database, timeout=30) as conn:
-            loaded = conn.execute("SELECT COUNT(*) FROM tracking_inboxevent WHERE loaded_at IS NOT NULL").fetchone()[0]
+            loaded = conn.execute("SELECT COALESCE(SUM(calls), 0) FROM tracking_inboxbatch WHERE loaded_at IS NOT NULL").fetchone()[0]
         if loaded >= 2000:
             return True
         time.sleep(0.05)

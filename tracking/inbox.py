@@ -1,0 +1,46 @@
+"""Writing to the inbox: claim messageIds, then store the request. One transaction, two statements.
+
+The claim is one multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING` (SQLite 3.35+ and
+PostgreSQL): it says exactly which messageIds are new, even against a concurrent replay, in a
+single round trip. The ORM cannot say which rows `ignore_conflicts` skipped, hence the SQL.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from tracking.models import InboxBatch, InboxMessage
+
+# SQLite allows 32,766 markers per statement; 3 per row leaves room for the largest batch.
+_CLAIM_CHUNK = 5000
+
+
+def claim_message_ids(tenant_id: int, message_ids: list[str], received_at: datetime) -> set[str]:
+    """Record the messageIds; returns those not seen before for this tenant."""
+    table = connection.ops.quote_name(InboxMessage._meta.db_table)
+    fresh: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(message_ids), _CLAIM_CHUNK):
+            chunk = message_ids[start:start + _CLAIM_CHUNK]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            params = [value for message_id in chunk for value in (tenant_id, message_id, received_at)]
+            cursor.execute(
+                f"INSERT INTO {table} (tenant_id, message_id, received_at) VALUES {values} "
+                "ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING message_id",
+                params,
+            )
+            fresh.update(row[0] for row in cursor.fetchall())
+    return fresh
+
+
+def inbox_store(*, tenant_id: int, received_at: datetime, call_type: str, body: str, accepted: dict[int, str]) -> tuple[int, int]:
+    """Commit a request's new calls. Returns (accepted, duplicates)."""
+    with transaction.atomic():
+        fresh = claim_message_ids(tenant_id, list(accepted.values()), received_at)
+        kept = {index: message_id for index, message_id in accepted.items() if message_id in fresh}
+        if kept:
+            InboxBatch.objects.create(tenant_id=tenant_id, received_at=received_at, call_type=call_type, body=body,
+                                      accepted=json.dumps(kept, separators=(",", ":")), calls=len(kept))
+    return len(kept), len(accepted) - len(kept)
