@@ -7,7 +7,7 @@ from customers.tables import EVENTS
 from lakehouse.backends.databricks import DatabricksEngine
 from lakehouse.config import EngineConfig
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES
-from lakehouse.statements import STATEMENTS
+from lakehouse.statements import STATEMENTS, expand_list_params
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -44,7 +44,8 @@ def writes(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
 
 
 def named(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
-    return {name: (engine.render(statement), statement.example) for name, statement in STATEMENTS.items()}
+    """Named statements as sent: rendered, list parameters expanded into one marker per value."""
+    return {name: expand_list_params(engine.render(statement), dict(statement.example)) for name, statement in STATEMENTS.items()}
 
 
 def merges(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
