@@ -1,31 +1,54 @@
-"""Suppression at ingestion: which calls name a suppressed identifier (and counting them).
+"""Suppression at ingestion and at loading: which calls name a suppressed or erased identifier.
 
-The API checks a per-process copy of each tenant's suppressed identifiers, refreshed every
-SUPPRESSION_CACHE_SECONDS and at once in the process that changes it; the loader checks the
-database itself, so nothing suppressed reaches the lakehouse even in that window.
+Erased identifiers are kept only as SHA-256 digests (`sha256:<hex>`): enough to recognise a
+replayed call, nothing to read back. The API checks a per-process copy of each tenant's list,
+refreshed every SUPPRESSION_CACHE_SECONDS and at once in the process that changes it; the loader
+reads the database itself, so nothing suppressed reaches the lakehouse even in that window.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
 from django.db.models import F
 
 from customers.models import SuppressedIdentifier
-from tenancy.types import TenantRef
 
 SUPPRESSION_CACHE_SECONDS = 10
-_cache: dict[int, tuple[float, dict[tuple[str, str], int]]] = {}
+HASHED_PREFIX = "sha256:"
+_cache: dict[int, tuple[float, "SuppressionIndex"]] = {}
 _lock = threading.Lock()
 
 
-def suppression_index(tenant_id: int, *, fresh: bool = False) -> dict[tuple[str, str], int]:
-    """(id_type, id_value) -> SuppressedIdentifier id, for one tenant."""
+def identifier_digest(id_type: str, value: str) -> str:
+    return HASHED_PREFIX + hashlib.sha256(f"{id_type}|{value}".encode()).hexdigest()
+
+
+class SuppressionIndex:
+    def __init__(self, rows):
+        self.entries = {(t, v): pk for pk, t, v in rows}
+        self.hashed = any(v.startswith(HASHED_PREFIX) for _, v in self.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def match(self, identifiers) -> int | None:
+        for id_type, value in identifiers:
+            pk = self.entries.get((id_type, value))
+            if pk is None and self.hashed:
+                pk = self.entries.get((id_type, identifier_digest(id_type, value)))
+            if pk is not None:
+                return pk
+        return None
+
+
+def suppression_index(tenant_id: int, *, fresh: bool = False) -> SuppressionIndex:
     now = time.monotonic()
     hit = None if fresh else _cache.get(tenant_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    index = {(t, v): pk for pk, t, v in SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value")}
+    index = SuppressionIndex(SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value"))
     with _lock:
         _cache[tenant_id] = (now + SUPPRESSION_CACHE_SECONDS, index)
     return index
@@ -36,17 +59,17 @@ def suppression_changed(tenant_id: int) -> None:
         _cache.pop(tenant_id, None)
 
 
-def suppressed_calls(*, tenant: TenantRef, calls: list, fresh: bool = False) -> set[str]:
-    """messageIds of the calls that name a suppressed identifier; their counters are bumped."""
-    suppressed = suppression_index(tenant.id, fresh=fresh)
-    if not suppressed:
+def suppressed_calls(*, tenant_id: int, calls: list, fresh: bool = False) -> set[str]:
+    """messageIds of the calls naming a suppressed identifier; their counters are bumped."""
+    index = suppression_index(tenant_id, fresh=fresh)
+    if not index:
         return set()
     dropped, hits = set(), {}
     for call in calls:
-        matched = [suppressed[pair] for pair in call.identifiers if pair in suppressed]
-        if matched:
+        pk = index.match(call.identifiers)
+        if pk is not None:
             dropped.add(call.message_id)
-            hits[matched[0]] = hits.get(matched[0], 0) + 1
+            hits[pk] = hits.get(pk, 0) + 1
     for pk, count in hits.items():
         SuppressedIdentifier.objects.filter(id=pk).update(dropped_events=F("dropped_events") + count)
     return dropped

@@ -104,3 +104,103 @@ IDENTITIES_FOR_VALUES = statement(
     """,
     example={"tenant_id": "acme", "values": ["u1", "a2", "c3@example.com", "nobody"]},
 )
+
+CUSTOMER_PAGE = statement(
+    "customers.page",
+    """
+    SELECT cdp_id, MIN(first_seen_at) AS first_seen_at, MAX(last_seen_at) AS last_seen_at, COUNT(*) AS identifiers
+    FROM {identities}
+    WHERE tenant_id = :tenant_id
+    GROUP BY cdp_id
+    ORDER BY first_seen_at DESC, cdp_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "limit": 3, "offset": 1},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
+)
+
+# `!` escapes LIKE wildcards in the pattern; one escape character every engine reads the same way.
+CUSTOMER_SEARCH = statement(
+    "customers.search",
+    """
+    SELECT m.cdp_id, MIN(i.first_seen_at) AS first_seen_at, MAX(i.last_seen_at) AS last_seen_at, COUNT(DISTINCT i.id_value) AS identifiers
+    FROM (
+        SELECT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND LOWER(id_value) LIKE :pattern ESCAPE '!'
+        UNION
+        SELECT cdp_id FROM {traits} WHERE tenant_id = :tenant_id AND LOWER(value) LIKE :pattern ESCAPE '!'
+    ) AS m
+    JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.cdp_id = m.cdp_id
+    GROUP BY m.cdp_id
+    ORDER BY first_seen_at DESC, m.cdp_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "pattern": "%c2%", "limit": 10, "offset": 0},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
+)
+
+CUSTOMERS_WITH_TRAIT_PAGE = statement(
+    "customers.with_trait_page",
+    """
+    SELECT t.cdp_id, MIN(i.first_seen_at) AS first_seen_at, MAX(i.last_seen_at) AS last_seen_at, COUNT(*) AS identifiers
+    FROM {traits} AS t
+    JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.cdp_id = t.cdp_id
+    WHERE t.tenant_id = :tenant_id AND t.key = :key AND t.value = :value
+    GROUP BY t.cdp_id
+    ORDER BY first_seen_at DESC, t.cdp_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "key": "plan", "value": "pro", "limit": 10, "offset": 0},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
+)
+
+SUMMARY_TRAITS = statement(
+    "customers.summary_traits",
+    """
+    SELECT cdp_id, key, value
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids AND key IN ('email', 'name', 'first_name', 'last_name', 'plan')
+    ORDER BY cdp_id, key
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+)
+
+CUSTOMER_IDENTITIES = statement(
+    "customers.identities",
+    """
+    SELECT id_type, id_value, first_seen_at, last_seen_at
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
+    ORDER BY id_type, id_value
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c2"},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
+)
+
+# '' means "any" for type and event: an untyped NULL parameter is not portable (PostgreSQL).
+CUSTOMER_EVENTS = statement(
+    "customers.events",
+    """
+    SELECT message_id, type, event, event_time, received_at, properties, context
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
+      AND (:type = '' OR type = :type) AND (:event = '' OR event = :event)
+      AND event_time >= :since AND event_time < :before
+    ORDER BY event_time DESC, message_id DESC
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c3", "type": "track", "event": "", "since": SINCE,
+             "before": datetime(2027, 1, 1, tzinfo=timezone.utc), "limit": 5, "offset": 1},
+    returns={"event_time": "timestamp", "received_at": "timestamp"},
+)
+
+CUSTOMER_CONSENTS = statement(
+    "customers.consents",
+    """
+    SELECT channel, purpose, granted, updated_at, source
+    FROM {consents}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
+    ORDER BY channel, purpose
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c1"},
+    returns={"granted": "boolean", "updated_at": "timestamp"},
+)

@@ -57,3 +57,19 @@ IDENTITIES = register_table(Table(
     cluster_by=("tenant_id", "cdp_id"),
     indexes=(("tenant_id", "cdp_id"),),
 ))
+
+CONSENTS = register_table(Table(
+    name="consents",
+    comment="Consent per channel and purpose: granted or denied, when, and from where.",
+    columns=(
+        Column("tenant_id", "string", nullable=False),
+        Column("cdp_id", "string", nullable=False),
+        Column("channel", "string", nullable=False, comment="email, sms, push, webhook, ... or * for every channel."),
+        Column("purpose", "string", nullable=False, comment="marketing, analytics, transactional, ..."),
+        Column("granted", "boolean", nullable=False),
+        Column("updated_at", "timestamp", nullable=False),
+        Column("source", "string", comment="api, console, import or an event."),
+    ),
+    key=("tenant_id", "cdp_id", "channel", "purpose"),
+    cluster_by=("tenant_id", "cdp_id"),
+))

@@ -57,6 +57,8 @@ class ApiClient:
 
     def request(self, method: str, path: str, body=None, **headers):
         kwargs = {"headers": {**self.headers, **headers}}
+        if body is None and method.upper() in ("POST", "PUT", "PATCH"):
+            body = b""  # an empty body, as HTTP clients send for a bodiless POST
         if body is not None:
             kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
             kwargs["content_type"] = headers.pop("content_type", "application/json")
@@ -70,6 +72,9 @@ class ApiClient:
 
     def patch(self, path, body=None, **headers):
         return self.request("PATCH", path, body if body is not None else {}, **headers)
+
+    def put(self, path, body=None, **headers):
+        return self.request("PUT", path, body if body is not None else {}, **headers)
 
     def delete(self, path, **headers):
         return self.request("DELETE", path, **headers)
@@ -110,3 +115,27 @@ def django_db_modify_db_settings(request):
         "TEST": {"NAME": "cdp_test", "MIRROR": None, "CHARSET": None, "COLLATION": None, "MIGRATE": True, "DEPENDENCIES": []},
     })
     del connections["default"]
+
+
+@pytest.fixture
+def lakehouse(db):
+    """The lakehouse tables on the embedded engine, inside the test's transaction."""
+    import os
+
+    from django.core.management import call_command
+
+    from lakehouse import get_engine
+
+    call_command("lakehouse", "migrate", verbosity=0, stdout=open(os.devnull, "w"))
+    return get_engine()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches outlive a test's rolled-back rows (ids are reused); start each test clean."""
+    from customers import privacy
+    from tenancy.writekeys import write_key_cache_clear
+
+    privacy._cache.clear()
+    write_key_cache_clear()
+    yield

@@ -27,10 +27,31 @@ def _write_key(tenant) -> dict:
     return {"key_pk": info.id}
 
 
+def _customer(tenant) -> dict:
+    from customers.services import customer_identify
+
+    profile = customer_identify(tenant=tenant.ref, user_id=f"user-of-{tenant.slug}", anonymous_id=None, email=f"marker-{tenant.slug}@example.com",
+                                traits={"name": f"marker-{tenant.slug}-customer"}, actor="test")
+    return {"cdp_id": profile.cdp_id}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
+    "/api/customers/{cdp_id}": _customer,
+    "/api/customers/{cdp_id}/events": _customer,
+    "/api/customers/{cdp_id}/export": _customer,
+    "/api/customers/{cdp_id}/consent": _customer,
+    "/api/customers/{cdp_id}/suppress": _customer,
+    "/api/customers/{cdp_id}/unsuppress": _customer,
+    "/api/customers/{cdp_id}/erase": _customer,
     "/api/members/{member_id}": _member,
     "/api/api-keys/{key_pk}": _api_key,
     "/api/write-keys/{key_pk}": _write_key,
+}
+
+
+# Operations found by query parameters: how to name tenant A's object in the query.
+QUERIES: dict[str, Callable[[object], dict]] = {
+    "/api/customers/lookup": lambda tenant: (_customer(tenant), {"type": "email", "value": f"marker-{tenant.slug}@example.com"})[1],
 }
 
 

@@ -19,6 +19,7 @@ class Operation:
     params: tuple[str, ...]
     body: dict | None
     tags: tuple[str, ...]
+    required_query: tuple[str, ...] = ()
 
     @property
     def writes(self) -> bool:
@@ -84,5 +85,6 @@ def operations() -> list[Operation]:
             if "application/json" in content:
                 body = example_for(content["application/json"]["schema"], spec)
             params = tuple(p["name"] for p in op.get("parameters", []) if p["in"] == "path")
-            found.append(Operation(method=method, path=path, params=params, body=body, tags=tuple(op.get("tags", []))))
+            required = tuple(p["name"] for p in op.get("parameters", []) if p["in"] == "query" and p.get("required"))
+            found.append(Operation(method=method, path=path, params=params, body=body, tags=tuple(op.get("tags", [])), required_query=required))
     return found

@@ -13,7 +13,7 @@ from tests.conftest import ApiClient
 from tests.jwt_tokens import HS_SECRET, RSA_PUBLIC_PEM, make_token
 from tests.openapi_walk import operations
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 OPERATIONS = [op for op in operations() if not op.is_ingestion]
 WRITES = [op for op in OPERATIONS if op.writes]
@@ -23,24 +23,31 @@ def _values(op):
     return {name: 999999 for name in op.params}
 
 
+def _url(op):
+    from urllib.parse import urlencode
+
+    query = {name: "x" for name in op.required_query}
+    return op.url(_values(op)) + (f"?{urlencode(query)}" if query else "")
+
+
 @pytest.mark.parametrize("op", OPERATIONS, ids=str)
 def test_no_credentials_is_401_problem(op):
-    response = ApiClient().request(op.method, op.url(_values(op)), op.body)
+    response = ApiClient().request(op.method, _url(op), op.body)
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
 
 
 @pytest.mark.parametrize("op", WRITES, ids=str)
 def test_viewer_writing_is_403(op, tenant_a, api_as):
-    response = api_as(tenant_a, Role.VIEWER).request(op.method, op.url(_values(op)), op.body)
+    response = api_as(tenant_a, Role.VIEWER).request(op.method, _url(op), op.body)
     assert response.status_code == 403, f"{op}: {response.status_code} {response.content[:200]}"
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=str)
 def test_write_keys_are_refused_outside_ingestion(op, tenant_a):
     basic = base64.b64encode(f"{tenant_a.write_key}:".encode()).decode()
-    as_basic = ApiClient(Authorization=f"Basic {basic}").request(op.method, op.url(_values(op)), op.body)
-    as_bearer = ApiClient(token=tenant_a.write_key).request(op.method, op.url(_values(op)), op.body)
+    as_basic = ApiClient(Authorization=f"Basic {basic}").request(op.method, _url(op), op.body)
+    as_bearer = ApiClient(token=tenant_a.write_key).request(op.method, _url(op), op.body)
     assert (as_basic.status_code, as_bearer.status_code) == (401, 401)
 
 

@@ -8,14 +8,17 @@ import json
 
 import pytest
 
-from tests.isolation_registry import FACTORIES, markers
+from urllib.parse import urlencode
+
+from tests.isolation_registry import FACTORIES, QUERIES, markers
 from tests.openapi_walk import operations
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 OPERATIONS = operations()
 WITH_IDS = [op for op in OPERATIONS if op.params and not op.is_ingestion]
-LISTS = [op for op in OPERATIONS if op.method == "get" and not op.params]
+LISTS = [op for op in OPERATIONS if op.method == "get" and not op.params and not op.required_query]
+LOOKUPS = [op for op in OPERATIONS if not op.params and op.required_query and not op.is_ingestion]
 
 
 def _snapshot(client, tenant) -> str:
@@ -32,8 +35,20 @@ def _snapshot(client, tenant) -> str:
 
 
 def test_every_operation_with_ids_has_a_factory():
-    missing = sorted({op.path for op in WITH_IDS} - set(FACTORIES))
-    assert not missing, f"Add factories to tests/isolation_registry.py for: {missing}"
+    missing = sorted({op.path for op in WITH_IDS} - set(FACTORIES)) + sorted({op.path for op in LOOKUPS} - set(QUERIES))
+    assert not missing, f"Add factories (or QUERIES) to tests/isolation_registry.py for: {missing}"
+
+
+@pytest.mark.parametrize("op", LOOKUPS, ids=str)
+def test_lookups_do_not_find_another_tenants_objects(op, tenant_a, tenant_b, api_as):
+    query = QUERIES[op.path](tenant_a)
+    assert api_as(tenant_a).request(op.method, f"{op.path}?{urlencode(query)}").status_code == 200
+    response = api_as(tenant_b).request(op.method, f"{op.path}?{urlencode(query)}")
+    assert response.status_code == 404, f"{op}: {response.status_code}"
+    # The answer may repeat the caller's own query, but nothing of tenant A's object.
+    text = response.content.decode()
+    for marker in markers(tenant_a):
+        assert marker not in text.replace(query.get("value", "\0"), ""), f"{op} leaked {marker!r}"
 
 
 @pytest.mark.parametrize("op", WITH_IDS, ids=str)

@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,8 @@ from customers.traits import trait_rows_from_call, traits_save
 from lakehouse import get_engine
 from operations.leases import held_lease, lease_renew
 from tenancy.models import Tenant
-from tracking.calls import parse_time
+from customers.privacy import suppressed_calls
+from tracking.calls import call_identifiers, parse_time
 from tracking.models import InboxBatch
 from tracking.services import normalized_calls
 
@@ -51,8 +53,21 @@ def event_row(tenant_id: str, cdp_id: str, call: dict, loaded_at) -> dict:
     }
 
 
-def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> None:
-    """Write one tenant's calls to the lakehouse. Safe to repeat with the same calls."""
+class _Named(NamedTuple):
+    message_id: str
+    identifiers: tuple
+
+
+def without_suppressed(tenant_id: int, calls: list[dict]) -> list[dict]:
+    """Drop calls naming an identifier suppressed or erased since they were accepted (checked fresh)."""
+    named = [_Named(c["messageId"], call_identifiers(c, c.get("traits"))) for c in calls]
+    dropped = suppressed_calls(tenant_id=tenant_id, calls=named, fresh=True)
+    return [c for c in calls if c["messageId"] not in dropped] if dropped else calls
+
+
+def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> dict[str, str]:
+    """Write one tenant's calls to the lakehouse. Safe to repeat with the same calls.
+    Returns the customer (cdp_id) of each call, by messageId."""
     calls = sorted(calls, key=lambda c: (c["timestamp"], c["messageId"]))
     mapping = identity_map_for(engine, tenant_slug, calls)
     now = timezone.now()
@@ -65,6 +80,7 @@ def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> None:
     identities_save(engine, mapping)
     engine.insert_many(EVENTS, events, skip_existing=True)
     traits_save(engine, traits)
+    return {row["message_id"]: row["cdp_id"] for row in events}
 
 
 def _pending(batch_size: int) -> list[InboxBatch]:
@@ -81,14 +97,16 @@ def batch_calls(batch: InboxBatch) -> list[dict]:
 
 def load_batch(engine, batches: list[InboxBatch]) -> int:
     slugs = dict(Tenant.objects.filter(id__in={b.tenant_id for b in batches}).values_list("id", "slug"))
-    by_tenant: dict[str, list[dict]] = defaultdict(list)
+    by_tenant: dict[int, list[dict]] = defaultdict(list)
     for batch in batches:
-        by_tenant[slugs[batch.tenant_id]].extend(batch_calls(batch))
+        by_tenant[batch.tenant_id].extend(batch_calls(batch))
     with engine.transaction():
-        for slug, calls in by_tenant.items():
-            apply_calls(engine, slug, calls)
+        for tenant_id, calls in by_tenant.items():
+            apply_calls(engine, slugs[tenant_id], without_suppressed(tenant_id, calls))
         with transaction.atomic():
-            InboxBatch.objects.filter(id__in=[b.id for b in batches]).update(loaded_at=timezone.now())
+            # Loaded bodies are emptied: customer data lives in the lakehouse only (and erasure
+            # need not look here); the messageIds stay in InboxMessage for deduplication.
+            InboxBatch.objects.filter(id__in=[b.id for b in batches]).update(loaded_at=timezone.now(), body="", accepted="{}")
     return sum(len(calls) for calls in by_tenant.values())
 
 

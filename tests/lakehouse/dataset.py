@@ -53,9 +53,20 @@ def identities() -> list[dict]:
     return rows
 
 
+def consents() -> list[dict]:
+    rows = []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 4):
+            for channel, purpose in (("email", "marketing"), ("sms", "marketing"), ("*", "analytics")):
+                rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "channel": channel, "purpose": purpose,
+                             "granted": (c + tenant_index + len(channel)) % 2 == 0, "updated_at": BASE + timedelta(days=c), "source": "api"})
+    return rows
+
+
 def load(engine) -> None:
-    from customers.tables import EVENTS, IDENTITIES, TRAITS
+    from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
 
     engine.insert_many(EVENTS, events())
     engine.insert_many(TRAITS, traits())
     engine.insert_many(IDENTITIES, identities())
+    engine.insert_many(CONSENTS, consents())

@@ -35,12 +35,6 @@ def tracks(n, start=0):
     return [{"type": "track", "event": "Viewed", "userId": f"u{i % 7}", "messageId": f"m{i:05d}"} for i in range(start, start + n)]
 
 
-@pytest.fixture
-def lakehouse(db):
-    call_command("lakehouse", "migrate", verbosity=0, stdout=open(os.devnull, "w"))
-    return get_engine()
-
-
 def test_a_loader_killed_after_writing_but_before_marking_loads_nothing_twice(lakehouse, tenant_a):
     send(tenant_a.ref, tracks(300))
     # The crash: the lakehouse got the first 200 calls, the inbox was never told.

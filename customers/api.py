@@ -1,0 +1,94 @@
+"""Customers: list and search, profiles, timelines, lookups, edits, consent, suppression, erasure, export."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+
+from cdp_site.errors import InvalidInput
+from cdp_site.pagination import PageOut, PageParams
+from customers import selectors, services
+from customers.schemas import ConsentIn, CustomerEventOut, CustomerIn, CustomerOut, CustomerPatch, CustomerSummaryOut, EraseOut
+
+router = Router(tags=["customers"])
+
+
+class CustomerFilters(Schema):
+    q: str = ""
+    trait: str = ""
+
+
+class EventFilters(Schema):
+    type: str = ""
+    event: str = ""
+    since: datetime | None = None
+    before: datetime | None = None
+
+
+@router.get("", response=PageOut[CustomerSummaryOut], summary="List or search customers, newest first",
+            description="`q` matches any identifier or trait value (contains, case-insensitive); `trait=key:value` an exact trait.")
+def customer_list(request: HttpRequest, page: Query[PageParams], filters: Query[CustomerFilters]):
+    trait = None
+    if filters.trait:
+        key, sep, value = filters.trait.partition(":")
+        if not sep or not key:
+            raise InvalidInput("trait must look like key:value.", errors=[{"field": "trait", "message": "expected key:value"}])
+        trait = (key, value)
+    return selectors.customer_page(tenant=request.auth.tenant, q=filters.q, trait=trait, limit=page.limit, offset=page.offset)
+
+
+@router.get("/lookup", response=CustomerOut, summary="Find a customer by an identifier (type=email|user_id|anonymous_id)")
+def customer_lookup(request: HttpRequest, type: str, value: str):
+    return selectors.customer_lookup(tenant=request.auth.tenant, id_type=type, value=value)
+
+
+@router.post("", response={201: CustomerOut}, summary="Create a customer or identify one with traits")
+def customer_create(request: HttpRequest, payload: CustomerIn):
+    profile = services.customer_identify(tenant=request.auth.tenant, user_id=payload.user_id, anonymous_id=payload.anonymous_id,
+                                         email=payload.email, traits=payload.traits, actor=request.auth.actor)
+    return Status(201, profile)
+
+
+@router.get("/{cdp_id}", response=CustomerOut)
+def customer_get(request: HttpRequest, cdp_id: str):
+    return selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id)
+
+
+@router.patch("/{cdp_id}", response=CustomerOut, summary="Set and unset traits (recorded as an identify with source api)")
+def customer_patch(request: HttpRequest, cdp_id: str, payload: CustomerPatch):
+    return services.customer_update_traits(tenant=request.auth.tenant, cdp_id=cdp_id, set_traits=payload.set, unset=payload.unset,
+                                           actor=request.auth.actor)
+
+
+@router.get("/{cdp_id}/events", response=PageOut[CustomerEventOut], summary="The customer's timeline, newest first")
+def customer_events(request: HttpRequest, cdp_id: str, page: Query[PageParams], filters: Query[EventFilters]):
+    selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id)
+    return selectors.customer_events(tenant=request.auth.tenant, cdp_id=cdp_id, type=filters.type, event=filters.event,
+                                     since=filters.since, before=filters.before, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{cdp_id}/export", summary="Everything held about the customer (subject access request)")
+def customer_export(request: HttpRequest, cdp_id: str):
+    return selectors.customer_export(tenant=request.auth.tenant, cdp_id=cdp_id)
+
+
+@router.put("/{cdp_id}/consent", response=CustomerOut, summary="Record consent for a channel and purpose")
+def customer_consent(request: HttpRequest, cdp_id: str, payload: ConsentIn):
+    return services.customer_consent_set(tenant=request.auth.tenant, cdp_id=cdp_id, channel=payload.channel, purpose=payload.purpose,
+                                         granted=payload.granted, actor=request.auth.actor)
+
+
+@router.post("/{cdp_id}/suppress", response=CustomerOut, summary="Drop future events for this customer's identifiers")
+def customer_suppress(request: HttpRequest, cdp_id: str):
+    return services.customer_suppress(tenant=request.auth.tenant, cdp_id=cdp_id, actor=request.auth.actor)
+
+
+@router.post("/{cdp_id}/unsuppress", response=CustomerOut)
+def customer_unsuppress(request: HttpRequest, cdp_id: str):
+    return services.customer_unsuppress(tenant=request.auth.tenant, cdp_id=cdp_id, actor=request.auth.actor)
+
+
+@router.post("/{cdp_id}/erase", response=EraseOut, summary="Delete everything about the customer; keep its identifiers suppressed")
+def customer_erase(request: HttpRequest, cdp_id: str):
+    return services.customer_erase(tenant=request.auth.tenant, cdp_id=cdp_id, actor=request.auth.actor)

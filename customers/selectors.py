@@ -1,0 +1,106 @@
+"""Reading customers from the lakehouse: lists and search, profiles, timelines, lookups, export."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from cdp_site.errors import NotFound
+from cdp_site.pagination import Page
+from customers import sql
+from customers.models import SuppressedIdentifier
+from customers.types import Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, Trait
+from lakehouse import get_engine
+from tenancy.types import TenantRef
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive 'contains' pattern, with LIKE's wildcards escaped by '!'."""
+    escaped = text.strip().lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+def customer_page(*, tenant: TenantRef, q: str = "", trait: tuple[str, str] | None = None, limit: int, offset: int) -> Page[CustomerSummary]:
+    """Customers, newest first; `q` matches any identifier or trait value, `trait` an exact key=value."""
+    params = {"tenant_id": tenant.slug, "limit": limit + 1, "offset": offset}
+    if q.strip():
+        rows = get_engine().execute(sql.CUSTOMER_SEARCH, {**params, "pattern": like_pattern(q)}).dicts()
+    elif trait:
+        rows = get_engine().execute(sql.CUSTOMERS_WITH_TRAIT_PAGE, {**params, "key": trait[0], "value": trait[1]}).dicts()
+    else:
+        rows = get_engine().execute(sql.CUSTOMER_PAGE, params).dicts()
+    names = _summary_traits(tenant, [row["cdp_id"] for row in rows[:limit]])
+    items = [CustomerSummary(**row, **names.get(row["cdp_id"], {})) for row in rows[:limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
+
+
+def _summary_traits(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for row in get_engine().execute(sql.SUMMARY_TRAITS, {"tenant_id": tenant.slug, "cdp_ids": cdp_ids}) if cdp_ids else []:
+        found.setdefault(row["cdp_id"], {})[row["key"]] = row["value"]
+    out = {}
+    for cdp_id, traits in found.items():
+        full = " ".join(p for p in (traits.get("first_name"), traits.get("last_name")) if p)
+        out[cdp_id] = {"email": traits.get("email"), "name": traits.get("name") or full or None}
+    return out
+
+
+def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
+    engine, params = get_engine(), {"tenant_id": tenant.slug, "cdp_id": cdp_id}
+    identities = [Identity(type=r["id_type"], value=r["id_value"], first_seen_at=r["first_seen_at"], last_seen_at=r["last_seen_at"])
+                  for r in engine.execute(sql.CUSTOMER_IDENTITIES, params)]
+    # An unset trait keeps its row (so an older write cannot bring it back) with no value.
+    traits = [Trait(**r) for r in engine.execute(sql.PROFILE_TRAITS, params) if r["value"] is not None]
+    if not identities and not traits:
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
+    consents = [Consent(**r) for r in engine.execute(sql.CUSTOMER_CONSENTS, params)]
+    suppressed = SuppressedIdentifier.objects.filter(tenant_id=tenant.id, cdp_id=cdp_id, reason="suppress").exists()
+    first_seen = min((i.first_seen_at for i in identities), default=None)
+    return CustomerProfile(
+        cdp_id=cdp_id, traits=[t for t in traits if t.source != "computed"], computed_traits=[t for t in traits if t.source == "computed"],
+        identities=identities, consents=consents, suppressed=suppressed, first_seen_at=first_seen,
+    )
+
+
+def customer_lookup(*, tenant: TenantRef, id_type: str, value: str) -> CustomerProfile:
+    value = value.strip().lower() if id_type == "email" else value.strip()
+    row = get_engine().execute(sql.IDENTITY_LOOKUP, {"tenant_id": tenant.slug, "id_type": id_type, "id_value": value}).first()
+    if row is None:
+        raise NotFound(f"No customer has {id_type} {value!r} in this tenant.")
+    return customer_get(tenant=tenant, cdp_id=row["cdp_id"])
+
+
+def customer_events(*, tenant: TenantRef, cdp_id: str, type: str = "", event: str = "", since: datetime | None = None,
+                    before: datetime | None = None, limit: int, offset: int) -> Page[CustomerEvent]:
+    params = {"tenant_id": tenant.slug, "cdp_id": cdp_id, "type": type or "", "event": event or "",
+              "since": since or EARLIEST, "before": before or LATEST, "limit": limit + 1, "offset": offset}
+    rows = get_engine().execute(sql.CUSTOMER_EVENTS, params).dicts()
+    items = [CustomerEvent(**{**row, "properties": _json(row["properties"]), "context": _json(row["context"])}) for row in rows[:limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
+
+
+def customer_export(*, tenant: TenantRef, cdp_id: str) -> dict:
+    """Everything held about a customer (subject access request), as plain JSON-able data."""
+    from dataclasses import asdict
+
+    profile = customer_get(tenant=tenant, cdp_id=cdp_id)
+    events, offset = [], 0
+    while True:
+        page = customer_events(tenant=tenant, cdp_id=cdp_id, limit=500, offset=offset)
+        events.extend(asdict(e) for e in page.items)
+        if page.next_offset is None:
+            break
+        offset = page.next_offset
+    return {"tenant": tenant.slug, "exported_at": datetime.now(timezone.utc), **asdict(profile), "events": events}
+
+
+def _json(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"_raw": text}
+    return value if isinstance(value, dict) else {"_value": value}

@@ -1,0 +1,63 @@
+"""What the customers app hands out: frozen values, never cursor rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    cdp_id: str
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    identifiers: int
+    email: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Trait:
+    key: str
+    value: str | None
+    number_value: float | None
+    updated_at: datetime
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Identity:
+    type: str
+    value: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Consent:
+    channel: str
+    purpose: str
+    granted: bool
+    updated_at: datetime
+    source: str | None
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    cdp_id: str
+    traits: list[Trait]
+    identities: list[Identity]
+    consents: list[Consent]
+    suppressed: bool
+    first_seen_at: datetime | None = None
+    computed_traits: list[Trait] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CustomerEvent:
+    message_id: str
+    type: str
+    event: str | None
+    event_time: datetime
+    received_at: datetime
+    properties: dict
+    context: dict
