@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 from cdp_site.auth import PrincipalRateThrottle, TenantAuth
 from cdp_site.errors import DomainError
 from cdp_site.problems import problem_response, validation_errors
+from lakehouse.errors import BadStatement, LakehouseError
 
 logger = logging.getLogger("cdp.api")
 
@@ -84,6 +85,17 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return problem_response(request, status=404, type_slug="not-found", detail=str(exc) or "Not found.")
+
+
+@api.exception_handler(LakehouseError)
+def _lakehouse_error(request: HttpRequest, exc: LakehouseError) -> HttpResponse:
+    """The customer-data store is missing, refusing us or away: 503, saying what an operator does.
+    A rejected statement is our bug and stays a logged 500."""
+    if isinstance(exc, BadStatement):
+        return _unexpected(request, exc)
+    logger.error("lakehouse unavailable in %s %s: %s", request.method, request.path, type(exc).__name__)
+    headers = {"Retry-After": "30"} if exc.retryable else None
+    return problem_response(request, status=503, type_slug="lakehouse-unavailable", detail=str(exc), headers=headers)
 
 
 @api.exception_handler(Exception)

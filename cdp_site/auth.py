@@ -14,7 +14,8 @@ from ninja.utils import check_csrf
 
 from cdp_site.errors import AuthenticationFailed, DomainError, PermissionDenied
 from tenancy.principals import basic_credentials, bearer_principal, session_principal
-from tenancy.writekeys import write_key_context
+from tenancy.keycache import key_lookup
+from tenancy.models import WriteKey
 from tenancy.roles import Role, role_allows
 from tenancy.selectors import tenants_for
 from tenancy.types import Principal, TenantContext
@@ -48,7 +49,7 @@ def request_principal(request: HttpRequest) -> Principal:
 
 def tenant_context(principal: Principal, requested: str | None) -> TenantContext:
     """Select the tenant among those the principal may access; the header never grants access."""
-    options = tenants_for(principal)
+    options = list(principal.tenants) or tenants_for(principal)
     if requested:
         chosen = [(tenant, role) for tenant, role in options if tenant.slug == requested.strip()]
         if not chosen:
@@ -106,9 +107,11 @@ class IngestAuth(AuthBase):
     def __call__(self, request: HttpRequest) -> TenantContext:
         scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() == "basic":
-            context = write_key_context(basic_credentials(credentials.strip()) or "")
-            if context is None:
+            secret = basic_credentials(credentials.strip()) or ""
+            known = key_lookup(secret) if secret.startswith(WriteKey.PREFIX) else None
+            if known is None:
                 raise AuthenticationFailed("This write key is unknown or has been revoked.")
+            context = TenantContext(principal=known.principal, tenant=known.tenant, role="ingest")
             request.cdp_principal, request.cdp_context = context.principal, context
             requested = request.headers.get(TENANT_HEADER)
             if requested and requested.strip() != context.tenant.slug:

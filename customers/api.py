@@ -8,6 +8,7 @@ from ninja import Query, Router, Schema, Status
 
 from cdp_site.errors import InvalidInput
 from cdp_site.pagination import PageOut, PageParams
+from cdp_site.responses import typed_json_response
 from customers import selectors, services
 from customers.schemas import ConsentIn, CustomerEventOut, CustomerIn, CustomerOut, CustomerPatch, CustomerSummaryOut, EraseOut
 
@@ -52,7 +53,8 @@ def customer_create(request: HttpRequest, payload: CustomerIn):
 
 @router.get("/{cdp_id}", response=CustomerOut)
 def customer_get(request: HttpRequest, cdp_id: str):
-    return selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id)
+    # The most frequent read: serialised directly from the profile (same fields as CustomerOut).
+    return typed_json_response(selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id))
 
 
 @router.patch("/{cdp_id}", response=CustomerOut, summary="Set and unset traits (recorded as an identify with source api)")

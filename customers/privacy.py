@@ -27,7 +27,9 @@ def identifier_digest(id_type: str, value: str) -> str:
 
 class SuppressionIndex:
     def __init__(self, rows):
-        self.entries = {(t, v): pk for pk, t, v in rows}
+        rows = list(rows)
+        self.entries = {(t, v): pk for pk, t, v, _ in rows}
+        self.suppressed_customers = {cdp_id for _, _, _, cdp_id in rows if cdp_id}
         self.hashed = any(v.startswith(HASHED_PREFIX) for _, v in self.entries)
 
     def __bool__(self) -> bool:
@@ -48,7 +50,8 @@ def suppression_index(tenant_id: int, *, fresh: bool = False) -> SuppressionInde
     hit = None if fresh else _cache.get(tenant_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    index = SuppressionIndex(SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value"))
+    rows = SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value", "cdp_id", "reason")
+    index = SuppressionIndex((pk, t, v, cdp_id if reason == "suppress" else "") for pk, t, v, cdp_id, reason in rows)
     with _lock:
         _cache[tenant_id] = (now + SUPPRESSION_CACHE_SECONDS, index)
     return index
@@ -57,6 +60,10 @@ def suppression_index(tenant_id: int, *, fresh: bool = False) -> SuppressionInde
 def suppression_changed(tenant_id: int) -> None:
     with _lock:
         _cache.pop(tenant_id, None)
+
+
+def customer_is_suppressed(tenant_id: int, cdp_id: str) -> bool:
+    return cdp_id in suppression_index(tenant_id).suppressed_customers
 
 
 def suppressed_calls(*, tenant_id: int, calls: list, fresh: bool = False) -> set[str]:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from cdp_site.errors import NotFound
 from cdp_site.pagination import Page
 from customers import sql
-from customers.models import SuppressedIdentifier
+from customers.privacy import customer_is_suppressed
 from customers.types import Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, Trait
 from lakehouse import get_engine
 from tenancy.types import TenantRef
@@ -56,7 +56,7 @@ def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
     if not identities and not traits:
         raise NotFound(f"No customer {cdp_id} in this tenant.")
     consents = [Consent(**r) for r in engine.execute(sql.CUSTOMER_CONSENTS, params)]
-    suppressed = SuppressedIdentifier.objects.filter(tenant_id=tenant.id, cdp_id=cdp_id, reason="suppress").exists()
+    suppressed = customer_is_suppressed(tenant.id, cdp_id)
     first_seen = min((i.first_seen_at for i in identities), default=None)
     return CustomerProfile(
         cdp_id=cdp_id, traits=[t for t in traits if t.source != "computed"], computed_traits=[t for t in traits if t.source == "computed"],

@@ -55,7 +55,8 @@ IDENTITIES = register_table(Table(
     ),
     key=("tenant_id", "id_type", "id_value"),
     cluster_by=("tenant_id", "cdp_id"),
-    indexes=(("tenant_id", "cdp_id"),),
+    # Covers the profile read (by customer, in identifier order) without a sort.
+    indexes=(("tenant_id", "cdp_id", "id_type", "id_value"),),
 ))
 
 CONSENTS = register_table(Table(

@@ -8,10 +8,18 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 
+def _parse_timestamp(text: str) -> datetime | None:
+    # fromisoformat reads the embedded engine's fixed format quickly; parse_datetime the rest.
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return parse_datetime(text)
+
+
 def normalize_value(value: Any, kind: str | None = None) -> Any:
     """One Python type per SQL type on every engine: aware UTC datetimes, floats for doubles."""
     if kind == "timestamp" and isinstance(value, str):
-        value = parse_datetime(value)
+        value = _parse_timestamp(value)
     if isinstance(value, datetime):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     if kind == "double" and value is not None:
@@ -25,13 +33,29 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
     return value
 
 
+def _normalized_at(row: Sequence[Any], typed: list[tuple[int, str]]) -> tuple:
+    row = list(row)
+    for i, kind in typed:
+        row[i] = normalize_value(row[i], kind)
+    return tuple(row)
+
+
 class Results:
     """Rows of one statement. `.dicts()`, `.first()`, `.scalar()`, iteration, `.arrow()` where available."""
 
-    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, types: dict[str, str] | None = None, arrow=None):
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, types: dict[str, str] | None = None, arrow=None,
+                 plain: bool = False):
+        """`plain`: the driver returns only str, int, float, bytes and None (SQLite), so columns
+        without a declared type need no normalising; this is the hot path of every API read."""
         self.columns = list(columns)
         kinds = [(types or {}).get(column) for column in self.columns]
-        self.rows = [tuple(normalize_value(v, k) for v, k in zip(row, kinds)) for row in rows]
+        if plain and not any(kinds):
+            self.rows = [tuple(row) for row in rows]
+        elif plain:
+            typed = [(i, kind) for i, kind in enumerate(kinds) if kind]
+            self.rows = [_normalized_at(row, typed) for row in rows]
+        else:
+            self.rows = [tuple(normalize_value(v, k) for v, k in zip(row, kinds)) for row in rows]
         self._arrow = arrow
 
     def __iter__(self) -> Iterator[dict]:

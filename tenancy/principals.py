@@ -12,17 +12,17 @@ from cdp_site.errors import AuthenticationFailed
 from tenancy.models import ApiKey, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.selectors import user_principal
-from tenancy.services import api_key_authenticate
+from tenancy.keycache import key_lookup
 from tenancy.types import Principal
 
 
 def bearer_principal(token: str) -> Principal:
     """An API key (`cdp_ak_...`) or a JWT; anything else is refused."""
     if token.startswith(ApiKey.PREFIX):
-        principal = api_key_authenticate(token)
-        if principal is None:
+        known = key_lookup(token)
+        if known is None:
             raise AuthenticationFailed("This API key is unknown or has been revoked.")
-        return principal
+        return known.principal
     if token.startswith(WriteKey.PREFIX):
         raise AuthenticationFailed("Write keys only send events, as HTTP Basic user name on /api/v1/*; use an API key here.")
     return jwt_principal(token)

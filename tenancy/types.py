@@ -21,6 +21,7 @@ class Principal:
     roles: dict[int, str] = field(default_factory=dict)
     user_id: int | None = None
     is_superuser: bool = False
+    tenants: tuple = ()  # (TenantRef, role) pairs when already known (keys), saving a lookup
 
 
 @dataclass(frozen=True)

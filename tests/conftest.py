@@ -134,8 +134,8 @@ def lakehouse(db):
 def _fresh_process_caches():
     """Per-process caches outlive a test's rolled-back rows (ids are reused); start each test clean."""
     from customers import privacy
-    from tenancy.writekeys import write_key_cache_clear
+    from tenancy.keycache import key_cache_clear
 
     privacy._cache.clear()
-    write_key_cache_clear()
+    key_cache_clear()
     yield

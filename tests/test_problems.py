@@ -6,6 +6,7 @@ import gzip
 import pytest
 
 from tenancy.models import ApiKey
+from tenancy.roles import Role
 from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,12 @@ def test_pagination_shape_is_the_same_everywhere(tenant_a, api_as):
     rest = client.get(f"/api/api-keys?limit=2&offset={first['next_offset']}").json()
     assert rest["next_offset"] is None
     assert {k["id"] for k in first["items"]}.isdisjoint({k["id"] for k in rest["items"]})
+
+
+@pytest.mark.django_db
+def test_missing_lakehouse_tables_answer_503_saying_how_to_fix(tenant_a, api_as):
+    """Before `lakehouse migrate` ran, reads are unavailable (not a 500) and the answer says what to run."""
+    response = api_as(tenant_a, Role.VIEWER).get("/api/customers/cdp_anyone")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert "manage.py lakehouse migrate" in response.json()["detail"]

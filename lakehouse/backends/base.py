@@ -67,7 +67,12 @@ class Engine:
 
     # --- running statements ----------------------------------------------------------------
     def render(self, statement: Statement) -> str:
-        return statement.render(qualify=self.qualify, fragments=self.fragments())
+        # The text depends only on the statement and the engine: render each one once.
+        cache = self.__dict__.setdefault("_rendered", {})
+        text = cache.get(statement.sql)
+        if text is None:
+            text = cache[statement.sql] = statement.render(qualify=self.qualify, fragments=self.fragments())
+        return text
 
     def execute(self, statement: Statement | str, params: Mapping[str, Any] | None = None) -> Results:
         """Run a named statement (or raw text, for the layer's own DDL and tools)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -23,7 +24,8 @@ from lakehouse.schema import Column, Table
 _TOKENS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)|(%)")
 
 
-def to_pyformat(sql: str) -> tuple[str, list[str]]:
+@lru_cache(maxsize=1024)
+def to_pyformat(sql: str) -> tuple[str, tuple[str, ...]]:
     """`:name` markers become `%(name)s` and literal `%` becomes `%%`, leaving quoted text alone."""
     names: list[str] = []
 
@@ -36,7 +38,7 @@ def to_pyformat(sql: str) -> tuple[str, list[str]]:
             return f"%({name})s"
         return "%%"
 
-    return _TOKENS.sub(replace, sql), names
+    return _TOKENS.sub(replace, sql), tuple(dict.fromkeys(names))
 
 
 class SQLiteFeatures(BaseFeatures):
@@ -101,12 +103,28 @@ class DefaultEngine(Engine):
         missing = set(names) - set(params)
         if missing:
             raise BadStatement("<params>", f"missing parameters: {sorted(missing)}")
+        values = {name: self.adapt(params[name]) for name in names}
+        if self.vendor == "sqlite":
+            # sqlite3 reads :name markers itself: skip Django's cursor wrapper and the pyformat
+            # round trip (most of a point read's cost). Same connection, so same transaction.
+            connection = self.connection
+            connection.ensure_connection()
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql, values)
+                return self._results(cursor, types, plain=True)
+            finally:
+                cursor.close()
         with self.connection.cursor() as cursor:
-            cursor.execute(text, {name: self.adapt(params[name]) for name in set(names)} if names else None)
-            if cursor.description is None:
-                return Results([], [])
-            columns = [column[0] for column in cursor.description]
-            return Results(columns, cursor.fetchall(), types=types)
+            cursor.execute(text, values if names else None)
+            return self._results(cursor, types)
+
+    @staticmethod
+    def _results(cursor, types: dict[str, str], *, plain: bool = False) -> Results:
+        if cursor.description is None:
+            return Results([], [])
+        columns = [column[0] for column in cursor.description]
+        return Results(columns, cursor.fetchall(), types=types, plain=plain)
 
     def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
         message = str(exc)

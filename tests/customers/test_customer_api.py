@@ -59,6 +59,17 @@ def test_profile_shows_traits_with_source_and_time_identities_and_consent(api, a
     assert profile["consents"] == [] and profile["suppressed"] is False
 
 
+def test_profile_answer_is_exactly_the_documented_schema(api, ada):
+    """The profile read is serialised without ninja's validation; it must still be CustomerOut."""
+    from customers.schemas import CustomerOut
+
+    response = api.get(f"/api/customers/{_ada_id(api)}")
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == set(CustomerOut.model_fields)
+    assert CustomerOut.model_validate(body).model_dump(mode="json").keys() == body.keys()
+
+
 def test_lookup_by_each_identifier_and_404s(api, ada):
     cdp_id = _ada_id(api)
     assert api.get("/api/customers/lookup?type=user_id&value=ada").json()["cdp_id"] == cdp_id
@@ -154,3 +165,4 @@ def test_export_holds_profile_and_every_event(api, ada):
     assert export["cdp_id"] == cdp_id and len(export["events"]) == 3
     assert {t["key"] for t in export["traits"]} >= {"email", "plan"}
     assert {i["value"] for i in export["identities"]} == {"ada", "anon-ada", "ada@example.com"}
+
