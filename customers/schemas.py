@@ -81,3 +81,39 @@ class EraseOut(Schema):
     erased: bool
     identifiers: int
     tables: list[str]
+
+
+class ComputedTraitIn(Schema):
+    name: str = Field(..., max_length=64, description="The trait key on profiles, e.g. orders_30d (lower-case, digits, _).")
+    description: str = Field("", max_length=500)
+    aggregation: str = Field(..., description="count, sum, min, max, first, last or distinct_count.")
+    event: str = Field("", max_length=200, description="Only events with this name (track event, page or screen name); empty: any.")
+    event_type: str = Field("", max_length=16, description="Only calls of this type (track, page, screen, identify ...); empty: any.")
+    property: str = Field("", max_length=200, description="The event property, e.g. revenue or item.price. Needed by sum, min, max, "
+                          "distinct_count; first/last without it give the event's time.")
+    window_days: int | None = Field(None, description="Rolling window in days; null for all time.")
+
+
+class ComputedTraitPatch(Schema):
+    name: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=500)
+    aggregation: str | None = None
+    event: str | None = Field(None, max_length=200)
+    event_type: str | None = Field(None, max_length=16)
+    property: str | None = Field(None, max_length=200)
+    window_days: int | None = None
+
+
+class ComputedTraitOut(Schema):
+    id: int
+    name: str
+    description: str
+    aggregation: str
+    event: str
+    event_type: str
+    property: str
+    window_days: int | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    last_computed_at: datetime | None

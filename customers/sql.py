@@ -204,3 +204,7 @@ CUSTOMER_CONSENTS = statement(
     example={"tenant_id": "acme", "cdp_id": "c1"},
     returns={"granted": "boolean", "updated_at": "timestamp"},
 )
+
+# The computed-trait statements are built per definition; registering their shapes here puts
+# them through the same cross-engine and Databricks checks as the statements above.
+from customers import computed  # noqa: E402,F401

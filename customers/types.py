@@ -61,3 +61,19 @@ class CustomerEvent:
     received_at: datetime
     properties: dict
     context: dict
+
+
+@dataclass(frozen=True)
+class ComputedTraitInfo:
+    id: int
+    name: str
+    description: str
+    aggregation: str
+    event: str
+    event_type: str
+    property: str
+    window_days: int | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    last_computed_at: datetime | None

@@ -23,6 +23,10 @@ SCHEDULES = [
         description="Move accepted tracking calls from the inbox into the lakehouse events table.",
     ),
     ScheduleSpec(
+        name="computed-traits", func="customers.tasks.computed_traits_refresh", minutes=60,
+        description="Recompute every computed trait for everyone, so rolling windows move with time.",
+    ),
+    ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
         # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.

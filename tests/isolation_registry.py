@@ -6,6 +6,7 @@ the API without its cross-tenant check.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from tenancy import services
@@ -35,6 +36,14 @@ def _customer(tenant) -> dict:
     return {"cdp_id": profile.cdp_id}
 
 
+def _computed_trait(tenant) -> dict:
+    from customers.computed_traits import computed_trait_create
+
+    info = computed_trait_create(tenant=tenant.ref, actor="test", values={
+        "name": f"orders_{uuid.uuid4().hex[:8]}", "aggregation": "count", "description": f"marker-{tenant.slug}-computed-trait"})
+    return {"trait_id": info.id}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
@@ -43,6 +52,8 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}/suppress": _customer,
     "/api/customers/{cdp_id}/unsuppress": _customer,
     "/api/customers/{cdp_id}/erase": _customer,
+    "/api/customers/computed-traits/{trait_id}": _computed_trait,
+    "/api/customers/computed-traits/{trait_id}/refresh": _computed_trait,
     "/api/members/{member_id}": _member,
     "/api/api-keys/{key_pk}": _api_key,
     "/api/write-keys/{key_pk}": _write_key,

@@ -46,7 +46,7 @@ def test_operations_lists_schedules_and_task_runs_with_errors(tenant_a, api_as):
     _run_queued_tasks()
     client = api_as(tenant_a, Role.ADMIN)
     schedules = client.get("/api/operations/schedules").json()["items"]
-    assert [s["name"] for s in schedules] == ["inbox-loader", "journey-orchestrator"]
+    assert [s["name"] for s in schedules] == ["computed-traits", "inbox-loader", "journey-orchestrator"]
     runs = {run["name"]: run for run in client.get("/api/operations/tasks").json()["items"]}
     assert runs["tick-now"]["success"] is True
     assert runs["broken"]["success"] is False and "warehouse unreachable" in runs["broken"]["error"]

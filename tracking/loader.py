@@ -17,6 +17,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
+from customers.computed_traits import computed_traits_for_customers
 from customers.identity import identities_save, identity_map_for
 from customers.tables import EVENTS
 from customers.traits import trait_rows_from_call, traits_save
@@ -80,6 +81,7 @@ def apply_calls(engine, tenant_slug: str, calls: list[dict]) -> dict[str, str]:
     identities_save(engine, mapping)
     engine.insert_many(EVENTS, events, skip_existing=True)
     traits_save(engine, traits)
+    computed_traits_for_customers(engine, tenant_slug, {row["cdp_id"] for row in events})
     return {row["message_id"]: row["cdp_id"] for row in events}
 
 

@@ -75,6 +75,17 @@ class DefaultEngine(Engine):
         keys = path.strip("'\"").removeprefix("$.").split(".")
         return f"(({column})::jsonb #>> '{{{','.join(keys)}}}')"
 
+    def json_double(self, column: str, path: str) -> str:
+        """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
+        A plain CAST would fail the statement on PostgreSQL and read 'n/a' as 0 on SQLite."""
+        text = self.json_text(column, path)
+        if self.vendor == "sqlite":
+            return (f"(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') THEN CAST({text} AS REAL) "
+                    f"WHEN json_type({column}, {path}) = 'text' AND trim({text}) GLOB '*[0-9]*' "
+                    f"AND NOT trim({text}) GLOB '*[^0-9.eE+-]*' THEN CAST(trim({text}) AS REAL) END)")
+        return (f"(CASE WHEN {text} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' "
+                f"THEN CAST({text} AS double precision) END)")
+
     def adapt(self, value: Any) -> Any:
         # SQLite keeps timestamps as text; one fixed UTC format keeps them in order as strings.
         if isinstance(value, datetime) and self.vendor == "sqlite":

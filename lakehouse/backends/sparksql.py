@@ -31,6 +31,10 @@ class SparkSqlDialect:
     def json_text(self, column: str, path: str) -> str:
         return f"get_json_object({column}, {path})"
 
+    def json_double(self, column: str, path: str) -> str:
+        # ANSI mode (Spark 4, Databricks SQL) fails a plain CAST of 'n/a'; a junk value is NULL.
+        return f"TRY_CAST({self.json_text(column, path)} AS DOUBLE)"
+
     def column_sql(self, column: Column) -> str:
         comment = f" COMMENT {sql_string(column.comment)}" if column.comment else ""
         not_null = " NOT NULL" if not column.nullable and self.table_format == "delta" else ""

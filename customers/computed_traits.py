@@ -1,0 +1,132 @@
+"""Computed-trait definitions (operational database) and their recomputation (lakehouse).
+
+Definitions are edited here; `customers.computed` holds the SQL. Creating or changing a
+definition recomputes it for everyone at once; loads recompute the customers they touched; the
+`computed-traits` schedule refreshes everyone so rolling windows move with time.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cdp_site.errors import Conflict, InvalidInput, NotFound
+from cdp_site.pagination import Page, page_of
+from customers.computed import Definition, computed_trait_forget, computed_traits_apply
+from customers.models import ComputedTrait
+from customers.types import ComputedTraitInfo
+from lakehouse import get_engine
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+FIELDS = ("name", "description", "aggregation", "event", "event_type", "property", "window_days")
+
+
+def computed_trait_info(row: ComputedTrait) -> ComputedTraitInfo:
+    return ComputedTraitInfo(**{f: getattr(row, f) for f in ComputedTraitInfo.__dataclass_fields__})
+
+
+def _definition(row: ComputedTrait) -> Definition:
+    return Definition(name=row.name, aggregation=row.aggregation, event=row.event, event_type=row.event_type,
+                      property=row.property, window_days=row.window_days)
+
+
+def computed_trait_list(*, tenant: TenantRef, limit: int, offset: int) -> Page[ComputedTraitInfo]:
+    return page_of(ComputedTrait.objects.filter(tenant_id=tenant.id).order_by("name"), limit=limit, offset=offset, mapper=computed_trait_info)
+
+
+def _get(tenant: TenantRef, trait_id: int) -> ComputedTrait:
+    row = ComputedTrait.objects.filter(tenant_id=tenant.id, id=trait_id).first()
+    if row is None:
+        raise NotFound(f"No computed trait {trait_id} in this tenant.")
+    return row
+
+
+def computed_trait_get(*, tenant: TenantRef, trait_id: int) -> ComputedTraitInfo:
+    return computed_trait_info(_get(tenant, trait_id))
+
+
+def _checked(values: dict) -> dict:
+    """The definition's fields, trimmed, or InvalidInput naming each field that is wrong."""
+    text = {f: (values.get(f) or "").strip() for f in FIELDS if f != "window_days"}
+    values = {**text, "event_type": text["event_type"].lower(), "window_days": values.get("window_days")}
+    errors = [] if NAME.match(values["name"]) else [{"field": "name", "message": "lower-case letters, digits and _, starting with a letter (e.g. orders_30d)"}]
+    errors += Definition(**{f: values[f] for f in FIELDS if f != "description"}).problems()
+    if errors:
+        raise InvalidInput(f"The computed trait is not valid: {', '.join(e['field'] for e in errors)}.", errors=errors)
+    return values
+
+
+def computed_trait_create(*, tenant: TenantRef, actor: str, values: dict) -> ComputedTraitInfo:
+    """Define a computed trait and compute it for every customer."""
+    values = _checked({f: values.get(f) for f in FIELDS})
+    try:
+        with transaction.atomic():
+            row = ComputedTrait.objects.create(tenant_id=tenant.id, created_by=actor, **values)
+    except IntegrityError:
+        raise Conflict(f"A computed trait named '{values['name']}' already exists.") from None
+    audit_record(tenant=tenant, actor=actor, action="computed_trait.create", target=row.name, details=_audit_details(row))
+    return _refresh(tenant, row)
+
+
+def computed_trait_update(*, tenant: TenantRef, trait_id: int, actor: str, changes: dict) -> ComputedTraitInfo:
+    """Change the fields named in `changes` (renaming moves the values) and recompute for everyone."""
+    row = _get(tenant, trait_id)
+    values = _checked({f: changes[f] if f in changes else getattr(row, f) for f in FIELDS})
+    old_name = row.name
+    for field, value in values.items():
+        setattr(row, field, value)
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise Conflict(f"A computed trait named '{row.name}' already exists.") from None
+    if old_name != row.name:
+        computed_trait_forget(get_engine(), tenant.slug, old_name)
+    audit_record(tenant=tenant, actor=actor, action="computed_trait.update", target=row.name, details=_audit_details(row))
+    return _refresh(tenant, row)
+
+
+def computed_trait_delete(*, tenant: TenantRef, trait_id: int, actor: str) -> None:
+    row = _get(tenant, trait_id)
+    computed_trait_forget(get_engine(), tenant.slug, row.name)
+    row.delete()
+    audit_record(tenant=tenant, actor=actor, action="computed_trait.delete", target=row.name)
+
+
+def computed_trait_refresh(*, tenant: TenantRef, trait_id: int, actor: str) -> ComputedTraitInfo:
+    return _refresh(tenant, _get(tenant, trait_id))
+
+
+def _refresh(tenant: TenantRef, row: ComputedTrait) -> ComputedTraitInfo:
+    computed_traits_apply(get_engine(), tenant.slug, [_definition(row)])
+    row.last_computed_at = timezone.now()
+    row.save(update_fields=["last_computed_at"])
+    return computed_trait_info(row)
+
+
+def computed_traits_for_customers(engine, tenant_slug: str, cdp_ids: Iterable[str]) -> int:
+    """After a load: recompute every definition of the tenant for the customers it touched."""
+    definitions = [_definition(row) for row in ComputedTrait.objects.filter(tenant__slug=tenant_slug)]
+    if not definitions:
+        return 0
+    return computed_traits_apply(engine, tenant_slug, definitions, cdp_ids=cdp_ids)
+
+
+def computed_traits_refresh_all() -> dict[str, int]:
+    """Every definition of every tenant, for everyone (rolling windows move with time)."""
+    engine, changed = get_engine(), {}
+    by_tenant: dict[str, list[ComputedTrait]] = {}
+    for row in ComputedTrait.objects.select_related("tenant").order_by("tenant_id", "name"):
+        by_tenant.setdefault(row.tenant.slug, []).append(row)
+    for slug, rows in by_tenant.items():
+        changed[slug] = computed_traits_apply(engine, slug, [_definition(row) for row in rows])
+        ComputedTrait.objects.filter(id__in=[row.id for row in rows]).update(last_computed_at=timezone.now())
+    return changed
+
+
+def _audit_details(row: ComputedTrait) -> dict:
+    return {f: getattr(row, f) for f in FIELDS if f != "name"}
