@@ -12,6 +12,7 @@ from tenancy.roles import Role
 
 DEMO_TENANTS = [("demo", "Demo Store"), ("sandbox", "Sandbox")]
 DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_DATA_TENANT = "demo"  # the sandbox tenant stays empty, for trying things from scratch
 
 
 @dataclass(frozen=True)

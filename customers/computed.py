@@ -49,33 +49,37 @@ class Definition:
         return errors
 
 
-_EVENTS_WHERE = (
-    "tenant_id = :tenant_id AND (:event = '' OR event = :event) AND (:event_type = '' OR type = :event_type) "
-    "AND event_time >= :since AND (:everyone = 1 OR cdp_id IN :cdp_ids)"
+# The customers in scope, each joined to their matching events: an indexed lookup per customer
+# on the embedded engines (events are indexed by tenant, customer, time), a hash join on Spark.
+_CUSTOMERS_WITH_EVENTS = (
+    "(SELECT DISTINCT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND (:everyone = 1 OR cdp_id IN :cdp_ids)) AS c "
+    "LEFT JOIN {events} AS e ON e.tenant_id = :tenant_id AND e.cdp_id = c.cdp_id AND (:event = '' OR e.event = :event) "
+    "AND (:event_type = '' OR e.type = :event_type) AND e.event_time >= :since"
 )
 
 
 def _value_sql(aggregation: str, prop: str) -> str:
     path = f"'$.{prop}'"
     if aggregation == "count":
-        return f"COUNT({{json_text(properties, {path})}})" if prop else "COUNT(*)"
+        return f"COUNT({{json_text(e.properties, {path})}})" if prop else "COUNT(e.message_id)"
     if aggregation == "distinct_count":
-        return f"COUNT(DISTINCT {{json_text(properties, {path})}})"
+        return f"COUNT(DISTINCT {{json_text(e.properties, {path})}})"
     if aggregation in ("sum", "min", "max"):
-        return f"{aggregation.upper()}({{json_double(properties, {path})}})"
-    return f"{{json_text(properties, {path})}}" if prop else "event_time"
+        return f"{aggregation.upper()}({{json_double(e.properties, {path})}})"
+    return f"{{json_text(e.properties, {path})}}" if prop else "e.event_time"
 
 
 def _aggregate_sql(aggregation: str, prop: str) -> str:
+    """One row per customer in scope: cdp_id and value (NULL when no event matched)."""
     value = _value_sql(aggregation, prop)
     if aggregation not in ("first", "last"):
-        return f"SELECT cdp_id, {value} AS value FROM {{events}} WHERE {_EVENTS_WHERE} GROUP BY cdp_id"
+        return f"SELECT c.cdp_id, {value} AS value FROM {_CUSTOMERS_WITH_EVENTS} GROUP BY c.cdp_id"
     direction = "ASC" if aggregation == "first" else "DESC"
     present = f" AND {value} IS NOT NULL" if prop else ""
     return (
-        f"SELECT cdp_id, value FROM (SELECT cdp_id, {value} AS value, ROW_NUMBER() OVER "
-        f"(PARTITION BY cdp_id ORDER BY event_time {direction}, message_id {direction}) AS position "
-        f"FROM {{events}} WHERE {_EVENTS_WHERE}{present}) AS ranked WHERE position = 1"
+        f"SELECT cdp_id, value FROM (SELECT c.cdp_id, {value} AS value, ROW_NUMBER() OVER "
+        f"(PARTITION BY c.cdp_id ORDER BY e.event_time {direction}, e.message_id {direction}) AS position "
+        f"FROM {_CUSTOMERS_WITH_EVENTS}{present}) AS ranked WHERE position = 1"
     )
 
 
@@ -91,11 +95,10 @@ def _returns(aggregation: str, prop: str) -> dict[str, str]:
 def statement_for(aggregation: str, prop: str) -> Statement:
     """The statement computing one definition's values beside the stored ones, per customer."""
     sql = f"""
-    SELECT c.cdp_id, a.value AS value, t.value AS stored, t.source AS stored_source
-    FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id AND (:everyone = 1 OR cdp_id IN :cdp_ids)) AS c
-    LEFT JOIN ({_aggregate_sql(aggregation, prop)}) AS a ON a.cdp_id = c.cdp_id
-    LEFT JOIN {{traits}} AS t ON t.tenant_id = :tenant_id AND t.cdp_id = c.cdp_id AND t.key = :key
-    ORDER BY c.cdp_id
+    SELECT a.cdp_id, a.value AS value, t.value AS stored, t.source AS stored_source
+    FROM ({_aggregate_sql(aggregation, prop)}) AS a
+    LEFT JOIN {{traits}} AS t ON t.tenant_id = :tenant_id AND t.cdp_id = a.cdp_id AND t.key = :key
+    ORDER BY a.cdp_id
     """
     name = f"customers.computed.{aggregation}" + (".property" if prop and aggregation in ("count", "first", "last") else "")
     return Statement(name=name, sql=sql, returns=_returns(aggregation, prop))

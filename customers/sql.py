@@ -204,6 +204,13 @@ CUSTOMER_CONSENTS = statement(
     example={"tenant_id": "acme", "cdp_id": "c1"},
     returns={"granted": "boolean", "updated_at": "timestamp"},
 )
+EVENT_EXISTS = statement(
+    "customers.event_exists",
+    """
+    SELECT message_id FROM {events} WHERE tenant_id = :tenant_id AND message_id = :message_id
+    """,
+    example={"tenant_id": "acme", "message_id": "acme-c2-1"},
+)
 
 # The computed-trait statements are built per definition; registering their shapes here puts
 # them through the same cross-engine and Databricks checks as the statements above.

@@ -62,9 +62,9 @@ def test_clear_errors_for_unknown_tenants_and_duplicates():
 
 def test_demo_is_idempotent_and_prints_the_password_once(monkeypatch):
     monkeypatch.setenv("CDP_ADMIN_PASSWORD", "")
-    first = run("cdp_demo")
+    first = run("cdp_demo", "--no-data")
     assert "with password:" in first
-    second = run("cdp_demo")
+    second = run("cdp_demo", "--no-data")
     assert "with password:" not in second
     assert Membership.objects.filter(user__username="admin@example.com", role="admin").count() == 2
     assert ApiKey.objects.count() == 0

@@ -1,21 +1,44 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
-from cdp_site.demo import DEMO_ADMIN_EMAIL, demo_load
+from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
+from customers.demo import demo_data_load
+from lakehouse.errors import LakehouseError
+from tenancy.selectors import tenant_get
 
 
 class Command(BaseCommand):
-    help = "Load the demo tenants and admin user (idempotent). Password: CDP_ADMIN_PASSWORD, or generated."
+    help = ("Load the demo tenants and admin user, and a seeded e-commerce dataset (about 5k customers, 100k events) "
+            "into the demo tenant. Idempotent. Password: CDP_ADMIN_PASSWORD, or generated.")
 
     def add_arguments(self, parser):
         parser.add_argument("--admin-email", default=env.str("CDP_ADMIN_EMAIL", DEMO_ADMIN_EMAIL))
+        parser.add_argument("--no-data", action="store_true", help="Only the tenants and the admin, no customer data.")
 
-    def handle(self, *args, admin_email, **options):
+    def handle(self, *args, admin_email, no_data, **options):
         result = demo_load(admin_email=admin_email, admin_password=env.str("CDP_ADMIN_PASSWORD"))
         self.stdout.write(self.style.SUCCESS(f"Demo tenants ready: {', '.join(result.tenants)}."))
+        if not no_data:
+            self._data(quiet=options["verbosity"] == 0)
         if result.admin_password:
             self.stdout.write(f"Sign in at http://localhost:8000 as {result.admin_email} with password: {result.admin_password}")
             self.stdout.write("(shown once; set CDP_ADMIN_PASSWORD before the first run to choose it)")
         else:
             self.stdout.write(f"Sign in as {result.admin_email} with the password printed on the first run "
                               f"(reset it with: .venv/bin/python manage.py changepassword {result.admin_email}).")
+
+    def _data(self, *, quiet: bool) -> None:
+        with tqdm(unit="event", desc="demo data", disable=quiet) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                data = demo_data_load(tenant=tenant_get(slug=DEMO_DATA_TENANT), progress=progress)
+            except LakehouseError as exc:
+                raise CommandError(f"Cannot load demo data: {exc}") from None
+        if data.created:
+            self.stdout.write(self.style.SUCCESS(f"Demo data: {data.customers} customers, {data.events} events in '{DEMO_DATA_TENANT}'."))
+        else:
+            self.stdout.write(f"Demo data already in '{DEMO_DATA_TENANT}'.")
