@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("settings/", include("tenancy.urls")),
     path("operations/", include("operations.urls")),
+    path("customers/", include("customers.urls")),
     path("", include("console.urls")),
 ]
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from cdp_site.errors import DomainError
+from cdp_site.errors import DomainError, ServiceUnavailable
+from lakehouse.errors import BadStatement, LakehouseError
 
 
 class ConsoleDomainErrorMiddleware:
@@ -14,6 +15,11 @@ class ConsoleDomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DomainError) and not request.path.startswith("/api/"):
+        if request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, LakehouseError) and not isinstance(exception, BadStatement):
+            # Customer data is unreachable (not migrated, credentials, warehouse asleep): say what to do.
+            exception = ServiceUnavailable(str(exception))
+        if isinstance(exception, DomainError):
             return render(request, "console/error.html", {"error": exception}, status=exception.status)
         return None

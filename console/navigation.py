@@ -12,7 +12,7 @@ class NavItem:
 
 
 NAVIGATION = [
-    NavItem("Customers", "console:section", "customers"),
+    NavItem("Customers", "customers:list", "customers"),
     NavItem("Segments", "console:section", "segments"),
     NavItem("Journeys", "console:section", "journeys"),
     NavItem("Campaigns", "console:section", "campaigns"),
@@ -24,7 +24,6 @@ NAVIGATION = [
 
 # Sections whose pages arrive with their own apps; until then the console says so plainly.
 UPCOMING_SECTIONS = {
-    "customers": "Find any customer and see their traits, identities, consent and event timeline.",
     "segments": "Build audiences from traits and behaviour, and see who entered and left.",
     "journeys": "Design multi-step journeys and watch customers flow through them.",
     "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",

@@ -73,9 +73,11 @@ class _Shop:
             email = f"{first}.{last}.{max(n - 1, 0)}@example.com".lower().replace(" ", "")
         start = self.now - timedelta(days=rng.uniform(0, 90))
         sessions = max(1, round(rng.expovariate(1 / max(self.target / customers / 11, 1))))
+        span = (self.now - start).total_seconds() / 60 - 30  # every session ends before now
+        starts = sorted(rng.uniform(0, max(span, 1)) for _ in range(sessions - 1))
         identified = False
-        for session in range(sessions):
-            at = self.when(start, session * rng.uniform(60, 60 * 24 * 6))
+        for session, offset in enumerate([0.0, *starts]):
+            at = self.when(start, offset).replace(microsecond=0)
             ids = {"anonymousId": anonymous_id, **({"userId": user_id} if identified else {})}
             self.session(ids, at)
             if user_id and not identified and (session >= sessions // 2 or rng.random() < 0.4):

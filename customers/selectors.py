@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from cdp_site.errors import NotFound
 from cdp_site.pagination import Page
 from customers import sql
 from customers.privacy import customer_is_suppressed
-from customers.types import Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, Trait
+from customers.types import ActivityDay, Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, Trait
 from lakehouse import get_engine
 from tenancy.types import TenantRef
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+ACTIVITY_LIMIT = 20_000  # events read for the activity chart; a busier customer's chart stops there
 
 
 def like_pattern(text: str) -> str:
@@ -94,6 +96,16 @@ def customer_export(*, tenant: TenantRef, cdp_id: str) -> dict:
             break
         offset = page.next_offset
     return {"tenant": tenant.slug, "exported_at": datetime.now(timezone.utc), **asdict(profile), "events": events}
+
+
+def customer_activity(*, tenant: TenantRef, cdp_id: str, days: int = 90, now: datetime | None = None) -> list[ActivityDay]:
+    """Events per day over the last `days` (oldest first, empty days included), for the profile chart."""
+    today = (now or datetime.now(timezone.utc)).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    counts = Counter(row["event_time"].date() for row in get_engine().execute(
+        sql.CUSTOMER_ACTIVITY, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "since": since, "limit": ACTIVITY_LIMIT}))
+    return [ActivityDay(day=first + timedelta(days=n), events=counts.get(first + timedelta(days=n), 0)) for n in range(days)]
 
 
 def _json(text: str | None) -> dict:

@@ -204,6 +204,19 @@ CUSTOMER_CONSENTS = statement(
     example={"tenant_id": "acme", "cdp_id": "c1"},
     returns={"granted": "boolean", "updated_at": "timestamp"},
 )
+CUSTOMER_ACTIVITY = statement(
+    "customers.activity",
+    """
+    SELECT event_time, type
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id AND event_time >= :since
+    ORDER BY event_time
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c4", "since": SINCE, "limit": 100},
+    returns={"event_time": "timestamp"},
+)
+
 EVENT_EXISTS = statement(
     "customers.event_exists",
     """

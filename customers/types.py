@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,9 @@ class ComputedTraitInfo:
     created_at: datetime
     updated_at: datetime
     last_computed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ActivityDay:
+    day: date
+    events: int

@@ -26,6 +26,7 @@ def signed_in(tenant_a):
     return build
 
 
+@pytest.mark.usefixtures("lakehouse")
 def test_every_navigation_link_is_a_real_page(signed_in):
     client = signed_in()
     home = client.get("/").content.decode()
@@ -34,6 +35,12 @@ def test_every_navigation_link_is_a_real_page(signed_in):
     assert len(hrefs) == len(NAVIGATION)
     for href in hrefs:
         assert client.get(href).status_code == 200, href
+
+
+def test_customer_pages_before_lakehouse_migrate_say_what_to_run(signed_in):
+    response = signed_in().get("/customers/")
+    assert response.status_code == 503
+    assert "manage.py lakehouse migrate" in response.content.decode()
 
 
 def test_creating_a_key_without_htmx_shows_it_once_on_the_full_page(signed_in):

@@ -1,0 +1,157 @@
+"""Console pages for customers: live search, profiles with timeline and activity, trait edits,
+consent, suppression, erasure, and computed-trait definitions. Thin: one service or selector each."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cdp_site.errors import DomainError
+from console.access import console_context, role_required
+from customers import computed_traits, selectors, services
+from customers.forms import ComputedTraitForm, ConsentForm, EraseForm, TraitForm
+
+PAGE_SIZE = 25
+TIMELINE_PAGE = 30
+
+
+def _offset(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        return 0
+
+
+@role_required()
+def customer_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:200]
+    page = selectors.customer_page(tenant=request.tenant, q=q, limit=PAGE_SIZE, offset=_offset(request))
+    template = "customers/list.html#results" if request.htmx else "customers/list.html"
+    return render(request, template, {"page": page, "q": q})
+
+
+def _profile_context(request: HttpRequest, cdp_id: str, **extra) -> dict:
+    profile = selectors.customer_get(tenant=request.tenant, cdp_id=cdp_id)
+    return {"profile": profile, "profile_id": cdp_id, "chart": activity_chart(selectors.customer_activity(tenant=request.tenant, cdp_id=cdp_id)),
+            "timeline": _timeline(request, cdp_id), "trait_form": TraitForm(), "consent_form": ConsentForm(),
+            "erase_form": EraseForm(), **extra}
+
+
+def activity_chart(days, *, height: int = 60, bar: int = 8, gap: int = 2) -> dict:
+    """Bar geometry for the profile's server-rendered SVG chart (no chart library needed)."""
+    peak = max((d.events for d in days), default=0)
+    bars = [{"x": i * (bar + gap), "w": bar, "h": max(round(height * d.events / peak), 1), "day": d.day, "events": d.events}
+            for i, d in enumerate(days) if d.events]
+    for b in bars:
+        b["y"] = height - b["h"]
+    return {"bars": bars, "peak": peak, "total": sum(d.events for d in days), "width": len(days) * (bar + gap), "height": height}
+
+
+def _timeline(request: HttpRequest, cdp_id: str):
+    return selectors.customer_events(tenant=request.tenant, cdp_id=cdp_id, type=request.GET.get("type", ""),
+                                     limit=TIMELINE_PAGE, offset=_offset(request))
+
+
+@role_required()
+def customer_profile(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    return render(request, "customers/profile.html", _profile_context(request, cdp_id))
+
+
+@role_required()
+def customer_timeline(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    """More of the timeline: the rows alone for HTMX, the whole profile page without it."""
+    if not request.htmx:
+        return customer_profile(request, cdp_id)
+    selectors.customer_get(tenant=request.tenant, cdp_id=cdp_id)
+    return render(request, "customers/profile.html#timeline_rows", {"timeline": _timeline(request, cdp_id), "profile_id": cdp_id})
+
+
+def _form_failed(request: HttpRequest, cdp_id: str, **forms) -> HttpResponse:
+    return render(request, "customers/profile.html", _profile_context(request, cdp_id, **forms), status=422)
+
+
+@require_POST
+@role_required()
+def trait_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    form = TraitForm(request.POST)
+    if not form.is_valid():
+        return _form_failed(request, cdp_id, trait_form=form)
+    ctx, key = console_context(request), form.cleaned_data["key"]
+    services.customer_update_traits(tenant=ctx.tenant, cdp_id=cdp_id, set_traits={key: form.cleaned_data["value"]}, unset=[],
+                                    actor=ctx.actor, source="console")
+    messages.success(request, f"Set {key}.")
+    return redirect("customers:profile", cdp_id=cdp_id)
+
+
+@require_POST
+@role_required()
+def trait_unset(request: HttpRequest, cdp_id: str, key: str) -> HttpResponse:
+    ctx = console_context(request)
+    services.customer_update_traits(tenant=ctx.tenant, cdp_id=cdp_id, set_traits={}, unset=[key], actor=ctx.actor, source="console")
+    messages.success(request, f"Removed {key}.")
+    return redirect("customers:profile", cdp_id=cdp_id)
+
+
+@require_POST
+@role_required()
+def consent_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return _form_failed(request, cdp_id, consent_form=form)
+    ctx = console_context(request)
+    services.customer_consent_set(tenant=ctx.tenant, cdp_id=cdp_id, actor=ctx.actor, source="console", **form.cleaned_data)
+    messages.success(request, "Consent recorded.")
+    return redirect("customers:profile", cdp_id=cdp_id)
+
+
+@require_POST
+@role_required()
+def suppression_set(request: HttpRequest, cdp_id: str, action: str) -> HttpResponse:
+    ctx = console_context(request)
+    change = services.customer_suppress if action == "suppress" else services.customer_unsuppress
+    change(tenant=ctx.tenant, cdp_id=cdp_id, actor=ctx.actor)
+    messages.success(request, "Suppressed: new events for this customer are dropped." if action == "suppress" else "No longer suppressed.")
+    return redirect("customers:profile", cdp_id=cdp_id)
+
+
+@require_POST
+@role_required()
+def customer_erase(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    form = EraseForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["confirm"].strip() != cdp_id:
+        form.add_error("confirm", f"Type {cdp_id} exactly to confirm the erasure.")
+        return _form_failed(request, cdp_id, erase_form=form)
+    ctx = console_context(request)
+    summary = services.customer_erase(tenant=ctx.tenant, cdp_id=cdp_id, actor=ctx.actor)
+    messages.success(request, f"Erased {cdp_id}: {summary['identifiers']} identifier(s) stay suppressed so replays bring nothing back.")
+    return redirect("customers:list")
+
+
+@role_required()
+def computed_trait_list(request: HttpRequest) -> HttpResponse:
+    form = ComputedTraitForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            ctx = console_context(request)
+            try:
+                info = computed_traits.computed_trait_create(tenant=ctx.tenant, actor=ctx.actor, values=form.cleaned_data)
+            except DomainError as exc:
+                for error in exc.errors or [{"field": None, "message": exc.detail}]:
+                    form.add_error(error["field"] if error.get("field") in form.fields else None, error["message"])
+            else:
+                messages.success(request, f"{info.name} is computed for every customer.")
+                return redirect("customers:computed-traits")
+        status = 422
+    page = computed_traits.computed_trait_list(tenant=request.tenant, limit=100, offset=_offset(request))
+    return render(request, "customers/computed_traits.html", {"form": form, "page": page}, status=status)
+
+
+@require_POST
+@role_required()
+def computed_trait_delete(request: HttpRequest, trait_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    computed_traits.computed_trait_delete(tenant=ctx.tenant, trait_id=trait_id, actor=ctx.actor)
+    messages.success(request, "Computed trait deleted, and its values removed from every profile.")
+    return redirect("customers:computed-traits")
