@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import zlib
 
+import msgspec
+
 from cdp_site.errors import DomainError, PayloadTooLarge
 from tracking.limits import MAX_BATCH_BYTES
 
@@ -26,6 +28,10 @@ def read_json(body: bytes, *, content_encoding: str = "") -> tuple[str, object]:
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"The body is not UTF-8 (byte {exc.start}).") from None
     try:
+        return text, _decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        pass  # rare: read it again with the standard library, whose errors say line and column
+    try:
         return text, json.loads(text, parse_constant=_no_constants)
     except _NotJson as exc:
         raise MalformedBody(str(exc)) from None
@@ -33,6 +39,11 @@ def read_json(body: bytes, *, content_encoding: str = "") -> tuple[str, object]:
         raise MalformedBody(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except RecursionError:
         raise MalformedBody("The body nests too deeply to read.") from None
+
+
+# msgspec parses strict JSON (no NaN or Infinity) about a third faster than the standard library;
+# parsing is the largest single cost of accepting a batch.
+_decode = msgspec.json.Decoder().decode
 
 
 class _NotJson(ValueError):
