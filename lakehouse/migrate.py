@@ -33,6 +33,9 @@ class TableStatus:
 
 
 def recorded_versions(engine: Engine) -> dict[str, int]:
+    # Look before reading: on PostgreSQL a failed SELECT would abort the caller's transaction.
+    if engine.existing_columns(SCHEMA_VERSIONS.name) is None:
+        return {}
     try:
         rows = engine.execute(f"SELECT table_name, version FROM {engine.qualify(SCHEMA_VERSIONS.name)}")
     except TableMissing:

@@ -1,0 +1,107 @@
+"""2M identity edges shaped like real traffic, resolved with the default rules, against
+scipy.sparse.csgraph.connected_components on the same edges already interned to integers.
+Prints both times, the peak memory of the resolution, and the ratio. Target: <= 5x.
+
+Gates: the product must block the junk hub values (so they join nobody), record conflicts for the
+shared devices, and never give one customer two user_ids."""
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+EDGES = 2_000_000
+JUNK = ["undefined", "null", "0", "anonymous", ""]
+
+
+def traffic(seed: int = 11):
+    """(a_type, a_value, b_type, b_value, seen_at, message_id) columns: visitors' anonymous ids
+    joined to user ids, emails and phones; households sharing a device; broken SDKs sending junk."""
+    rng = random.Random(seed)
+    cols = ([], [], [], [], [], [])
+    n, person = 0, 0
+    base = 1_767_225_600_000_000  # 2026-01-01 in microseconds
+
+    def edge(a, b):
+        nonlocal n
+        for col, value in zip(cols, (*a, *b, base + n * 1000, f"m{n}")):
+            col.append(value)
+        n += 1
+
+    while n < EDGES:
+        person += 1
+        user = ("user_id", f"user-{person}")
+        anons = [("anonymous_id", f"anon-{person}-{k}") for k in range(rng.choice((1, 1, 2, 3)))]
+        if rng.random() < 0.6:
+            for anon in anons:
+                edge(anon, user)
+            edge(user, ("email", f"person{person}@example.com"))
+            if rng.random() < 0.3:
+                edge(user, ("phone", f"+1555{person:07d}"))
+            if rng.random() < 0.05:  # a household device shared with the previous person
+                edge(("device_id", f"device-{person // 2}"), user)
+        else:
+            for a, b in zip(anons, anons[1:]):
+                edge(a, b)
+            edge(anons[0], ("device_id", f"device-x{person}"))
+        if rng.random() < 0.02:
+            edge(anons[0], ("anonymous_id", rng.choice(JUNK)))
+    return [col[:EDGES] for col in cols]
+
+
+def main() -> int:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from identity.resolution import Graph, resolve
+    from identity.rules import Rules
+
+    a_type, a_value, b_type, b_value, seen_at, message_id = traffic()
+    graph = Graph(a_type=a_type, a_value=a_value, b_type=b_type, b_value=b_value, seen_at=seen_at, message_id=message_id)
+
+    # Reference input: the same edges, interned to integers beforehand (not timed).
+    index: dict[tuple, int] = {}
+    src = np.fromiter((index.setdefault((t, v), len(index)) for t, v in zip(a_type, a_value)), dtype=np.int64, count=EDGES)
+    dst = np.fromiter((index.setdefault((t, v), len(index)) for t, v in zip(b_type, b_value)), dtype=np.int64, count=EDGES)
+    nodes = len(index)
+
+    started = time.perf_counter()
+    matrix = coo_matrix((np.ones(EDGES, dtype=np.int8), (src, dst)), shape=(nodes, nodes)).tocsr()
+    reference_components, _ = connected_components(matrix, directed=False)
+    reference = time.perf_counter() - started
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = resolve("bench", graph, Rules())
+    product = time.perf_counter() - started
+    peak_growth = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before, 0) * 1024
+
+    assignment = dict(zip(result.keys, result.cdp_ids))
+    junk_present = any(k.endswith("\x1fundefined") or k.endswith("\x1fnull") for k in assignment)
+    users_per_customer = Counter(cdp for key, cdp in assignment.items() if key.startswith("user_id\x1f"))
+    print(f"edges: {EDGES}")
+    print(f"identifiers: {nodes}")
+    print(f"reference_components: {reference_components}")
+    print(f"customers: {result.customers}")
+    print(f"conflicts: {len(result.conflicts)}")
+    print(f"reference_seconds: {reference:.3f}")
+    print(f"product_seconds: {product:.3f}")
+    # Peak resident memory the resolution added on top of the inputs (tracemalloc would slow it 2x).
+    print(f"product_peak_memory_growth_mb: {peak_growth / 2**20:.0f}")
+    print(f"process_peak_memory_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+    if junk_present or max(users_per_customer.values()) > 1 or not result.conflicts:
+        print("correctness gate failed: junk identifiers resolved, a customer with two user_ids, or no conflicts recorded")
+        return 1
+    print(f"ratio: {product / reference:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

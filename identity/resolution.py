@@ -1,0 +1,415 @@
+"""Resolution: identifiers and the edges between them in, one customer per identifier out.
+
+The rule (the one `tests/identity/reference.py` states in a dozen lines): take the edges in time
+order (then messageId, then the identifiers); join the two customers an edge connects unless the
+joined customer would hold more identifiers of a type than the type's limit (two `user_id`s, with
+the default limit of one) -- such an edge is a conflict, kept with its reason. Blocked values and
+blocked edges take no part.
+
+Computed columnar, for millions of edges: identifiers are interned with Arrow, connected
+components come from scipy, and only components that could break a limit, or that join customers
+which existed before, are replayed edge by edge in Python. Joining everything is what the edge-by-
+edge replay would do anyway for a component that never comes near a limit (counts only grow), so
+the shortcut changes no result.
+
+Ids are stable. A customer keeps its `cdp_id` while it keeps the identifier it was first seen
+with; when customers join, the one first seen earliest survives and the others become aliases.
+A new customer's id is derived from its oldest identifier, so re-running gives the same ids.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from identity.rules import Rules
+
+SEP = "\x1f"  # between type and value in an interned identifier key
+Node = tuple[str, str]
+
+
+def new_cdp_id(tenant_id: str, id_type: str, id_value: str, salt: int = 0) -> str:
+    text = f"{tenant_id}|{id_type}|{id_value}" + (f"|{salt}" if salt else "")
+    return "cdp_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def micros(value: datetime) -> int:
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return int(value.timestamp() * 1_000_000)
+
+
+@dataclass
+class Graph:
+    """Edges (and identifiers seen alone) as columns. `seen_at` in microseconds since the epoch."""
+
+    a_type: list[str] = field(default_factory=list)
+    a_value: list[str] = field(default_factory=list)
+    b_type: list[str] = field(default_factory=list)
+    b_value: list[str] = field(default_factory=list)
+    seen_at: list[int] = field(default_factory=list)
+    message_id: list[str] = field(default_factory=list)
+    node_type: list[str] = field(default_factory=list)
+    node_value: list[str] = field(default_factory=list)
+    node_seen_at: list[int] = field(default_factory=list)
+
+    def add_edge(self, a: Node, b: Node, seen_at: int, message_id: str) -> None:
+        if b < a:
+            a, b = b, a
+        self.a_type.append(a[0]), self.a_value.append(a[1]), self.b_type.append(b[0]), self.b_value.append(b[1])
+        self.seen_at.append(seen_at), self.message_id.append(message_id)
+
+    def add_node(self, node: Node, seen_at: int) -> None:
+        self.node_type.append(node[0]), self.node_value.append(node[1]), self.node_seen_at.append(seen_at)
+
+
+@dataclass(frozen=True)
+class Merge:
+    survivor: str
+    merged: str
+    edge: tuple[Node, Node]
+    message_id: str
+    seen_at: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    edge: tuple[Node, Node]
+    message_id: str
+    seen_at: int
+    reason: str
+    cdp_ids: tuple[str, str]
+
+
+@dataclass
+class Resolution:
+    keys: list[str]  # every identifier taking part, as "type<SEP>value"
+    cdp_ids: list[str]  # the customer of each, in the same order
+    first_seen: np.ndarray  # microseconds, same order
+    merges: list[Merge]
+    conflicts: list[Conflict]
+    issued: dict[str, Node]  # ids issued one by one -> the identifier each is derived from
+    issued_rows: list  # ids issued in bulk, with their anchors' rows in `keys`
+    customers: int
+
+    @property
+    def anchors(self) -> dict[str, Node]:
+        """Every id this run issued -> the identifier it is derived from."""
+        out = dict(self.issued)
+        for ids, rows in self.issued_rows:
+            out.update(zip(ids, (tuple(self.keys[row].split(SEP, 1)) for row in rows)))
+        return out
+
+    def assignment(self) -> dict[Node, str]:
+        return {tuple(key.split(SEP, 1)): cdp_id for key, cdp_id in zip(self.keys, self.cdp_ids)}
+
+
+def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, str] | None = None,
+            blocked_nodes: set[Node] = frozenset(), blocked_edges: set[frozenset] = frozenset(),
+            taken_ids: set[str] = frozenset()) -> Resolution:
+    """Resolve a closed set of identifiers (whole components). `previous` is the assignment before,
+    for stable ids and the merge log; `taken_ids` are ids live outside this set (never reissued)."""
+    previous = previous or {}
+    # Millions of short-lived strings and no cycles: the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids) -> Resolution:
+    edges, nodes = _arrow(graph, rules, blocked_nodes, blocked_edges)
+    endpoints = pa.chunked_array(edges["a"].chunks + edges["b"].chunks + nodes["key"].chunks, type=pa.string())
+    interned = pc.dictionary_encode(endpoints.combine_chunks())
+    keys: pa.Array = interned.dictionary
+    codes = interned.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n_edges, n_nodes = len(edges), len(keys)
+    src, dst, alone = codes[:n_edges], codes[n_edges:2 * n_edges], codes[2 * n_edges:]
+
+    first_seen = np.full(n_nodes, np.iinfo(np.int64).max, dtype=np.int64)
+    seen = edges["seen_at"].to_numpy()
+    np.minimum.at(first_seen, src, seen)
+    np.minimum.at(first_seen, dst, seen)
+    np.minimum.at(first_seen, alone, nodes["seen_at"].to_numpy())
+
+    # Each identifier's type, scattered from the (few) distinct type names of the endpoints.
+    endpoint_types = pc.dictionary_encode(pa.chunked_array(
+        edges["a_type"].chunks + edges["b_type"].chunks + nodes["type"].chunks, type=pa.string()).combine_chunks())
+    type_names = endpoint_types.dictionary.to_pylist()
+    node_type = np.empty(n_nodes, dtype=np.int64)
+    node_type[codes] = endpoint_types.indices.to_numpy(zero_copy_only=False)
+    labels = _components(n_nodes, src, dst)
+    key_list = keys.to_pylist()
+
+    old, old_ids = _previous_owners(key_list, previous)
+    replay = _components_to_replay(labels, node_type, type_names, old, rules)
+    rank = np.array([rules.rank(name) for name in type_names], dtype=np.int64)[node_type] if n_nodes else np.zeros(0, np.int64)
+    state = _IdState(tenant_id, key_list, first_seen, old, old_ids, set(taken_ids) | set(old_ids), rules)
+    cdp = _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state)
+
+    merges, conflicts = [], []
+    if replay.any():
+        rows = np.flatnonzero(replay[labels[src]])
+        original = edges["row"].to_numpy()[rows]
+        message_ids = [graph.message_id[i] for i in original.tolist()]
+        ordered = sorted(range(len(rows)), key=lambda k: (int(seen[rows[k]]), message_ids[k], key_list[src[rows[k]]], key_list[dst[rows[k]]]))
+        groups = _replay(rows[ordered], src, dst, seen, [message_ids[k] for k in ordered], labels, replay, node_type, type_names, rules)
+        _assign_replayed(groups, cdp, state, first_seen, rank, old, old_ids, merges, conflicts, key_list)
+    cdp_ids = cdp.tolist()
+    return Resolution(keys=key_list, cdp_ids=cdp_ids, first_seen=first_seen, merges=merges, conflicts=conflicts,
+                      issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)))
+
+
+def _previous_owners(key_list: list[str], previous: dict[Node, str]) -> tuple[np.ndarray, list[str]]:
+    """Per identifier, the index of the customer it belonged to before (-1: new)."""
+    old = np.full(len(key_list), -1, dtype=np.int64)
+    positions: dict[str, int] = {}
+    if previous:
+        for i, key in enumerate(key_list):
+            before = previous.get(tuple(key.split(SEP, 1)))
+            if before is not None:
+                old[i] = positions.setdefault(before, len(positions))
+    return old, list(positions)
+
+
+def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -> dict[int, int]:
+    """Per label, its anchor among `rows`: the oldest identifier, then by type priority, then by key."""
+    if not len(rows):
+        return {}
+    ordered = rows[np.lexsort((rank[rows], first_seen[rows], labels[rows]))]
+    starts = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1]])
+    anchors = dict(zip(labels[ordered[starts]].tolist(), ordered[starts].tolist()))
+    # Ties on age and priority (two anonymous ids first seen in the same call) are settled by key.
+    best_seen = np.full(int(labels[rows].max()) + 1, -1, dtype=np.int64)
+    best_rank = np.full(len(best_seen), -1, dtype=np.int64)
+    best_seen[labels[ordered[starts]]] = first_seen[ordered[starts]]
+    best_rank[labels[ordered[starts]]] = rank[ordered[starts]]
+    ties = (first_seen[ordered] == best_seen[labels[ordered]]) & (rank[ordered] == best_rank[labels[ordered]])
+    tied_labels = np.flatnonzero(np.bincount(labels[ordered][ties], minlength=len(best_seen)) > 1)
+    if len(tied_labels):
+        candidates = ordered[ties & np.isin(labels[ordered], tied_labels)]
+        key_rank = np.empty(len(candidates), dtype=np.int64)
+        key_rank[pc.sort_indices(pa.array([key_list[row] for row in candidates.tolist()], pa.string())).to_numpy()] = np.arange(len(candidates))
+        settled = candidates[np.lexsort((key_rank, labels[candidates]))]
+        firsts = np.flatnonzero(np.r_[True, labels[settled][1:] != labels[settled][:-1]])
+        anchors.update(zip(labels[settled[firsts]].tolist(), settled[firsts].tolist()))
+    return anchors
+
+
+def _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state) -> np.ndarray:
+    """Components joined in full: one customer each, keeping its one old id, or a new id derived
+    from its anchor."""
+    cdp = np.empty(len(labels), dtype=object)
+    n_labels = len(replay)
+    rows = np.flatnonzero(~replay[labels]) if n_labels else np.zeros(0, np.int64)
+    owner = np.full(n_labels, -1, dtype=np.int64)
+    if len(old):
+        np.maximum.at(owner, labels, old)
+    anchors = _anchors(labels, rows, first_seen, rank, key_list)
+    ids = np.empty(n_labels, dtype=object)
+    fresh = [(label, anchor) for label, anchor in anchors.items() if owner[label] < 0]
+    for label, anchor in anchors.items():
+        if owner[label] >= 0:
+            ids[label] = old_ids[owner[label]]
+    for (label, _), cdp_id in zip(fresh, state.new_ids([anchor for _, anchor in fresh])):
+        ids[label] = cdp_id
+    cdp[rows] = ids[labels[rows]]
+    return cdp
+
+
+def _arrow(graph: Graph, rules: Rules, blocked_nodes, blocked_edges) -> tuple[pa.Table, pa.Table]:
+    """Edges and lone identifiers as Arrow tables, without blocked values or edges."""
+    a_type, b_type = pa.array(graph.a_type, pa.string()), pa.array(graph.b_type, pa.string())
+    a_value, b_value = pa.array(graph.a_value, pa.string()), pa.array(graph.b_value, pa.string())
+    edges = pa.table({
+        "row": pa.array(np.arange(len(graph.seen_at), dtype=np.int64)), "seen_at": pa.array(graph.seen_at, pa.int64()),
+        "a": pc.binary_join_element_wise(a_type, a_value, SEP), "b": pc.binary_join_element_wise(b_type, b_value, SEP),
+        "a_type": a_type, "b_type": b_type, "a_value": a_value, "b_value": b_value,
+    })
+    node_type, node_value = pa.array(graph.node_type, pa.string()), pa.array(graph.node_value, pa.string())
+    nodes = pa.table({"key": pc.binary_join_element_wise(node_type, node_value, SEP), "type": node_type, "value": node_value,
+                      "seen_at": pa.array(graph.node_seen_at, pa.int64())})
+    keep = pc.and_(pc.invert(_blocked(edges["a_value"], rules)), pc.invert(_blocked(edges["b_value"], rules)))
+    keep = pc.and_(keep, pc.not_equal(edges["a"], edges["b"]))
+    keep_nodes = pc.invert(_blocked(nodes["value"], rules))
+    if blocked_nodes:
+        listed = pa.array([f"{t}{SEP}{v}" for t, v in blocked_nodes], pa.string())
+        keep = pc.and_(keep, pc.invert(pc.or_(pc.is_in(edges["a"], listed), pc.is_in(edges["b"], listed))))
+        keep_nodes = pc.and_(keep_nodes, pc.invert(pc.is_in(nodes["key"], listed)))
+    edges = edges.filter(keep)
+    if blocked_edges:
+        banned = sorted({SEP.join(sorted(f"{t}{SEP}{v}" for t, v in pair)) for pair in blocked_edges})
+        pairs = pc.binary_join_element_wise(edges["a"], edges["b"], SEP)
+        edges = edges.filter(pc.invert(pc.is_in(pairs, pa.array(banned, pa.string()))))
+    return edges.combine_chunks(), nodes.filter(keep_nodes).combine_chunks()
+
+
+def _blocked(values, rules: Rules):
+    """Which values the rules block. Arrow's RE2 does it in C; patterns RE2 cannot read fall back to Python."""
+    if not rules.blocked:
+        return pa.array(np.zeros(len(values), dtype=bool))
+    pattern = "^(?:" + "|".join(f"(?:{p})" for p in rules.blocked) + ")$"
+    trimmed = pc.utf8_trim_whitespace(values)
+    try:
+        return pc.fill_null(pc.match_substring_regex(trimmed, pattern, ignore_case=True), True)
+    except pa.ArrowInvalid:
+        return pa.array([rules.is_blocked(v) for v in values.to_pylist()])
+
+
+def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n)).tocsr()
+    return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+def _components_to_replay(labels, node_type, type_names, old, rules: Rules) -> np.ndarray:
+    """Per component: must it be replayed edge by edge? Yes when it holds more identifiers of a
+    type than the limit, joins several customers that existed before, or holds only part of one
+    (a customer being split)."""
+    n_labels = int(labels.max()) + 1 if len(labels) else 0
+    counts = np.bincount(labels * len(type_names) + node_type, minlength=n_labels * len(type_names)).reshape(n_labels, len(type_names))
+    limits = np.array([rules.limit(name) for name in type_names], dtype=np.int64)
+    replay = (counts > limits).any(axis=1)
+    with_old = old >= 0
+    if with_old.any():
+        pairs = np.unique(np.stack([labels[with_old], old[with_old]]), axis=1)
+        replay |= np.bincount(pairs[0], minlength=n_labels) > 1
+        split = np.bincount(pairs[1]) > 1
+        replay[pairs[0][split[pairs[1]]]] = True
+    return replay
+
+
+def _group_rows(labels: np.ndarray) -> list[np.ndarray]:
+    """Positions grouped by label."""
+    if not len(labels):
+        return []
+    ordered = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[ordered])) + 1
+    return np.split(ordered, cuts)
+
+
+class _IdState:
+    """Issues ids: customers that existed keep theirs where they keep their first identifier; new
+    ones get an id derived from their oldest identifier (salted if that id is taken)."""
+
+    def __init__(self, tenant_id, keys, first_seen, old, old_ids, used, rules):
+        self.tenant_id, self.keys, self.old_ids, self.used = tenant_id, keys, old_ids, used
+        self.issued: dict[str, Node] = {}
+        self.issued_rows: list[tuple[list[str], list[int]]] = []
+        self.claims: dict[int, tuple] = {}  # row -> (age rank, old id) for each old customer's first row
+        best: dict[int, tuple] = {}
+        for row in np.flatnonzero(old >= 0).tolist():
+            owner = int(old[row])
+            rank = (int(first_seen[row]), rules.rank(keys[row].split(SEP, 1)[0]), keys[row])
+            if owner not in best or rank < best[owner][0]:
+                best[owner] = (rank, row)
+        for owner, (rank, row) in best.items():
+            self.claims[row] = (rank, old_ids[owner])
+
+    def new_id(self, anchor: int) -> str:
+        id_type, value = self.keys[anchor].split(SEP, 1)
+        salt, cdp_id = 0, new_cdp_id(self.tenant_id, id_type, value)
+        while cdp_id in self.used:
+            salt += 1
+            cdp_id = new_cdp_id(self.tenant_id, id_type, value, salt)
+        self.used.add(cdp_id)
+        self.issued[cdp_id] = (id_type, value)
+        return cdp_id
+
+    def new_ids(self, anchors: list[int]) -> list[str]:
+        """new_id for many anchors at once: the hot path of a first resolution."""
+        prefix = f"{self.tenant_id}|"
+        ids = ["cdp_" + hashlib.sha256((prefix + self.keys[a].replace(SEP, "|", 1)).encode()).hexdigest()[:24] for a in anchors]
+        if self.used.isdisjoint(ids) and len(set(ids)) == len(ids):
+            self.used.update(ids)
+            self.issued_rows.append((ids, anchors))  # made into (type, value) pairs only when asked
+            return ids
+        return [self.new_id(a) for a in anchors]
+
+    def id_for(self, rows: np.ndarray, anchor: int) -> str:
+        """The oldest old customer whose first identifier is among these rows keeps its id."""
+        claimants = [self.claims[row] for row in rows.tolist() if row in self.claims]
+        return min(claimants)[1] if claimants else self.new_id(anchor)
+
+
+def _replay(edge_rows, src, dst, seen, message_ids, labels, replay, node_type, type_names, rules: Rules):
+    """The rule, edge by edge, for the components that need it. Returns per component its groups,
+    the joins (edge, rows on each side) and the conflicts."""
+    limits = [rules.limit(name) for name in type_names]
+    user_type = type_names.index("user_id") if "user_id" in type_names else -1
+    parent: dict[int, int] = {}
+    counts: dict[int, Counter] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent.get(x, x)
+        return root
+
+    joins, conflicts = [], []
+    for position, row in enumerate(edge_rows):
+        a, b = int(src[row]), int(dst[row])
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        ca = counts.get(ra) or Counter({int(node_type[ra]): 1})
+        cb = counts.get(rb) or Counter({int(node_type[rb]): 1})
+        broken = [t for t in set(ca) | set(cb) if ca[t] + cb[t] > limits[t]]
+        if broken:
+            t = min(broken, key=lambda k: rules.rank(type_names[k]))
+            reason = "different user_id" if t == user_type and limits[t] == 1 else f"more than {limits[t]} {type_names[t]}"
+            conflicts.append((a, b, ra, rb, int(seen[row]), message_ids[position], reason))
+            continue
+        if len(ca) + len(cb) and (ca.total() > cb.total() or (ca.total() == cb.total() and ra < rb)):
+            ra, rb, ca, cb = rb, ra, cb, ca
+        parent[ra] = rb
+        counts[rb] = ca + cb
+        counts.pop(ra, None)
+        joins.append((a, b, ra, rb, int(seen[row]), message_ids[position]))
+    rows = np.flatnonzero(replay[labels])
+    roots = np.fromiter((find(int(r)) for r in rows), dtype=np.int64, count=len(rows))
+    return {"rows": rows, "roots": roots, "joins": joins, "conflicts": conflicts, "find": find}
+
+
+def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_ids, merges, conflicts, keys):
+    rows, roots = groups["rows"], groups["roots"]
+    root_of = np.full(len(cdp), -1, dtype=np.int64)
+    root_of[rows] = roots
+    anchors = _anchors(root_of, rows, first_seen, rank, keys)
+    for members in _group_rows(roots):
+        group = rows[members]
+        cdp[group] = state.id_for(group, anchors[int(roots[members[0]])])
+    node = lambda row: tuple(keys[row].split(SEP, 1))  # noqa: E731
+    owners = lambda row: {old_ids[old[row]]} if old[row] >= 0 else set()  # noqa: E731
+    # The merge log: each customer that existed before and was joined to another, with the edge that did it.
+    held: dict[int, set] = {}
+    logged: set[str] = set()
+    for a, b, ra, rb, seen_at, message_id in groups["joins"]:
+        left, right = held.pop(ra, None), held.get(rb)
+        left = owners(ra) if left is None else left
+        right = owners(rb) if right is None else right
+        if left and right:
+            survivor = cdp[a]
+            for merged in sorted((left | right) - {survivor} - logged):
+                logged.add(merged)
+                merges.append(Merge(survivor=survivor, merged=merged, edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at,
+                                    rule=f"{node(a)[0]} and {node(b)[0]} seen together"))
+        held[rb] = left | right
+    for a, b, ra, rb, seen_at, message_id, reason in groups["conflicts"]:
+        conflicts.append(Conflict(edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at, reason=reason,
+                                  cdp_ids=(cdp[a], cdp[b])))
