@@ -107,6 +107,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _mount_routers() -> None:
     from customers.api import router as customers_router
     from customers.computed_api import router as computed_traits_router
+    from identity.api import router as identity_router
     from operations.api import router as operations_router
     from tenancy.api import router as tenancy_router
     from tracking.api import router as tracking_router
@@ -116,6 +117,7 @@ def _mount_routers() -> None:
     # Before /customers, whose /{cdp_id} would otherwise take "computed-traits" for an id.
     api.add_router("/customers/computed-traits", computed_traits_router)
     api.add_router("/customers", customers_router)
+    api.add_router("/identity", identity_router)
     api.add_router("/v1", tracking_router)
 
 

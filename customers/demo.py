@@ -131,7 +131,7 @@ def demo_data_load(*, tenant: TenantRef, customers: int = 5000, events: int = 10
     chunk = 10_000
     for start in range(0, len(payloads), chunk):
         with engine.transaction():
-            apply_calls(engine, tenant.slug, payloads[start:start + chunk])
+            apply_calls(engine, tenant, payloads[start:start + chunk])
         progress(min(start + chunk, len(payloads)), len(payloads))
     for definition in COMPUTED_TRAITS:
         if not ComputedTrait.objects.filter(tenant_id=tenant.id, name=definition["name"]).exists():

@@ -56,6 +56,11 @@ def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
     # An unset trait keeps its row (so an older write cannot bring it back) with no value.
     traits = [Trait(**r) for r in engine.execute(sql.PROFILE_TRAITS, params) if r["value"] is not None]
     if not identities and not traits:
+        from identity.selectors import alias_target
+
+        target = alias_target(tenant=tenant, cdp_id=cdp_id)
+        if target:  # a merged customer's id keeps resolving, to the customer it was merged into
+            return customer_get(tenant=tenant, cdp_id=target)
         raise NotFound(f"No customer {cdp_id} in this tenant.")
     consents = [Consent(**r) for r in engine.execute(sql.CUSTOMER_CONSENTS, params)]
     suppressed = customer_is_suppressed(tenant.id, cdp_id)

@@ -30,6 +30,9 @@ def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: s
         raise InvalidInput("Name the customer by user_id or anonymous_id.", errors=[{"field": "user_id", "message": "send user_id or anonymous_id"}])
     traits = {**traits, **({"email": email} if email else {})}
     cdp_id = record_call(tenant=tenant, call=_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source))
+    if cdp_id is None:
+        raise InvalidInput("Every identifier given is blocked by the identity rules (values like 'null', 'undefined', '0').",
+                           errors=[{"field": "user_id", "message": "blocked value; send a real user or anonymous id"}])
     audit_record(tenant=tenant, actor=actor, action="customer.identify", target=cdp_id, details={"traits": sorted(traits)})
     return customer_get(tenant=tenant, cdp_id=cdp_id)
 
@@ -97,10 +100,14 @@ def customer_erase(*, tenant: TenantRef, cdp_id: str, actor: str) -> dict:
                                                           defaults={"reason": "erase", "cdp_id": cdp_id})
     suppression_changed(tenant.id)
     engine = get_engine()
+    from identity.services import identity_erase
+    from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
+
     with engine.transaction():
         for table in ERASABLE:
             engine.delete_where(table, "tenant_id = :tenant_id AND cdp_id = :cdp_id", {"tenant_id": tenant.slug, "cdp_id": cdp_id})
-    summary = {"identifiers": len(profile.identities), "tables": [t.name for t in ERASABLE]}
+        identity_erase(engine, tenant.slug, cdp_id, [(i.type, i.value) for i in profile.identities])
+    summary = {"identifiers": len(profile.identities), "tables": [t.name for t in ERASABLE + [EDGES, CUSTOMER_IDS, MERGES, CONFLICTS]]}
     audit_record(tenant=tenant, actor=actor, action="customer.erase", target=cdp_id, details=summary)
     return {"cdp_id": cdp_id, "erased": True, **summary}
 

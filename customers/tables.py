@@ -1,5 +1,5 @@
 """Customer data tables: events, traits and the identifier-to-customer map."""
-from lakehouse.schema import Column, Table, register_table
+from lakehouse.schema import AddColumns, Column, Table, register_table
 
 EVENTS = register_table(Table(
     name="events",
@@ -19,7 +19,9 @@ EVENTS = register_table(Table(
         Column("sent_at", "timestamp"),
         Column("received_at", "timestamp", nullable=False),
         Column("loaded_at", "timestamp"),
+        Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),
     ),
+    migrations=(AddColumns(version=2, columns=(Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),)),),
     key=("tenant_id", "message_id"),
     cluster_by=("tenant_id", "cdp_id", "event_time"),
     indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time")),

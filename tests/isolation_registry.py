@@ -44,6 +44,12 @@ def _computed_trait(tenant) -> dict:
     return {"trait_id": info.id}
 
 
+def _identity_run(tenant) -> dict:
+    from identity.services import run_start
+
+    return {"run_id": run_start(tenant=tenant.ref, kind="full", trigger=f"marker-{tenant.slug}-run").id}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
@@ -54,6 +60,9 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}/erase": _customer,
     "/api/customers/computed-traits/{trait_id}": _computed_trait,
     "/api/customers/computed-traits/{trait_id}/refresh": _computed_trait,
+    "/api/identity/customers/{cdp_id}/graph": _customer,
+    "/api/identity/customers/{cdp_id}/unmerge": _customer,
+    "/api/identity/runs/{run_id}": _identity_run,
     "/api/members/{member_id}": _member,
     "/api/api-keys/{key_pk}": _api_key,
     "/api/write-keys/{key_pk}": _write_key,
@@ -62,6 +71,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
 
 # Operations found by query parameters: how to name tenant A's object in the query.
 QUERIES: dict[str, Callable[[object], dict]] = {
+    "/api/identity/resolve": lambda tenant: (_customer(tenant), {"type": "email", "value": f"marker-{tenant.slug}@example.com"})[1],
     "/api/customers/lookup": lambda tenant: (_customer(tenant), {"type": "email", "value": f"marker-{tenant.slug}@example.com"})[1],
 }
 

@@ -119,5 +119,5 @@ def record_call(*, tenant: TenantRef, call: dict) -> str:
     engine = get_engine()
     with engine.transaction():
         claim_message_ids(tenant.id, [outcome.message_id], received_at)
-        owners = apply_calls(engine, tenant.slug, [outcome.payload])
+        owners = apply_calls(engine, tenant, [outcome.payload])
     return owners[outcome.message_id]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "operations",
     "lakehouse",
     "customers",
+    "identity",
     "tracking",
     "journeys",
     "campaigns",

@@ -63,8 +63,32 @@ def consents() -> list[dict]:
     return rows
 
 
+def identity_rows() -> dict[str, list[dict]]:
+    """Edges, issued ids, merges and conflicts: the identity tables' share of the dataset."""
+    edges, ids, merges, conflicts = [], [], [], []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 6):
+            at = BASE + timedelta(minutes=c, seconds=tenant_index)
+            edges.append({"tenant_id": tenant, "a_type": "anonymous_id", "a_value": f"a{c}", "b_type": "user_id", "b_value": f"u{c}",
+                          "first_seen_at": at, "message_id": f"{tenant}-m{c}"})
+            edges.append({"tenant_id": tenant, "a_type": "email", "a_value": f"c{c}@example.com", "b_type": "user_id", "b_value": f"u{c}",
+                          "first_seen_at": at + timedelta(hours=tenant_index + 1), "message_id": f"{tenant}-e{c}"})
+            ids.append({"tenant_id": tenant, "cdp_id": f"old-{c}", "id_type": "user_id", "id_value": f"u{c}", "issued_at": at})
+            merges.append({"tenant_id": tenant, "merge_id": f"{tenant}-merge-{c}", "cdp_id": f"c{c}", "merged_cdp_id": f"old-{c}",
+                           "a_type": "anonymous_id", "a_value": f"a{c}", "b_type": "user_id", "b_value": f"u{c}", "message_id": f"{tenant}-m{c}",
+                           "rule": "anonymous_id and user_id seen together", "run_id": c + tenant_index, "merged_at": at})
+            conflicts.append({"tenant_id": tenant, "a_type": "device_id", "a_value": f"d{c}", "b_type": "user_id", "b_value": f"u{c}",
+                              "reason": "different user_id", "cdp_id": f"c{c}", "other_cdp_id": f"c{c + 1 + tenant_index}",
+                              "message_id": f"{tenant}-d{c}", "detected_at": at})
+    return {"identity_edges": edges, "customer_ids": ids, "identity_merges": merges, "identity_conflicts": conflicts}
+
+
 def load(engine) -> None:
     from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
+    from lakehouse.schema import TABLES
+
+    for name, rows in identity_rows().items():
+        engine.insert_many(TABLES[name], rows)
 
     engine.insert_many(EVENTS, events())
     engine.insert_many(TRAITS, traits())

@@ -138,9 +138,11 @@ class TestParameters:
         engine = databricks_engine()
         rows = engine.row_tuples(EVENTS, [sample_row(EVENTS)] * 40)
         statements = engine.insert_statements(EVENTS, rows, skip_existing=False)
-        assert len(statements) == 3  # 18 rows of 14 columns fit in 255 markers
+        columns = len(EVENTS.columns)
+        per_statement = 255 // columns  # rows whose markers fit in one statement
+        assert len(statements) == -(-40 // per_statement)
         sql, params = statements[0]
-        assert len(params) == 18 * 14 and "CAST(:r0c10 AS TIMESTAMP)" in sql
+        assert len(params) == per_statement * columns and "CAST(:r0c10 AS TIMESTAMP)" in sql
 
 
 class TestResults:

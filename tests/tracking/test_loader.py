@@ -39,7 +39,7 @@ def test_a_loader_killed_after_writing_but_before_marking_loads_nothing_twice(la
     send(tenant_a.ref, tracks(300))
     # The crash: the lakehouse got the first 200 calls, the inbox was never told.
     pending = inbox_calls(tenant_a.ref.id)[:200]
-    apply_calls(lakehouse, tenant_a.slug, pending)
+    apply_calls(lakehouse, tenant_a.ref, pending)
     send(tenant_a.ref, tracks(50, start=250))  # and a client replays some calls meanwhile
     result = load_inbox(batch_size=1)
     assert result.calls == 300

@@ -1,0 +1,77 @@
+"""Identity resolution under /api/identity: resolve, graphs, rules and their preview, un-merge, conflicts, runs."""
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from cdp_site.auth import TenantAuth
+from cdp_site.pagination import PageOut, PageParams
+from tenancy.roles import Role
+from identity import selectors, services
+from identity.schemas import (ConflictOut, GraphOut, MergeOut, PreviewOut, ResolveOut, RulesIn, RulesOut, RunIn, RunOut, UnmergeIn,
+                              UnmergeOut)
+
+router = Router(tags=["identity"])
+
+
+@router.get("/resolve", response=ResolveOut, summary="The customer an identifier belongs to (type=user_id|anonymous_id|email|phone|...)")
+def identity_resolve(request: HttpRequest, type: str, value: str):
+    return selectors.identity_resolve(tenant=request.auth.tenant, id_type=type, value=value)
+
+
+@router.get("/customers/{cdp_id}/graph", response=GraphOut, summary="A customer's identifiers, edges, merges and conflicts",
+            description="A merged (retired) id answers with the graph of the customer it was merged into.")
+def identity_graph(request: HttpRequest, cdp_id: str):
+    return selectors.customer_graph(tenant=request.auth.tenant, cdp_id=cdp_id)
+
+
+@router.post("/customers/{cdp_id}/unmerge", response=UnmergeOut, summary="Block an identifier or edge and split the customer",
+             description="The part holding the oldest identifier keeps the id; the others get new ids; events and traits follow.")
+def identity_unmerge(request: HttpRequest, cdp_id: str, payload: UnmergeIn):
+    outcome = services.customer_unmerge(tenant=request.auth.tenant, cdp_id=cdp_id, id_type=payload.type, id_value=payload.value,
+                                        other_type=payload.other_type, other_value=payload.other_value, reason=payload.reason,
+                                        actor=request.auth.actor)
+    return {"cdp_id": cdp_id, "customers": sorted({c for c in outcome.assignment.values()})}
+
+
+@router.get("/rules", response=RulesOut, summary="The tenant's resolution rules (and the defaults)")
+def rules_get(request: HttpRequest):
+    return selectors.rules_get(tenant=request.auth.tenant)
+
+
+@router.put("/rules", response=RulesOut, auth=TenantAuth(write_role=Role.ADMIN), summary="Replace the rules and rebuild the tenant's identities under them")
+def rules_put(request: HttpRequest, payload: RulesIn):
+    services.rules_update(tenant=request.auth.tenant, data=payload.model_dump(), actor=request.auth.actor)
+    return selectors.rules_get(tenant=request.auth.tenant)
+
+
+@router.post("/rules/preview", response=PreviewOut, summary="How many customers would merge or split under proposed rules")
+def rules_preview(request: HttpRequest, payload: RulesIn):
+    return services.rules_preview(tenant=request.auth.tenant, data=payload.model_dump())
+
+
+@router.get("/conflicts", response=PageOut[ConflictOut], summary="Edges not merged because a rule forbade it")
+def conflicts(request: HttpRequest, page: Query[PageParams]):
+    return selectors.conflict_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
+
+
+@router.get("/merges", response=PageOut[MergeOut], summary="The merge log, newest first")
+def merges(request: HttpRequest, page: Query[PageParams]):
+    return selectors.merge_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
+
+
+@router.post("/runs", response={201: RunOut}, summary="Rebuild the tenant's identities now (a full run)")
+def run_create(request: HttpRequest, payload: RunIn):
+    run = services.run_start(tenant=request.auth.tenant, kind="full", trigger=request.auth.actor)
+    services.run_execute(run)
+    return Status(201, selectors.run_get(tenant=request.auth.tenant, run_id=run.id))
+
+
+@router.get("/runs", response=PageOut[RunOut], summary="Resolution runs, newest first")
+def run_list(request: HttpRequest, page: Query[PageParams]):
+    return selectors.run_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
+
+
+@router.get("/runs/{run_id}", response=RunOut)
+def run_get(request: HttpRequest, run_id: int):
+    return selectors.run_get(tenant=request.auth.tenant, run_id=run_id)

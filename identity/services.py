@@ -1,0 +1,365 @@
+"""Running identity resolution against the lakehouse and applying what changed.
+
+Every run resolves whole components: the identifiers it starts from, every identifier reachable
+from them through recorded edges, and every identifier of the customers those belong to. The
+result is compared with the stored map and only the differences are written: identities, the
+events and traits of customers that merged or split (traits are rebuilt from those customers'
+identify and group calls, so they follow their identifiers), consent of merged customers, ids
+issued, the merge log and conflicts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from django.db import transaction
+from django.utils import timezone as dj_timezone
+
+from cdp_site.errors import InvalidInput, NotFound
+from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
+from customers.traits import trait_rows_from_call, traits_save
+from identity import sql
+from identity.models import IdentityBlock, IdentityRun, IdentitySettings
+from identity.resolution import Graph, Node, Resolution, micros, resolve
+from identity.rules import Rules
+from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
+from lakehouse import get_engine
+from tenancy.models import Tenant
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+logger = logging.getLogger("cdp.identity")
+CHUNK = 200  # values per IN list: inside Databricks' 255 markers with the other parameters
+
+
+@dataclass
+class Outcome:
+    """What a run changed."""
+
+    assignment: dict[Node, str] = field(default_factory=dict)
+    identifiers: int = 0
+    edges: int = 0
+    customers: int = 0
+    changed: int = 0
+    merges: int = 0
+    conflicts: int = 0
+    affected: set[str] = field(default_factory=set)  # customers whose events/traits were redone
+
+
+def _chunks(values: Iterable) -> list[list]:
+    values = sorted(values)
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+def _dt(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=timezone.utc)
+
+
+# --- rules and blocks -------------------------------------------------------------------------
+
+def rules_for(tenant_id: int) -> Rules:
+    settings = IdentitySettings.objects.filter(tenant_id=tenant_id).first()
+    return Rules.from_dict(settings.rules) if settings else Rules()
+
+
+def rules_checked(data: dict) -> Rules:
+    try:
+        rules = Rules.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"The rules are not valid: {exc}.", errors=[{"field": "rules", "message": str(exc)}]) from None
+    errors = rules.problems()
+    if errors:
+        raise InvalidInput(f"The rules are not valid: {', '.join(sorted({e['field'] for e in errors}))}.", errors=errors)
+    return rules
+
+
+def _blocks(tenant_id: int) -> tuple[set[Node], set[frozenset]]:
+    nodes, edges = set(), set()
+    for block in IdentityBlock.objects.filter(tenant_id=tenant_id):
+        if block.other_type:
+            edges.add(frozenset({(block.id_type, block.id_value), (block.other_type, block.other_value)}))
+        else:
+            nodes.add((block.id_type, block.id_value))
+    return nodes, edges
+
+
+# --- reading a closed scope -------------------------------------------------------------------
+
+@dataclass
+class _Scope:
+    edges: dict[tuple, dict] = field(default_factory=dict)
+    identities: dict[Node, dict] = field(default_factory=dict)
+
+
+def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
+    """Every edge and identity reachable from the seeds, plus whole customers."""
+    scope, seen_values, seen_customers = _Scope(), set(), set()
+    frontier = {value for _, value in seeds}
+    while frontier:
+        seen_values |= frontier
+        customers = set()
+        for chunk in _chunks(frontier):
+            for row in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant, "values": chunk}):
+                scope.edges[(row["a_type"], row["a_value"], row["b_type"], row["b_value"])] = row
+            for row in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant, "values": chunk}):
+                scope.identities[(row["id_type"], row["id_value"])] = row
+                customers.add(row["cdp_id"])
+        for chunk in _chunks(customers - seen_customers):
+            for row in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
+                scope.identities[(row["id_type"], row["id_value"])] = row
+        seen_customers |= customers
+        reached = {v for key in scope.edges for v in (key[1], key[3])} | {node[1] for node in scope.identities}
+        frontier = reached - seen_values
+    return scope
+
+
+def _whole_tenant(engine, tenant: str) -> _Scope:
+    scope = _Scope()
+    for row in engine.execute(sql.ALL_EDGES, {"tenant_id": tenant}):
+        scope.edges[(row["a_type"], row["a_value"], row["b_type"], row["b_value"])] = row
+    for row in engine.execute(sql.ALL_IDENTITIES, {"tenant_id": tenant}):
+        scope.identities[(row["id_type"], row["id_value"])] = row
+    return scope
+
+
+def _graph(scope: _Scope, extra: Graph | None = None) -> Graph:
+    graph = Graph()
+    for (a_type, a_value, b_type, b_value), row in scope.edges.items():
+        graph.add_edge((a_type, a_value), (b_type, b_value), micros(row["first_seen_at"]), row["message_id"] or "")
+    for node, row in scope.identities.items():
+        graph.add_node(node, micros(row["first_seen_at"]))
+    if extra is not None:
+        for column in ("a_type", "a_value", "b_type", "b_value", "seen_at", "message_id", "node_type", "node_value", "node_seen_at"):
+            getattr(graph, column).extend(getattr(extra, column))
+    return graph
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new: Graph | None = None, run_id: int | None = None,
+                      rules: Rules | None = None, now: datetime | None = None) -> Outcome:
+    """Resolve the components of `seeds` (None: the whole tenant) with the new edges, and write
+    the differences. New edges are recorded first."""
+    rules = rules or rules_for(tenant.id)
+    now = now or dj_timezone.now()
+    if new is not None and new.a_type:
+        _record_edges(engine, tenant.slug, new)
+    scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds)
+    blocked_nodes, blocked_edges = _blocks(tenant.id)
+    previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
+    result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
+    return _apply(engine, tenant, scope, result, previous, run_id, now)
+
+
+def _record_edges(engine, tenant: str, graph: Graph) -> None:
+    rows = {}
+    for a_type, a_value, b_type, b_value, seen_at, message_id in zip(graph.a_type, graph.a_value, graph.b_type, graph.b_value,
+                                                                       graph.seen_at, graph.message_id):
+        key = (a_type, a_value, b_type, b_value)
+        if key not in rows or seen_at < rows[key]["first_seen_at"]:
+            rows[key] = {"tenant_id": tenant, "a_type": a_type, "a_value": a_value, "b_type": b_type, "b_value": b_value,
+                         "first_seen_at": seen_at, "message_id": message_id}
+    for row in rows.values():
+        row["first_seen_at"] = _dt(row["first_seen_at"])
+    engine.insert_many(EDGES, list(rows.values()), skip_existing=True)
+
+
+def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now) -> Outcome:
+    assignment = result.assignment()
+    outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=len(scope.edges), customers=result.customers,
+                      merges=len(result.merges), conflicts=len(result.conflicts))
+    first_seen = dict(zip(result.keys, result.first_seen.tolist()))
+    rows, moved_from, moved_to = [], set(), set()
+    for node, cdp_id in assignment.items():
+        stored = scope.identities.get(node)
+        before = previous.get(node)
+        if before is not None and before != cdp_id:
+            moved_from.add(before)
+            moved_to.add(cdp_id)
+        if stored is None or before != cdp_id:
+            seen = _dt(first_seen[f"{node[0]}\x1f{node[1]}"])
+            rows.append({"tenant_id": tenant.slug, "id_type": node[0], "id_value": node[1], "cdp_id": cdp_id,
+                         "first_seen_at": stored["first_seen_at"] if stored else seen,
+                         "last_seen_at": stored["last_seen_at"] if stored else seen})
+    outcome.changed = len(rows)
+    gone = [node for node in scope.identities if node not in assignment]  # blocked since
+    for node in gone:
+        moved_from.add(previous[node])
+    with engine.transaction():
+        if rows:
+            engine.upsert(IDENTITIES, rows)
+        for id_type, value in gone:
+            engine.delete_where(IDENTITIES, "tenant_id = :tenant_id AND id_type = :id_type AND id_value = :id_value",
+                                {"tenant_id": tenant.slug, "id_type": id_type, "id_value": value})
+        anchors = result.anchors
+        if anchors:
+            engine.insert_many(CUSTOMER_IDS, [{"tenant_id": tenant.slug, "cdp_id": cdp_id, "id_type": node[0], "id_value": node[1],
+                                               "issued_at": now} for cdp_id, node in anchors.items()], skip_existing=True)
+        if moved_from:
+            live = set(assignment.values())
+            outcome.affected = moved_from | moved_to
+            _follow_identifiers(engine, tenant.slug, assignment, moved_from, moved_to, live, previous)
+        _log(engine, tenant.slug, result, run_id, now)
+    return outcome
+
+
+def _log(engine, tenant: str, result: Resolution, run_id, now) -> None:
+    if result.merges:
+        engine.insert_many(MERGES, [{
+            "tenant_id": tenant, "merge_id": uuid.uuid4().hex, "cdp_id": m.survivor, "merged_cdp_id": m.merged,
+            "a_type": m.edge[0][0], "a_value": m.edge[0][1], "b_type": m.edge[1][0], "b_value": m.edge[1][1],
+            "message_id": m.message_id, "rule": m.rule, "run_id": run_id, "merged_at": now} for m in result.merges])
+    if result.conflicts:
+        engine.upsert(CONFLICTS, [{
+            "tenant_id": tenant, "a_type": c.edge[0][0], "a_value": c.edge[0][1], "b_type": c.edge[1][0], "b_value": c.edge[1][1],
+            "reason": c.reason, "cdp_id": c.cdp_ids[0], "other_cdp_id": c.cdp_ids[1], "message_id": c.message_id,
+            "detected_at": now} for c in result.conflicts])
+
+
+def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], moved_to: set[str], live: set[str], previous) -> None:
+    """Events, traits and consent of customers that merged or split go where their identifiers went."""
+    events, owners = [], set(moved_from | moved_to)
+    for chunk in _chunks(owners):
+        events.extend(engine.execute(sql.EVENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}).dicts())
+    changed = []
+    for event in events:
+        owner = next((assignment[node] for node in (("user_id", event["user_id"]), ("anonymous_id", event["anonymous_id"]))
+                      if node in assignment), None)
+        if owner != event["cdp_id"]:
+            changed.append({**event, "cdp_id": owner})
+            event["cdp_id"] = owner
+    if changed:
+        engine.upsert(EVENTS, changed)
+    # Traits are rebuilt from the identify and group calls each customer now owns.
+    for chunk in _chunks(owners):
+        engine.delete_where(TRAITS, "tenant_id = :tenant_id AND cdp_id IN :cdp_ids", {"tenant_id": tenant, "cdp_ids": chunk})
+    trait_rows = []
+    for event in events:
+        if event["cdp_id"] and event["type"] in ("identify", "group") and event["traits"]:
+            call = {"type": event["type"], "traits": json.loads(event["traits"]), "groupId": event.get("group_id"),
+                    "context": json.loads(event["context"] or "{}")}
+            trait_rows.extend(trait_rows_from_call(tenant, event["cdp_id"], call, event["event_time"]))
+    if trait_rows:
+        traits_save(engine, trait_rows)
+    _move_consent(engine, tenant, assignment, moved_from - live, previous)
+    from customers.computed_traits import computed_traits_for_customers
+
+    computed_traits_for_customers(engine, tenant, owners & live)
+
+
+def _move_consent(engine, tenant: str, assignment, retired: set[str], previous) -> None:
+    """A merged customer's consent goes to the customer that absorbed its first identifier."""
+    if not retired:
+        return
+    target = {}
+    for node, before in sorted(previous.items(), key=lambda item: item[0]):
+        if before in retired and before not in target and node in assignment:
+            target[before] = assignment[node]
+    moved = []
+    for chunk in _chunks(retired):
+        for row in engine.execute(sql.CONSENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
+            if row["cdp_id"] in target:
+                moved.append({**row, "cdp_id": target[row["cdp_id"]]})
+        engine.delete_where(CONSENTS, "tenant_id = :tenant_id AND cdp_id IN :cdp_ids", {"tenant_id": tenant, "cdp_ids": chunk})
+    if moved:
+        engine.upsert(CONSENTS, moved, newer="updated_at")
+
+
+# --- runs, un-merge, rules ---------------------------------------------------------------------
+
+def run_start(*, tenant: TenantRef, kind: str, trigger: str) -> IdentityRun:
+    return IdentityRun.objects.create(tenant_id=tenant.id, kind=kind, trigger=trigger)
+
+
+def run_execute(run: IdentityRun, *, progress: Callable[[str], None] = lambda message: None) -> IdentityRun:
+    """Carry out a started run (full: the whole tenant; incremental: nothing to seed, so the same
+    as full but reported as such). Failures are recorded on the run and raised."""
+    tenant = Tenant.objects.get(id=run.tenant_id)
+    ref = TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
+    try:
+        progress("reading edges and identities")
+        outcome = resolve_and_apply(get_engine(), ref, seeds=None, run_id=run.id)
+    except Exception as exc:
+        IdentityRun.objects.filter(id=run.id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+        raise
+    progress(f"{outcome.customers} customers, {outcome.changed} identifiers changed, {outcome.merges} merges, {outcome.conflicts} conflicts")
+    for name in ("identifiers", "edges", "customers", "changed", "merges", "conflicts"):
+        setattr(run, name, getattr(outcome, name))
+    run.state, run.finished_at = "succeeded", dj_timezone.now()
+    run.save()
+    return run
+
+
+def customer_unmerge(*, tenant: TenantRef, cdp_id: str, id_type: str, id_value: str, other_type: str = "", other_value: str = "",
+                     reason: str = "", actor: str) -> Outcome:
+    """Block an identifier (or the edge between two) and re-resolve the customer: it splits; the part
+    holding its oldest identifier keeps the id, the others get new ids, and data follows."""
+    engine = get_engine()
+    nodes = {(r["id_type"], r["id_value"]) for r in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant.slug, "cdp_ids": [cdp_id]})}
+    if not nodes:
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
+    named = [(id_type, id_value)] + ([(other_type, other_value)] if other_type else [])
+    missing = [f"{t}:{v}" for t, v in named if (t, v) not in nodes]
+    if missing:
+        raise InvalidInput(f"{', '.join(missing)} is not an identifier of {cdp_id}.",
+                           errors=[{"field": "value", "message": "name one of the customer's identifiers"}])
+    with transaction.atomic():
+        IdentityBlock.objects.get_or_create(tenant_id=tenant.id, id_type=id_type, id_value=id_value, other_type=other_type,
+                                            other_value=other_value, defaults={"reason": reason, "created_by": actor})
+    run = run_start(tenant=tenant, kind="unmerge", trigger=actor)
+    outcome = resolve_and_apply(engine, tenant, seeds=nodes, run_id=run.id)
+    IdentityRun.objects.filter(id=run.id).update(state="succeeded", finished_at=dj_timezone.now(), identifiers=outcome.identifiers,
+                                                 edges=outcome.edges, customers=outcome.customers, changed=outcome.changed,
+                                                 merges=outcome.merges, conflicts=outcome.conflicts)
+    audit_record(tenant=tenant, actor=actor, action="identity.unmerge", target=cdp_id,
+                 details={"blocked": named, "customers_after": len({outcome.assignment[n] for n in nodes if n in outcome.assignment})})
+    return outcome
+
+
+def rules_update(*, tenant: TenantRef, data: dict, actor: str) -> Rules:
+    """Save new rules and rebuild the tenant's identities under them."""
+    rules = rules_checked(data)
+    IdentitySettings.objects.update_or_create(tenant_id=tenant.id, defaults={"rules": rules.as_dict(), "updated_by": actor})
+    audit_record(tenant=tenant, actor=actor, action="identity.rules", target=tenant.slug, details=rules.as_dict())
+    run_execute(run_start(tenant=tenant, kind="full", trigger=f"rules changed by {actor}"))
+    return rules
+
+
+def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
+    """What the proposed rules would do, before applying them: customers that would merge or split."""
+    rules = rules_checked(data)
+    engine = get_engine()
+    scope = _whole_tenant(engine, tenant.slug)
+    blocked_nodes, blocked_edges = _blocks(tenant.id)
+    previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
+    result = resolve(tenant.slug, _graph(scope), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
+    after = result.assignment()
+    new_of, old_of = defaultdict(set), defaultdict(set)
+    for node, before in previous.items():
+        new_of[before].add(after.get(node))
+        if node in after:
+            old_of[after[node]].add(before)
+    return {
+        "customers_now": len(set(previous.values())),
+        "customers_after": result.customers,
+        "customers_that_would_merge": sum(len(olds) for olds in old_of.values() if len(olds) > 1),
+        "customers_that_would_split": sum(1 for news in new_of.values() if len(news - {None}) > 1),
+        "identifiers_no_longer_resolved": sum(1 for node in previous if node not in after),
+        "conflicts": len(result.conflicts),
+    }
+
+
+def identity_erase(engine, tenant: str, cdp_id: str, identifiers: list[Node]) -> None:
+    """Erasure: the customer's edges, issued ids, merge log and conflicts go with it."""
+    values = sorted({value for _, value in identifiers})
+    for chunk in _chunks(values):
+        params = {"tenant_id": tenant, "values": chunk}
+        engine.delete_where(EDGES, "tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)", params)
+        engine.delete_where(CUSTOMER_IDS, "tenant_id = :tenant_id AND id_value IN :values", params)
+        engine.delete_where(CONFLICTS, "tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)", params)
+    engine.delete_where(MERGES, "tenant_id = :tenant_id AND (cdp_id = :cdp_id OR merged_cdp_id = :cdp_id)", {"tenant_id": tenant, "cdp_id": cdp_id})

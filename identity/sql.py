@@ -1,0 +1,140 @@
+"""Named statements over identity data. Lists (`IN :values`) are kept within 200 by callers."""
+from datetime import datetime, timezone
+
+from lakehouse.statements import statement
+
+SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+EDGES_FOR_VALUES = statement(
+    "identity.edges_for_values",
+    """
+    SELECT a_type, a_value, b_type, b_value, first_seen_at, message_id
+    FROM {identity_edges}
+    WHERE tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)
+    ORDER BY a_type, a_value, b_type, b_value
+    """,
+    example={"tenant_id": "acme", "values": ["u1", "c2@example.com"]},
+    returns={"first_seen_at": "timestamp"},
+)
+
+ALL_EDGES = statement(
+    "identity.all_edges",
+    """
+    SELECT a_type, a_value, b_type, b_value, first_seen_at, message_id
+    FROM {identity_edges}
+    WHERE tenant_id = :tenant_id
+    ORDER BY a_type, a_value, b_type, b_value
+    """,
+    example={"tenant_id": "acme"},
+    returns={"first_seen_at": "timestamp"},
+)
+
+IDENTITIES_BY_VALUES = statement(
+    "identity.identities_by_values",
+    """
+    SELECT id_type, id_value, cdp_id, first_seen_at, last_seen_at
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND id_value IN :values
+    ORDER BY id_type, id_value
+    """,
+    example={"tenant_id": "acme", "values": ["u1", "a2"]},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
+)
+
+IDENTITIES_BY_CUSTOMERS = statement(
+    "identity.identities_by_customers",
+    """
+    SELECT id_type, id_value, cdp_id, first_seen_at, last_seen_at
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY id_type, id_value
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c2", "c3"]},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
+)
+
+ALL_IDENTITIES = statement(
+    "identity.all_identities",
+    """
+    SELECT id_type, id_value, cdp_id, first_seen_at, last_seen_at
+    FROM {identities}
+    WHERE tenant_id = :tenant_id
+    ORDER BY id_type, id_value
+    """,
+    example={"tenant_id": "acme"},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
+)
+
+EVENTS_OF_CUSTOMERS = statement(
+    "identity.events_of_customers",
+    """
+    SELECT tenant_id, message_id, type, event, cdp_id, user_id, anonymous_id, properties, traits, context,
+           event_time, sent_at, received_at, loaded_at, group_id
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY event_time, message_id
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"event_time": "timestamp", "sent_at": "timestamp", "received_at": "timestamp", "loaded_at": "timestamp"},
+)
+
+CONSENTS_OF_CUSTOMERS = statement(
+    "identity.consents_of_customers",
+    """
+    SELECT tenant_id, cdp_id, channel, purpose, granted, updated_at, source
+    FROM {consents}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY cdp_id, channel, purpose
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"granted": "boolean", "updated_at": "timestamp"},
+)
+
+ALIAS_TARGET = statement(
+    "identity.alias_target",
+    """
+    SELECT i.cdp_id
+    FROM {customer_ids} AS c
+    JOIN {identities} AS i ON i.tenant_id = c.tenant_id AND i.id_type = c.id_type AND i.id_value = c.id_value
+    WHERE c.tenant_id = :tenant_id AND c.cdp_id = :cdp_id
+    """,
+    example={"tenant_id": "acme", "cdp_id": "old-1"},
+)
+
+MERGES_OF_CUSTOMER = statement(
+    "identity.merges_of_customer",
+    """
+    SELECT merge_id, cdp_id, merged_cdp_id, a_type, a_value, b_type, b_value, message_id, rule, run_id, merged_at
+    FROM {identity_merges}
+    WHERE tenant_id = :tenant_id AND (cdp_id = :cdp_id OR merged_cdp_id = :cdp_id)
+    ORDER BY merged_at DESC, merge_id
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c1"},
+    returns={"merged_at": "timestamp", "run_id": "bigint"},
+)
+
+RECENT_MERGES = statement(
+    "identity.recent_merges",
+    """
+    SELECT merge_id, cdp_id, merged_cdp_id, a_type, a_value, b_type, b_value, message_id, rule, run_id, merged_at
+    FROM {identity_merges}
+    WHERE tenant_id = :tenant_id
+    ORDER BY merged_at DESC, merge_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "limit": 10, "offset": 0},
+    returns={"merged_at": "timestamp", "run_id": "bigint"},
+)
+
+CONFLICTS_PAGE = statement(
+    "identity.conflicts_page",
+    """
+    SELECT a_type, a_value, b_type, b_value, reason, cdp_id, other_cdp_id, message_id, detected_at
+    FROM {identity_conflicts}
+    WHERE tenant_id = :tenant_id AND (:cdp_id = '' OR cdp_id = :cdp_id OR other_cdp_id = :cdp_id)
+    ORDER BY detected_at DESC, a_type, a_value, b_type, b_value
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "cdp_id": "", "limit": 10, "offset": 0},
+    returns={"detected_at": "timestamp"},
+)
