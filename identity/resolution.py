@@ -403,7 +403,7 @@ def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_id
         left, right = held.pop(ra, None), held.get(rb)
         left = owners(ra) if left is None else left
         right = owners(rb) if right is None else right
-        if left and right:
+        if left and right and not (left <= right or right <= left):  # customers that had not met yet
             survivor = cdp[a]
             for merged in sorted((left | right) - {survivor} - logged):
                 logged.add(merged)

@@ -24,6 +24,7 @@ from cdp_site.errors import InvalidInput, NotFound
 from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
 from customers.traits import trait_rows_from_call, traits_save
 from identity import sql
+from identity.extract import call_identifiers
 from identity.models import IdentityBlock, IdentityRun, IdentitySettings
 from identity.resolution import Graph, Node, Resolution, micros, resolve
 from identity.rules import Rules
@@ -153,7 +154,7 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
     blocked_nodes, blocked_edges = _blocks(tenant.id)
     previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
     result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
-    return _apply(engine, tenant, scope, result, previous, run_id, now)
+    return _apply(engine, tenant, scope, result, previous, run_id, now, rules)
 
 
 def _record_edges(engine, tenant: str, graph: Graph) -> None:
@@ -169,7 +170,7 @@ def _record_edges(engine, tenant: str, graph: Graph) -> None:
     engine.insert_many(EDGES, list(rows.values()), skip_existing=True)
 
 
-def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now) -> Outcome:
+def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules) -> Outcome:
     assignment = result.assignment()
     outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=len(scope.edges), customers=result.customers,
                       merges=len(result.merges), conflicts=len(result.conflicts))
@@ -203,7 +204,7 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
         if moved_from:
             live = set(assignment.values())
             outcome.affected = moved_from | moved_to
-            _follow_identifiers(engine, tenant.slug, assignment, moved_from, moved_to, live, previous)
+            _follow_identifiers(engine, tenant.slug, assignment, moved_from, moved_to, live, previous, rules)
         _log(engine, tenant.slug, result, run_id, now)
     return outcome
 
@@ -221,15 +222,16 @@ def _log(engine, tenant: str, result: Resolution, run_id, now) -> None:
             "detected_at": now} for c in result.conflicts])
 
 
-def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], moved_to: set[str], live: set[str], previous) -> None:
+def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], moved_to: set[str], live: set[str], previous,
+                        rules: Rules) -> None:
     """Events, traits and consent of customers that merged or split go where their identifiers went."""
     events, owners = [], set(moved_from | moved_to)
     for chunk in _chunks(owners):
         events.extend(engine.execute(sql.EVENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}).dicts())
     changed = []
     for event in events:
-        owner = next((assignment[node] for node in (("user_id", event["user_id"]), ("anonymous_id", event["anonymous_id"]))
-                      if node in assignment), None)
+        nodes = call_identifiers(_event_call(event), rules)
+        owner = next((assignment[node] for node in nodes if node in assignment), None)
         if owner != event["cdp_id"]:
             changed.append({**event, "cdp_id": owner})
             event["cdp_id"] = owner
@@ -241,15 +243,19 @@ def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], m
     trait_rows = []
     for event in events:
         if event["cdp_id"] and event["type"] in ("identify", "group") and event["traits"]:
-            call = {"type": event["type"], "traits": json.loads(event["traits"]), "groupId": event.get("group_id"),
-                    "context": json.loads(event["context"] or "{}")}
-            trait_rows.extend(trait_rows_from_call(tenant, event["cdp_id"], call, event["event_time"]))
+            trait_rows.extend(trait_rows_from_call(tenant, event["cdp_id"], _event_call(event), event["event_time"]))
     if trait_rows:
         traits_save(engine, trait_rows)
     _move_consent(engine, tenant, assignment, moved_from - live, previous)
     from customers.computed_traits import computed_traits_for_customers
 
     computed_traits_for_customers(engine, tenant, owners & live)
+
+
+def _event_call(event: dict) -> dict:
+    """A stored event as the call it came from, as far as identifiers and traits go."""
+    return {"type": event["type"], "userId": event["user_id"], "anonymousId": event["anonymous_id"], "groupId": event.get("group_id"),
+            "traits": json.loads(event["traits"]) if event["traits"] else None, "context": json.loads(event["context"] or "{}")}
 
 
 def _move_consent(engine, tenant: str, assignment, retired: set[str], previous) -> None:

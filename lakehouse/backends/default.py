@@ -160,6 +160,9 @@ class DefaultEngine(Engine):
         conn = self.connection
         conn.ensure_connection()
         previous = conn.get_autocommit()
+        if not previous:  # already inside one of ours: the outer block commits
+            yield
+            return
         conn.set_autocommit(False)
         try:
             yield

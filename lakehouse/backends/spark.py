@@ -15,6 +15,7 @@ from lakehouse.backends.base import BaseFeatures, Engine, Row
 from lakehouse.backends.sparksql import SparkSqlDialect
 from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
 from lakehouse.results import Results
+from lakehouse.statements import expand_list_params
 from lakehouse.schema import Table
 
 
@@ -164,7 +165,8 @@ class SparkEngine(SparkSqlDialect, Engine):
         if ":tenant_id" not in where_sql:
             raise ValueError("delete_where needs a :tenant_id condition")
         columns = ", ".join(self.quote(c) for c in table.column_names)
-        self._overwrite(table, f"SELECT {columns} FROM {self.qualify(table.name)} WHERE NOT COALESCE(({where_sql}), FALSE)", dict(params))
+        where_sql, params = expand_list_params(where_sql, dict(params))
+        self._overwrite(table, f"SELECT {columns} FROM {self.qualify(table.name)} WHERE NOT COALESCE(({where_sql}), FALSE)", params)
 
     # --- schema -------------------------------------------------------------------------------
     def prepare_location(self) -> None:

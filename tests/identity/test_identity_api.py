@@ -1,0 +1,148 @@
+"""Identity resolution end to end: loads merge and record conflicts, ids stay stable, merged ids
+resolve, un-merge splits with data following, rules preview, erasure, and the /api/identity endpoints."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
+from lakehouse.statements import Statement
+from tenancy.roles import Role
+from tests.conftest import ApiClient
+from tracking.loader import load_inbox
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+
+
+@pytest.fixture
+def api(tenant_a, api_as):
+    return api_as(tenant_a, Role.ADMIN)
+
+
+@pytest.fixture
+def send(tenant_a):
+    sdk = ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
+
+    def post(*calls):
+        response = sdk.post("/api/v1/batch", {"batch": list(calls)})
+        assert response.status_code == 200, response.json()
+        load_inbox()
+
+    return post
+
+
+def _at(minute: int) -> str:
+    return f"2026-03-01T10:{minute:02d}:00Z"
+
+
+def _id(api, id_type, value):
+    response = api.get(f"/api/identity/resolve?type={id_type}&value={value}")
+    return response.json()["cdp_id"] if response.status_code == 200 else None
+
+
+def test_a_visitor_who_identifies_later_merges_and_the_older_id_survives(api, send):
+    send({"type": "page", "anonymousId": "anon-1", "messageId": "p1", "name": "Home", "timestamp": _at(1)},
+         {"type": "identify", "userId": "ada", "messageId": "i1", "timestamp": _at(2), "traits": {"email": "ada@example.com", "plan": "pro"}})
+    visitor, ada = _id(api, "anonymous_id", "anon-1"), _id(api, "user_id", "ada")
+    assert visitor != ada, "two customers until something links them"
+    send({"type": "identify", "userId": "ada", "anonymousId": "anon-1", "messageId": "i2", "timestamp": _at(3)})
+    assert _id(api, "user_id", "ada") == _id(api, "anonymous_id", "anon-1") == visitor, "the visitor was seen first: that id survives"
+    profile = api.get(f"/api/customers/{ada}").json()
+    assert profile["cdp_id"] == visitor, "the merged id still resolves, to the survivor"
+    assert {t["key"] for t in profile["traits"]} >= {"email", "plan"}, "traits followed the identifiers"
+    events = api.get(f"/api/customers/{visitor}/events").json()["items"]
+    assert {e["message_id"] for e in events} == {"p1", "i1", "i2"}, "events followed too"
+    graph = api.get(f"/api/identity/customers/{visitor}/graph").json()
+    [merge] = graph["merges"]
+    assert (merge["cdp_id"], merge["merged_cdp_id"], merge["message_id"]) == (visitor, ada, "i2")
+    assert "seen together" in merge["rule"]
+
+
+def test_two_user_ids_never_merge_and_the_conflict_says_why(api, send):
+    send({"type": "identify", "userId": "ada", "anonymousId": "shared-laptop", "messageId": "i1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "bob", "anonymousId": "shared-laptop", "messageId": "i2", "timestamp": _at(2)})
+    assert _id(api, "user_id", "ada") != _id(api, "user_id", "bob")
+    [conflict] = api.get("/api/identity/conflicts").json()["items"]
+    assert conflict["reason"] == "different user_id" and {conflict["a_value"], conflict["b_value"]} == {"shared-laptop", "bob"}
+
+
+def test_junk_identifiers_join_nobody(api, send):
+    send({"type": "identify", "userId": "undefined", "anonymousId": "anon-a", "messageId": "i1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "undefined", "anonymousId": "anon-b", "messageId": "i2", "timestamp": _at(2)})
+    assert _id(api, "anonymous_id", "anon-a") != _id(api, "anonymous_id", "anon-b")
+    response = api.get("/api/identity/resolve?type=user_id&value=undefined")
+    assert response.status_code == 404 and "blocked" in response.json()["detail"]
+
+
+def test_alias_chains_join_into_one_customer(api, send):
+    send({"type": "page", "anonymousId": "first-visit", "messageId": "p1", "timestamp": _at(1)},
+         {"type": "alias", "previousId": "first-visit", "userId": "signup-temp", "messageId": "a1", "timestamp": _at(2)},
+         {"type": "alias", "previousId": "second-device", "userId": "signup-temp", "messageId": "a2", "timestamp": _at(3)})
+    ids = {_id(api, "anonymous_id", "first-visit"), _id(api, "anonymous_id", "second-device"), _id(api, "user_id", "signup-temp")}
+    assert len(ids) == 1
+
+
+def test_full_rebuild_keeps_every_id(api, send):
+    send({"type": "page", "anonymousId": "v1", "messageId": "p1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "u1", "anonymousId": "v1", "messageId": "i1", "timestamp": _at(2), "traits": {"email": "u1@x.com"}},
+         {"type": "identify", "userId": "u2", "anonymousId": "v2", "messageId": "i2", "timestamp": _at(3)},
+         {"type": "identify", "userId": "u3", "anonymousId": "v1", "messageId": "i3", "timestamp": _at(4)})
+    before = {v: _id(api, "user_id", v) for v in ("u1", "u2", "u3")}
+    run = api.post("/api/identity/runs", {"kind": "full"})
+    assert run.status_code == 201 and run.json()["state"] == "succeeded"
+    assert run.json()["changed"] == 0, "nothing moves when nothing changed"
+    assert {v: _id(api, "user_id", v) for v in before} == before
+    assert api.get(f"/api/identity/runs/{run.json()['id']}").json()["customers"] == 3
+
+
+def test_unmerge_splits_and_data_follows_identifiers(api, send):
+    send({"type": "identify", "anonymousId": "kitchen-tablet", "userId": "ada", "messageId": "i1", "timestamp": _at(1),
+          "traits": {"email": "ada@example.com", "city": "Oslo"}},
+         {"type": "identify", "anonymousId": "kitchen-tablet", "messageId": "i2", "timestamp": _at(2), "traits": {"phone": "+4722334455"}},
+         {"type": "identify", "anonymousId": "kitchen-tablet", "context": {"device": {"id": "dev-9"}}, "messageId": "i3",
+          "timestamp": _at(3), "traits": {"nickname": "kid"}})
+    ada = _id(api, "user_id", "ada")
+    assert _id(api, "device_id", "dev-9") == ada
+    response = api.post(f"/api/identity/customers/{ada}/unmerge", {"type": "anonymous_id", "value": "kitchen-tablet", "reason": "shared tablet"})
+    assert response.status_code == 200, response.json()
+    assert _id(api, "user_id", "ada") == ada, "the part holding the oldest identifier keeps the id"
+    assert _id(api, "anonymous_id", "kitchen-tablet") is None, "the blocked identifier now resolves to nobody"
+    device = _id(api, "device_id", "dev-9")
+    assert device and device != ada
+    ada_traits = {t["key"] for t in api.get(f"/api/customers/{ada}").json()["traits"]}
+    device_traits = {t["key"] for t in api.get(f"/api/customers/{device}").json()["traits"]}
+    assert "city" in ada_traits and "nickname" not in ada_traits and "nickname" in device_traits
+    assert {e["message_id"] for e in api.get(f"/api/customers/{device}/events").json()["items"]} == {"i3"}
+    assert api.post(f"/api/identity/customers/{ada}/unmerge", {"type": "email", "value": "nobody@x.com"}).status_code == 422
+
+
+def test_rules_preview_then_apply(api, send, tenant_a, api_as):
+    send({"type": "identify", "userId": "ada", "anonymousId": "shared", "messageId": "i1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "bob", "anonymousId": "shared", "messageId": "i2", "timestamp": _at(2)})
+    rules = api.get("/api/identity/rules").json()
+    assert rules["limits"] == {"user_id": 1, "*": 5}
+    proposed = {**{k: v for k, v in rules.items() if k != "defaults"}, "limits": {"user_id": 2, "*": 5}}
+    preview = api.post("/api/identity/rules/preview", proposed).json()
+    assert preview["customers_now"] == 2 and preview["customers_after"] == 1 and preview["customers_that_would_merge"] == 2
+    assert _id(api, "user_id", "ada") != _id(api, "user_id", "bob"), "a preview changes nothing"
+    assert api_as(tenant_a, Role.EDITOR).put("/api/identity/rules", proposed).status_code == 403, "rules are for admins"
+    assert api.put("/api/identity/rules", proposed).status_code == 200
+    assert _id(api, "user_id", "ada") == _id(api, "user_id", "bob")
+    bad = api.post("/api/identity/rules/preview", {**proposed, "blocked": ["(unclosed"], "limits": {"shoe_size": 0}})
+    assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} >= {"blocked", "limits"}
+
+
+def test_erasure_removes_identity_data(api, send, lakehouse, tenant_a):
+    send({"type": "identify", "userId": "ada", "anonymousId": "v1", "messageId": "i1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "bob", "anonymousId": "v1", "messageId": "i2", "timestamp": _at(2)})
+    ada = _id(api, "user_id", "ada")
+    assert api.post(f"/api/customers/{ada}/erase").status_code == 200
+    for table in (EDGES, CUSTOMER_IDS, CONFLICTS):
+        rows = lakehouse.execute(Statement(f"test.erase.{table.name}", f"SELECT * FROM {{{table.name}}} WHERE tenant_id = :tenant_id"),
+                                 {"tenant_id": tenant_a.slug}).dicts()
+        assert not [r for r in rows if "ada" in r.values() or "v1" in r.values()], table.name
+    merges = lakehouse.execute(Statement("test.erase.merges", "SELECT * FROM {identity_merges} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id"),
+                               {"tenant_id": tenant_a.slug, "cdp_id": ada}).dicts()
+    assert merges == [] and MERGES.name == "identity_merges"
+    assert _id(api, "user_id", "ada") is None
