@@ -16,6 +16,7 @@ urlpatterns = [
     path("settings/", include("tenancy.urls")),
     path("operations/", include("operations.urls")),
     path("customers/", include("customers.urls")),
+    path("identity/", include("identity.urls")),
     path("", include("console.urls")),
 ]
 

@@ -17,7 +17,7 @@ NAVIGATION = [
     NavItem("Journeys", "console:section", "journeys"),
     NavItem("Campaigns", "console:section", "campaigns"),
     NavItem("Analytics", "console:section", "analytics"),
-    NavItem("Identity", "console:section", "identity"),
+    NavItem("Identity", "identity:index", "identity"),
     NavItem("Operations", "operations:index", "operations"),
     NavItem("Settings", "tenancy:members", "settings"),
 ]
@@ -28,5 +28,4 @@ UPCOMING_SECTIONS = {
     "journeys": "Design multi-step journeys and watch customers flow through them.",
     "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",
     "analytics": "Journey funnels, campaign lift and audience trends.",
-    "identity": "The identity graph, merge log, conflicts and resolution rules.",
 }

@@ -56,6 +56,7 @@ class _Shop:
     def __init__(self, seed: int, now: datetime, target_events: int):
         self.rng, self.now, self.target = random.Random(seed), now, target_events
         self.calls: list[dict] = []
+        self.emails: list[str] = []
 
     def call(self, **fields) -> None:
         self.calls.append({"messageId": f"demo-{len(self.calls):06d}", **fields})
@@ -69,8 +70,10 @@ class _Shop:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         user_id = f"user-{n:05d}" if rng.random() < 0.7 else None
         email = f"{first}.{last}.{n}@example.com".lower().replace(" ", "")
-        if user_id and rng.random() < 0.01:  # signed up twice with one email (a duplicate to merge)
-            email = f"{first}.{last}.{max(n - 1, 0)}@example.com".lower().replace(" ", "")
+        if user_id and self.emails and rng.random() < 0.01:  # signed up twice with one email: a conflict to review
+            email = rng.choice(self.emails)
+        if user_id:
+            self.emails.append(email)
         start = self.now - timedelta(days=rng.uniform(0, 90))
         sessions = max(1, round(rng.expovariate(1 / max(self.target / customers / 11, 1))))
         span = (self.now - start).total_seconds() / 60 - 30  # every session ends before now
@@ -88,6 +91,11 @@ class _Shop:
                           traits={"email": email, "first_name": first, "last_name": last, "name": f"{first} {last}",
                                   "city": rng.choice(CITIES), "plan": rng.choice(["free", "free", "plus", "pro"]),
                                   "age": rng.randint(18, 75), "newsletter": rng.random() < 0.6})
+        if identified and rng.random() < 0.15:  # later, on a phone: browses anonymously, then signs in (a merge)
+            phone_id = f"anon-{n:05d}-m{rng.getrandbits(24):06x}"
+            at = (self.now - timedelta(days=rng.uniform(8, 20))).replace(microsecond=0)
+            self.session({"anonymousId": phone_id}, at)
+            self.call(type="identify", anonymousId=phone_id, userId=user_id, timestamp=self.when(at, 60 * 24 * rng.uniform(3, 7)).isoformat())
 
     def session(self, ids: dict, at: datetime) -> None:
         rng = self.rng
@@ -128,7 +136,8 @@ def demo_data_load(*, tenant: TenantRef, customers: int = 5000, events: int = 10
     calls = shop.calls[:events]
     received = now
     payloads = [outcome.payload for outcome in (normalize_call(call, received_at=received) for call in calls) if isinstance(outcome, Accepted)]
-    chunk = 10_000
+    payloads.sort(key=lambda call: (call["timestamp"], call["messageId"]))  # loaded in time order, as traffic arrives
+    chunk = 5_000  # about four days of this traffic per load, so later sign-ins merge earlier visitors
     for start in range(0, len(payloads), chunk):
         with engine.transaction():
             apply_calls(engine, tenant, payloads[start:start + chunk])

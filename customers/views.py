@@ -7,10 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cdp_site.errors import DomainError
+from cdp_site.errors import DomainError, NotFound
 from console.access import console_context, role_required
 from customers import computed_traits, selectors, services
 from customers.forms import ComputedTraitForm, ConsentForm, EraseForm, TraitForm
+from identity.layout import graph_layout
+from identity.selectors import customer_graph
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 30
@@ -33,7 +35,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 def _profile_context(request: HttpRequest, cdp_id: str, **extra) -> dict:
     profile = selectors.customer_get(tenant=request.tenant, cdp_id=cdp_id)
-    return {"profile": profile, "profile_id": cdp_id, "chart": activity_chart(selectors.customer_activity(tenant=request.tenant, cdp_id=cdp_id)),
+    cdp_id = profile.cdp_id  # a merged id shows the customer it was merged into
+    try:
+        graph = customer_graph(tenant=request.tenant, cdp_id=cdp_id)
+    except NotFound:  # traits without identifiers (every one blocked): nothing to draw
+        graph = {"nodes": [], "edges": [], "merges": [], "conflicts": []}
+    return {"profile": profile, "profile_id": cdp_id, "graph": graph, "graph_svg": graph_layout(graph),
+            "chart": activity_chart(selectors.customer_activity(tenant=request.tenant, cdp_id=cdp_id)),
             "timeline": _timeline(request, cdp_id), "trait_form": TraitForm(), "consent_form": ConsentForm(),
             "erase_form": EraseForm(), **extra}
 

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from identity import views
+
+app_name = "identity"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("rules/", views.rules, name="rules"),
+    path("runs/", views.run_now, name="run"),
+    path("customers/<str:cdp_id>/unmerge/", views.unmerge, name="unmerge"),
+]

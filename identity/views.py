@@ -1,0 +1,82 @@
+"""Console pages for identity: the merge log, conflicts, runs, and the rules editor with its preview;
+un-merge from a customer's profile. Thin: one service or selector each."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from cdp_site.errors import DomainError
+from console.access import console_context, role_required
+from identity import selectors, services
+from identity.forms import RulesForm, UnmergeForm
+from tenancy.roles import Role
+
+
+def _offset(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        return 0
+
+
+@role_required()
+def index(request: HttpRequest) -> HttpResponse:
+    context = {
+        "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=_offset(request)),
+        "conflicts": selectors.conflict_page(tenant=request.tenant, limit=50, offset=0),
+        "runs": selectors.run_page(tenant=request.tenant, limit=10, offset=0),
+    }
+    return render(request, "identity/index.html", context)
+
+
+@role_required(write=Role.ADMIN)
+def rules(request: HttpRequest) -> HttpResponse:
+    current = selectors.rules_get(tenant=request.tenant)
+    form = RulesForm(request.POST or None, initial=RulesForm.initial_from(current))
+    preview, status = None, 200
+    if request.method == "POST" and form.is_valid():
+        data = form.rules_data()
+        if not form.errors:
+            try:
+                if "preview" in request.POST:
+                    preview = services.rules_preview(tenant=request.tenant, data=data)
+                else:
+                    ctx = console_context(request)
+                    services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor)
+                    messages.success(request, "Rules saved; identities were rebuilt under them.")
+                    return redirect("identity:rules")
+            except DomainError as exc:
+                for error in exc.errors or [{"field": None, "message": exc.detail}]:
+                    form.add_error(error["field"] if error.get("field") in form.fields else None, error["message"])
+    if form.errors:
+        status = 422
+    template = "identity/rules.html#preview" if request.htmx and preview is not None else "identity/rules.html"
+    return render(request, template, {"form": form, "preview": preview, "defaults": current["defaults"]}, status=status)
+
+
+@require_POST
+@role_required(write=Role.ADMIN)
+def run_now(request: HttpRequest) -> HttpResponse:
+    ctx = console_context(request)
+    run = services.run_execute(services.run_start(tenant=ctx.tenant, kind="full", trigger=ctx.actor))
+    messages.success(request, f"Rebuilt: {run.customers} customers, {run.changed} identifiers moved, {run.merges} merges, "
+                              f"{run.conflicts} conflicts.")
+    return redirect("identity:index")
+
+
+@require_POST
+@role_required()
+def unmerge(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    form = UnmergeForm(request.POST)
+    id_type, _, value = (request.POST.get("identifier") or "").partition(":")
+    if not form.is_valid() or not value:
+        messages.error(request, "Choose the identifier to block.")
+        return redirect("customers:profile", cdp_id=cdp_id)
+    ctx = console_context(request)
+    outcome = services.customer_unmerge(tenant=ctx.tenant, cdp_id=cdp_id, id_type=id_type, id_value=value,
+                                        reason=form.cleaned_data["reason"], actor=ctx.actor)
+    parts = sorted({c for c in outcome.assignment.values()})
+    messages.success(request, f"Blocked {id_type} {value}; the identifiers now belong to {len(parts)} customer(s).")
+    return redirect("customers:profile", cdp_id=cdp_id)
