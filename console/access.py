@@ -34,3 +34,11 @@ def role_required(read: str = Role.VIEWER, write: str = Role.EDITOR):
         return wrapper
 
     return decorate
+
+
+def offset_param(request) -> int:
+    """The `?offset=` of a console list page; junk or negatives mean the first page."""
+    try:
+        return max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        return 0

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cdp_site.errors import DomainError, NotFound
-from console.access import console_context, role_required
+from console.access import console_context, offset_param, role_required
 from customers import computed_traits, selectors, services
 from customers.forms import ComputedTraitForm, ConsentForm, EraseForm, TraitForm
 from identity.layout import graph_layout
@@ -18,17 +18,11 @@ PAGE_SIZE = 25
 TIMELINE_PAGE = 30
 
 
-def _offset(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("offset", 0)), 0)
-    except ValueError:
-        return 0
-
 
 @role_required()
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
-    page = selectors.customer_page(tenant=request.tenant, q=q, limit=PAGE_SIZE, offset=_offset(request))
+    page = selectors.customer_page(tenant=request.tenant, q=q, limit=PAGE_SIZE, offset=offset_param(request))
     template = "customers/list.html#results" if request.htmx else "customers/list.html"
     return render(request, template, {"page": page, "q": q})
 
@@ -58,7 +52,7 @@ def activity_chart(days, *, height: int = 60, bar: int = 8, gap: int = 2) -> dic
 
 def _timeline(request: HttpRequest, cdp_id: str):
     return selectors.customer_events(tenant=request.tenant, cdp_id=cdp_id, type=request.GET.get("type", ""),
-                                     limit=TIMELINE_PAGE, offset=_offset(request))
+                                     limit=TIMELINE_PAGE, offset=offset_param(request))
 
 
 @role_required()
@@ -152,7 +146,7 @@ def computed_trait_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{info.name} is computed for every customer.")
                 return redirect("customers:computed-traits")
         status = 422
-    page = computed_traits.computed_trait_list(tenant=request.tenant, limit=100, offset=_offset(request))
+    page = computed_traits.computed_trait_list(tenant=request.tenant, limit=100, offset=offset_param(request))
     return render(request, "customers/computed_traits.html", {"form": form, "page": page}, status=status)
 
 

@@ -8,23 +8,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from cdp_site.errors import DomainError
-from console.access import console_context, role_required
+from console.access import console_context, offset_param, role_required
 from identity import selectors, services
 from identity.forms import RulesForm, UnmergeForm
 from tenancy.roles import Role
 
 
-def _offset(request: HttpRequest) -> int:
-    try:
-        return max(int(request.GET.get("offset", 0)), 0)
-    except ValueError:
-        return 0
-
 
 @role_required()
 def index(request: HttpRequest) -> HttpResponse:
     context = {
-        "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=_offset(request)),
+        "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=offset_param(request)),
         "conflicts": selectors.conflict_page(tenant=request.tenant, limit=50, offset=0),
         "runs": selectors.run_page(tenant=request.tenant, limit=10, offset=0),
     }

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from cdp_site.errors import DomainError
 from cdp_site.pagination import page_of
-from console.access import console_context, role_required
+from console.access import console_context, offset_param, role_required
 from tenancy import selectors, services
 from tenancy.forms import KeyForm, MemberForm
 from tenancy.roles import Role
@@ -27,11 +27,7 @@ KEY_KINDS = {
 
 
 def _page(request: HttpRequest, rows, mapper):
-    try:
-        offset = max(int(request.GET.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
-    return page_of(rows, limit=50, offset=offset, mapper=mapper)
+    return page_of(rows, limit=50, offset=offset_param(request), mapper=mapper)
 
 
 def _kind(kind: str) -> dict:

@@ -81,6 +81,23 @@ class ApiClient:
 
 
 @pytest.fixture
+def console_as(tenant_a):
+    """A signed-in console client for tenant A with the given role (the Django test client: no JavaScript)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from tenancy import services
+
+    def build(role: str = Role.ADMIN) -> Client:
+        services.member_set(tenant=tenant_a.ref, email=f"{role}@example.com", role=role, actor="test", password="pw-long-enough-1")
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=f"{role}@example.com"))
+        return client
+
+    return build
+
+
+@pytest.fixture
 def api_as():
     def build(tenant: TenantFixture, role: str = Role.ADMIN) -> ApiClient:
         return ApiClient(token=tenant.keys[role], tenant=tenant.slug)

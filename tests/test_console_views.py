@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from console.navigation import NAVIGATION
@@ -15,15 +14,10 @@ from tenancy.roles import Role
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(tenant_a):
-    def build(role=Role.ADMIN) -> Client:
-        services.member_set(tenant=tenant_a.ref, email=f"{role}@example.com", role=role, actor="test", password="pw-long-enough-1")
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=f"{role}@example.com"))
-        return client
 
-    return build
+@pytest.fixture
+def signed_in(console_as):
+    return lambda role=Role.ADMIN: console_as(role)
 
 
 @pytest.mark.usefixtures("lakehouse")

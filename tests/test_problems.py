@@ -7,7 +7,6 @@ import pytest
 
 from tenancy.models import ApiKey
 from tenancy.roles import Role
-from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
-from tenancy import services
 from tenancy.roles import Role
 from tests.conftest import ApiClient
 from tracking.loader import load_inbox
@@ -15,15 +12,10 @@ from tracking.loader import load_inbox
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 
-@pytest.fixture
-def console(tenant_a):
-    def build(role=Role.ADMIN) -> Client:
-        services.member_set(tenant=tenant_a.ref, email=f"{role}@example.com", role=role, actor="test", password="pw-long-enough-1")
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=f"{role}@example.com"))
-        return client
 
-    return build
+@pytest.fixture
+def console(console_as):
+    return lambda role=Role.ADMIN: console_as(role)
 
 
 @pytest.fixture

@@ -11,13 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from customers.sql import PROFILE_TRAITS
-from lakehouse import get_engine
 from lakehouse.statements import Statement
 from operations.leases import held_lease
-from tenancy import services
 from tracking.loader import LEASE, apply_calls, load_inbox
 from tests.tracking.helpers import inbox_calls
 from tracking.services import ingest

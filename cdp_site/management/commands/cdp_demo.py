@@ -22,7 +22,8 @@ class Command(BaseCommand):
         if not no_data:
             self._data(quiet=options["verbosity"] == 0)
         if result.admin_password:
-            self.stdout.write(f"Sign in at http://localhost:8000 as {result.admin_email} with password: {result.admin_password}")
+            where = f"http://localhost:{env.str('PORT', '8000')}"  # make run serves on $PORT
+            self.stdout.write(f"Sign in at {where} as {result.admin_email} with password: {result.admin_password}")
             self.stdout.write("(shown once; set CDP_ADMIN_PASSWORD before the first run to choose it)")
         else:
             self.stdout.write(f"Sign in as {result.admin_email} with the password printed on the first run "
