@@ -23,7 +23,7 @@ def make_rows(events_table) -> list[tuple]:
             "properties": json.dumps({"sku": n % 300, "revenue": n % 97}), "traits": None, "context": '{"ip":"192.0.2.1"}',
             "event_time": when, "sent_at": when, "received_at": when, "loaded_at": when,
         }
-        rows.append(tuple(row[c] for c in events_table.column_names))
+        rows.append(tuple(row.get(c) for c in events_table.column_names))
     return rows
 
 

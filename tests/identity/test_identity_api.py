@@ -146,3 +146,16 @@ def test_erasure_removes_identity_data(api, send, lakehouse, tenant_a):
                                {"tenant_id": tenant_a.slug, "cdp_id": ada}).dicts()
     assert merges == [] and MERGES.name == "identity_merges"
     assert _id(api, "user_id", "ada") is None
+
+
+def test_custom_identifier_types_and_phones_join_customers(api, send):
+    rules = {k: v for k, v in api.get("/api/identity/rules").json().items() if k != "defaults"}
+    saved = api.put("/api/identity/rules", {**rules, "custom": [{"name": "crm_id", "source": "trait:crm_id"}], "default_region": "GB"})
+    assert saved.status_code == 200, saved.json()
+    send({"type": "identify", "anonymousId": "shop-visit", "messageId": "i1", "timestamp": _at(1), "traits": {"crm_id": "CRM-7"}},
+         {"type": "identify", "anonymousId": "app-visit", "messageId": "i2", "timestamp": _at(2), "traits": {"crm_id": "CRM-7"}},
+         {"type": "identify", "anonymousId": "call-centre", "messageId": "i3", "timestamp": _at(3), "traits": {"phone": "020 7946 0958"}},
+         {"type": "identify", "anonymousId": "app-visit", "messageId": "i4", "timestamp": _at(4), "traits": {"phone": "+44 20 7946 0958"}})
+    crm = _id(api, "crm_id", "CRM-7")
+    assert crm == _id(api, "anonymous_id", "shop-visit") == _id(api, "anonymous_id", "app-visit") == _id(api, "anonymous_id", "call-centre")
+    assert _id(api, "phone", "+442079460958") == crm, "a UK number with and without its country code is one phone"
