@@ -35,7 +35,9 @@ from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
 logger = logging.getLogger("cdp.identity")
-CHUNK = 200  # values per IN list: inside Databricks' 255 markers with the other parameters
+# Values per IN list: inside Databricks' 255 markers with the other parameters there; far more
+# where the engine has no practical limit, so a load's scope is read in a few statements.
+CHUNK_LIMITED, CHUNK_UNLIMITED = 200, 2000
 
 
 @dataclass
@@ -52,9 +54,10 @@ class Outcome:
     affected: set[str] = field(default_factory=set)  # customers whose events/traits were redone
 
 
-def _chunks(values: Iterable) -> list[list]:
+def _chunks(values: Iterable, engine) -> list[list]:
+    size = CHUNK_LIMITED if engine.features.max_params_per_statement else CHUNK_UNLIMITED
     values = sorted(values)
-    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _dt(value: int) -> datetime:
@@ -104,13 +107,13 @@ def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
     while frontier:
         seen_values |= frontier
         customers = set()
-        for chunk in _chunks(frontier):
+        for chunk in _chunks(frontier, engine):
             for row in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant, "values": chunk}):
                 scope.edges[(row["a_type"], row["a_value"], row["b_type"], row["b_value"])] = row
             for row in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant, "values": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
                 customers.add(row["cdp_id"])
-        for chunk in _chunks(customers - seen_customers):
+        for chunk in _chunks(customers - seen_customers, engine):
             for row in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
         seen_customers |= customers
@@ -226,7 +229,7 @@ def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], m
                         rules: Rules) -> None:
     """Events, traits and consent of customers that merged or split go where their identifiers went."""
     events, owners = [], set(moved_from | moved_to)
-    for chunk in _chunks(owners):
+    for chunk in _chunks(owners, engine):
         events.extend(engine.execute(sql.EVENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}).dicts())
     changed = []
     for event in events:
@@ -238,7 +241,7 @@ def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], m
     if changed:
         engine.upsert(EVENTS, changed)
     # Traits are rebuilt from the identify and group calls each customer now owns.
-    for chunk in _chunks(owners):
+    for chunk in _chunks(owners, engine):
         engine.delete_where(TRAITS, "tenant_id = :tenant_id AND cdp_id IN :cdp_ids", {"tenant_id": tenant, "cdp_ids": chunk})
     trait_rows = []
     for event in events:
@@ -267,7 +270,7 @@ def _move_consent(engine, tenant: str, assignment, retired: set[str], previous) 
         if before in retired and before not in target and node in assignment:
             target[before] = assignment[node]
     moved = []
-    for chunk in _chunks(retired):
+    for chunk in _chunks(retired, engine):
         for row in engine.execute(sql.CONSENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
             if row["cdp_id"] in target:
                 moved.append({**row, "cdp_id": target[row["cdp_id"]]})
@@ -363,7 +366,7 @@ def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
 def identity_erase(engine, tenant: str, cdp_id: str, identifiers: list[Node]) -> None:
     """Erasure: the customer's edges, issued ids, merge log and conflicts go with it."""
     values = sorted({value for _, value in identifiers})
-    for chunk in _chunks(values):
+    for chunk in _chunks(values, engine):
         params = {"tenant_id": tenant, "values": chunk}
         engine.delete_where(EDGES, "tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)", params)
         engine.delete_where(CUSTOMER_IDS, "tenant_id = :tenant_id AND id_value IN :values", params)
