@@ -383,7 +383,7 @@ def _replay(edge_rows, src, dst, seen, message_ids, labels, replay, node_type, t
         joins.append((a, b, ra, rb, int(seen[row]), message_ids[position]))
     rows = np.flatnonzero(replay[labels])
     roots = np.fromiter((find(int(r)) for r in rows), dtype=np.int64, count=len(rows))
-    return {"rows": rows, "roots": roots, "joins": joins, "conflicts": conflicts, "find": find}
+    return {"rows": rows, "roots": roots, "joins": joins, "conflicts": conflicts}
 
 
 def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_ids, merges, conflicts, keys):

@@ -5,11 +5,15 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+import tqdm
 from django.test import Client
 
 from tenancy import services
 from tenancy.roles import Role
 from tenancy.types import TenantRef
+
+# tqdm's monitor thread outlives the test run and dies noisily at interpreter exit.
+tqdm.tqdm.monitor_interval = 0
 
 pytest_plugins = ["tests.servers", "tests.browser"]
 

@@ -82,7 +82,14 @@ def spark_session():
     try:
         yield session
     finally:
+        from pyspark import SparkContext
+
         session.stop()
+        # Close the Py4J gateway too: its thread would otherwise die noisily at interpreter exit.
+        gateway = SparkContext._gateway
+        if gateway is not None:
+            gateway.shutdown()
+            SparkContext._gateway = SparkContext._jvm = None
         shutil.rmtree(warehouse, ignore_errors=True)
 
 
