@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 
 from cdp_site.problems import problem_response
 
@@ -11,6 +12,7 @@ def _wants_problem(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/health")
 
 
+@csrf_exempt  # a POST to an unknown API path is a 404 problem, not a CSRF page: it changes nothing
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if _wants_problem(request):
         return problem_response(request, status=404, type_slug="not-found", detail=f"No endpoint at {request.path}; see /api/docs.")

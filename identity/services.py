@@ -157,7 +157,11 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
     blocked_nodes, blocked_edges = _blocks(tenant.id)
     previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
     result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
-    return _apply(engine, tenant, scope, result, previous, run_id, now, rules)
+    latest: dict[Node, int] = {}
+    if new is not None:  # when each identifier was last seen, from the calls being loaded
+        for node in zip(new.node_type, new.node_value, new.node_seen_at):
+            latest[node[:2]] = max(latest.get(node[:2], node[2]), node[2])
+    return _apply(engine, tenant, scope, result, previous, run_id, now, rules, latest)
 
 
 def _record_edges(engine, tenant: str, graph: Graph) -> None:
@@ -173,7 +177,8 @@ def _record_edges(engine, tenant: str, graph: Graph) -> None:
     engine.insert_many(EDGES, list(rows.values()), skip_existing=True)
 
 
-def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules) -> Outcome:
+def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules,
+           latest: dict[Node, int]) -> Outcome:
     assignment = result.assignment()
     outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=len(scope.edges), customers=result.customers,
                       merges=len(result.merges), conflicts=len(result.conflicts))
@@ -185,12 +190,14 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
         if before is not None and before != cdp_id:
             moved_from.add(before)
             moved_to.add(cdp_id)
-        if stored is None or before != cdp_id:
+        seen_now = _dt(latest[node]) if node in latest else None
+        newer = stored is not None and seen_now is not None and seen_now > stored["last_seen_at"]
+        if stored is None or before != cdp_id or newer:
             seen = _dt(first_seen[f"{node[0]}\x1f{node[1]}"])
+            last = max(filter(None, (stored["last_seen_at"] if stored else seen, seen_now)))
             rows.append({"tenant_id": tenant.slug, "id_type": node[0], "id_value": node[1], "cdp_id": cdp_id,
-                         "first_seen_at": stored["first_seen_at"] if stored else seen,
-                         "last_seen_at": stored["last_seen_at"] if stored else seen})
-    outcome.changed = len(rows)
+                         "first_seen_at": stored["first_seen_at"] if stored else seen, "last_seen_at": last})
+            outcome.changed += before != cdp_id
     gone = [node for node in scope.identities if node not in assignment]  # blocked since
     for node in gone:
         moved_from.add(previous[node])

@@ -139,16 +139,24 @@ def django_db_modify_db_settings(request):
 
 
 @pytest.fixture
-def lakehouse(db):
-    """The lakehouse tables on the embedded engine, inside the test's transaction."""
+def lakehouse(db, request):
+    """The lakehouse tables on the embedded engine, inside the test's transaction. Transactional
+    tests commit for real, and these tables are not Django models that the test runner flushes:
+    their rows are removed afterwards, so no later test sees them."""
     import os
 
     from django.core.management import call_command
 
     from lakehouse import get_engine
+    from lakehouse.schema import TABLES
 
     call_command("lakehouse", "migrate", verbosity=0, stdout=open(os.devnull, "w"))
-    return get_engine()
+    engine = get_engine()
+    yield engine
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        for table in TABLES:
+            engine.execute(f"DELETE FROM {engine.qualify(table.name)}")
 
 
 @pytest.fixture(autouse=True)

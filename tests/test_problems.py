@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from django.test import Client
 
 from tenancy.models import ApiKey
 from tenancy.roles import Role
@@ -57,6 +58,10 @@ def test_oversized_body_is_413(tenant_a, api_as, settings):
 def test_unknown_id_is_404_and_unknown_path_too(tenant_a, api_as):
     _problem(api_as(tenant_a).delete("/api/api-keys/424242"), 404)
     _problem(api_as(tenant_a).get("/api/no-such-thing"), 404)
+    # Even a POST with a stray session cookie: a 404 problem, not Django's HTML CSRF page.
+    client = Client(enforce_csrf_checks=True)
+    client.cookies["csrftoken"] = "stale"
+    _problem(client.post("/api/identity/customers//unmerge", data="{}", content_type="application/json"), 404)
 
 
 def test_conflict_is_409(tenant_a, api_as):

@@ -159,3 +159,10 @@ def test_custom_identifier_types_and_phones_join_customers(api, send):
     crm = _id(api, "crm_id", "CRM-7")
     assert crm == _id(api, "anonymous_id", "shop-visit") == _id(api, "anonymous_id", "app-visit") == _id(api, "anonymous_id", "call-centre")
     assert _id(api, "phone", "+442079460958") == crm, "a UK number with and without its country code is one phone"
+
+
+def test_identifiers_remember_when_they_were_last_seen(api, send):
+    send({"type": "page", "anonymousId": "v1", "messageId": "p1", "timestamp": _at(1)})
+    send({"type": "page", "anonymousId": "v1", "messageId": "p2", "timestamp": _at(30)})
+    [identity] = api.get(f"/api/customers/{_id(api, 'anonymous_id', 'v1')}").json()["identities"]
+    assert identity["first_seen_at"].startswith("2026-03-01T10:01") and identity["last_seen_at"].startswith("2026-03-01T10:30")
