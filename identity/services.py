@@ -269,7 +269,8 @@ def _event_call(event: dict) -> dict:
 
 
 def _move_consent(engine, tenant: str, assignment, retired: set[str], previous) -> None:
-    """A merged customer's consent goes to the customer that absorbed its first identifier."""
+    """A merged customer's consent goes to the customer that absorbed its identifiers (when they went
+    to several at once, the one holding its first identifier by type and value, so it is deterministic)."""
     if not retired:
         return
     target = {}
@@ -293,8 +294,8 @@ def run_start(*, tenant: TenantRef, kind: str, trigger: str) -> IdentityRun:
 
 
 def run_execute(run: IdentityRun, *, progress: Callable[[str], None] = lambda message: None) -> IdentityRun:
-    """Carry out a started run (full: the whole tenant; incremental: nothing to seed, so the same
-    as full but reported as such). Failures are recorded on the run and raised."""
+    """Carry out a started run over the whole tenant (loads resolve what they touch by themselves).
+    Failures are recorded on the run and raised."""
     tenant = Tenant.objects.get(id=run.tenant_id)
     ref = TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
     try:
