@@ -20,12 +20,14 @@ _CLAIM_CHUNK = 5000
 def claim_message_ids(tenant_id: int, message_ids: list[str], received_at: datetime) -> set[str]:
     """Record the messageIds; returns those not seen before for this tenant."""
     table = connection.ops.quote_name(InboxMessage._meta.db_table)
+    # Adapted once: otherwise the driver formats the same timestamp again for every row.
+    received = connection.ops.adapt_datetimefield_value(received_at)
     fresh: set[str] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(message_ids), _CLAIM_CHUNK):
             chunk = message_ids[start:start + _CLAIM_CHUNK]
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            params = [value for message_id in chunk for value in (tenant_id, message_id, received_at)]
+            params = [value for message_id in chunk for value in (tenant_id, message_id, received)]
             cursor.execute(
                 f"INSERT INTO {table} (tenant_id, message_id, received_at) VALUES {values} "
                 "ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING message_id",
