@@ -41,6 +41,7 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
                            source: str = "api") -> CustomerProfile:
     """Set and unset traits, recorded as an identify call (source `api` or `console`) on the customer."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
+    cdp_id = profile.cdp_id  # a merged id acts on the customer it was merged into
     overlap = set(set_traits) & set(unset)
     if overlap:
         raise InvalidInput("A trait cannot be set and unset at once.", errors=[{"field": "unset", "message": f"also set: {sorted(overlap)}"}])
@@ -58,7 +59,7 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
 
 def customer_consent_set(*, tenant: TenantRef, cdp_id: str, channel: str, purpose: str, granted: bool, actor: str,
                          source: str = "api") -> CustomerProfile:
-    customer_get(tenant=tenant, cdp_id=cdp_id)
+    cdp_id = customer_get(tenant=tenant, cdp_id=cdp_id).cdp_id
     row = {"tenant_id": tenant.slug, "cdp_id": cdp_id, "channel": channel.strip().lower(), "purpose": purpose.strip().lower(),
            "granted": granted, "updated_at": datetime.now(timezone.utc), "source": source}
     get_engine().upsert(CONSENTS, [row], newer="updated_at")
@@ -71,6 +72,7 @@ def customer_consent_set(*, tenant: TenantRef, cdp_id: str, channel: str, purpos
 def customer_suppress(*, tenant: TenantRef, cdp_id: str, actor: str) -> CustomerProfile:
     """From now on, events naming any of this customer's identifiers are dropped (and counted)."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
+    cdp_id = profile.cdp_id
     for identity in profile.identities:
         SuppressedIdentifier.objects.get_or_create(tenant_id=tenant.id, id_type=identity.type, id_value=identity.value,
                                                    defaults={"reason": "suppress", "cdp_id": cdp_id})
@@ -81,7 +83,7 @@ def customer_suppress(*, tenant: TenantRef, cdp_id: str, actor: str) -> Customer
 
 @transaction.atomic
 def customer_unsuppress(*, tenant: TenantRef, cdp_id: str, actor: str) -> CustomerProfile:
-    customer_get(tenant=tenant, cdp_id=cdp_id)
+    cdp_id = customer_get(tenant=tenant, cdp_id=cdp_id).cdp_id
     removed, _ = SuppressedIdentifier.objects.filter(tenant_id=tenant.id, cdp_id=cdp_id, reason="suppress").delete()
     suppression_changed(tenant.id)
     audit_record(tenant=tenant, actor=actor, action="customer.unsuppress", target=cdp_id, details={"identifiers": removed})
@@ -92,6 +94,7 @@ def customer_erase(*, tenant: TenantRef, cdp_id: str, actor: str) -> dict:
     """Delete everything held about a customer and keep its identifiers (as digests) suppressed,
     so replayed batches bring nothing back. Later apps add their own tables to ERASABLE."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
+    cdp_id = profile.cdp_id  # a merged id erases the customer it was merged into, not nothing
     with transaction.atomic():
         for identity in profile.identities:
             digest = identifier_digest(identity.type, identity.value)

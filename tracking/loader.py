@@ -88,7 +88,8 @@ def apply_calls(engine, tenant: TenantRef, calls: list[dict]) -> dict[str, str |
             traits.extend(trait_rows_from_call(tenant.slug, cdp_id, call, at))
     engine.insert_many(EVENTS, events, skip_existing=True)
     traits_save(engine, traits)
-    computed_traits_for_customers(engine, tenant.slug, {row["cdp_id"] for row in events if row["cdp_id"]} | outcome.affected)
+    # Customers that merged or split were recomputed while their data moved; these got new events.
+    computed_traits_for_customers(engine, tenant.slug, {row["cdp_id"] for row in events if row["cdp_id"]})
     return {row["message_id"]: row["cdp_id"] for row in events}
 
 

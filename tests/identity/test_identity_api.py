@@ -166,3 +166,18 @@ def test_identifiers_remember_when_they_were_last_seen(api, send):
     send({"type": "page", "anonymousId": "v1", "messageId": "p2", "timestamp": _at(30)})
     [identity] = api.get(f"/api/customers/{_id(api, 'anonymous_id', 'v1')}").json()["identities"]
     assert identity["first_seen_at"].startswith("2026-03-01T10:01") and identity["last_seen_at"].startswith("2026-03-01T10:30")
+
+
+def test_a_merged_id_acts_on_the_customer_it_was_merged_into(api, send):
+    send({"type": "page", "anonymousId": "anon-9", "messageId": "p1", "timestamp": _at(1)},
+         {"type": "identify", "userId": "cy", "messageId": "i1", "timestamp": _at(2), "traits": {"plan": "free"}})
+    retired = _id(api, "user_id", "cy")
+    send({"type": "identify", "userId": "cy", "anonymousId": "anon-9", "messageId": "i2", "timestamp": _at(3)})
+    survivor = _id(api, "user_id", "cy")
+    assert survivor != retired
+    patched = api.patch(f"/api/customers/{retired}", {"set": {"plan": "pro"}})
+    assert patched.status_code == 200 and patched.json()["cdp_id"] == survivor
+    assert api.put(f"/api/customers/{retired}/consent", {"channel": "email", "purpose": "marketing", "granted": True}).json()["consents"]
+    erased = api.post(f"/api/customers/{retired}/erase").json()
+    assert erased["cdp_id"] == survivor
+    assert api.get(f"/api/customers/{survivor}").status_code == 404, "erasing by a merged id erases the customer, not nothing"
