@@ -38,7 +38,7 @@ def make_batches() -> tuple[list[bytes], int]:
 
 def main() -> int:
     data_dir = django_setup()
-    from django.core.handlers.wsgi import WSGIHandler
+    from cdp_site.handlers import Application  # what gunicorn serves (cdp_site.wsgi:application)
 
     from tenancy import services
     from tracking.models import InboxMessage
@@ -47,7 +47,7 @@ def main() -> int:
     _, write_key = services.write_key_create(tenant=tenant, name="bench", actor="bench")
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
     batches, unique = make_batches()
-    handler = WSGIHandler()
+    handler = Application()
     statuses = []
 
     def post_all():

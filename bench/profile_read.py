@@ -19,7 +19,7 @@ def main() -> int:
 
     os.environ["CDP_API_RATE_LIMIT_PER_MINUTE"] = "0"  # measure the read path, not the throttle
     data_dir = django_setup()
-    from django.core.handlers.wsgi import WSGIHandler
+    from cdp_site.handlers import Application  # what gunicorn serves (cdp_site.wsgi:application)
     from django.core.management import call_command
 
     from customers.tables import IDENTITIES, TRAITS
@@ -42,7 +42,7 @@ def main() -> int:
     engine.insert_many(TRAITS, traits)
     rng = random.Random(3)
     targets = [f"cdp_{rng.randrange(CUSTOMERS):06d}" for _ in range(READS)]
-    handler, statuses = WSGIHandler(), set()
+    handler, statuses = Application(), set()
 
     def read_all():
         for cdp_id in targets:

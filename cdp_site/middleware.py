@@ -20,7 +20,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: see cdp_site/auth.py
         request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request.request_id)
         try:
@@ -43,6 +43,8 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
+        if not request_logger.isEnabledFor(logging.INFO):
+            return response
         context = getattr(request, "cdp_context", None)
         principal = getattr(request, "cdp_principal", None) or (context.principal if context else None)
         user = getattr(request, "user", None)

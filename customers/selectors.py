@@ -50,11 +50,16 @@ def _summary_traits(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, dict]:
 
 
 def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
-    engine, params = get_engine(), {"tenant_id": tenant.slug, "cdp_id": cdp_id}
-    identities = [Identity(type=r["id_type"], value=r["id_value"], first_seen_at=r["first_seen_at"], last_seen_at=r["last_seen_at"])
-                  for r in engine.execute(sql.CUSTOMER_IDENTITIES, params)]
-    # An unset trait keeps its row (so an older write cannot bring it back) with no value.
-    traits = [Trait(**r) for r in engine.execute(sql.PROFILE_TRAITS, params) if r["value"] is not None]
+    identities, traits, consents = [], [], []
+    for part, name, value, number, at, until, source, granted in get_engine().execute(
+            sql.CUSTOMER_PROFILE, {"tenant_id": tenant.slug, "cdp_id": cdp_id}).rows:
+        if part == "identity":
+            identities.append(Identity(type=name, value=value, first_seen_at=at, last_seen_at=until))
+        elif part == "trait":
+            if value is not None:  # an unset trait keeps its row (so an older write cannot bring it back) with no value
+                traits.append(Trait(key=name, value=value, number_value=number, updated_at=at, source=source))
+        else:
+            consents.append(Consent(channel=name, purpose=value, granted=granted, updated_at=at, source=source))
     if not identities and not traits:
         from identity.selectors import alias_target
 
@@ -62,7 +67,6 @@ def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
         if target:  # a merged customer's id keeps resolving, to the customer it was merged into
             return customer_get(tenant=tenant, cdp_id=target)
         raise NotFound(f"No customer {cdp_id} in this tenant.")
-    consents = [Consent(**r) for r in engine.execute(sql.CUSTOMER_CONSENTS, params)]
     suppressed = customer_is_suppressed(tenant.id, cdp_id)
     first_seen = min((i.first_seen_at for i in identities), default=None)
     return CustomerProfile(

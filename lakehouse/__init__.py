@@ -1,7 +1,7 @@
 """The lakehouse layer: the only code that speaks SQL to customer data.
 
     from lakehouse import get_engine
-    rows = get_engine().execute(customers.sql.PROFILE_TRAITS, {"tenant_id": ..., "cdp_id": ...}).dicts()
+    rows = get_engine().execute(customers.sql.CUSTOMER_PROFILE, {"tenant_id": ..., "cdp_id": ...}).dicts()
 """
 
 

@@ -33,11 +33,38 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
     return value
 
 
-def _normalized_at(row: Sequence[Any], typed: list[tuple[int, str]]) -> tuple:
-    row = list(row)
-    for i, kind in typed:
-        row[i] = normalize_value(row[i], kind)
-    return tuple(row)
+def _plain_timestamp(value: Any) -> datetime | None:
+    # The embedded engine stores UTC without an offset: as a naive datetime when the driver parsed
+    # the declared type (Django's sqlite3 converters), else as its fixed-format text.
+    if value is None:
+        return None
+    if value.__class__ is datetime and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    if value.__class__ is str and len(value) == 26:
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return normalize_value(value, "timestamp")
+
+
+# For drivers that return only str, int, float, bytes and None: one converter per declared type.
+_PLAIN = {
+    "timestamp": _plain_timestamp,
+    "double": lambda value: None if value is None else float(value),
+    "bigint": lambda value: None if value is None else int(value),
+    "boolean": lambda value: None if value is None else bool(value),
+}
+
+
+def _converted(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Any]]) -> list[tuple]:
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, convert in converters:
+            row[i] = convert(row[i])
+        out.append(tuple(row))
+    return out
 
 
 class Results:
@@ -49,11 +76,11 @@ class Results:
         without a declared type need no normalising; this is the hot path of every API read."""
         self.columns = list(columns)
         kinds = [(types or {}).get(column) for column in self.columns]
-        if plain and not any(kinds):
+        converters = [(i, _PLAIN[kind]) for i, kind in enumerate(kinds) if kind in _PLAIN] if plain else []
+        if plain and not converters:  # strings and JSON text need nothing
             self.rows = [tuple(row) for row in rows]
         elif plain:
-            typed = [(i, kind) for i, kind in enumerate(kinds) if kind]
-            self.rows = [_normalized_at(row, typed) for row in rows]
+            self.rows = _converted(rows, converters)
         else:
             self.rows = [tuple(normalize_value(v, k) for v, k in zip(row, kinds)) for row in rows]
         self._arrow = arrow

@@ -2,7 +2,8 @@
 
 Text may use two kinds of placeholder, rendered per engine:
   {events}                        a registered table, qualified for the engine (catalog.schema.events)
-  {json_text(properties, '$.a')}  an engine fragment (see Dialect.fragments)
+  {json_text(properties, '$.a')}  an engine fragment (see Engine.fragments)
+  {null(double)}                  a NULL of an abstract type (for UNION branches)
 Everything else is sent as written. Each statement carries example parameters, so the
 cross-engine suite runs every statement without being told about it.
 """

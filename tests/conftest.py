@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import pytest
 import tqdm
 from django.test import Client
+from django.test.client import ClientHandler
 
+from cdp_site.handlers import ApiMiddlewareMixin, is_token_api_call
 from tenancy import services
 from tenancy.roles import Role
 from tenancy.types import TenantRef
@@ -48,11 +50,33 @@ def tenant_b(db) -> TenantFixture:
     return make_tenant("bravo")
 
 
+class _ApiClientHandler(ApiMiddlewareMixin, ClientHandler):
+    pass
+
+
+class _RoutingClientHandler:
+    """Routes as cdp_site.handlers.Application does, so API tests run the chain production runs."""
+
+    def __init__(self, enforce_csrf_checks: bool = False):
+        self.full, self.api = ClientHandler(enforce_csrf_checks), _ApiClientHandler(enforce_csrf_checks)
+
+    def __call__(self, environ):
+        return (self.api if is_token_api_call(environ) else self.full)(environ)
+
+
+class SiteClient(Client):
+    """The Django test client routing requests like the WSGI application (cdp_site/handlers.py)."""
+
+    def __init__(self, enforce_csrf_checks: bool = False, **kwargs):
+        super().__init__(enforce_csrf_checks, **kwargs)
+        self.handler = _RoutingClientHandler(enforce_csrf_checks)
+
+
 class ApiClient:
-    """The Django test client with a bearer token and tenant header, JSON in and out."""
+    """The test client with a bearer token and tenant header, JSON in and out."""
 
     def __init__(self, token: str | None = None, tenant: str | None = None, **headers):
-        self.client = Client()
+        self.client = SiteClient()
         self.headers = dict(headers)
         if token:
             self.headers["Authorization"] = f"Bearer {token}"

@@ -60,6 +60,19 @@ MIDDLEWARE = [
     "tenancy.middleware.ConsoleTenantMiddleware",
     "console.middleware.ConsoleDomainErrorMiddleware",
 ]
+# Skipped for API calls that carry Authorization and no cookie (cdp_site/handlers.py): they serve
+# browser sessions, static files and console pages only.
+CONSOLE_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenancy.middleware.DatabricksAppUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenancy.middleware.ConsoleTenantMiddleware",
+    "console.middleware.ConsoleDomainErrorMiddleware",
+}
 
 ROOT_URLCONF = "cdp_site.urls"
 WSGI_APPLICATION = "cdp_site.wsgi.application"

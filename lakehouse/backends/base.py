@@ -53,7 +53,11 @@ class Engine:
         return self.quote(table_name)
 
     def fragments(self) -> dict:
-        return {"json_text": self.json_text, "json_double": self.json_double}
+        return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null}
+
+    def null(self, kind: str) -> str:
+        """A typed NULL, so the branches of a UNION agree on column types on every engine."""
+        return f"CAST(NULL AS {self.type_names[kind]})"
 
     def json_text(self, column: str, path: str) -> str:
         raise NotImplementedError

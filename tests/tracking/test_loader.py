@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from customers.sql import PROFILE_TRAITS
+from customers.sql import CUSTOMER_PROFILE
 from lakehouse.statements import Statement
 from operations.leases import held_lease
 from tracking.loader import LEASE, apply_calls, load_inbox
@@ -65,7 +65,8 @@ def test_a_late_arriving_older_trait_does_not_overwrite_a_newer_one(lakehouse, t
                          "traits": {"plan": "free", "city": "Oslo"}}])
     load_inbox()
     cdp_id = lakehouse.execute(CUSTOMERS, {"tenant_id": tenant_a.slug}).first()["cdp_id"]
-    traits = {r["key"]: (r["value"], r["updated_at"]) for r in lakehouse.execute(PROFILE_TRAITS, {"tenant_id": tenant_a.slug, "cdp_id": cdp_id})}
+    rows = lakehouse.execute(CUSTOMER_PROFILE, {"tenant_id": tenant_a.slug, "cdp_id": cdp_id})
+    traits = {r["name"]: (r["value"], r["at"]) for r in rows if r["part"] == "trait"}
     assert traits == {"plan": ("pro", datetime(2026, 3, 1, tzinfo=timezone.utc)), "city": ("Oslo", datetime(2026, 1, 1, tzinfo=timezone.utc))}
 
 
