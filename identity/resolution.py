@@ -181,28 +181,41 @@ def _previous_owners(key_list: list[str], previous: dict[Node, str]) -> tuple[np
     return old, list(positions)
 
 
-def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -> dict[int, int]:
-    """Per label, its anchor among `rows`: the oldest identifier, then by type priority, then by key."""
+def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -> tuple[np.ndarray, np.ndarray]:
+    """Per label among `rows`, its anchor: the oldest identifier, then by type priority, then by
+    key. Returns (labels, anchor rows), one pair per label. Set-based: a per-label minimum of
+    (first seen, priority), and a sort only among the ties (two anonymous ids seen in one call)."""
     if not len(rows):
-        return {}
-    ordered = rows[np.lexsort((rank[rows], first_seen[rows], labels[rows]))]
-    starts = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1]])
-    anchors = dict(zip(labels[ordered[starts]].tolist(), ordered[starts].tolist()))
-    # Ties on age and priority (two anonymous ids first seen in the same call) are settled by key.
-    best_seen = np.full(int(labels[rows].max()) + 1, -1, dtype=np.int64)
-    best_rank = np.full(len(best_seen), -1, dtype=np.int64)
-    best_seen[labels[ordered[starts]]] = first_seen[ordered[starts]]
-    best_rank[labels[ordered[starts]]] = rank[ordered[starts]]
-    ties = (first_seen[ordered] == best_seen[labels[ordered]]) & (rank[ordered] == best_rank[labels[ordered]])
-    tied_labels = np.flatnonzero(np.bincount(labels[ordered][ties], minlength=len(best_seen)) > 1)
-    if len(tied_labels):
-        candidates = ordered[ties & np.isin(labels[ordered], tied_labels)]
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lab = labels[rows]
+    n_labels = int(lab.max()) + 1
+    scale = int(rank.max()) + 1 if len(rank) else 1
+    seen = first_seen[rows]
+    if int(seen.max()) < (2**62) // scale:
+        order = seen * scale + rank[rows]
+        best = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, lab, order)
+        winners = order == best[lab]
+    else:  # times too large to pack with the priority: compare them in turn
+        best_seen = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best_seen, lab, seen)
+        oldest = seen == best_seen[lab]
+        best_rank = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best_rank, lab[oldest], rank[rows][oldest])
+        winners = oldest & (rank[rows] == best_rank[lab])
+    per_label = np.bincount(lab[winners], minlength=n_labels)
+    single = winners & (per_label[lab] == 1)
+    out_labels, out_rows = [lab[single]], [rows[single]]
+    tied = winners & (per_label[lab] > 1)
+    if tied.any():
+        candidates, candidate_labels = rows[tied], lab[tied]
         key_rank = np.empty(len(candidates), dtype=np.int64)
         key_rank[pc.sort_indices(pa.array([key_list[row] for row in candidates.tolist()], pa.string())).to_numpy()] = np.arange(len(candidates))
-        settled = candidates[np.lexsort((key_rank, labels[candidates]))]
-        firsts = np.flatnonzero(np.r_[True, labels[settled][1:] != labels[settled][:-1]])
-        anchors.update(zip(labels[settled[firsts]].tolist(), settled[firsts].tolist()))
-    return anchors
+        settled = np.lexsort((key_rank, candidate_labels))
+        firsts = settled[np.flatnonzero(np.r_[True, candidate_labels[settled][1:] != candidate_labels[settled][:-1]])]
+        out_labels.append(candidate_labels[firsts])
+        out_rows.append(candidates[firsts])
+    return np.concatenate(out_labels), np.concatenate(out_rows)
 
 
 def _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state) -> np.ndarray:
@@ -214,14 +227,14 @@ def _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, stat
     owner = np.full(n_labels, -1, dtype=np.int64)
     if len(old):
         np.maximum.at(owner, labels, old)
-    anchors = _anchors(labels, rows, first_seen, rank, key_list)
+    anchor_labels, anchor_rows = _anchors(labels, rows, first_seen, rank, key_list)
     ids = np.empty(n_labels, dtype=object)
-    fresh = [(label, anchor) for label, anchor in anchors.items() if owner[label] < 0]
-    for label, anchor in anchors.items():
-        if owner[label] >= 0:
-            ids[label] = old_ids[owner[label]]
-    for (label, _), cdp_id in zip(fresh, state.new_ids([anchor for _, anchor in fresh])):
-        ids[label] = cdp_id
+    kept = owner[anchor_labels] >= 0
+    if kept.any():
+        ids[anchor_labels[kept]] = np.array(old_ids, dtype=object)[owner[anchor_labels[kept]]]
+    fresh = np.empty(int((~kept).sum()), dtype=object)
+    fresh[:] = state.new_ids(anchor_rows[~kept].tolist())
+    ids[anchor_labels[~kept]] = fresh
     cdp[rows] = ids[labels[rows]]
     return cdp
 
@@ -390,7 +403,7 @@ def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_id
     rows, roots = groups["rows"], groups["roots"]
     root_of = np.full(len(cdp), -1, dtype=np.int64)
     root_of[rows] = roots
-    anchors = _anchors(root_of, rows, first_seen, rank, keys)
+    anchors = dict(zip(*(part.tolist() for part in _anchors(root_of, rows, first_seen, rank, keys))))
     for members in _group_rows(roots):
         group = rows[members]
         cdp[group] = state.id_for(group, anchors[int(roots[members[0]])])
