@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import get_resolver
 
 
 def is_token_api_call(environ: dict) -> bool:
@@ -50,6 +51,9 @@ class Application:
     def __init__(self):
         self.full = WSGIHandler()
         self.api = ApiHandler()
+        # Django imports the URLconf (and with it every API module, pyarrow and scipy) on the
+        # first request; do it now, so no caller waits half a second for it.
+        get_resolver().url_patterns
 
     def __call__(self, environ, start_response):
         handler = self.api if is_token_api_call(environ) else self.full
