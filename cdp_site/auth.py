@@ -6,13 +6,17 @@ method (reads need `viewer`, writes `editor`) unless the router asks for more (`
 """
 from __future__ import annotations
 
+import threading
+import time
+
 from django.conf import settings
 from django.http import HttpRequest
 from ninja.security.base import AuthBase
-from ninja.throttling import SimpleRateThrottle
+from ninja.throttling import BaseThrottle
 from ninja.utils import check_csrf
 
 from cdp_site.errors import AuthenticationFailed, DomainError, PermissionDenied
+from cdp_site.ratelimit import take_token
 from tenancy.principals import basic_credentials, bearer_principal, session_principal
 from tenancy.keycache import key_lookup
 from tenancy.models import WriteKey
@@ -129,24 +133,24 @@ class IngestAuth(AuthBase):
         return context
 
 
-class PrincipalRateThrottle(SimpleRateThrottle):
-    """Requests per minute per principal (API key, token subject or user)."""
+class PrincipalRateThrottle(BaseThrottle):
+    """Requests per minute per principal (API key, token subject or user): a token bucket
+    (cdp_site/ratelimit.py). The instance is shared by every request and thread, so the one
+    thing it keeps, the wait to report in Retry-After, is kept per thread."""
+
+    clock = staticmethod(time.time)
 
     def __init__(self):
-        super().__init__(rate=self._rate())
-
-    @staticmethod
-    def _rate() -> str:
-        return f"{max(settings.CDP_API_RATE_LIMIT_PER_MINUTE, 1)}/m"
+        self._last = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
-        # Read the setting per request so a changed limit applies without a restart of the API object.
-        self.rate = self._rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request)
-
-    def get_cache_key(self, request: HttpRequest) -> str | None:
-        if settings.CDP_API_RATE_LIMIT_PER_MINUTE <= 0:
-            return None
+        # The setting is read per request so a changed limit applies without a restart.
+        limit = settings.CDP_API_RATE_LIMIT_PER_MINUTE
         principal = getattr(request, "cdp_principal", None)
-        return f"throttle_principal_{principal.label}" if principal else None
+        if limit <= 0 or principal is None:
+            return True
+        self._last.wait = take_token(f"throttle_principal_{principal.label}", limit, self.clock())
+        return self._last.wait == 0
+
+    def wait(self) -> float | None:
+        return getattr(self._last, "wait", None)

@@ -49,29 +49,36 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _identifier(value: Any) -> str | None:
+    if value.__class__ is str:
+        return value.strip() or None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
-        value = value.strip()
-        return value or None
+        return value.strip() or None
     return None
 
 
-def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None, errors: list, prefix: str) -> datetime:
+_TIME_MESSAGE = "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"
+
+
+def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None, errors: list) -> datetime:
     """Segment's clock-skew correction: receivedAt - (sentAt - originalTimestamp).
 
     The client's own time is `originalTimestamp`, or `timestamp` when that is all it sent; without
-    `sentAt` to measure its clock against, the client's time is taken as it is."""
-    times = {}
+    `sentAt` to measure its clock against, the client's time is taken as it is. Unreadable times
+    are added to `errors` as (field, message)."""
+    get = call.get
+    parsed = {}
     for name in ("timestamp", "originalTimestamp", "sentAt"):
-        if call.get(name) is not None:
-            times[name] = parse_time(call[name])
-            if times[name] is None:
-                errors.append({"field": f"{prefix}{name}", "message": "must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z"})
-    original = times.get("originalTimestamp") or times.get("timestamp")
-    sent_at = times.get("sentAt") or batch_sent_at
+        value = get(name)
+        if value is not None:
+            parsed[name] = when = parse_time(value)
+            if when is None:
+                errors.append((name, _TIME_MESSAGE))
+    original = parsed.get("originalTimestamp") or parsed.get("timestamp")
+    sent_at = parsed.get("sentAt") or batch_sent_at
     if original is None:
         return received_at
     if sent_at is None:
@@ -92,27 +99,32 @@ class Checked:
     identifiers: tuple[tuple[str, str], ...]
 
 
+_TYPE_MESSAGE = f"must be one of {', '.join(CALL_TYPES)}"
+
+
 def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
                index: int | None = None, implied_type: str | None = None, check_size: bool = True,
                message_id: str | None = None) -> Checked | Rejected:
     """Validate one call (the ingestion hot path). `check_size` may be off when the whole body is
     under the per-call limit (then no call can be over it); `message_id` gives back an id the
-    server made for a call that came without one."""
-    prefix = "" if index is None else f"batch[{index}]."
+    server made for a call that came without one.
+
+    Errors are gathered as (field, message), field "" meaning the call itself, and named with the
+    call's place in the batch only when there are any."""
     if not isinstance(raw, dict):
-        return Rejected(index, None, [{"field": prefix.rstrip(".") or "body", "message": "must be a JSON object"}])
+        return _rejected(index, None, [("", "must be a JSON object")])
     get = raw.get
-    errors: list[dict] = []
+    errors: list[tuple[str, str]] = []
     call_type = implied_type or get("type")
     if call_type not in CALL_TYPES:
-        errors.append({"field": f"{prefix}type", "message": f"must be one of {', '.join(CALL_TYPES)}"})
+        errors.append(("type", _TYPE_MESSAGE))
 
     sent_id = get("messageId")
     message_id = message_id or _identifier(sent_id)
     if sent_id is not None and message_id is None:
-        errors.append({"field": f"{prefix}messageId", "message": "must be a non-empty string"})
+        errors.append(("messageId", "must be a non-empty string"))
     elif message_id and len(message_id) > MAX_MESSAGE_ID:
-        errors.append({"field": f"{prefix}messageId", "message": f"must be at most {MAX_MESSAGE_ID} characters"})
+        errors.append(("messageId", f"must be at most {MAX_MESSAGE_ID} characters"))
 
     ids = {}
     for field_name in _ID_FIELDS:
@@ -121,47 +133,58 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
             ids[field_name] = None
             continue
         ids[field_name] = identifier = _identifier(value)
-        if identifier is None and not (isinstance(value, str) and not value.strip()):
-            errors.append({"field": f"{prefix}{field_name}", "message": "must be a string or a number"})
-        elif identifier is not None and len(identifier) > 255:
-            errors.append({"field": f"{prefix}{field_name}", "message": "must be at most 255 characters"})
+        if identifier is None:
+            if not isinstance(value, str):  # a blank string is as good as none
+                errors.append((field_name, "must be a string or a number"))
+        elif len(identifier) > 255:
+            errors.append((field_name, "must be at most 255 characters"))
     if call_type == "alias":
         for field_name in ("previousId", "userId"):
             if not ids[field_name]:
-                errors.append({"field": f"{prefix}{field_name}", "message": "alias needs previousId and userId"})
+                errors.append((field_name, "alias needs previousId and userId"))
     elif not ids["userId"] and not ids["anonymousId"]:
-        errors.append({"field": f"{prefix}userId", "message": "send userId or anonymousId"})
+        errors.append(("userId", "send userId or anonymousId"))
     if call_type == "group" and not ids["groupId"]:
-        errors.append({"field": f"{prefix}groupId", "message": "group needs a groupId"})
+        errors.append(("groupId", "group needs a groupId"))
 
-    name = get("event") if call_type == "track" else get("name")
-    if call_type == "track" and (not isinstance(name, str) or not name.strip()):
-        errors.append({"field": f"{prefix}event", "message": "track needs an event name"})
-        name = None
-    elif name is not None and not isinstance(name, str):
-        errors.append({"field": f"{prefix}name", "message": "must be a string"})
-        name = None
+    if call_type == "track":
+        name = get("event")
+        if not isinstance(name, str) or not name.strip():
+            errors.append(("event", "track needs an event name"))
+            name = None
+    else:
+        name = get("name")
+        if name is not None and not isinstance(name, str):
+            errors.append(("name", "must be a string"))
+            name = None
     if name is not None and len(name) > 255:
-        errors.append({"field": f"{prefix}{'event' if call_type == 'track' else 'name'}", "message": "must be at most 255 characters"})
+        errors.append(("event" if call_type == "track" else "name", "must be at most 255 characters"))
 
     for key in _OBJECT_FIELDS:
         value = get(key)
         if value is not None and not isinstance(value, dict):
-            errors.append({"field": f"{prefix}{key}", "message": "must be a JSON object"})
+            errors.append((key, "must be a JSON object"))
 
-    when = event_time(raw, received_at, batch_sent_at, errors, prefix)
+    when = event_time(raw, received_at, batch_sent_at, errors)
     if errors:
-        return Rejected(index, message_id, errors)
+        return _rejected(index, message_id, errors)
     if check_size:
         try:
             size = len(_DUMPS(raw).encode())
         except (ValueError, RecursionError):
-            return Rejected(index, message_id, [{"field": prefix.rstrip(".") or "body", "message": "contains values JSON cannot carry (NaN, Infinity) or nests too deeply"}])
+            return _rejected(index, message_id, [("", "contains values JSON cannot carry (NaN, Infinity) or nests too deeply")])
         if size > MAX_EVENT_BYTES:
-            return Rejected(index, message_id, [{"field": prefix.rstrip(".") or "body", "message": f"is larger than {MAX_EVENT_BYTES // 1024} KB"}])
+            return _rejected(index, message_id, [("", f"is larger than {MAX_EVENT_BYTES // 1024} KB")])
     message_id = message_id or f"srv-{uuid.uuid4().hex}"
     return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when,
                    identifiers=call_identifiers(ids, get("traits")))
+
+
+def _rejected(index: int | None, message_id: str | None, errors: list[tuple[str, str]]) -> Rejected:
+    """Fields named as a client finds them: `batch[3].userId`, or `body` for a lone call itself."""
+    prefix = "" if index is None else f"batch[{index}]"
+    return Rejected(index, message_id, [{"field": f"{prefix}.{name}" if prefix and name else (name or prefix or "body"), "message": message}
+                                        for name, message in errors])
 
 
 def normalize_call(raw: Any, *, received_at: datetime, **options) -> Accepted | Rejected:

@@ -23,17 +23,15 @@ def claim_message_ids(tenant_id: int, message_ids: list[str], received_at: datet
     # Adapted once: otherwise the driver formats the same timestamp again for every row.
     received = connection.ops.adapt_datetimefield_value(received_at)
     fresh: set[str] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(message_ids), _CLAIM_CHUNK):
-            chunk = message_ids[start:start + _CLAIM_CHUNK]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            params = [value for message_id in chunk for value in (tenant_id, message_id, received)]
-            cursor.execute(
-                f"INSERT INTO {table} (tenant_id, message_id, received_at) VALUES {values} "
-                "ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING message_id",
-                params,
-            )
-            fresh.update(row[0] for row in cursor.fetchall())
+    for start in range(0, len(message_ids), _CLAIM_CHUNK):
+        chunk = message_ids[start:start + _CLAIM_CHUNK]
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [value for message_id in chunk for value in (tenant_id, message_id, received)]
+        fresh.update(row[0] for row in _execute(
+            f"INSERT INTO {table} (tenant_id, message_id, received_at) VALUES {values} "
+            "ON CONFLICT (tenant_id, message_id) DO NOTHING RETURNING message_id",
+            params,
+        ))
     return fresh
 
 
@@ -51,8 +49,22 @@ def _store_batch(tenant_id: int, received_at: datetime, call_type: str, body: st
     # One INSERT: the ORM's create() (model instance, signals, SQL compilation) cost more than the
     # statement itself, once per request.
     table = connection.ops.quote_name(InboxBatch._meta.db_table)
+    _execute(f"INSERT INTO {table} (tenant_id, received_at, call_type, body, accepted, calls, loaded_at) VALUES (%s, %s, %s, %s, %s, %s, NULL)",
+             [tenant_id, connection.ops.adapt_datetimefield_value(received_at), call_type, body, accepted, calls])
+
+
+def _execute(sql: str, params: list) -> list[tuple]:
+    """Run one statement written with %s markers, in the current transaction. On SQLite it goes
+    through the driver's cursor with ? markers: Django's cursor rewrites the markers of every
+    statement with a regex, a quarter of the cost of a claim of 100 messageIds."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql.replace("%s", "?"), params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (tenant_id, received_at, call_type, body, accepted, calls, loaded_at) VALUES (%s, %s, %s, %s, %s, %s, NULL)",
-            [tenant_id, connection.ops.adapt_datetimefield_value(received_at), call_type, body, accepted, calls],
-        )
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
