@@ -82,19 +82,29 @@ class Engine:
         """Run a named statement (or raw text, for the layer's own DDL and tools)."""
         if isinstance(statement, str):
             statement = Statement(name="<sql>", sql=statement)
-        sql, params = expand_list_params(self.render(statement), dict(params or {}))
-        return self._guarded(statement.name, lambda: self._run(sql, params, statement.returns))
+        # Engines only read the parameters; expand_list_params copies them when it expands a list.
+        sql, params = expand_list_params(self.render(statement), params if params is not None else {})
+        try:  # as _guarded, inline: this is the path of every read
+            return self._run(sql, params, statement.returns)
+        except LakehouseError:
+            raise
+        except Exception as exc:
+            raise self._mapped(statement.name, exc) from exc
 
     def _guarded(self, name: str, action):
         try:
             return action()
         except LakehouseError:
             raise
-        except Exception as exc:  # engine errors become the layer's few types
-            mapped = self.map_error(exc, name)
-            # Parameter values may be customer data: log the statement's name and the error only.
-            logger.error("lakehouse statement failed", extra={"cdp_statement": name, "cdp_error": type(mapped).__name__})
-            raise mapped from exc
+        except Exception as exc:
+            raise self._mapped(name, exc) from exc
+
+    def _mapped(self, name: str, exc: Exception) -> LakehouseError:
+        """Engine errors become the layer's few types."""
+        mapped = self.map_error(exc, name)
+        # Parameter values may be customer data: log the statement's name and the error only.
+        logger.error("lakehouse statement failed", extra={"cdp_statement": name, "cdp_error": type(mapped).__name__})
+        return mapped
 
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
         raise NotImplementedError

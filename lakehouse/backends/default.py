@@ -111,14 +111,17 @@ class DefaultEngine(Engine):
     # --- running ------------------------------------------------------------------------------
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
         text, names = to_pyformat(sql)
-        missing = set(names) - set(params)
-        if missing:
-            raise BadStatement("<params>", f"missing parameters: {sorted(missing)}")
-        values = {name: self.adapt(params[name]) for name in names}
+        try:
+            values = {name: params[name] for name in names}
+        except KeyError:
+            raise BadStatement("<params>", f"missing parameters: {sorted(set(names) - set(params))}") from None
         if self.vendor == "sqlite":
+            for name, value in values.items():
+                if isinstance(value, datetime):  # the only values adapt() changes
+                    values[name] = self.adapt(value)
             # sqlite3 reads :name markers itself: skip Django's cursor wrapper and the pyformat
             # round trip (most of a point read's cost). Same connection, so same transaction.
-            connection = self.connection
+            connection = self._connection if self._connection is not None else connections[self.alias]
             connection.ensure_connection()
             cursor = connection.connection.cursor()
             try:
