@@ -96,7 +96,11 @@ class Checked:
     ids: dict
     name: str | None
     event_time: datetime
-    identifiers: tuple[tuple[str, str], ...]
+
+    @property
+    def identifiers(self) -> tuple[tuple[str, str], ...]:
+        # Worked out when asked: ingestion needs them only for a tenant with suppressions.
+        return call_identifiers(self.ids, self.raw.get("traits"))
 
 
 _TYPE_MESSAGE = f"must be one of {', '.join(CALL_TYPES)}"
@@ -176,8 +180,7 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
         if size > MAX_EVENT_BYTES:
             return _rejected(index, message_id, [("", f"is larger than {MAX_EVENT_BYTES // 1024} KB")])
     message_id = message_id or f"srv-{uuid.uuid4().hex}"
-    return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when,
-                   identifiers=call_identifiers(ids, get("traits")))
+    return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when)
 
 
 def _rejected(index: int | None, message_id: str | None, errors: list[tuple[str, str]]) -> Rejected:

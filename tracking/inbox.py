@@ -6,8 +6,9 @@ single round trip. The ORM cannot say which rows `ignore_conflicts` skipped, hen
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
+
+import msgspec
 
 from django.db import connection, transaction
 
@@ -41,7 +42,8 @@ def inbox_store(*, tenant_id: int, received_at: datetime, call_type: str, body: 
         fresh = claim_message_ids(tenant_id, list(accepted.values()), received_at)
         kept = {index: message_id for index, message_id in accepted.items() if message_id in fresh}
         if kept:
-            _store_batch(tenant_id, received_at, call_type, body, json.dumps(kept, separators=(",", ":")), len(kept))
+            # {"3": "msg-1", ...}: msgspec writes int keys as strings, as json.dumps does, ten times faster.
+            _store_batch(tenant_id, received_at, call_type, body, msgspec.json.encode(kept).decode(), len(kept))
     return len(kept), len(accepted) - len(kept)
 
 
