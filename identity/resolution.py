@@ -243,22 +243,21 @@ def _arrow(graph: Graph, rules: Rules, blocked_nodes, blocked_edges) -> tuple[pa
     """Edges and lone identifiers as Arrow tables, without blocked values or edges."""
     a_type, b_type = pa.array(graph.a_type, pa.string()), pa.array(graph.b_type, pa.string())
     a_value, b_value = pa.array(graph.a_value, pa.string()), pa.array(graph.b_value, pa.string())
-    edges = pa.table({
-        "row": pa.array(np.arange(len(graph.seen_at), dtype=np.int64)), "seen_at": pa.array(graph.seen_at, pa.int64()),
-        "a": pc.binary_join_element_wise(a_type, a_value, SEP), "b": pc.binary_join_element_wise(b_type, b_value, SEP),
-        "a_type": a_type, "b_type": b_type, "a_value": a_value, "b_value": b_value,
-    })
+    a, b = pc.binary_join_element_wise(a_type, a_value, SEP), pc.binary_join_element_wise(b_type, b_value, SEP)
+    keep = pc.and_(pc.and_(pc.invert(_blocked(a_value, rules)), pc.invert(_blocked(b_value, rules))), pc.not_equal(a, b))
+    # The values are done with: filtering copies every column, so the table carries only what is used.
+    edges = pa.table({"row": pa.array(np.arange(len(graph.seen_at), dtype=np.int64)), "seen_at": pa.array(graph.seen_at, pa.int64()),
+                      "a": a, "b": b, "a_type": a_type, "b_type": b_type})
     node_type, node_value = pa.array(graph.node_type, pa.string()), pa.array(graph.node_value, pa.string())
-    nodes = pa.table({"key": pc.binary_join_element_wise(node_type, node_value, SEP), "type": node_type, "value": node_value,
+    nodes = pa.table({"key": pc.binary_join_element_wise(node_type, node_value, SEP), "type": node_type,
                       "seen_at": pa.array(graph.node_seen_at, pa.int64())})
-    keep = pc.and_(pc.invert(_blocked(edges["a_value"], rules)), pc.invert(_blocked(edges["b_value"], rules)))
-    keep = pc.and_(keep, pc.not_equal(edges["a"], edges["b"]))
-    keep_nodes = pc.invert(_blocked(nodes["value"], rules))
+    keep_nodes = pc.invert(_blocked(node_value, rules))
     if blocked_nodes:
         listed = pa.array([f"{t}{SEP}{v}" for t, v in blocked_nodes], pa.string())
         keep = pc.and_(keep, pc.invert(pc.or_(pc.is_in(edges["a"], listed), pc.is_in(edges["b"], listed))))
         keep_nodes = pc.and_(keep_nodes, pc.invert(pc.is_in(nodes["key"], listed)))
-    edges = edges.filter(keep)
+    if not pc.all(keep).as_py():
+        edges = edges.filter(keep)
     if blocked_edges:
         banned = sorted({SEP.join(sorted(f"{t}{SEP}{v}" for t, v in pair)) for pair in blocked_edges})
         pairs = pc.binary_join_element_wise(edges["a"], edges["b"], SEP)

@@ -7,13 +7,21 @@ from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.conf import settings
+from django.core import signals
+from django.db import close_old_connections
 
 from cdp_site.handlers import Application, api_middleware, is_token_api_call
 
 
 @pytest.fixture
 def app(db):
-    return Application()
+    # As Django's test client does: the request signals would close the test's database
+    # connection (and with it the transaction the test runs in) at every request's end.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield Application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 def call(app, path, method="GET", body=b"", **headers):
