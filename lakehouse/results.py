@@ -36,8 +36,6 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
 def _plain_timestamp(value: Any) -> datetime | None:
     # The embedded engine stores UTC without an offset: as a naive datetime when the driver parsed
     # the declared type (Django's sqlite3 converters), else as its fixed-format text.
-    if value is None:
-        return None
     if value.__class__ is datetime and value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     if value.__class__ is str and len(value) == 26:
@@ -48,13 +46,9 @@ def _plain_timestamp(value: Any) -> datetime | None:
     return normalize_value(value, "timestamp")
 
 
-# For drivers that return only str, int, float, bytes and None: one converter per declared type.
-_PLAIN = {
-    "timestamp": _plain_timestamp,
-    "double": lambda value: None if value is None else float(value),
-    "bigint": lambda value: None if value is None else int(value),
-    "boolean": lambda value: None if value is None else bool(value),
-}
+# For drivers that return only str, int, float, bytes and None: one converter per declared type,
+# never called with None (NULL stays None).
+_PLAIN = {"timestamp": _plain_timestamp, "double": float, "bigint": int, "boolean": bool}
 
 
 def _converted(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Any]]) -> list[tuple]:
@@ -62,7 +56,9 @@ def _converted(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Any]])
     for row in rows:
         row = list(row)
         for i, convert in converters:
-            row[i] = convert(row[i])
+            value = row[i]
+            if value is not None:
+                row[i] = convert(value)
         out.append(tuple(row))
     return out
 
