@@ -45,6 +45,8 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if parsed.tzinfo is timezone.utc:  # "Z" or "+00:00", what SDKs send
+        return parsed
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
@@ -70,15 +72,15 @@ def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None
     `sentAt` to measure its clock against, the client's time is taken as it is. Unreadable times
     are added to `errors` as (field, message)."""
     get = call.get
-    parsed = {}
-    for name in ("timestamp", "originalTimestamp", "sentAt"):
-        value = get(name)
-        if value is not None:
-            parsed[name] = when = parse_time(value)
-            if when is None:
-                errors.append((name, _TIME_MESSAGE))
-    original = parsed.get("originalTimestamp") or parsed.get("timestamp")
-    sent_at = parsed.get("sentAt") or batch_sent_at
+    timestamp, original, sent_at = get("timestamp"), get("originalTimestamp"), get("sentAt")
+    if timestamp is not None and (timestamp := parse_time(timestamp)) is None:
+        errors.append(("timestamp", _TIME_MESSAGE))
+    if original is not None and (original := parse_time(original)) is None:
+        errors.append(("originalTimestamp", _TIME_MESSAGE))
+    if sent_at is not None and (sent_at := parse_time(sent_at)) is None:
+        errors.append(("sentAt", _TIME_MESSAGE))
+    original = original or timestamp
+    sent_at = sent_at or batch_sent_at
     if original is None:
         return received_at
     if sent_at is None:
