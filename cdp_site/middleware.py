@@ -21,7 +21,8 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: see cdp_site/auth.py
-        request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()  # 32 hex digits, as uuid4().hex but without building a UUID
+        # A made-up id is 32 random hex digits, as uuid4().hex was, without building a UUID.
+        request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         token = request_id_var.set(request.request_id)
         try:
             response = self.get_response(request)

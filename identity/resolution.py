@@ -191,7 +191,7 @@ def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -
     n_labels = int(lab.max()) + 1
     scale = int(rank.max()) + 1 if len(rank) else 1
     seen = first_seen[rows]
-    if int(seen.max()) < (2**62) // scale:
+    if int(np.abs(seen).max()) < (2**62) // scale:
         order = seen * scale + rank[rows]
         best = np.full(n_labels, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, lab, order)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-
 from django.db import connection, transaction
 
 from tracking.models import InboxBatch, InboxMessage

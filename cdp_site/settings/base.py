@@ -60,8 +60,8 @@ MIDDLEWARE = [
     "tenancy.middleware.ConsoleTenantMiddleware",
     "console.middleware.ConsoleDomainErrorMiddleware",
 ]
-# Skipped for API calls that carry Authorization and no cookie (cdp_site/handlers.py): they serve
-# browser sessions, static files and console pages only.
+# Skipped for API calls with a Bearer or Basic Authorization and no cookie (cdp_site/handlers.py):
+# they serve browser sessions, static files and console pages only.
 CONSOLE_ONLY_MIDDLEWARE = {
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
