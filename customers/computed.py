@@ -22,7 +22,6 @@ AGGREGATIONS = ("count", "sum", "min", "max", "first", "last", "distinct_count")
 NEEDS_PROPERTY = frozenset({"sum", "min", "max", "distinct_count"})
 # Dotted names only: the path is written into the statement, so nothing else may reach it.
 PROPERTY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,7}$")
-CUSTOMERS_PER_STATEMENT = 200  # with the other markers, inside Databricks' 255 per statement
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -117,7 +116,7 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
     """Recompute definitions for these customers (None: everyone); writes only changed values.
     Returns how many trait values changed."""
     now = now or datetime.now(timezone.utc)
-    chunks = [None] if cdp_ids is None else _chunks(sorted(set(cdp_ids)))
+    chunks = [None] if cdp_ids is None else _chunks(sorted(set(cdp_ids)), engine.features.max_list_values)
     rows = []
     for definition in definitions:
         query = statement_for(definition.aggregation, definition.property)
@@ -140,8 +139,8 @@ def computed_trait_forget(engine, tenant_id: str, name: str) -> None:
     engine.delete_where(TRAITS, "tenant_id = :tenant_id AND key = :key AND source = 'computed'", {"tenant_id": tenant_id, "key": name})
 
 
-def _chunks(values: list[str]) -> list[list[str]]:
-    return [values[i:i + CUSTOMERS_PER_STATEMENT] for i in range(0, len(values), CUSTOMERS_PER_STATEMENT)]
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _register_examples() -> None:

@@ -35,9 +35,9 @@ from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
 logger = logging.getLogger("cdp.identity")
-# Values per IN list: inside Databricks' 255 markers with the other parameters there; far more
-# where the engine has no practical limit, so a load's scope is read in a few statements.
-CHUNK_LIMITED, CHUNK_UNLIMITED = 200, 2000
+# Values per IN list of a write (one marker each) on an engine with a marker limit: inside
+# Databricks' 255 with the other parameters. Reads take the engine's `max_list_values`.
+WRITE_CHUNK_LIMITED = 200
 
 
 @dataclass
@@ -54,8 +54,9 @@ class Outcome:
     affected: set[str] = field(default_factory=set)  # customers whose events/traits were redone
 
 
-def _chunks(values: Iterable, engine) -> list[list]:
-    size = CHUNK_LIMITED if engine.features.max_params_per_statement else CHUNK_UNLIMITED
+def _chunks(values: Iterable, engine, *, writes: bool = False) -> list[list]:
+    """Sorted values in lists an `IN :values` of one statement takes (see WRITE_CHUNK_LIMITED)."""
+    size = WRITE_CHUNK_LIMITED if writes and engine.features.max_params_per_statement else engine.features.max_list_values
     values = sorted(values)
     return [values[i:i + size] for i in range(0, len(values), size)]
 
@@ -248,7 +249,7 @@ def _follow_identifiers(engine, tenant: str, assignment, moved_from: set[str], m
     if changed:
         engine.upsert(EVENTS, changed)
     # Traits are rebuilt from the identify and group calls each customer now owns.
-    for chunk in _chunks(owners, engine):
+    for chunk in _chunks(owners, engine, writes=True):
         engine.delete_where(TRAITS, "tenant_id = :tenant_id AND cdp_id IN :cdp_ids", {"tenant_id": tenant, "cdp_ids": chunk})
     trait_rows = []
     for event in events:
@@ -278,7 +279,7 @@ def _move_consent(engine, tenant: str, assignment, retired: set[str], previous) 
         if before in retired and before not in target and node in assignment:
             target[before] = assignment[node]
     moved = []
-    for chunk in _chunks(retired, engine):
+    for chunk in _chunks(retired, engine, writes=True):
         for row in engine.execute(sql.CONSENTS_OF_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
             if row["cdp_id"] in target:
                 moved.append({**row, "cdp_id": target[row["cdp_id"]]})
@@ -374,7 +375,7 @@ def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
 def identity_erase(engine, tenant: str, cdp_id: str, identifiers: list[Node]) -> None:
     """Erasure: the customer's edges, issued ids, merge log and conflicts go with it."""
     values = sorted({value for _, value in identifiers})
-    for chunk in _chunks(values, engine):
+    for chunk in _chunks(values, engine, writes=True):
         params = {"tenant_id": tenant, "values": chunk}
         engine.delete_where(EDGES, "tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)", params)
         engine.delete_where(CUSTOMER_IDS, "tenant_id = :tenant_id AND id_value IN :values", params)

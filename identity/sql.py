@@ -1,4 +1,4 @@
-"""Named statements over identity data. Lists (`IN :values`) are kept within 200 by callers."""
+"""Named statements over identity data. Callers keep lists (`IN :values`) within the engine's `max_list_values`."""
 from datetime import datetime, timezone
 
 from lakehouse.statements import statement

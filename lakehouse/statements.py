@@ -9,6 +9,7 @@ cross-engine suite runs every statement without being told about it.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,10 +62,14 @@ def _split_args(text: str) -> list[str]:
 _MARKERS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)")
 
 
-def expand_list_params(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def expand_list_params(sql: str, params: dict[str, Any], *, as_one: Callable[[str, list], str | None] | None = None,
+                       ) -> tuple[str, dict[str, Any]]:
     """`IN :values` with a list becomes `IN (:values_0, :values_1, ...)`; an empty list matches nothing.
 
-    Callers keep lists within an engine's marker limit (255 on Databricks)."""
+    `as_one(marker, values)` may instead render the whole list as one parameter: it returns SQL
+    reading the list as JSON text from `:<marker>` (`values_json` for `:values`), for engines that
+    allow few markers; returning None keeps one marker per value for that list. Lists must stay
+    within `Features.max_list_values`."""
     lists = {name for name, value in params.items() if isinstance(value, (list, tuple, set, frozenset))}
     if not lists:
         return sql, params
@@ -77,6 +82,10 @@ def expand_list_params(sql: str, params: dict[str, Any]) -> tuple[str, dict[str,
         values = list(params[name])
         if not values:
             return "(NULL)"
+        whole = as_one(f"{name}_json", values) if as_one else None
+        if whole is not None:
+            expanded[f"{name}_json"] = json.dumps(values)
+            return whole
         for i, value in enumerate(values):
             expanded[f"{name}_{i}"] = value
         return "(" + ", ".join(f":{name}_{i}" for i in range(len(values))) + ")"

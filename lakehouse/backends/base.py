@@ -32,6 +32,9 @@ class BaseFeatures:
     max_params_per_statement: int | None = None
     # How many bytes of parameter values may one statement carry (None: no practical limit)?
     max_param_bytes: int | None = None
+    # How many values may one list parameter (`IN :values`) of a read carry? Callers chunk longer
+    # lists. (Writes take one marker per value, within max_params_per_statement.)
+    max_list_values: int = 2000
     # Are secondary indexes created (the embedded engines), or is data clustered instead?
     supports_indexes = False
 
@@ -82,14 +85,18 @@ class Engine:
         """Run a named statement (or raw text, for the layer's own DDL and tools)."""
         if isinstance(statement, str):
             statement = Statement(name="<sql>", sql=statement)
-        # Engines only read the parameters; expand_list_params copies them when it expands a list.
-        sql, params = expand_list_params(self.render(statement), params if params is not None else {})
+        # Engines only read the parameters; expanding copies them when there is a list.
+        sql, params = self.expand_lists(self.render(statement), params if params is not None else {}, writes=statement.writes)
         try:  # as _guarded, inline: this is the path of every read
             return self._run(sql, params, statement.returns)
         except LakehouseError:
             raise
         except Exception as exc:
             raise self._mapped(statement.name, exc) from exc
+
+    def expand_lists(self, sql: str, params: Mapping[str, Any], *, writes: bool = False) -> tuple[str, dict]:
+        """List parameters (`IN :values`) as the engine takes them: one marker per value by default."""
+        return expand_list_params(sql, params)
 
     def _guarded(self, name: str, action):
         try:

@@ -15,7 +15,6 @@ from lakehouse.backends.base import BaseFeatures, Engine, Row
 from lakehouse.backends.sparksql import SparkSqlDialect
 from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
 from lakehouse.results import Results
-from lakehouse.statements import expand_list_params
 from lakehouse.schema import Table
 
 
@@ -165,7 +164,7 @@ class SparkEngine(SparkSqlDialect, Engine):
         if ":tenant_id" not in where_sql:
             raise ValueError("delete_where needs a :tenant_id condition")
         columns = ", ".join(self.quote(c) for c in table.column_names)
-        where_sql, params = expand_list_params(where_sql, dict(params))
+        where_sql, params = self.expand_lists(where_sql, params, writes=True)
         self._overwrite(table, f"SELECT {columns} FROM {self.qualify(table.name)} WHERE NOT COALESCE(({where_sql}), FALSE)", params)
 
     # --- schema -------------------------------------------------------------------------------

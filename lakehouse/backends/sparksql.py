@@ -1,9 +1,11 @@
 """The Databricks SQL dialect shared by the Spark and Databricks engines: names, types, DDL, MERGE."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from lakehouse.schema import Column, Table
+from lakehouse.statements import expand_list_params
 
 SPARK_TYPES = {"string": "STRING", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "STRING"}
 
@@ -30,6 +32,13 @@ class SparkSqlDialect:
 
     def json_text(self, column: str, path: str) -> str:
         return f"get_json_object({column}, {path})"
+
+    def expand_lists(self, sql: str, params: Mapping[str, Any], *, writes: bool = False) -> tuple[str, dict]:
+        """In a read, a list of strings or integers travels as one JSON parameter, exploded in the
+        statement: one marker however long the list (Databricks allows 255 markers a statement,
+        which held `IN` lists to 200 values and a load's identity scope to many statements).
+        Writes keep one marker per value: Delta limits subqueries in DELETE and MERGE conditions."""
+        return expand_list_params(sql, params, as_one=None if writes else _json_list)
 
     def json_double(self, column: str, path: str) -> str:
         # ANSI mode (Spark 4, Databricks SQL) fails a plain CAST of 'n/a'; a junk value is NULL.
@@ -73,3 +82,13 @@ class SparkSqlDialect:
 
         The select's columns must come in table order: REPLACE WHERE takes no column list."""
         return f"INSERT INTO {self.qualify(table.name)} REPLACE WHERE {where}\n{select_sql}"
+
+
+def _json_list(marker: str, values: list) -> str | None:
+    if all(isinstance(v, str) for v in values):
+        kind = "string"
+    elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        kind = "bigint"
+    else:
+        return None  # anything else keeps one marker per value
+    return f"(SELECT explode(from_json(:{marker}, 'array<{kind}>')))"

@@ -7,7 +7,7 @@ from customers.tables import EVENTS
 from lakehouse.backends.databricks import DatabricksEngine
 from lakehouse.config import EngineConfig
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES
-from lakehouse.statements import STATEMENTS, expand_list_params
+from lakehouse.statements import STATEMENTS
 
 T = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -44,8 +44,10 @@ def writes(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
 
 
 def named(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
-    """Named statements as sent: rendered, list parameters expanded into one marker per value."""
-    return {name: expand_list_params(engine.render(statement), dict(statement.example)) for name, statement in STATEMENTS.items()}
+    """Named statements as sent: rendered, list parameters expanded as the engine does (in reads, one
+    JSON parameter per list)."""
+    return {name: engine.expand_lists(engine.render(statement), dict(statement.example), writes=statement.writes)
+            for name, statement in STATEMENTS.items()}
 
 
 def merges(engine: DatabricksEngine) -> dict[str, tuple[str, dict]]:
