@@ -1,4 +1,5 @@
-"""20,000 GET /api/customers/{id} through the WSGI handler against a raw SQLite point lookup of the
+"""20,000 GET /api/customers/{id} through the WSGI application gunicorn serves (cdp_site.wsgi:application)
+against a raw SQLite point lookup of the
 same customer's traits and identities plus JSON encoding. Target: <= 10x."""
 from __future__ import annotations
 
