@@ -1,6 +1,6 @@
 """200k tracking calls as 2,000 POSTs of 100 through the WSGI application gunicorn serves
-(cdp_site.wsgi:application; 10% replayed duplicates),
-against raw sqlite3.executemany of the same rows into a keyed table in one WAL transaction.
+(cdp_site.wsgi:application; 10% replayed duplicates), against raw sqlite3.executemany of the same
+rows into a keyed table in one WAL transaction.
 Gate: stored inbox rows must equal the unique messageIds. Target: <= 3.5x."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""20,000 GET /api/customers/{id} through the WSGI application gunicorn serves (cdp_site.wsgi:application)
-against a raw SQLite point lookup of the
-same customer's traits and identities plus JSON encoding. Target: <= 10x."""
+"""20,000 GET /api/customers/{id} through the WSGI application gunicorn serves
+(cdp_site.wsgi:application) against a raw SQLite point lookup of the same customer's traits and
+identities plus JSON encoding. Target: <= 10x."""
 from __future__ import annotations
 
 import io
