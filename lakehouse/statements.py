@@ -84,7 +84,7 @@ def expand_list_params(sql: str, params: dict[str, Any], *, as_one: Callable[[st
             return "(NULL)"
         whole = as_one(f"{name}_json", values) if as_one else None
         if whole is not None:
-            expanded[f"{name}_json"] = json.dumps(values)
+            expanded[f"{name}_json"] = json.dumps(values, ensure_ascii=False)  # UTF-8 is smaller than \u escapes
             return whole
         for i, value in enumerate(values):
             expanded[f"{name}_{i}"] = value

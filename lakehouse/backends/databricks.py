@@ -32,9 +32,9 @@ class DatabricksFeatures(BaseFeatures):
     returns_arrow = True
     max_params_per_statement = MAX_PARAMS
     max_param_bytes = MAX_PARAM_BYTES
-    # A list is one JSON parameter (SparkSqlDialect.expand_lists): 1000 values of up to 255
-    # characters stay well inside the 1 MB a statement may carry.
-    max_list_values = 1000
+    # A read's list is one JSON parameter (SparkSqlDialect.expand_lists): 500 values of up to 255
+    # characters (at most ~1 KB each as UTF-8 JSON) stay inside the 1 MB a statement may carry.
+    max_list_values = 500
 
 
 # --- pure pieces, tested without a network ---------------------------------------------------
