@@ -34,10 +34,13 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
 
 
 def _plain_timestamp(value: Any) -> datetime | None:
-    # The embedded engine stores UTC without an offset: as a naive datetime when the driver parsed
-    # the declared type (Django's sqlite3 converters), else as its fixed-format text.
-    if value.__class__ is datetime and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+    # The embedded engine's converter hands over aware UTC datetimes (lakehouse.backends.default.
+    # utc_timestamp); a naive one is UTC too, and text is its fixed format.
+    if value.__class__ is datetime:
+        if value.tzinfo is timezone.utc:
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
     if value.__class__ is str and len(value) == 26:
         try:
             return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
