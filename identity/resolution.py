@@ -150,10 +150,10 @@ def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, ta
     labels = _components(n_nodes, src, dst)
     key_list = keys.to_pylist()
 
-    old, old_ids = _previous_owners(key_list, previous)
+    old, old_ids = _previous_owners(keys, previous)
     replay = _components_to_replay(labels, node_type, type_names, old, rules)
     rank = np.array([rules.rank(name) for name in type_names], dtype=np.int64)[node_type] if n_nodes else np.zeros(0, np.int64)
-    state = _IdState(tenant_id, key_list, first_seen, old, old_ids, set(taken_ids) | set(old_ids), rules)
+    state = _IdState(tenant_id, key_list, first_seen, rank, old, old_ids, set(taken_ids) | set(old_ids))
     cdp = _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state)
 
     merges, conflicts = [], []
@@ -169,16 +169,18 @@ def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, ta
                       issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)))
 
 
-def _previous_owners(key_list: list[str], previous: dict[Node, str]) -> tuple[np.ndarray, list[str]]:
-    """Per identifier, the index of the customer it belonged to before (-1: new)."""
-    old = np.full(len(key_list), -1, dtype=np.int64)
-    positions: dict[str, int] = {}
-    if previous:
-        for i, key in enumerate(key_list):
-            before = previous.get(tuple(key.split(SEP, 1)))
-            if before is not None:
-                old[i] = positions.setdefault(before, len(positions))
-    return old, list(positions)
+def _previous_owners(keys: pa.Array, previous: dict[Node, str]) -> tuple[np.ndarray, list[str]]:
+    """Per identifier, the index of the customer it belonged to before (-1: new), and those
+    customers' ids. Set-based: one hash lookup of every key among the previous ones."""
+    old = np.full(len(keys), -1, dtype=np.int64)
+    if not previous:
+        return old, []
+    before = pa.array([f"{t}{SEP}{v}" for t, v in previous], pa.string())
+    owners = pc.dictionary_encode(pa.array(list(previous.values()), pa.string()))
+    at = pc.fill_null(pc.index_in(keys, value_set=before), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    found = at >= 0
+    old[found] = owners.indices.to_numpy(zero_copy_only=False)[at[found]]
+    return old, owners.dictionary.to_pylist()
 
 
 def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -> tuple[np.ndarray, np.ndarray]:
@@ -317,19 +319,14 @@ class _IdState:
     """Issues ids: customers that existed keep theirs where they keep their first identifier; new
     ones get an id derived from their oldest identifier (salted if that id is taken)."""
 
-    def __init__(self, tenant_id, keys, first_seen, old, old_ids, used, rules):
+    def __init__(self, tenant_id, keys, first_seen, rank, old, old_ids, used):
         self.tenant_id, self.keys, self.old_ids, self.used = tenant_id, keys, old_ids, used
         self.issued: dict[str, Node] = {}
         self.issued_rows: list[tuple[list[str], list[int]]] = []
-        self.claims: dict[int, tuple] = {}  # row -> (age rank, old id) for each old customer's first row
-        best: dict[int, tuple] = {}
-        for row in np.flatnonzero(old >= 0).tolist():
-            owner = int(old[row])
-            rank = (int(first_seen[row]), rules.rank(keys[row].split(SEP, 1)[0]), keys[row])
-            if owner not in best or rank < best[owner][0]:
-                best[owner] = (rank, row)
-        for owner, (rank, row) in best.items():
-            self.claims[row] = (rank, old_ids[owner])
+        # row -> (age rank, old id) for each old customer's first row: its anchor among its rows.
+        owners, rows = _anchors(old, np.flatnonzero(old >= 0), first_seen, rank, keys)
+        self.claims: dict[int, tuple] = {
+            row: ((int(first_seen[row]), int(rank[row]), keys[row]), old_ids[owner]) for owner, row in zip(owners.tolist(), rows.tolist())}
 
     def new_id(self, anchor: int) -> str:
         id_type, value = self.keys[anchor].split(SEP, 1)
