@@ -205,9 +205,15 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
     with engine.transaction():
         if rows:
             engine.upsert(IDENTITIES, rows)
+        # A new blocked pattern can take thousands of identifiers at once: one statement per type
+        # and chunk of values, not one per identifier.
+        by_type: dict[str, list[str]] = {}
         for id_type, value in gone:
-            engine.delete_where(IDENTITIES, "tenant_id = :tenant_id AND id_type = :id_type AND id_value = :id_value",
-                                {"tenant_id": tenant.slug, "id_type": id_type, "id_value": value})
+            by_type.setdefault(id_type, []).append(value)
+        for id_type, values in sorted(by_type.items()):
+            for chunk in _chunks(values, engine, writes=True):
+                engine.delete_where(IDENTITIES, "tenant_id = :tenant_id AND id_type = :id_type AND id_value IN :values",
+                                    {"tenant_id": tenant.slug, "id_type": id_type, "values": chunk})
         anchors = result.anchors
         if anchors:
             engine.insert_many(CUSTOMER_IDS, [{"tenant_id": tenant.slug, "cdp_id": cdp_id, "id_type": node[0], "id_value": node[1],

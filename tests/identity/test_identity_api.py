@@ -133,6 +133,20 @@ def test_rules_preview_then_apply(api, send, tenant_a, api_as):
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} >= {"blocked", "limits"}
 
 
+def test_a_new_blocked_pattern_takes_its_identifiers_out_of_every_customer(api, send, lakehouse, tenant_a):
+    send(*[{"type": "identify", "userId": f"user-{i}", "anonymousId": f"kiosk-{i}", "messageId": f"i{i}", "timestamp": _at(i),
+            "traits": {"email": f"kiosk-{i}@example.com"}} for i in range(5)])
+    rules = {k: v for k, v in api.get("/api/identity/rules").json().items() if k != "defaults"}
+    assert _id(api, "anonymous_id", "kiosk-3") == _id(api, "user_id", "user-3")
+    assert api.put("/api/identity/rules", {**rules, "blocked": [*rules["blocked"], "kiosk-.*"]}).status_code == 200
+    for i in range(5):  # every kiosk identifier, of both types, resolves to nobody now; the users keep theirs
+        assert _id(api, "anonymous_id", f"kiosk-{i}") is None and _id(api, "email", f"kiosk-{i}@example.com") is None
+        assert _id(api, "user_id", f"user-{i}") is not None
+    stored = lakehouse.execute(Statement("test.blocked.identities", "SELECT id_type, id_value FROM {identities} WHERE tenant_id = :tenant_id"),
+                               {"tenant_id": tenant_a.slug}).dicts()
+    assert sorted(r["id_value"] for r in stored) == [f"user-{i}" for i in range(5)], "the blocked identifiers' rows are deleted"
+
+
 def test_erasure_removes_identity_data(api, send, lakehouse, tenant_a):
     send({"type": "identify", "userId": "ada", "anonymousId": "v1", "messageId": "i1", "timestamp": _at(1)},
          {"type": "identify", "userId": "bob", "anonymousId": "v1", "messageId": "i2", "timestamp": _at(2)})
