@@ -44,6 +44,11 @@ def micros(value: datetime) -> int:
     return int(value.timestamp() * 1_000_000)
 
 
+def micros_of(values: list[datetime]) -> list[int]:
+    """micros() of many datetimes at once (Arrow converts them in C; naive ones count as UTC)."""
+    return pa.array(values, pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+
+
 @dataclass
 class Graph:
     """Edges (and identifiers seen alone) as columns. `seen_at` in microseconds since the epoch."""

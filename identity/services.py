@@ -26,7 +26,7 @@ from customers.traits import trait_rows_from_call, traits_save
 from identity import sql
 from identity.extract import call_identifiers
 from identity.models import IdentityBlock, IdentityRun, IdentitySettings
-from identity.resolution import Graph, Node, Resolution, micros, resolve
+from identity.resolution import Graph, Node, Resolution, micros_of, resolve
 from identity.rules import Rules
 from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
 from lakehouse import get_engine
@@ -134,10 +134,12 @@ def _whole_tenant(engine, tenant: str) -> _Scope:
 
 def _graph(scope: _Scope, extra: Graph | None = None) -> Graph:
     graph = Graph()
-    for (a_type, a_value, b_type, b_value), row in scope.edges.items():
-        graph.add_edge((a_type, a_value), (b_type, b_value), micros(row["first_seen_at"]), row["message_id"] or "")
-    for node, row in scope.identities.items():
-        graph.add_node(node, micros(row["first_seen_at"]))
+    edge_times = micros_of([row["first_seen_at"] for row in scope.edges.values()])
+    for ((a_type, a_value, b_type, b_value), row), seen_at in zip(scope.edges.items(), edge_times):
+        graph.add_edge((a_type, a_value), (b_type, b_value), seen_at, row["message_id"] or "")
+    graph.node_type = [node[0] for node in scope.identities]
+    graph.node_value = [node[1] for node in scope.identities]
+    graph.node_seen_at = micros_of([row["first_seen_at"] for row in scope.identities.values()])
     if extra is not None:
         for column in ("a_type", "a_value", "b_type", "b_value", "seen_at", "message_id", "node_type", "node_value", "node_seen_at"):
             getattr(graph, column).extend(getattr(extra, column))
