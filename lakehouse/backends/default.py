@@ -279,6 +279,8 @@ def utc_timestamp(raw: bytes) -> datetime | None:
 
 def sqlite_timestamp(value: datetime) -> str:
     """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: sorts as text in time order."""
+    if value.tzinfo is timezone.utc:  # the usual case: no offset to work out, no copy to make
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None and value.utcoffset():
         value = value.astimezone(timezone.utc)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")

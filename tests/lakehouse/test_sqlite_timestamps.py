@@ -22,9 +22,15 @@ def test_stored_text_reads_as_aware_utc(stored, expected):
         assert value.utcoffset() == timedelta(0)
 
 
-def test_what_the_engine_writes_it_reads_back():
-    written = datetime(2026, 7, 4, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))
-    assert utc_timestamp(sqlite_timestamp(written).encode()) == written
+@pytest.mark.parametrize("written", [
+    datetime(2026, 7, 4, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(2026, 7, 4, 23, 59, 59, tzinfo=timezone.utc),  # no microseconds: still the fixed width
+    datetime(2026, 7, 4, 23, 59, 59, 5),  # naive: UTC
+])
+def test_what_the_engine_writes_it_reads_back(written):
+    text = sqlite_timestamp(written)
+    assert len(text) == 26 and "+" not in text
+    assert utc_timestamp(text.encode()) == (written if written.tzinfo else written.replace(tzinfo=timezone.utc))
 
 
 def test_a_read_through_the_engine_hands_over_utc(lakehouse):
