@@ -183,7 +183,7 @@ class Engine:
         out = []
         for row in rows:
             if isinstance(row, Mapping):
-                out.append(tuple(row.get(name) for name in names))
+                out.append(tuple(map(row.get, names)))  # a missing (nullable) column reads as None
             else:
                 if len(row) != len(names):
                     raise ValueError(f"{table.name}: a row has {len(row)} values for {len(names)} columns")
