@@ -1,6 +1,7 @@
 """Shared fixtures: tenants with people and keys, and an API client that speaks with credentials."""
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 
@@ -83,6 +84,11 @@ class ApiClient:
         if tenant:
             self.headers["X-Tenant-ID"] = tenant
 
+    @classmethod
+    def for_write_key(cls, write_key: str) -> "ApiClient":
+        """A client authenticating the way Segment SDKs do: HTTP Basic, write key as user name."""
+        return cls(Authorization="Basic " + base64.b64encode(f"{write_key}:".encode()).decode())
+
     def request(self, method: str, path: str, body=None, **headers):
         kwargs = {"headers": {**self.headers, **headers}}
         if body is None and method.upper() in ("POST", "PUT", "PATCH"):
@@ -123,6 +129,12 @@ def console_as(tenant_a):
         return client
 
     return build
+
+
+@pytest.fixture
+def sdk(tenant_a) -> ApiClient:
+    """Tenant A's SDK: its write key over HTTP Basic."""
+    return ApiClient.for_write_key(tenant_a.write_key)
 
 
 @pytest.fixture

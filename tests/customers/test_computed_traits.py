@@ -1,14 +1,12 @@
 """Computed traits: defined per tenant, computed set-based for everyone, kept fresh as events load."""
 from __future__ import annotations
 
-import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from customers.computed import Definition, computed_traits_apply
 from tenancy.roles import Role
-from tests.conftest import ApiClient
 from tracking.loader import load_inbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
@@ -24,11 +22,6 @@ def _at(days_ago: float) -> str:
 @pytest.fixture
 def api(tenant_a, api_as):
     return api_as(tenant_a, Role.EDITOR)
-
-
-@pytest.fixture
-def sdk(tenant_a):
-    return ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
 
 
 def _send(sdk, *calls):

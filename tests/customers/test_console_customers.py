@@ -1,7 +1,6 @@
 """The customer console without JavaScript: search, profile, trait edits, consent, erasure, computed traits."""
 from __future__ import annotations
 
-import base64
 
 import pytest
 
@@ -19,8 +18,7 @@ def console(console_as):
 
 
 @pytest.fixture
-def grace(tenant_a):
-    sdk = ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
+def grace(sdk, tenant_a):
     calls = [{"type": "identify", "userId": "grace", "messageId": "g1", "timestamp": "2026-02-01T10:00:00Z",
               "traits": {"email": "grace@example.com", "name": "Grace Hopper", "city": "Arlington"}},
              {"type": "track", "userId": "grace", "event": "Checkout Started", "messageId": "g2", "timestamp": "2026-02-01T10:05:00Z",

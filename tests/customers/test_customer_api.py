@@ -1,7 +1,6 @@
 """The customer API: find anyone, see everything known about them, change traits, consent and privacy."""
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -10,7 +9,6 @@ from customers.models import SuppressedIdentifier
 from lakehouse.statements import Statement
 from tenancy.models import AuditEntry
 from tenancy.roles import Role
-from tests.conftest import ApiClient
 from tracking.loader import load_inbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
@@ -24,11 +22,6 @@ ALL_ROWS = {
 @pytest.fixture
 def api(tenant_a, api_as):
     return api_as(tenant_a, Role.EDITOR)
-
-
-@pytest.fixture
-def sdk(tenant_a):
-    return ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
 
 
 @pytest.fixture

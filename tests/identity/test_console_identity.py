@@ -1,7 +1,6 @@
 """The identity console: the graph on the profile, merge log and conflicts, rules with preview, un-merge."""
 from __future__ import annotations
 
-import base64
 
 import pytest
 
@@ -19,8 +18,7 @@ def console(console_as):
 
 
 @pytest.fixture
-def household(tenant_a):
-    sdk = ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
+def household(sdk, tenant_a):
     sdk.post("/api/v1/batch", {"batch": [
         {"type": "page", "anonymousId": "phone-1", "messageId": "p1", "timestamp": "2026-03-01T09:00:00Z"}]})
     load_inbox()

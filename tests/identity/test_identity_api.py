@@ -2,14 +2,12 @@
 resolve, un-merge splits with data following, rules preview, erasure, and the /api/identity endpoints."""
 from __future__ import annotations
 
-import base64
 
 import pytest
 
 from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
 from lakehouse.statements import Statement
 from tenancy.roles import Role
-from tests.conftest import ApiClient
 from tracking.loader import load_inbox
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
@@ -21,9 +19,7 @@ def api(tenant_a, api_as):
 
 
 @pytest.fixture
-def send(tenant_a):
-    sdk = ApiClient(Authorization="Basic " + base64.b64encode(f"{tenant_a.write_key}:".encode()).decode())
-
+def send(sdk):
     def post(*calls):
         response = sdk.post("/api/v1/batch", {"batch": list(calls)})
         assert response.status_code == 200, response.json()

@@ -1,7 +1,6 @@
 """The tracking API: what Segment's HTTP API accepts is accepted once; bad input gets a 4xx naming the field."""
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 
@@ -12,13 +11,6 @@ from tests.conftest import ApiClient
 from tests.tracking.helpers import inbox_calls
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sdk(tenant_a):
-    """A client authenticating the way Segment SDKs do: HTTP Basic, write key as user name."""
-    token = base64.b64encode(f"{tenant_a.write_key}:".encode()).decode()
-    return ApiClient(Authorization=f"Basic {token}")
 
 
 def track(n=1, **extra):
@@ -143,5 +135,5 @@ class TestIngestionAuth:
         assert response.status_code == 403 and stored(tenant_b) == []
 
     def test_unknown_or_revoked_write_keys_are_401(self, tenant_a, api_as):
-        assert ApiClient(Authorization="Basic " + base64.b64encode(b"cdp_wk_nope:").decode()).post("/api/v1/track", {}).status_code == 401
+        assert ApiClient.for_write_key("cdp_wk_nope").post("/api/v1/track", {}).status_code == 401
         assert ApiClient().post("/api/v1/batch", {"batch": []}).status_code == 401
