@@ -6,6 +6,7 @@ Gates: the product must block the junk hub values (so they join nobody), record 
 shared devices, and never give one customer two user_ids."""
 from __future__ import annotations
 
+import os
 import random
 import resource
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Settings only (customer ids are keyed with SECRET_KEY); resolution itself needs no database.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdp_site.settings.local")
 
 EDGES = 2_000_000
 JUNK = ["undefined", "null", "0", "anonymous", ""]

@@ -14,12 +14,12 @@ the shortcut changes no result.
 
 Ids are stable. A customer keeps its `cdp_id` while it keeps the identifier it was first seen
 with; when customers join, the one first seen earliest survives and the others become aliases.
-A new customer's id is derived from its oldest identifier, so re-running gives the same ids.
+A new customer's id is derived from its oldest identifier (`identity.ids`), so re-running gives
+the same ids.
 """
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,15 +28,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from identity.ids import SEP, derive, derive_one  # SEP: between type and value in an interned identifier key
 from identity.rules import Rules
 
-SEP = "\x1f"  # between type and value in an interned identifier key
 Node = tuple[str, str]
-
-
-def new_cdp_id(tenant_id: str, id_type: str, id_value: str, salt: int = 0) -> str:
-    text = f"{tenant_id}|{id_type}|{id_value}" + (f"|{salt}" if salt else "")
-    return "cdp_" + hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def micros(value: datetime) -> int:
@@ -335,18 +330,17 @@ class _IdState:
 
     def new_id(self, anchor: int) -> str:
         id_type, value = self.keys[anchor].split(SEP, 1)
-        salt, cdp_id = 0, new_cdp_id(self.tenant_id, id_type, value)
+        salt, cdp_id = 0, derive_one(self.tenant_id, id_type, value)
         while cdp_id in self.used:
             salt += 1
-            cdp_id = new_cdp_id(self.tenant_id, id_type, value, salt)
+            cdp_id = derive_one(self.tenant_id, id_type, value, salt)
         self.used.add(cdp_id)
         self.issued[cdp_id] = (id_type, value)
         return cdp_id
 
     def new_ids(self, anchors: list[int]) -> list[str]:
         """new_id for many anchors at once: the hot path of a first resolution."""
-        prefix = f"{self.tenant_id}|"
-        ids = ["cdp_" + hashlib.sha256((prefix + self.keys[a].replace(SEP, "|", 1)).encode()).hexdigest()[:24] for a in anchors]
+        ids = derive(self.tenant_id, [self.keys[a] for a in anchors])
         if self.used.isdisjoint(ids) and len(set(ids)) == len(ids):
             self.used.update(ids)
             self.issued_rows.append((ids, anchors))  # made into (type, value) pairs only when asked

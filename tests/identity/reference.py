@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from identity.resolution import SEP, new_cdp_id
+from identity.ids import SEP, derive_one
 
 
 def reference_resolve(tenant_id, edges, nodes, rules):
@@ -42,5 +42,5 @@ def reference_resolve(tenant_id, edges, nodes, rules):
     for root, group in members.items():
         anchor = min(group, key=lambda n: (first[n], rules.rank(n[0]), key(n)))
         for n in group:
-            assignment[n] = new_cdp_id(tenant_id, *anchor)
+            assignment[n] = derive_one(tenant_id, *anchor)
     return assignment, conflicts
