@@ -242,7 +242,7 @@ class _Interned:
 def _intern(graph: Graph, rules: Rules, blocked_nodes, blocked_edges) -> _Interned:
     """Every identifier as a dense integer, leaving out blocked values, blocked edges and edges
     from an identifier to itself. Interned one type at a time: smaller hash tables than one over
-    "type+value" strings (2x faster at millions of identifiers), and no such strings to build
+    "type+value" strings (about 2x faster at millions of identifiers), and no such strings to build
     except one per distinct identifier. The rules' blocked patterns are matched once per distinct
     value, not once per endpoint."""
     n_edges = len(graph.seen_at)
@@ -268,15 +268,13 @@ def _intern(graph: Graph, rules: Rules, blocked_nodes, blocked_edges) -> _Intern
 
     src, dst, alone = codes[:n_edges], codes[n_edges:2 * n_edges], codes[2 * n_edges:]
     keep = ~is_blocked[src] & ~is_blocked[dst] & (src != dst)
-    if blocked_edges:
+    if blocked_edges:  # each blocked pair as one number (lower code, higher code)
         def code(node: Node) -> int:
-            if node[0] not in offsets:
-                return -1
-            start, values_of_type = offsets[node[0]]
+            start, values_of_type = offsets.get(node[0], (0, pa.array([], pa.string())))
             at = pc.index_in(pa.array([node[1]], pa.string()), value_set=values_of_type)[0].as_py()
             return -1 if at is None else start + at
-        banned = [sorted(code(node) for node in pair) for pair in blocked_edges]
-        banned = np.array([low * offset + high for low, high in banned if low >= 0], dtype=np.int64)
+        pairs = [sorted(code(node) for node in pair) for pair in blocked_edges]
+        banned = np.array([low * offset + high for low, high in pairs if low >= 0], dtype=np.int64)
         keep &= ~np.isin(np.minimum(src, dst) * offset + np.maximum(src, dst), banned)
     rows, alone_kept = np.flatnonzero(keep), ~is_blocked[alone]
     src, dst, alone = src[rows], dst[rows], alone[alone_kept]

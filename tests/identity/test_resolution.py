@@ -42,6 +42,30 @@ def test_columnar_resolution_equals_the_plain_rule(seed):
     assert sorted(c.edge for c in result.conflicts) == sorted(conflicts)
 
 
+@pytest.mark.parametrize("seed", range(100))
+def test_blocked_identifiers_and_edges_are_left_out_as_if_never_seen(seed):
+    """Blocking (un-merge) equals resolving the graph without what is blocked, by the plain rule."""
+    rng = random.Random(seed)
+    graph, edges, nodes = random_graph(seed)
+    identifiers = sorted({node for a, b, _, _ in edges for node in (a, b)} | set(nodes))
+    blocked_nodes = set(rng.sample(identifiers, min(len(identifiers), rng.randint(0, 3))))
+    blocked_edges = {frozenset((a, b)) for a, b, _, _ in rng.sample(edges, min(len(edges), rng.randint(0, 3))) if a != b}
+    kept = [e for e in edges if not {e[0], e[1]} & blocked_nodes and frozenset(e[:2]) not in blocked_edges]
+    expected, conflicts = reference_resolve("t", kept, {n: at for n, at in nodes.items() if n not in blocked_nodes}, Rules())
+    result = resolve("t", graph, Rules(), blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
+    assert result.assignment() == expected
+    assert sorted(c.edge for c in result.conflicts) == sorted(conflicts)
+
+
+def test_missing_values_take_no_part():
+    graph = Graph()
+    graph.add_edge(("anonymous_id", "a1"), ("user_id", "ada"), 10, "m1")
+    graph.a_type.append("email"), graph.a_value.append(None), graph.b_type.append("user_id"), graph.b_value.append("ada")
+    graph.seen_at.append(5), graph.message_id.append("m0")
+    assert set(resolve("t", graph, Rules()).assignment()) == {("anonymous_id", "a1"), ("user_id", "ada")}
+    assert set(resolve("t", graph, Rules(blocked=[])).assignment()) == {("anonymous_id", "a1"), ("user_id", "ada")}
+
+
 def test_no_customer_ever_holds_two_user_ids_and_junk_identifies_nobody():
     for seed in range(100):
         graph, _, _ = random_graph(seed, size=80)
