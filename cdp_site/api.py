@@ -1,20 +1,29 @@
 """The one NinjaAPI, mounted at /api: routers, auth, throttling, and errors as problem details."""
 from __future__ import annotations
 
-import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
+from ninja.parser import Parser
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 
 from cdp_site.auth import PrincipalRateThrottle, TenantAuth
 from cdp_site.errors import DomainError
+from cdp_site.jsontext import JsonRejected, loads
 from cdp_site.problems import problem_response, validation_errors
 from lakehouse.errors import BadStatement, LakehouseError
 
 logger = logging.getLogger("cdp.api")
+
+
+class StrictJsonParser(Parser):
+    """Request bodies as strict JSON (no NaN, no lone surrogates): what cannot be stored is refused
+    with a 400 that says why, not accepted and failed on later."""
+
+    def parse_body(self, request: HttpRequest):
+        return loads(request.body.decode("utf-8"))
 
 
 # The docs pages and the schema are public (they hold no data); every operation authenticates.
@@ -27,6 +36,7 @@ api = NinjaAPI(
         "RFC 9457 problem details (`application/problem+json`). Lists page with `limit` and `offset`."
     ),
     auth=TenantAuth(),
+    parser=StrictJsonParser(),
     throttle=[PrincipalRateThrottle()],
     docs=Swagger(),
     docs_url="/docs",
@@ -72,8 +82,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     cause = exc.__cause__
     if isinstance(cause, UnicodeDecodeError):
         return problem_response(request, status=400, type_slug="malformed-body", detail="The request body is not UTF-8 text.")
-    if isinstance(cause, json.JSONDecodeError):
-        return problem_response(request, status=400, type_slug="malformed-body", detail=f"The request body is not valid JSON: {cause.msg} at line {cause.lineno} column {cause.colno}.")
+    if isinstance(cause, JsonRejected):
+        return problem_response(request, status=400, type_slug="malformed-body", detail=str(cause))
     return problem_response(request, status=exc.status_code, detail=str(exc))
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cdp_site.errors import DomainError, InvalidInput
+from cdp_site.jsontext import loads
 from tenancy.types import TenantRef
 from tracking.services import ingest
 
@@ -71,7 +72,7 @@ def read_rows(path: Path, fmt: str) -> Iterator[dict | str]:
             for line in handle:
                 if line.strip():
                     try:
-                        yield json.loads(line)
+                        yield loads(line)
                     except ValueError:
                         yield line.strip()[:80]
     else:
@@ -109,7 +110,7 @@ def _json_object(value):
     """A CSV cell holding JSON ({"a": 1}) becomes the object; anything else stays as it is."""
     if isinstance(value, str) and value.startswith("{"):
         try:
-            return json.loads(value)
+            return loads(value)
         except ValueError:
             return value
     return value

@@ -39,6 +39,15 @@ def test_malformed_json_is_400_and_says_where(tenant_a, api_as):
     assert "not valid JSON" in body["detail"] and "line 1" in body["detail"]
 
 
+@pytest.mark.parametrize("raw, words", [
+    (b'{"name": "key \\udc00"}', "lone UTF-16 surrogate"),  # not a character: nothing could store it
+    (b'{"name": NaN}', "NaN"),
+])
+def test_json_that_cannot_be_stored_is_400_and_says_why(tenant_a, api_as, raw, words):
+    body = _problem(api_as(tenant_a).request("POST", "/api/api-keys", raw), 400)
+    assert words in body["detail"]
+
+
 def test_non_utf8_body_is_400(tenant_a, api_as):
     body = _problem(api_as(tenant_a).request("POST", "/api/api-keys", b'{"name": "\xff\xfe"}'), 400)
     assert "UTF-8" in body["detail"] or "JSON" in body["detail"]

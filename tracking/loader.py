@@ -17,6 +17,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
+from cdp_site.jsontext import JsonRejected, loads
 from customers.computed_traits import computed_traits_for_customers
 from customers.sql import IDENTITIES_FOR_VALUES
 from identity.extract import calls_graph
@@ -110,9 +111,19 @@ def _pending(batch_size: int) -> list[InboxBatch]:
 def batch_calls(batch: InboxBatch) -> list[dict]:
     """The accepted calls of a stored request, normalised exactly as they were when accepted."""
     message_ids = {int(index): message_id for index, message_id in json.loads(batch.accepted).items()}
-    accepted, _ = normalized_calls(json.loads(batch.body), implied_type=batch.call_type or None, received_at=batch.received_at,
+    accepted, _ = normalized_calls(_stored_body(batch.body), implied_type=batch.call_type or None, received_at=batch.received_at,
                                    check_size=False, message_ids=message_ids)
     return [call.payload for _, call in accepted]
+
+
+def _stored_body(text: str) -> object:
+    try:
+        return loads(text)
+    except JsonRejected:
+        # Accepted before lone surrogate escapes were refused: load the calls with U+FFFD in their
+        # place rather than fail this batch (and every batch behind it) for ever.
+        text = json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return loads(text)
 
 
 def load_batch(engine, batches: list[InboxBatch]) -> int:

@@ -45,6 +45,20 @@ def test_a_loader_killed_after_writing_but_before_marking_loads_nothing_twice(la
     assert load_inbox().calls == 0
 
 
+def test_a_batch_accepted_with_a_lone_surrogate_before_they_were_refused_still_loads(lakehouse, tenant_a):
+    from tracking.models import InboxBatch
+
+    send(tenant_a.ref, tracks(1))
+    send(tenant_a.ref, tracks(1, start=1))
+    first = InboxBatch.objects.order_by("id").first()
+    first.body = first.body.replace('"Viewed"', '"Viewed \\ud800"')  # as stored by an older version
+    first.save()
+    assert load_inbox().calls == 2, "the batch and the one behind it both load"
+    events = lakehouse.execute(Statement("test.events", "SELECT event FROM {events} WHERE tenant_id = :tenant_id ORDER BY message_id"),
+                               {"tenant_id": tenant_a.slug})
+    assert [row["event"] for row in events] == ["Viewed \ufffd\ufffd\ufffd", "Viewed"]
+
+
 def test_one_customer_per_user_id_joined_with_the_anonymous_id_on_identify(lakehouse, tenant_a):
     send(tenant_a.ref, [
         {"type": "page", "anonymousId": "anon-1", "messageId": "1", "timestamp": "2026-01-01T00:00:00Z"},
