@@ -1,4 +1,5 @@
-"""The scheduler's schedules and recent task runs (admins: they span all tenants' work)."""
+"""The scheduler's schedules and recent task runs (admins: they span all tenants' work), and the
+tenant's ingestion inbox: calls waiting to load and batches set aside after failing to."""
 from __future__ import annotations
 
 from django.http import HttpRequest
@@ -7,8 +8,10 @@ from ninja import Query, Router
 from cdp_site.auth import TenantAuth
 from cdp_site.pagination import PageOut, PageParams, page_of
 from operations import selectors
-from operations.schemas import ScheduleOut, TaskRunOut
+from operations.schemas import InboxOut, InboxRetryOut, ScheduleOut, TaskRunOut
 from tenancy.roles import Role
+from tracking import selectors as inbox_selectors
+from tracking import services as inbox_services
 
 router = Router(tags=["operations"], auth=TenantAuth(read_role=Role.ADMIN, write_role=Role.ADMIN))
 
@@ -21,3 +24,14 @@ def schedule_list(request: HttpRequest, page: Query[PageParams]):
 @router.get("/tasks", response=PageOut[TaskRunOut], summary="Recent task runs, newest first, with errors")
 def task_list(request: HttpRequest, page: Query[PageParams]):
     return page_of(selectors.task_runs(), limit=page.limit, offset=page.offset, mapper=selectors.task_run_info)
+
+
+@router.get("/inbox", response=InboxOut, summary="Calls waiting to load, and batches set aside after failing to load, with their errors",
+            description="The oldest 50 set-aside batches are listed. Fix the cause, then retry them.")
+def inbox_status(request: HttpRequest):
+    return inbox_selectors.inbox_status(tenant_id=request.auth.tenant.id)
+
+
+@router.post("/inbox/retry", response=InboxRetryOut, summary="Put the tenant's set-aside batches back in line for the next load")
+def inbox_retry(request: HttpRequest):
+    return {"retried": inbox_services.inbox_retry(tenant=request.auth.tenant, actor=request.auth.actor)}

@@ -24,3 +24,22 @@ class TaskRunOut(Schema):
     success: bool
     error: str | None
     attempts: int
+
+
+class SetAsideBatchOut(Schema):
+    id: int
+    received_at: datetime
+    calls: int
+    failed_at: datetime
+    error: str
+
+
+class InboxOut(Schema):
+    pending_calls: int
+    set_aside_batches: int
+    set_aside_calls: int
+    set_aside: list[SetAsideBatchOut]
+
+
+class InboxRetryOut(Schema):
+    retried: int

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from cdp_site.pagination import page_of
-from console.access import role_required
+from console.access import console_context, role_required
 from operations import selectors
 from operations.lakehouse import lakehouse_overview
 from tenancy.roles import Role
+from tracking.selectors import inbox_status
+from tracking.services import inbox_retry
 
 
 @role_required(read=Role.ADMIN, write=Role.ADMIN)
@@ -16,5 +20,16 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {"schedules": selectors.schedule_list(), "runs": runs.items}
     if not request.htmx:
         context["lakehouse"] = lakehouse_overview()
+        context["inbox"] = inbox_status(tenant_id=request.tenant.id)
     template = "operations/index.html#runs" if request.htmx else "operations/index.html"
     return render(request, template, context)
+
+
+@require_POST
+@role_required(read=Role.ADMIN, write=Role.ADMIN)
+def retry_inbox(request: HttpRequest) -> HttpResponse:
+    ctx = console_context(request)
+    retried = inbox_retry(tenant=ctx.tenant, actor=ctx.actor)
+    messages.success(request, f"{retried} batch(es) back in line: the loader takes them on its next run (every minute)."
+                     if retried else "No batch was set aside.")
+    return redirect("operations:index")

@@ -50,7 +50,8 @@ def _store_batch(tenant_id: int, received_at: datetime, call_type: str, body: st
     # One INSERT: the ORM's create() (model instance, signals, SQL compilation) cost more than the
     # statement itself, once per request.
     table = connection.ops.quote_name(InboxBatch._meta.db_table)
-    _execute(f"INSERT INTO {table} (tenant_id, received_at, call_type, body, accepted, calls, loaded_at) VALUES (%s, %s, %s, %s, %s, %s, NULL)",
+    _execute(f"INSERT INTO {table} (tenant_id, received_at, call_type, body, accepted, calls, loaded_at, failed_at, error) "
+             "VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, '')",
              [tenant_id, connection.ops.adapt_datetimefield_value(received_at), call_type, body, accepted, calls])
 
 

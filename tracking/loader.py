@@ -4,6 +4,14 @@ Each batch is applied (events inserted skipping known messageIds, identities rec
 upserted last-write-wins) and then marked loaded. Every step is idempotent, so a loader killed
 between the two simply applies the batch again on its next run and nothing is counted twice;
 on the embedded engine both steps share one transaction anyway.
+
+A batch that fails for a reason of its own (a value the lakehouse refuses, a bug met by one
+payload) must not stop every batch behind it, of every tenant: the loader then loads that group
+one batch at a time and sets aside the ones that fail, with their error, for an operator to see
+and retry (`cdp_load --retry-failed`, the Operations page, `POST /api/operations/inbox/retry`;
+`tracking.services.inbox_retry`).
+Failures of the lakehouse itself (away, not migrated, refusing our credentials) stop the run
+instead, leaving every batch pending for the next one.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from cdp_site.jsontext import JsonRejected, loads
@@ -25,6 +33,8 @@ from identity.services import resolve_and_apply, rules_for
 from customers.tables import EVENTS
 from customers.traits import trait_rows_from_call, traits_save
 from lakehouse import get_engine
+from lakehouse.errors import AuthenticationError as LakehouseAuthError
+from lakehouse.errors import ConfigurationError, TableMissing, WarehouseUnavailable
 from operations.leases import held_lease, lease_renew
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_ref
@@ -45,6 +55,7 @@ class LoadResult:
     batches: int = 0
     calls: int = 0
     busy: bool = False  # another loader holds the lease
+    set_aside: int = 0  # batches that failed on their own and wait for an operator
 
 
 def event_row(tenant_id: str, cdp_id: str, call: dict, loaded_at) -> dict:
@@ -105,7 +116,7 @@ def _known_user_ids(engine, tenant_slug: str, calls: list[dict]) -> set[str]:
 
 
 def _pending(batch_size: int) -> list[InboxBatch]:
-    return list(InboxBatch.objects.filter(loaded_at__isnull=True).order_by("id")[:batch_size])
+    return list(InboxBatch.objects.filter(loaded_at__isnull=True, failed_at__isnull=True).order_by("id")[:batch_size])
 
 
 def batch_calls(batch: InboxBatch) -> list[dict]:
@@ -119,11 +130,14 @@ def batch_calls(batch: InboxBatch) -> list[dict]:
 def _stored_body(text: str) -> object:
     try:
         return loads(text)
-    except JsonRejected:
+    except JsonRejected as rejected:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise rejected from None  # damaged in the inbox: the batch is set aside with this error
         # Accepted before lone surrogate escapes were refused: load the calls with U+FFFD in their
         # place rather than fail this batch (and every batch behind it) for ever.
-        text = json.dumps(json.loads(text), ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        return loads(text)
+        return loads(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
 
 
 def load_batch(engine, batches: list[InboxBatch]) -> int:
@@ -154,7 +168,7 @@ def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = Non
             batches = _pending(batch_size)
             if not batches:
                 break
-            result.calls += load_batch(engine, batches)
+            result.calls += _load_or_set_aside(engine, batches, result)
             result.batches += 1
             progress(result.batches, result.calls)
             lease_renew(LEASE, token, seconds=LEASE_SECONDS)
@@ -163,8 +177,35 @@ def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = Non
     return result
 
 
-def pending_count() -> int:
-    """Calls accepted and not loaded yet."""
-    from django.db.models import Sum
+def _load_or_set_aside(engine, batches: list[InboxBatch], result: LoadResult) -> int:
+    """Load the batches together; if that fails for a reason of theirs, one by one, setting aside
+    each that fails. Loading is idempotent, so what a failed attempt wrote is written once."""
+    try:
+        return load_batch(engine, batches)
+    except Exception as exc:
+        if _environmental(exc):
+            raise
+        if len(batches) == 1:
+            _set_aside(batches[0], exc, result)
+            return 0
+    loaded = 0
+    for batch in batches:
+        try:
+            loaded += load_batch(engine, [batch])
+        except Exception as exc:
+            if _environmental(exc):
+                raise
+            _set_aside(batch, exc, result)
+    return loaded
 
-    return InboxBatch.objects.filter(loaded_at__isnull=True).aggregate(n=Sum("calls"))["n"] or 0
+
+def _environmental(exc: Exception) -> bool:
+    """A failure of the lakehouse or the database themselves, which no batch is to blame for."""
+    return isinstance(exc, (WarehouseUnavailable, TableMissing, LakehouseAuthError, ConfigurationError, OperationalError, InterfaceError))
+
+
+def _set_aside(batch: InboxBatch, exc: Exception, result: LoadResult) -> None:
+    InboxBatch.objects.filter(id=batch.id).update(failed_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+    result.set_aside += 1
+    # The message may quote customer data: the log gets the batch and the error type only.
+    logger.error("inbox batch set aside", extra={"cdp_batch": batch.id, "cdp_tenant_id": batch.tenant_id, "cdp_error": type(exc).__name__})

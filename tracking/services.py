@@ -7,11 +7,13 @@ from datetime import datetime
 from django.utils import timezone
 
 from cdp_site.errors import InvalidInput
+from tenancy.services import audit_record
 from tenancy.types import TenantRef
 from tracking.body import MalformedBody, read_json
 from tracking.calls import Accepted, Checked, Rejected, check_call, normalize_call, parse_time
 from tracking.inbox import inbox_store
 from tracking.limits import MAX_EVENT_BYTES
+from tracking.selectors import set_aside_batches
 
 
 @dataclass
@@ -121,3 +123,12 @@ def record_call(*, tenant: TenantRef, call: dict) -> str:
         claim_message_ids(tenant.id, [outcome.message_id], received_at)
         owners = apply_calls(engine, tenant, [outcome.payload])
     return owners[outcome.message_id]
+
+
+def inbox_retry(*, tenant: TenantRef | None, actor: str) -> int:
+    """Put a tenant's set-aside batches (None: every tenant's) back in line for the next load,
+    once their cause is fixed. Returns how many."""
+    retried = set_aside_batches(tenant.id if tenant else None).update(failed_at=None, error="")
+    if retried:
+        audit_record(tenant=tenant, actor=actor, action="inbox.retry", details={"batches": retried})
+    return retried

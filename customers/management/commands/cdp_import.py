@@ -7,7 +7,8 @@ from tqdm import tqdm
 from cdp_site.errors import DomainError
 from customers.imports import KINDS, file_format, import_rows, read_rows, row_count
 from tenancy.selectors import tenant_get
-from tracking.loader import load_inbox, pending_count
+from tracking.loader import load_inbox
+from tracking.selectors import pending_count
 
 
 class Command(BaseCommand):
@@ -54,3 +55,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING("The loader is running elsewhere; it will load these calls."))
             else:
                 self.stdout.write(self.style.SUCCESS(f"Loaded {result.calls} call(s) into the lakehouse."))
+                if result.set_aside:
+                    self.stdout.write(self.style.WARNING(
+                        f"{result.set_aside} batch(es) failed to load and were set aside; their errors are on the Operations page. "
+                        "Fix the cause, then run manage.py cdp_load --retry-failed."))
