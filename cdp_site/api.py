@@ -11,7 +11,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Thr
 
 from cdp_site.auth import PrincipalRateThrottle, TenantAuth
 from cdp_site.errors import DomainError
-from cdp_site.jsontext import JsonRejected, loads
+from cdp_site.jsontext import JsonRejected, loads_storable
 from cdp_site.problems import problem_response, validation_errors
 from lakehouse.errors import BadStatement, LakehouseError
 
@@ -19,11 +19,11 @@ logger = logging.getLogger("cdp.api")
 
 
 class StrictJsonParser(Parser):
-    """Request bodies as strict JSON (no NaN, no lone surrogates): what cannot be stored is refused
-    with a 400 that says why, not accepted and failed on later."""
+    """Request bodies as strict JSON (no NaN, no lone surrogates, no NUL): what cannot be stored is
+    refused with a 400 that says why, not accepted and failed on later."""
 
     def parse_body(self, request: HttpRequest):
-        return loads(request.body.decode("utf-8"))
+        return loads_storable(request.body.decode("utf-8"))
 
 
 # The docs pages and the schema are public (they hold no data); every operation authenticates.

@@ -1,11 +1,12 @@
 """Strict JSON text, as the API, the tracking endpoints and imports accept it.
 
-Strict means: no NaN or Infinity (not JSON), and no lone UTF-16 surrogate escapes such as
-`"\\ud800"`. Python's json module accepts both; a lone surrogate is not a character, cannot be
-stored as UTF-8, and once accepted made every later write of that value fail (a tracking batch
-holding one stopped the loader for every tenant). msgspec reads strict JSON about a third faster
-than the standard library, so it reads first; the standard library reads only what msgspec
-refused, to say precisely what is wrong.
+Strict means: no NaN or Infinity (not JSON), no lone UTF-16 surrogate escapes such as
+`"\\ud800"`, and (checked by the caller, which knows where a value goes) no NUL character
+`"\\u0000"`. Python's json module accepts the first two; a lone surrogate is not a character and
+cannot be stored as UTF-8, PostgreSQL text cannot hold a NUL, and once accepted either made every
+later write of that value fail (a tracking batch holding one stopped the loader for every
+tenant). msgspec reads strict JSON about a third faster than the standard library, so it reads
+first; the standard library reads only what msgspec refused, to say precisely what is wrong.
 """
 from __future__ import annotations
 
@@ -37,6 +38,52 @@ def loads(text: str | bytes) -> object:
     except UnicodeEncodeError:
         raise JsonRejected("The body contains a lone UTF-16 surrogate escape (such as \\ud800 without its pair), which is "
                            "not a character; send valid Unicode text.") from None
+    return value
+
+
+NUL_ESCAPE = "\\u0000"  # how a NUL appears in JSON text (a raw one is not valid JSON)
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored; remove it"
+
+
+def nul_path(value: object, path: str = "") -> str | None:
+    """Where the first NUL character is in a parsed JSON value, as a dotted path ("" for the value
+    itself), or None. Callers look only when the text holds a NUL escape, which is rare."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return inner
+            found = nul_path(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            found = nul_path(item, f"{path}[{position}]")
+            if found is not None:
+                return found
+    return None
+
+
+def without_nul(value: object) -> object:
+    """The value with every NUL character replaced by U+FFFD (for data accepted before NULs were refused)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
+
+
+def loads_storable(text: str | bytes) -> object:
+    """`loads`, also refusing a NUL character anywhere: for a body stored as it is."""
+    value = loads(text)
+    if (NUL_ESCAPE in text if isinstance(text, str) else NUL_ESCAPE.encode() in text):
+        path = nul_path(value)
+        if path is not None:
+            raise JsonRejected(f"The body {'at ' + path + ' ' if path else ''}{NUL_MESSAGE}.")
     return value
 
 

@@ -1,10 +1,12 @@
-"""Request id, the one request log line, and the API's content-type rule."""
+"""Request id, the one request log line, NUL-free URLs, and the API's content-type rule."""
 from __future__ import annotations
 
 import logging
 import os
 import re
 import time
+
+from django.http import HttpResponseBadRequest
 
 from cdp_site.logging import request_id_var
 from cdp_site.problems import problem_response
@@ -64,6 +66,23 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class NulInUrlMiddleware:
+    """A URL holding a NUL character (`%00`) is refused before any view: no identifier, id or name
+    can hold one, and PostgreSQL refuses it in any statement (a 500 otherwise)."""
+
+    MESSAGE = "The URL contains a NUL character (%00), which no identifier, id or search can hold; remove it."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            if request.path.startswith("/api/"):
+                return problem_response(request, status=400, type_slug="malformed-url", detail=self.MESSAGE)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 class ApiContentTypeMiddleware:

@@ -42,6 +42,7 @@ def test_malformed_json_is_400_and_says_where(tenant_a, api_as):
 @pytest.mark.parametrize("raw, words", [
     (b'{"name": "key \\udc00"}', "lone UTF-16 surrogate"),  # not a character: nothing could store it
     (b'{"name": NaN}', "NaN"),
+    (b'{"name": "key \\u0000"}', "at name contains a NUL character"),
 ])
 def test_json_that_cannot_be_stored_is_400_and_says_why(tenant_a, api_as, raw, words):
     body = _problem(api_as(tenant_a).request("POST", "/api/api-keys", raw), 400)
@@ -127,3 +128,15 @@ def test_missing_lakehouse_tables_answer_503_saying_how_to_fix(tenant_a, api_as)
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     assert "manage.py lakehouse migrate" in response.json()["detail"]
+
+
+@pytest.mark.usefixtures("lakehouse")
+@pytest.mark.parametrize("path", ["/api/customers?q=a%00b", "/api/customers/cdp_%00x", "/api/identity/resolve?type=email&value=a%00b"])
+def test_a_nul_in_the_url_is_400_before_any_statement_runs(tenant_a, api_as, path):
+    body = _problem(api_as(tenant_a).get(path), 400)  # PostgreSQL refuses a NUL in any statement
+    assert "NUL character" in body["detail"]
+
+
+def test_a_nul_in_a_console_url_is_400_with_a_message(console_as):
+    response = console_as().get("/customers/?q=a%00b")
+    assert response.status_code == 400 and "NUL character" in response.content.decode()

@@ -120,6 +120,14 @@ def test_oversized_call_is_rejected_by_index_and_oversized_batch_is_413(sdk, ten
     assert stored(tenant_a) == ["m-1"]
 
 
+def test_a_call_holding_a_nul_character_is_rejected_by_name_and_the_others_kept(sdk, tenant_a):
+    body = json.dumps({"batch": [track(1, properties={"note": "a\x00b"}), track(2)]})  # PostgreSQL text cannot hold a NUL
+    result = sdk.request("POST", "/api/v1/batch", body).json()
+    assert result["accepted"] == 1 and result["rejected"][0]["errors"][0]["field"] == "batch[0].properties.note"
+    assert "NUL" in result["rejected"][0]["errors"][0]["message"]
+    assert stored(tenant_a) == ["m-2"]
+
+
 def test_nan_and_bad_gzip_are_4xx(sdk):
     nan = sdk.request("POST", "/api/v1/track", b'{"userId": "u", "event": "x", "properties": {"v": NaN}}')
     assert nan.status_code == 400 and "NaN" in nan.json()["detail"]

@@ -52,11 +52,14 @@ def test_a_batch_accepted_with_a_lone_surrogate_before_they_were_refused_still_l
     send(tenant_a.ref, tracks(1, start=1))
     first = InboxBatch.objects.order_by("id").first()
     first.body = first.body.replace('"Viewed"', '"Viewed \\ud800"')  # as stored by an older version
+    first.body = first.body.replace('"track"', '"track", "properties": {"note": "a\\u0000b"}')  # likewise a NUL
     first.save()
     assert load_inbox().calls == 2, "the batch and the one behind it both load"
     events = lakehouse.execute(Statement("test.events", "SELECT event FROM {events} WHERE tenant_id = :tenant_id ORDER BY message_id"),
                                {"tenant_id": tenant_a.slug})
     assert [row["event"] for row in events] == ["Viewed \ufffd\ufffd\ufffd", "Viewed"]
+    assert "a\ufffdb" in lakehouse.execute(Statement("test.note", "SELECT properties FROM {events} WHERE tenant_id = :tenant_id "
+                                                       "ORDER BY message_id"), {"tenant_id": tenant_a.slug}).first()["properties"]
 
 
 def test_one_customer_per_user_id_joined_with_the_anonymous_id_on_identify(lakehouse, tenant_a):
