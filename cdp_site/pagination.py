@@ -17,9 +17,12 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
+MAX_OFFSET = 1_000_000_000  # past what any engine's integer takes, and past any list worth paging
+
+
 class PageParams(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="How many items, at most 500.")
-    offset: int = Field(0, ge=0, description="How many items to skip.")
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="How many items to skip (at most a billion: narrow the list instead).")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
+from cdp_site.pagination import MAX_OFFSET
 from tenancy.roles import Role, role_allows
 from tenancy.types import Principal, TenantContext
 from tenancy.selectors import user_principal
@@ -39,6 +40,6 @@ def role_required(read: str = Role.VIEWER, write: str = Role.EDITOR):
 def offset_param(request) -> int:
     """The `?offset=` of a console list page; junk or negatives mean the first page."""
     try:
-        return max(int(request.GET.get("offset", 0)), 0)
+        return min(max(int(request.GET.get("offset", 0)), 0), MAX_OFFSET)
     except ValueError:
         return 0

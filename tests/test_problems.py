@@ -137,6 +137,12 @@ def test_a_nul_in_the_url_is_400_before_any_statement_runs(tenant_a, api_as, pat
     assert "NUL character" in body["detail"]
 
 
+def test_an_offset_past_any_engines_integer_is_422_not_a_crash(tenant_a, api_as, console_as):
+    body = _problem(api_as(tenant_a).get("/api/api-keys?offset=99999999999999999999"), 422)
+    assert body["errors"][0]["field"] == "offset"
+    assert console_as().get("/settings/api-keys/?offset=99999999999999999999").status_code == 200
+
+
 def test_a_nul_in_a_console_url_is_400_with_a_message(console_as):
     response = console_as().get("/customers/?q=a%00b")
     assert response.status_code == 400 and "NUL character" in response.content.decode()

@@ -44,11 +44,11 @@ def parse_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is timezone.utc:  # "Z" or "+00:00", what SDKs send
+            return parsed
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar by its offset
         return None
-    if parsed.tzinfo is timezone.utc:  # "Z" or "+00:00", what SDKs send
-        return parsed
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
 
 def _identifier(value: Any) -> str | None:
@@ -86,7 +86,12 @@ def event_time(call: dict, received_at: datetime, batch_sent_at: datetime | None
         return received_at
     if sent_at is None:
         return original
-    return received_at - (sent_at - original)
+    try:
+        return received_at - (sent_at - original)
+    except OverflowError:
+        errors.append(("sentAt", "is so far from the call's timestamp that the clock-skew-corrected time is past the calendar; "
+                                 "send the client's real clock time"))
+        return received_at
 
 
 @dataclass(slots=True)

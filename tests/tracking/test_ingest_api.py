@@ -85,6 +85,10 @@ def test_a_batch_with_some_invalid_calls_keeps_the_valid_ones_and_names_the_rest
     ({"batch": ["not an object"]}, 422, "batch[0]"),
     ({"batch": "nope"}, 422, "batch"),
     ({"events": []}, 422, "batch"),
+    # Times at the calendar's ends: an offset or a clock-skew correction past year 1 or 9999.
+    ({"batch": [{"type": "track", "event": "x", "userId": "u", "timestamp": "0001-01-01T00:00:00+05:00"}]}, 422, "batch[0].timestamp"),
+    ({"batch": [{"type": "track", "event": "x", "userId": "u", "timestamp": "0001-01-01T00:00:00Z",
+                 "sentAt": "9999-12-31T23:59:59Z"}]}, 422, "batch[0].sentAt"),
 ])
 def test_invalid_calls_get_a_problem_naming_the_field(sdk, tenant_a, body, status, field):
     response = sdk.post("/api/v1/batch", body)
