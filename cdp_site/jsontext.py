@@ -1,6 +1,6 @@
 """Strict JSON text, as the API, the tracking endpoints and imports accept it.
 
-Strict means: no NaN or Infinity (not JSON), no lone UTF-16 surrogate escapes such as
+Strict means: no NaN or Infinity (not JSON) nor numbers past a double's range, no lone UTF-16 surrogate escapes such as
 `"\\ud800"`, and (checked by the caller, which knows where a value goes) no NUL character
 `"\\u0000"`. Python's json module accepts the first two; a lone surrogate is not a character and
 cannot be stored as UTF-8, PostgreSQL text cannot hold a NUL, and once accepted either made every
@@ -32,12 +32,15 @@ def loads(text: str | bytes) -> object:
         raise JsonRejected(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
     except RecursionError:
         raise JsonRejected("The body nests too deeply to read.") from None
-    # msgspec refused what the standard library read: a lone surrogate escape is what remains.
+    # msgspec refused what the standard library read: a lone surrogate escape, or a number past a
+    # double's range (1e400, which Python reads as infinity and JSON cannot write back).
     try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
         raise JsonRejected("The body contains a lone UTF-16 surrogate escape (such as \\ud800 without its pair), which is "
                            "not a character; send valid Unicode text.") from None
+    except ValueError:
+        raise JsonRejected("The body contains a number too large for a double (such as 1e400); send it as a string.") from None
     return value
 
 

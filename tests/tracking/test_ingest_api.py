@@ -104,6 +104,7 @@ def test_invalid_calls_get_a_problem_naming_the_field(sdk, tenant_a, body, statu
     (b"[" * 100_000 + b"]" * 100_000, "too deeply"),
     (b'{"batch": []}', "empty"),
     (b'{"batch": [{"type": "track", "event": "x\\ud800", "userId": "u"}]}', "lone UTF-16 surrogate"),
+    (b'{"batch": [{"type": "track", "event": "x", "userId": "u", "properties": {"revenue": 1e400}}]}', "too large for a double"),
 ])
 def test_malformed_bodies_are_400(sdk, raw, words):
     response = sdk.request("POST", "/api/v1/batch", raw)
