@@ -127,6 +127,8 @@ def test_rules_preview_then_apply(api, send, tenant_a, api_as):
     assert _id(api, "user_id", "ada") == _id(api, "user_id", "bob")
     bad = api.post("/api/identity/rules/preview", {**proposed, "blocked": ["(unclosed"], "limits": {"shoe_size": 0}})
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} >= {"blocked", "limits"}
+    lookaround = api.put("/api/identity/rules", {**proposed, "blocked": ["(?!keep)test.*"]})  # Python's re reads it; RE2 does not
+    assert lookaround.status_code == 422 and "RE2" in lookaround.json()["errors"][0]["message"]
 
 
 def test_a_new_blocked_pattern_takes_its_identifiers_out_of_every_customer(api, send, lakehouse, tenant_a):

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +116,13 @@ def test_splitting_keeps_the_id_with_the_oldest_identifier():
 ])
 def test_identifiers_are_normalised_and_junk_is_blocked(kind, raw, stored):
     assert normalize(kind, raw, Rules()) == stored
+
+
+def test_a_catastrophic_blocked_pattern_cannot_stall_normalisation():
+    """`(a+)+b` against 250 a's backtracks for ever in Python's re; blocked patterns run on RE2,
+    linear in the value. A child process, so a regression fails on its timeout instead of hanging."""
+    code = ("from identity.rules import Rules, normalize; "
+            "print(normalize('user_id', 'a' * 250, Rules(blocked=(r'(a+)+b',))) is not None)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "True", done.stderr
