@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from cdp_site.ratelimit import login_attempt_allowed
@@ -43,7 +44,13 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Now working in {wanted}.")
     else:
         messages.error(request, "You have no access to that tenant.")
-    return redirect(request.POST.get("next") or "console:home")
+    # Back to the page the switch was made on, if that is a page of this site: never a URL name
+    # (a NoReverseMatch) nor another site (an open redirect).
+    wanted_next = request.POST.get("next") or ""
+    if wanted_next.startswith("/") and url_has_allowed_host_and_scheme(wanted_next, allowed_hosts={request.get_host()},
+                                                                        require_https=request.is_secure()):
+        return redirect(wanted_next)
+    return redirect("console:home")
 
 
 @role_required()

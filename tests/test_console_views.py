@@ -109,3 +109,13 @@ def test_sign_in_is_throttled(settings, tenant_a):
     codes = [client.post("/signin/", {"username": "x@example.com", "password": "nope"}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     cache.clear()
+
+
+@pytest.mark.usefixtures("lakehouse")
+def test_switching_tenant_returns_to_a_page_of_this_site_only(signed_in, tenant_a):
+    client = signed_in()
+    back = client.post("/tenant/", {"tenant": tenant_a.slug, "next": "/customers/?q=ada"})
+    assert back.status_code == 302 and back["Location"] == "/customers/?q=ada"
+    for elsewhere in ("https://evil.example/", "//evil.example/x", "console:home", "/\\evil.example"):
+        response = client.post("/tenant/", {"tenant": tenant_a.slug, "next": elsewhere})
+        assert response.status_code == 302 and response["Location"] == "/", elsewhere
