@@ -1,12 +1,17 @@
 """Strict JSON text, as the API, the tracking endpoints and imports accept it.
 
-Strict means: no NaN or Infinity (not JSON) nor numbers past a double's range, no lone UTF-16 surrogate escapes such as
-`"\\ud800"`, and (checked by the caller, which knows where a value goes) no NUL character
-`"\\u0000"`. Python's json module accepts the first two; a lone surrogate is not a character and
-cannot be stored as UTF-8, PostgreSQL text cannot hold a NUL, and once accepted either made every
-later write of that value fail (a tracking batch holding one stopped the loader for every
-tenant). msgspec reads strict JSON about a third faster than the standard library, so it reads
-first; the standard library reads only what msgspec refused, to say precisely what is wrong.
+Strict means: no NaN or Infinity (not JSON) nor numbers past a double's range, and no text that
+cannot be stored: a lone UTF-16 surrogate escape such as `"\\ud800"` (not a character, no UTF-8
+for it) or a NUL `"\\u0000"` (PostgreSQL text cannot hold one). Python's json module accepts all of
+these, and once accepted each made every later write of the value fail (a tracking batch holding
+one stopped the loader for every tenant).
+
+The API refuses a whole body holding unstorable text (`loads_storable`); tracking refuses only
+the calls that hold it (`loads(..., unstorable_ok=True)`, then `unstorable_path` per call), so one
+bad call does not cost a batch its good ones.
+
+msgspec reads strict JSON about a third faster than the standard library, so it reads first; the
+standard library reads only what msgspec refused, to say precisely what is wrong.
 """
 from __future__ import annotations
 
@@ -16,12 +21,19 @@ import msgspec
 
 _decode = msgspec.json.Decoder().decode
 
+NUL_ESCAPE = "\\u0000"  # how a NUL appears in JSON text (a raw one is not valid JSON)
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored; remove it"
+SURROGATE_MESSAGE = ("contains a lone UTF-16 surrogate escape (such as \\ud800 without its pair), which is not a character; "
+                     "send valid Unicode text")
+
 
 class JsonRejected(ValueError):
     """The text is not strict JSON; the message says what to send instead."""
 
 
-def loads(text: str | bytes) -> object:
+def loads(text: str | bytes, *, unstorable_ok: bool = False) -> object:
+    """Parse strict JSON. `unstorable_ok` lets lone surrogates through, for a caller that refuses
+    them part by part (NULs always come through: msgspec reads them, callers check)."""
     try:
         return _decode(text)
     except (msgspec.DecodeError, RecursionError):
@@ -37,56 +49,68 @@ def loads(text: str | bytes) -> object:
     try:
         json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise JsonRejected("The body contains a lone UTF-16 surrogate escape (such as \\ud800 without its pair), which is "
-                           "not a character; send valid Unicode text.") from None
+        if not unstorable_ok:
+            raise JsonRejected(f"The body {SURROGATE_MESSAGE}.") from None
     except ValueError:
         raise JsonRejected("The body contains a number too large for a double (such as 1e400); send it as a string.") from None
     return value
 
 
-NUL_ESCAPE = "\\u0000"  # how a NUL appears in JSON text (a raw one is not valid JSON)
-NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored; remove it"
+def might_be_unstorable(text: str) -> bool:
+    """Whether parsed values could hold a NUL or a lone surrogate: their escapes are in the text.
+    (A surrogate escape is usually half of a valid pair, an emoji from an ASCII-only encoder.)"""
+    return NUL_ESCAPE in text or "\\ud" in text or "\\uD" in text
 
 
-def nul_path(value: object, path: str = "") -> str | None:
-    """Where the first NUL character is in a parsed JSON value, as a dotted path ("" for the value
-    itself), or None. Callers look only when the text holds a NUL escape, which is rare."""
+def unstorable_path(value: object, path: str = "") -> tuple[str, str] | None:
+    """The first NUL or lone surrogate in a parsed JSON value: (dotted path, "" for the value
+    itself; what is wrong), or None."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return _unstorable_text(value, path)
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
-            if "\x00" in key:
-                return inner
-            found = nul_path(item, inner)
+            found = _unstorable_text(key, inner) or unstorable_path(item, inner)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            found = nul_path(item, f"{path}[{position}]")
+            found = unstorable_path(item, f"{path}[{position}]")
             if found is not None:
                 return found
     return None
 
 
-def without_nul(value: object) -> object:
-    """The value with every NUL character replaced by U+FFFD (for data accepted before NULs were refused)."""
+def _unstorable_text(text: str, path: str) -> tuple[str, str] | None:
+    if "\x00" in text:
+        return path, NUL_MESSAGE
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return path, SURROGATE_MESSAGE
+    return None
+
+
+def storable(value: object) -> object:
+    """The value with every NUL and lone surrogate replaced by U+FFFD (for data accepted before
+    they were refused)."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return value.replace("\x00", "\ufffd").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     if isinstance(value, dict):
-        return {without_nul(key): without_nul(item) for key, item in value.items()}
+        return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [without_nul(item) for item in value]
+        return [storable(item) for item in value]
     return value
 
 
 def loads_storable(text: str | bytes) -> object:
-    """`loads`, also refusing a NUL character anywhere: for a body stored as it is."""
+    """`loads`, refusing the whole body if anything in it cannot be stored."""
     value = loads(text)
-    if (NUL_ESCAPE in text if isinstance(text, str) else NUL_ESCAPE.encode() in text):
-        path = nul_path(value)
-        if path is not None:
-            raise JsonRejected(f"The body {'at ' + path + ' ' if path else ''}{NUL_MESSAGE}.")
+    if might_be_unstorable(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+        found = unstorable_path(value)
+        if found is not None:
+            path, message = found
+            raise JsonRejected(f"The body {'at ' + path + ' ' if path else ''}{message}.")
     return value
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from cdp_site.jsontext import NUL_MESSAGE, nul_path
+from cdp_site.jsontext import unstorable_path
 from tracking.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
 
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
@@ -116,10 +116,11 @@ _TYPE_MESSAGE = f"must be one of {', '.join(CALL_TYPES)}"
 
 def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
                index: int | None = None, implied_type: str | None = None, check_size: bool = True,
-               message_id: str | None = None, nul_possible: bool = False) -> Checked | Rejected:
+               message_id: str | None = None, unstorable_possible: bool = False) -> Checked | Rejected:
     """Validate one call (the ingestion hot path). `check_size` may be off when the whole body is
     under the per-call limit (then no call can be over it); `message_id` gives back an id the
-    server made for a call that came without one; `nul_possible` says the body holds a NUL escape.
+    server made for a call that came without one; `unstorable_possible` says the body holds a NUL or
+    surrogate escape, so the call's text must be checked for what cannot be stored.
 
     Errors are gathered as (field, message), field "" meaning the call itself, and named with the
     call's place in the batch only when there are any."""
@@ -178,10 +179,10 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
             errors.append((key, "must be a JSON object"))
 
     when = event_time(raw, received_at, batch_sent_at, errors)
-    if nul_possible:  # the body holds a NUL escape: find the calls it is in (PostgreSQL cannot store one)
-        path = nul_path(raw)
-        if path is not None:
-            errors.append((path, NUL_MESSAGE))
+    if unstorable_possible:  # a NUL (PostgreSQL cannot store one) or a lone surrogate (no UTF-8 for it)
+        found = unstorable_path(raw)
+        if found is not None:
+            errors.append(found)
     if errors:
         return _rejected(index, message_id, errors)
     if check_size:

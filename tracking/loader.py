@@ -25,7 +25,7 @@ from typing import NamedTuple
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from cdp_site.jsontext import NUL_ESCAPE, JsonRejected, loads, without_nul
+from cdp_site.jsontext import loads, might_be_unstorable, storable
 from customers.computed_traits import computed_traits_for_customers
 from customers.sql import IDENTITIES_FOR_VALUES
 from identity.extract import calls_graph
@@ -128,18 +128,10 @@ def batch_calls(batch: InboxBatch) -> list[dict]:
 
 
 def _stored_body(text: str) -> object:
-    try:
-        value = loads(text)
-    except JsonRejected as rejected:
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise rejected from None  # damaged in the inbox: the batch is set aside with this error
-        # Accepted before lone surrogate escapes were refused: load the calls with U+FFFD in their
-        # place rather than fail this batch (and every batch behind it) for ever.
-        value = loads(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
-    # Likewise a NUL, refused at ingestion since (PostgreSQL cannot store one).
-    return without_nul(value) if NUL_ESCAPE in text else value
+    value = loads(text, unstorable_ok=True)  # the calls holding such text were refused, not accepted
+    # Accepted before NULs and lone surrogates were refused: load them with U+FFFD in their place
+    # rather than fail this batch (and every batch behind it) for ever.
+    return storable(value) if might_be_unstorable(text) else value
 
 
 def load_batch(engine, batches: list[InboxBatch]) -> int:

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from cdp_site.errors import InvalidInput
-from cdp_site.jsontext import NUL_ESCAPE
+from cdp_site.jsontext import might_be_unstorable
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 from tracking.body import MalformedBody, read_json
@@ -40,7 +40,7 @@ def request_calls(data: object, *, implied_type: str | None) -> tuple[list, date
 
 
 def normalized_calls(data: object, *, implied_type: str | None, received_at: datetime, check_size: bool = True,
-                     message_ids: dict[int, str] | None = None, build: bool = True, nul_possible: bool = False) -> tuple[list[tuple[int, Accepted | Checked]], list[Rejected]]:
+                     message_ids: dict[int, str] | None = None, build: bool = True, unstorable_possible: bool = False) -> tuple[list[tuple[int, Accepted | Checked]], list[Rejected]]:
     """Every call of a request: (index, call) pairs for the valid ones, and the Rejected ones.
 
     Ingestion only checks (`build=False`); the loader calls this again on the stored body, with
@@ -54,7 +54,7 @@ def normalized_calls(data: object, *, implied_type: str | None, received_at: dat
             raw = {**raw, "context": {**shared_context, **(raw.get("context") or {})}}
         outcome = (normalize_call if build else check_call)(raw, received_at=received_at, batch_sent_at=batch_sent_at,
                                  index=index if implied_type is None else None, implied_type=implied_type,
-                                 check_size=check_size, message_id=(message_ids or {}).get(index), nul_possible=nul_possible)
+                                 check_size=check_size, message_id=(message_ids or {}).get(index), unstorable_possible=unstorable_possible)
         if not isinstance(outcome, Rejected):
             accepted.append((index, outcome))
         else:
@@ -72,7 +72,7 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
     # A body under the per-call limit cannot hold a call over it: skip measuring each call.
     check_size = len(text) * 4 > MAX_EVENT_BYTES and len(text.encode()) > MAX_EVENT_BYTES
     accepted, rejected = normalized_calls(data, implied_type=implied_type, received_at=received_at, check_size=check_size, build=False,
-                                          nul_possible=NUL_ESCAPE in text)
+                                          unstorable_possible=might_be_unstorable(text))
     if not accepted:
         if not rejected:
             raise MalformedBody("The batch is empty.")
