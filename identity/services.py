@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -149,22 +150,32 @@ def _graph(scope: _Scope, extra: Graph | None = None) -> Graph:
 # --- the run ----------------------------------------------------------------------------------
 
 def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new: Graph | None = None, run_id: int | None = None,
-                      rules: Rules | None = None, now: datetime | None = None) -> Outcome:
+                      rules: Rules | None = None, now: datetime | None = None,
+                      progress: Callable[[str], None] = lambda message: None) -> Outcome:
     """Resolve the components of `seeds` (None: the whole tenant) with the new edges, and write
-    the differences. New edges are recorded first."""
+    the differences. New edges are recorded first. `progress` hears each phase as it ends."""
     rules = rules or rules_for(tenant.id)
     now = now or dj_timezone.now()
     if new is not None and new.a_type:
         _record_edges(engine, tenant.slug, new)
+    started = time.perf_counter()
     scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds)
+    progress(f"read {len(scope.edges):,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
     blocked_nodes, blocked_edges = _blocks(tenant.id)
     previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
+    started = time.perf_counter()
     result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
+    progress(f"resolved {len(result.keys):,} identifiers into {result.customers:,} customers, {len(result.merges):,} merges, "
+             f"{len(result.conflicts):,} conflicts ({time.perf_counter() - started:.1f} s); writing what changed")
     latest: dict[Node, int] = {}
     if new is not None:  # when each identifier was last seen, from the calls being loaded
         for node in zip(new.node_type, new.node_value, new.node_seen_at):
             latest[node[:2]] = max(latest.get(node[:2], node[2]), node[2])
-    return _apply(engine, tenant, scope, result, previous, run_id, now, rules, latest)
+    started = time.perf_counter()
+    outcome = _apply(engine, tenant, scope, result, previous, run_id, now, rules, latest)
+    progress(f"wrote {outcome.changed:,} changed identifiers, moved the data of {len(outcome.affected):,} customers "
+             f"({time.perf_counter() - started:.1f} s)")
+    return outcome
 
 
 def _record_edges(engine, tenant: str, graph: Graph) -> None:
@@ -309,7 +320,7 @@ def run_execute(run: IdentityRun, *, progress: Callable[[str], None] = lambda me
     ref = TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
     try:
         progress("reading edges and identities")
-        outcome = resolve_and_apply(get_engine(), ref, seeds=None, run_id=run.id)
+        outcome = resolve_and_apply(get_engine(), ref, seeds=None, run_id=run.id, progress=progress)
     except Exception as exc:
         IdentityRun.objects.filter(id=run.id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
         raise

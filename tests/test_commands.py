@@ -68,3 +68,19 @@ def test_demo_is_idempotent_and_prints_the_password_once(monkeypatch):
     assert "with password:" not in second
     assert Membership.objects.filter(user__username="admin@example.com", role="admin").count() == 2
     assert ApiKey.objects.count() == 0
+
+
+@pytest.mark.usefixtures("lakehouse")
+def test_cdp_resolve_rebuilds_a_tenant_and_reports_each_phase(tenant_a, sdk):
+    from tracking.loader import load_inbox
+
+    calls = [{"type": "identify", "userId": "ada", "anonymousId": f"visit-{n}", "messageId": f"r-{n}", "traits": {"email": "ada@example.com"}}
+             for n in range(3)]
+    assert sdk.post("/api/v1/batch", {"batch": calls}).status_code == 200
+    load_inbox()
+    out = run("cdp_resolve", "--tenant", tenant_a.slug, "--full")
+    assert "read 4 edges and 5 identifiers" in out, out  # ada and her email, each visit to ada
+    assert "resolved 5 identifiers into 1 customers" in out and "wrote 0 changed identifiers" in out
+    assert f"{tenant_a.slug}: run" in out and "done: 1 customers" in out
+    with pytest.raises(CommandError, match="No tenant"):
+        run("cdp_resolve", "--tenant", "nobody")
