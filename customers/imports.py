@@ -61,8 +61,15 @@ def file_format(path: Path, declared: str | None = None) -> str:
     return fmt
 
 
-def read_rows(path: Path, fmt: str) -> Iterator[dict | str]:
-    """Rows as dicts; a JSON line that does not parse comes back as its text, to be reported."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A JSON line that does not parse (or holds what cannot be stored), with the reason."""
+
+    message: str
+
+
+def read_rows(path: Path, fmt: str) -> Iterator[dict | object]:
+    """Rows as dicts; a JSON line that does not parse comes back as Unreadable, to be reported."""
     if fmt == "csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.DictReader(handle):
@@ -73,8 +80,8 @@ def read_rows(path: Path, fmt: str) -> Iterator[dict | str]:
                 if line.strip():
                     try:
                         yield loads(line)
-                    except ValueError:
-                        yield line.strip()[:80]
+                    except ValueError as exc:
+                        yield Unreadable(f"{str(exc).removeprefix('The body ').rstrip('.')}: {line.strip()[:80]!r}")
     else:
         import pyarrow.parquet as pq
 
@@ -140,7 +147,7 @@ def row_call(row: dict, kind: str) -> dict:
     return call
 
 
-def import_rows(*, tenant: TenantRef, rows: Iterator[dict | str], kind: str,
+def import_rows(*, tenant: TenantRef, rows: Iterator[dict | object], kind: str,
                 progress: Callable[[int], None] = lambda rows: None) -> ImportReport:
     """Send the rows into the inbox in requests of CALLS_PER_REQUEST calls. Loading is separate."""
     if kind not in KINDS:
@@ -148,8 +155,8 @@ def import_rows(*, tenant: TenantRef, rows: Iterator[dict | str], kind: str,
     report, pending = ImportReport(), []
     for number, row in enumerate(rows, start=1):
         report.rows = number
-        if not isinstance(row, dict):
-            report.errors.append(RowError(number, "row", f"is not a JSON object: {row!r}"))
+        if isinstance(row, Unreadable) or not isinstance(row, dict):
+            report.errors.append(RowError(number, "row", row.message if isinstance(row, Unreadable) else f"is not a JSON object: {row!r}"))
             continue
         pending.append((number, row_call(row, kind)))
         if len(pending) == CALLS_PER_REQUEST:

@@ -44,12 +44,15 @@ def test_jsonl_events_with_broken_lines(tmp_path, tenant_a, lakehouse):
         "{not json",
         json.dumps({"type": "page", "anonymousId": "a1", "name": "Home", "messageId": "m-page-1"}),
         json.dumps({"userId": "u1"}),
+        '{"userId": "u2", "event": "Big", "revenue": 1e400}',
+        "[1, 2]",
     ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     out, err = _import(path, tenant_a, "--kind", "events")
-    assert "4 row(s): 2 accepted" in out and "2 rejected" in out
-    assert "row 2: row is not a JSON object" in err and "row 4: event track needs an event name" in err
+    assert "6 row(s): 2 accepted" in out and "4 rejected" in out
+    assert "row 2: row is not valid JSON" in err and "row 4: event track needs an event name" in err
+    assert "row 5: row contains a number too large for a double" in err and "row 6: row is not a JSON object" in err
     counts = {(r["type"], r["event"]): r["events"] for r in lakehouse.execute(EVENT_COUNTS, {"tenant_id": tenant_a.slug, "since": EVENT_COUNTS.example["since"]})}
     assert counts == {("track", "Order Completed"): 1, ("page", "Home"): 1}
 
