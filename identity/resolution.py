@@ -46,7 +46,8 @@ def micros_of(values: list[datetime]) -> list[int]:
 
 @dataclass
 class Graph:
-    """Edges (and identifiers seen alone) as columns. `seen_at` in microseconds since the epoch."""
+    """Edges (and identifiers seen alone) as columns: Python lists, or Arrow arrays as an engine
+    read them (add_edge and add_node then do not apply). `seen_at` in microseconds since the epoch."""
 
     a_type: list[str] = field(default_factory=list)
     a_value: list[str] = field(default_factory=list)
@@ -66,6 +67,36 @@ class Graph:
 
     def add_node(self, node: Node, seen_at: int) -> None:
         self.node_type.append(node[0]), self.node_value.append(node[1]), self.node_seen_at.append(seen_at)
+
+    def joined(self, other: "Graph") -> "Graph":
+        """This graph's edges and identifiers, then the other's."""
+        return Graph(**{name: _joined(getattr(self, name), getattr(other, name), kind=pa.int64() if name.endswith("seen_at") else pa.string())
+                        for name in self.__dataclass_fields__})
+
+
+def _joined(first, second, *, kind: pa.DataType):
+    """Two columns end to end: a list if both are lists, else one Arrow array."""
+    if isinstance(first, list) and isinstance(second, list):
+        return first + second
+    return _arrow_column(first, second, kind=kind)
+
+
+def _arrow_column(*parts, kind: pa.DataType) -> pa.Array:
+    """Columns (lists or Arrow arrays) end to end as one Arrow array; lists are joined first, so
+    they cross into Arrow in one conversion."""
+    if all(isinstance(part, list) for part in parts):
+        joined: list = []
+        for part in parts:
+            joined += part
+        return pa.array(joined, kind)
+    return pa.concat_arrays([part.cast(kind) if isinstance(part, pa.Array) else pa.array(part, kind) for part in parts])
+
+
+def _pick(column, positions: list[int]) -> list:
+    """Values of a column (list or Arrow array) at some positions."""
+    if isinstance(column, list):
+        return [column[i] for i in positions]
+    return column.take(pa.array(positions, pa.int64())).to_pylist()
 
 
 @dataclass(frozen=True)
@@ -144,7 +175,7 @@ def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, ta
     if replay.any():
         rows = np.flatnonzero(replay[labels[src]])
         original = interned.rows[rows]
-        message_ids = [graph.message_id[i] for i in original.tolist()]
+        message_ids = _pick(graph.message_id, original.tolist())
         ordered = sorted(range(len(rows)), key=lambda k: (int(seen[rows[k]]), message_ids[k], key_list[src[rows[k]]], key_list[dst[rows[k]]]))
         groups = _replay(rows[ordered], src, dst, seen, [message_ids[k] for k in ordered], labels, replay, node_type, type_names, rules)
         _assign_replayed(groups, cdp, state, first_seen, rank, old, old_ids, merges, conflicts, key_list)
@@ -246,9 +277,9 @@ def _intern(graph: Graph, rules: Rules, blocked_nodes, blocked_edges) -> _Intern
     except one per distinct identifier. The rules' blocked patterns are matched once per distinct
     value, not once per endpoint."""
     n_edges = len(graph.seen_at)
-    types = pc.dictionary_encode(pa.array(graph.a_type + graph.b_type + graph.node_type, pa.string()))
+    types = pc.dictionary_encode(_arrow_column(graph.a_type, graph.b_type, graph.node_type, kind=pa.string()))
     type_codes, type_names = types.indices.to_numpy(zero_copy_only=False), types.dictionary.to_pylist()
-    values = pa.array(graph.a_value + graph.b_value + graph.node_value, pa.string())
+    values = _arrow_column(graph.a_value, graph.b_value, graph.node_value, kind=pa.string())
 
     codes = np.empty(len(values), dtype=np.int64)
     distinct, blocked, offsets, offset = [], [], {}, 0

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import transaction
 from django.utils import timezone as dj_timezone
 
@@ -100,6 +102,11 @@ def _blocks(tenant_id: int) -> tuple[set[Node], set[frozenset]]:
 class _Scope:
     edges: dict[tuple, dict] = field(default_factory=dict)
     identities: dict[Node, dict] = field(default_factory=dict)
+    edge_table: pa.Table | None = None  # instead of `edges`, for a whole tenant: as the engine read them
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.edges) if self.edge_table is None else self.edge_table.num_rows
 
 
 def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
@@ -125,9 +132,9 @@ def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
 
 
 def _whole_tenant(engine, tenant: str) -> _Scope:
-    scope = _Scope()
-    for row in engine.execute(sql.ALL_EDGES, {"tenant_id": tenant}):
-        scope.edges[(row["a_type"], row["a_value"], row["b_type"], row["b_value"])] = row
+    # The edges, a tenant's largest read, as Arrow: on Spark and Databricks no Python object per
+    # value, and they go into resolution (which works in Arrow) as they are.
+    scope = _Scope(edge_table=engine.arrow(sql.ALL_EDGES, {"tenant_id": tenant}))
     for row in engine.execute(sql.ALL_IDENTITIES, {"tenant_id": tenant}):
         scope.identities[(row["id_type"], row["id_value"])] = row
     return scope
@@ -135,16 +142,23 @@ def _whole_tenant(engine, tenant: str) -> _Scope:
 
 def _graph(scope: _Scope, extra: Graph | None = None) -> Graph:
     graph = Graph()
-    edge_times = micros_of([row["first_seen_at"] for row in scope.edges.values()])
-    for ((a_type, a_value, b_type, b_value), row), seen_at in zip(scope.edges.items(), edge_times):
-        graph.add_edge((a_type, a_value), (b_type, b_value), seen_at, row["message_id"] or "")
+    if scope.edge_table is not None:
+        edges = scope.edge_table
+
+        def text(name: str) -> pa.Array:  # cast: an empty read's columns have no type yet
+            return edges[name].cast(pa.string()).combine_chunks()
+
+        graph = Graph(a_type=text("a_type"), a_value=text("a_value"), b_type=text("b_type"), b_value=text("b_value"),
+                      seen_at=edges["first_seen_at"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).combine_chunks(),
+                      message_id=pc.fill_null(text("message_id"), ""))
+    else:
+        edge_times = micros_of([row["first_seen_at"] for row in scope.edges.values()])
+        for ((a_type, a_value, b_type, b_value), row), seen_at in zip(scope.edges.items(), edge_times):
+            graph.add_edge((a_type, a_value), (b_type, b_value), seen_at, row["message_id"] or "")
     graph.node_type = [node[0] for node in scope.identities]
     graph.node_value = [node[1] for node in scope.identities]
     graph.node_seen_at = micros_of([row["first_seen_at"] for row in scope.identities.values()])
-    if extra is not None:
-        for column in ("a_type", "a_value", "b_type", "b_value", "seen_at", "message_id", "node_type", "node_value", "node_seen_at"):
-            getattr(graph, column).extend(getattr(extra, column))
-    return graph
+    return graph.joined(extra) if extra is not None else graph
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -160,7 +174,7 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
         _record_edges(engine, tenant.slug, new)
     started = time.perf_counter()
     scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds)
-    progress(f"read {len(scope.edges):,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
+    progress(f"read {scope.edge_count:,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
     blocked_nodes, blocked_edges = _blocks(tenant.id)
     previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
     started = time.perf_counter()
@@ -194,7 +208,7 @@ def _record_edges(engine, tenant: str, graph: Graph) -> None:
 def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules,
            latest: dict[Node, int]) -> Outcome:
     assignment = result.assignment()
-    outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=len(scope.edges), customers=result.customers,
+    outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=scope.edge_count, customers=result.customers,
                       merges=len(result.merges), conflicts=len(result.conflicts))
     first_seen = dict(zip(result.keys, result.first_seen.tolist()))
     rows, moved_from, moved_to = [], set(), set()

@@ -94,6 +94,16 @@ class Engine:
         except Exception as exc:
             raise self._mapped(statement.name, exc) from exc
 
+    def arrow(self, statement: Statement, params: Mapping[str, Any] | None = None):
+        """A read's rows as a pyarrow Table, for bulk reads (a whole tenant's identity edges):
+        engines that read Arrow natively (Spark, Databricks) hand it over without making a Python
+        object per value; the others build it from their rows. Timestamps are UTC."""
+        sql, params = self.expand_lists(self.render(statement), params if params is not None else {}, writes=statement.writes)
+        return self._guarded(statement.name, lambda: self._run_arrow(sql, params, statement.returns))
+
+    def _run_arrow(self, sql: str, params: dict, types: dict[str, str]):
+        return self._run(sql, params, types).arrow()
+
     def expand_lists(self, sql: str, params: Mapping[str, Any], *, writes: bool = False) -> tuple[str, dict]:
         """List parameters (`IN :values`) as the engine takes them: one marker per value by default."""
         return expand_list_params(sql, params)

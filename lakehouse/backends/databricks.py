@@ -171,13 +171,25 @@ class DatabricksEngine(SparkSqlDialect, Engine):
         return connection
 
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
+        table = self._fetch_arrow(sql, params)
+        return Results([], []) if table is None else results_from_arrow(table, types)
+
+    def _run_arrow(self, sql: str, params: dict, types: dict[str, str]):
+        import pyarrow as pa
+
+        table = self._fetch_arrow(sql, params)
+        return pa.table({}) if table is None else table
+
+    def _fetch_arrow(self, sql: str, params: dict):
+        """The statement's result as the connector fetches it (Arrow), None for no result set;
+        a warehouse that is starting or busy is retried with backoff."""
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
                 with self._connection().cursor() as cursor:
                     cursor.execute(sql, databricks_parameters(params) if params else None)
                     if cursor.description is None:
-                        return Results([], [])
-                    return results_from_arrow(cursor.fetchall_arrow(), types)
+                        return None
+                    return cursor.fetchall_arrow()
             except Exception as exc:
                 mapped = map_databricks_error(exc, "<run>")
                 if not isinstance(mapped, WarehouseUnavailable) or delay is None:

@@ -68,6 +68,10 @@ class SparkEngine(SparkSqlDialect, Engine):
             return Results([], [])
         return Results(columns, [tuple(row) for row in frame.collect()], types=types)
 
+    def _run_arrow(self, sql: str, params: dict, types: dict[str, str]):
+        # toArrow ships the result in Arrow batches: no Row object per row, the cost of collect().
+        return self.session.sql(sql, args=params or None).toArrow()
+
     def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
         condition = getattr(exc, "getCondition", lambda: None)() or getattr(exc, "getErrorClass", lambda: None)() or ""
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -217,6 +217,14 @@ class TestRetries:
         assert engine.execute("SELECT 1 AS n").scalar() == 1
         assert len(sent) == 3 and sleeps == [1.0, 3.0]
 
+    def test_bulk_reads_hand_over_the_fetched_arrow_table_and_retry_alike(self):
+        from lakehouse.statements import Statement
+
+        sent, sleeps, fetched = [], [], pa.table({"n": [1, 2]})
+        engine = self._engine([dbexc.OperationalError("TEMPORARILY_UNAVAILABLE"), fetched], sent, sleeps)
+        assert engine.arrow(Statement("test.bulk", "SELECT n FROM {events} WHERE tenant_id = :tenant_id"), {"tenant_id": "t"}) is fetched
+        assert len(sent) == 2 and sleeps == [1.0]
+
     def test_a_bad_statement_is_not_retried_and_names_the_statement(self, caplog):
         sent, sleeps = [], []
         from lakehouse.statements import Statement
