@@ -126,3 +126,20 @@ def test_a_catastrophic_blocked_pattern_cannot_stall_normalisation():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "True", done.stderr
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_graph_of_arrow_columns_resolves_like_one_of_lists(seed):
+    """A full rebuild hands resolution the engine's Arrow columns; loads hand it lists; both may meet."""
+    import pyarrow as pa
+
+    graph, _, _ = random_graph(seed, size=60)
+    half = len(graph.seen_at) // 2
+    as_arrow = Graph(**{name: pa.array(getattr(graph, name)[:half], pa.int64() if name.endswith("seen_at") else pa.string())
+                        for name in ("a_type", "a_value", "b_type", "b_value", "seen_at", "message_id")})
+    rest = Graph(**{name: list(getattr(graph, name)[half:]) for name in ("a_type", "a_value", "b_type", "b_value", "seen_at", "message_id")},
+                 node_type=list(graph.node_type), node_value=list(graph.node_value), node_seen_at=list(graph.node_seen_at))
+    expected = resolve("t", graph, Rules())
+    mixed = resolve("t", as_arrow.joined(rest), Rules())
+    assert mixed.assignment() == expected.assignment()
+    assert [(c.edge, c.message_id) for c in mixed.conflicts] == [(c.edge, c.message_id) for c in expected.conflicts]
