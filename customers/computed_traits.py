@@ -6,6 +6,7 @@ definition recomputes it for everyone at once; loads recompute the customers the
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
@@ -18,8 +19,11 @@ from customers.computed import Definition, computed_trait_forget, computed_trait
 from customers.models import ComputedTrait
 from customers.types import ComputedTraitInfo
 from lakehouse import get_engine
+from lakehouse.errors import store_failure
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
+
+logger = logging.getLogger("cdp.computed_traits")
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 FIELDS = ("name", "description", "aggregation", "event", "event_type", "property", "window_days")
@@ -116,15 +120,32 @@ def computed_traits_for_customers(engine, tenant_slug: str, cdp_ids: Iterable[st
     return computed_traits_apply(engine, tenant_slug, definitions, cdp_ids=cdp_ids)
 
 
+class RefreshFailed(Exception):
+    """Some tenants' computed traits could not be refreshed (the others were)."""
+
+
 def computed_traits_refresh_all() -> dict[str, int]:
-    """Every definition of every tenant, for everyone (rolling windows move with time)."""
-    engine, changed = get_engine(), {}
+    """Every definition of every tenant, for everyone (rolling windows move with time). One
+    tenant's failure does not keep the others stale: they are refreshed, then the failures are
+    raised together, so the task shows as failed on the Operations page with the tenants named."""
+    engine, changed, failed = get_engine(), {}, {}
     by_tenant: dict[str, list[ComputedTrait]] = {}
     for row in ComputedTrait.objects.select_related("tenant").order_by("tenant_id", "name"):
         by_tenant.setdefault(row.tenant.slug, []).append(row)
     for slug, rows in by_tenant.items():
-        changed[slug] = computed_traits_apply(engine, slug, [_definition(row) for row in rows])
+        try:
+            with engine.transaction():  # on PostgreSQL a failed statement must not poison the next tenant's
+                changed[slug] = computed_traits_apply(engine, slug, [_definition(row) for row in rows])
+        except Exception as exc:
+            if store_failure(exc):
+                raise
+            failed[slug] = type(exc).__name__
+            logger.error("computed traits refresh failed for a tenant", extra={"cdp_tenant": slug, "cdp_error": type(exc).__name__})
+            continue
         ComputedTrait.objects.filter(id__in=[row.id for row in rows]).update(last_computed_at=timezone.now())
+    if failed:
+        raise RefreshFailed("Computed traits were refreshed for every tenant but: "
+                            + ", ".join(f"{slug} ({error})" for slug, error in sorted(failed.items())) + "; see the log.")
     return changed
 
 

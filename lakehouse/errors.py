@@ -41,3 +41,12 @@ class BadStatement(LakehouseError):
 
 class ReadOnlyViolation(LakehouseError):
     """A write was attempted through a read-only path (`lakehouse sql` without --write)."""
+
+
+def store_failure(exc: BaseException) -> bool:
+    """Whether a failure is the store's own (lakehouse or operational database unreachable, not
+    migrated, refusing our credentials, locked), which no tenant's data is to blame for. Jobs that
+    work tenant by tenant stop on these and carry on past the others (see tracking.loader)."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, (WarehouseUnavailable, TableMissing, AuthenticationError, ConfigurationError, OperationalError, InterfaceError))

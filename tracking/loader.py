@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from cdp_site.jsontext import loads, might_be_unstorable, storable
@@ -33,8 +33,7 @@ from identity.services import resolve_and_apply, rules_for
 from customers.tables import EVENTS
 from customers.traits import trait_rows_from_call, traits_save
 from lakehouse import get_engine
-from lakehouse.errors import AuthenticationError as LakehouseAuthError
-from lakehouse.errors import ConfigurationError, TableMissing, WarehouseUnavailable
+from lakehouse.errors import store_failure
 from operations.leases import held_lease, lease_renew
 from tenancy.models import Tenant
 from tenancy.selectors import tenant_ref
@@ -177,7 +176,7 @@ def _load_or_set_aside(engine, batches: list[InboxBatch], result: LoadResult) ->
     try:
         return load_batch(engine, batches)
     except Exception as exc:
-        if _environmental(exc):
+        if store_failure(exc):
             raise
         if len(batches) == 1:
             _set_aside(batches[0], exc, result)
@@ -187,15 +186,10 @@ def _load_or_set_aside(engine, batches: list[InboxBatch], result: LoadResult) ->
         try:
             loaded += load_batch(engine, [batch])
         except Exception as exc:
-            if _environmental(exc):
+            if store_failure(exc):
                 raise
             _set_aside(batch, exc, result)
     return loaded
-
-
-def _environmental(exc: Exception) -> bool:
-    """A failure of the lakehouse or the database themselves, which no batch is to blame for."""
-    return isinstance(exc, (WarehouseUnavailable, TableMissing, LakehouseAuthError, ConfigurationError, OperationalError, InterfaceError))
 
 
 def _set_aside(batch: InboxBatch, exc: Exception, result: LoadResult) -> None:

@@ -122,3 +122,16 @@ def test_names_are_unique_and_viewers_only_read(api, tenant_a, api_as, shoppers)
     viewer = api_as(tenant_a, Role.VIEWER)
     assert viewer.post(URL, {"name": "other", "aggregation": "count"}).status_code == 403
     assert [t["name"] for t in viewer.get(URL).json()["items"]] == ["orders"]
+
+
+def test_one_tenants_broken_definition_does_not_keep_the_others_stale(api, tenant_b, shoppers):
+    from customers.computed_traits import RefreshFailed, computed_traits_refresh_all
+    from customers.models import ComputedTrait
+
+    _define(api, name="orders", aggregation="count", event="Order Completed")
+    # A definition no form would accept, as a bad migration or a hand edit might leave it: its SQL fails.
+    ComputedTrait.objects.create(tenant_id=tenant_b.ref.id, name="broken", aggregation="sum", property="it's")
+    with pytest.raises(RefreshFailed, match=tenant_b.slug):
+        computed_traits_refresh_all()
+    assert ComputedTrait.objects.get(name="orders").last_computed_at is not None, "tenant A was refreshed all the same"
+    assert ComputedTrait.objects.get(name="broken").last_computed_at is None
