@@ -8,8 +8,8 @@ from cdp_site.auth import TenantAuth
 from cdp_site.pagination import PageOut, PageParams
 from tenancy.roles import Role
 from identity import selectors, services
-from identity.schemas import (ConflictOut, GraphOut, MergeOut, PreviewOut, ResolveOut, RulesIn, RulesOut, RunIn, RunOut, UnmergeIn,
-                              UnmergeOut)
+from identity.schemas import (ConflictOut, GraphOut, MergeOut, PreviewOut, ResolveOut, RulesIn, RulesOut, RunIn, RunOut,
+                              SharedIdentifierOut, UnmergeIn, UnmergeOut)
 
 router = Router(tags=["identity"])
 
@@ -48,6 +48,14 @@ def rules_put(request: HttpRequest, payload: RulesIn):
 @router.post("/rules/preview", response=PreviewOut, summary="How many customers would merge or split under proposed rules")
 def rules_preview(request: HttpRequest, payload: RulesIn):
     return services.rules_preview(tenant=request.auth.tenant, data=payload.model_dump())
+
+
+@router.get("/shared-identifiers", response=list[SharedIdentifierOut],
+            summary="Identifiers in the most conflicts (at least two): usually something many people share",
+            description="Such an identifier ties its customers into one component that every load touching any of them "
+                        "re-resolves; block it with POST /customers/{cdp_id}/unmerge. At most `limit` (default 10, up to 100).")
+def shared_identifiers(request: HttpRequest, limit: Query[int] = 10):
+    return selectors.shared_identifiers(tenant=request.auth.tenant, limit=max(1, min(limit, 100)))
 
 
 @router.get("/conflicts", response=PageOut[ConflictOut], summary="Edges not merged because a rule forbade it")

@@ -61,6 +61,13 @@ class ConflictOut(Schema):
     detected_at: datetime
 
 
+class SharedIdentifierOut(Schema):
+    type: str
+    value: str
+    conflicts: int
+    cdp_id: str | None  # the customer it belongs to now (None: blocked or not resolved)
+
+
 class GraphOut(Schema):
     cdp_id: str
     requested_cdp_id: str

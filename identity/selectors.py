@@ -72,6 +72,14 @@ def conflict_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
     return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
 
 
+def shared_identifiers(*, tenant: TenantRef, limit: int = 10) -> list[dict]:
+    """Identifiers in the most conflicts: usually one thing many people share (a kiosk device, a
+    family email), which ties their customers into one component every load re-resolves. Blocking
+    it (un-merge) ends both."""
+    rows = get_engine().execute(sql.SHARED_IDENTIFIERS, {"tenant_id": tenant.slug, "at_least": 2, "limit": limit})
+    return [{"type": r["id_type"], "value": r["id_value"], "conflicts": r["conflicts"], "cdp_id": r["cdp_id"]} for r in rows]
+
+
 def merge_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
     rows = get_engine().execute(sql.RECENT_MERGES, {"tenant_id": tenant.slug, "limit": limit + 1, "offset": offset}).dicts()
     return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)

@@ -126,6 +126,28 @@ RECENT_MERGES = statement(
     returns={"merged_at": "timestamp", "run_id": "bigint"},
 )
 
+SHARED_IDENTIFIERS = statement(
+    "identity.shared_identifiers",
+    """
+    SELECT s.id_type, s.id_value, s.conflicts, i.cdp_id
+    FROM (
+        SELECT id_type, id_value, COUNT(*) AS conflicts
+        FROM (
+            SELECT a_type AS id_type, a_value AS id_value FROM {identity_conflicts} WHERE tenant_id = :tenant_id
+            UNION ALL
+            SELECT b_type AS id_type, b_value AS id_value FROM {identity_conflicts} WHERE tenant_id = :tenant_id
+        ) AS sides
+        GROUP BY id_type, id_value
+        HAVING COUNT(*) >= :at_least
+    ) AS s
+    LEFT JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.id_type = s.id_type AND i.id_value = s.id_value
+    ORDER BY s.conflicts DESC, s.id_type, s.id_value
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "at_least": 2, "limit": 10},
+    returns={"conflicts": "bigint"},
+)
+
 CONFLICTS_PAGE = statement(
     "identity.conflicts_page",
     """

@@ -20,6 +20,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=offset_param(request)),
         "conflicts": selectors.conflict_page(tenant=request.tenant, limit=50, offset=0),
+        "shared": selectors.shared_identifiers(tenant=request.tenant),
         "runs": selectors.run_page(tenant=request.tenant, limit=10, offset=0),
     }
     return render(request, "identity/index.html", context)

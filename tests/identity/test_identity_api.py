@@ -193,3 +193,21 @@ def test_a_merged_id_acts_on_the_customer_it_was_merged_into(api, send):
     erased = api.post(f"/api/customers/{retired}/erase").json()
     assert erased["cdp_id"] == survivor
     assert api.get(f"/api/customers/{survivor}").status_code == 404, "erasing by a merged id erases the customer, not nothing"
+
+
+def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_its_customers(api, send, console_as):
+    send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
+            "context": {"device": {"id": "store-kiosk"}}} for n in range(4)])
+    shared = api.get("/api/identity/shared-identifiers").json()
+    assert shared[0]["type"] == "device_id" and shared[0]["value"] == "store-kiosk" and shared[0]["conflicts"] == 3
+    owner = shared[0]["cdp_id"]
+    assert owner == _id(api, "user_id", "shopper-0"), "the kiosk joined the first shopper; the others were refused"
+
+    client = console_as(Role.EDITOR)
+    page = client.get("/identity/").content.decode()
+    assert "Shared identifiers" in page and "store-kiosk" in page and 'name="identifier" value="device_id:store-kiosk"' in page
+    done = client.post(f"/identity/customers/{owner}/unmerge/", {"identifier": "device_id:store-kiosk", "reason": "shared identifier"},
+                       follow=True).content.decode()
+    assert "Blocked device_id store-kiosk" in done
+    assert _id(api, "device_id", "store-kiosk") is None
+    assert all(s["value"] != "store-kiosk" or s["cdp_id"] is None for s in api.get("/api/identity/shared-identifiers").json())

@@ -80,6 +80,10 @@ def identity_rows() -> dict[str, list[dict]]:
             conflicts.append({"tenant_id": tenant, "a_type": "device_id", "a_value": f"d{c}", "b_type": "user_id", "b_value": f"u{c}",
                               "reason": "different user_id", "cdp_id": f"c{c}", "other_cdp_id": f"c{c + 1 + tenant_index}",
                               "message_id": f"{tenant}-d{c}", "detected_at": at})
+        for c in range(1, 3 + tenant_index):  # a kiosk shared by several people: a different count per tenant
+            conflicts.append({"tenant_id": tenant, "a_type": "device_id", "a_value": "kiosk", "b_type": "user_id", "b_value": f"u{c}",
+                              "reason": "different user_id", "cdp_id": "c1", "other_cdp_id": f"c{c}", "message_id": f"{tenant}-k{c}",
+                              "detected_at": BASE + timedelta(hours=2, minutes=c)})
     return {"identity_edges": edges, "customer_ids": ids, "identity_merges": merges, "identity_conflicts": conflicts}
 
 
