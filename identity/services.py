@@ -109,16 +109,26 @@ class _Scope:
         return len(self.edges) if self.edge_table is None else self.edge_table.num_rows
 
 
-def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
-    """Every edge and identity reachable from the seeds, plus whole customers."""
+def _scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked_nodes: set[Node] = frozenset(),
+           blocked_edges: set[frozenset] = frozenset()) -> _Scope:
+    """Every edge and identity reachable from the seeds, plus whole customers. Blocked identifiers
+    and edges take no part in resolution, so the search does not go through them either: a blocked
+    kiosk seen with thousands of people no longer ties them into one scope."""
+    def blocked(node: Node) -> bool:
+        return node in blocked_nodes or rules.is_blocked(node[1])
+
     scope, seen_values, seen_customers = _Scope(), set(), set()
     frontier = {value for _, value in seeds}
     while frontier:
         seen_values |= frontier
-        customers = set()
+        customers, reached = set(), set()
         for chunk in _chunks(frontier, engine):
             for row in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant, "values": chunk}):
-                scope.edges[(row["a_type"], row["a_value"], row["b_type"], row["b_value"])] = row
+                a, b = (row["a_type"], row["a_value"]), (row["b_type"], row["b_value"])
+                if blocked(a) or blocked(b) or frozenset((a, b)) in blocked_edges:
+                    continue
+                scope.edges[(*a, *b)] = row
+                reached |= {a[1], b[1]}
             for row in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant, "values": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
                 customers.add(row["cdp_id"])
@@ -126,7 +136,7 @@ def _scope(engine, tenant: str, seeds: set[Node]) -> _Scope:
             for row in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
         seen_customers |= customers
-        reached = {v for key in scope.edges for v in (key[1], key[3])} | {node[1] for node in scope.identities}
+        reached |= {node[1] for node in scope.identities if not blocked(node)}
         frontier = reached - seen_values
     return scope
 
@@ -172,10 +182,10 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
     now = now or dj_timezone.now()
     if new is not None and new.a_type:
         _record_edges(engine, tenant.slug, new)
-    started = time.perf_counter()
-    scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds)
-    progress(f"read {scope.edge_count:,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
     blocked_nodes, blocked_edges = _blocks(tenant.id)
+    started = time.perf_counter()
+    scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds, rules, blocked_nodes, blocked_edges)
+    progress(f"read {scope.edge_count:,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
     previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
     started = time.perf_counter()
     result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)

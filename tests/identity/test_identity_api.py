@@ -195,7 +195,7 @@ def test_a_merged_id_acts_on_the_customer_it_was_merged_into(api, send):
     assert api.get(f"/api/customers/{survivor}").status_code == 404, "erasing by a merged id erases the customer, not nothing"
 
 
-def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_its_customers(api, send, console_as):
+def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_its_customers(api, send, console_as, tenant_a):
     send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
             "context": {"device": {"id": "store-kiosk"}}} for n in range(4)])
     shared = api.get("/api/identity/shared-identifiers").json()
@@ -211,3 +211,11 @@ def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_i
     assert "Blocked device_id store-kiosk" in done
     assert _id(api, "device_id", "store-kiosk") is None
     assert all(s["value"] != "store-kiosk" or s["cdp_id"] is None for s in api.get("/api/identity/shared-identifiers").json())
+
+    # And loads stop paying for it: resolving one shopper no longer reaches the others through the kiosk.
+    from identity.services import resolve_and_apply
+    from lakehouse import get_engine
+
+    said = []
+    resolve_and_apply(get_engine(), tenant_a.ref, seeds={("user_id", "shopper-2")}, progress=said.append)
+    assert said[0].startswith("read 0 edges and 1 identifiers"), said
