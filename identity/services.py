@@ -118,7 +118,7 @@ def _scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked_nodes: s
         return node in blocked_nodes or rules.is_blocked(node[1])
 
     scope, seen_values, seen_customers = _Scope(), set(), set()
-    frontier = {value for _, value in seeds}
+    frontier = {node[1] for node in seeds if not blocked(node)}
     while frontier:
         seen_values |= frontier
         customers, reached = set(), set()
