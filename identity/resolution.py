@@ -49,15 +49,15 @@ class Graph:
     """Edges (and identifiers seen alone) as columns: Python lists, or Arrow arrays as an engine
     read them (add_edge and add_node then do not apply). `seen_at` in microseconds since the epoch."""
 
-    a_type: list[str] = field(default_factory=list)
-    a_value: list[str] = field(default_factory=list)
-    b_type: list[str] = field(default_factory=list)
-    b_value: list[str] = field(default_factory=list)
-    seen_at: list[int] = field(default_factory=list)
-    message_id: list[str] = field(default_factory=list)
-    node_type: list[str] = field(default_factory=list)
-    node_value: list[str] = field(default_factory=list)
-    node_seen_at: list[int] = field(default_factory=list)
+    a_type: list[str] | pa.Array = field(default_factory=list)
+    a_value: list[str] | pa.Array = field(default_factory=list)
+    b_type: list[str] | pa.Array = field(default_factory=list)
+    b_value: list[str] | pa.Array = field(default_factory=list)
+    seen_at: list[int] | pa.Array = field(default_factory=list)
+    message_id: list[str] | pa.Array = field(default_factory=list)
+    node_type: list[str] | pa.Array = field(default_factory=list)
+    node_value: list[str] | pa.Array = field(default_factory=list)
+    node_seen_at: list[int] | pa.Array = field(default_factory=list)
 
     def add_edge(self, a: Node, b: Node, seen_at: int, message_id: str) -> None:
         if b < a:
