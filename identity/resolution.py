@@ -128,6 +128,9 @@ class Resolution:
     issued: dict[str, Node]  # ids issued one by one -> the identifier each is derived from
     issued_rows: list  # ids issued in bulk, with their anchors' rows in `keys`
     customers: int
+    old: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per key: its customer before, in old_ids (-1: new)
+    old_ids: list[str] = field(default_factory=list)
+    previous_count: int = 0  # identifiers in the previous assignment
 
     @property
     def anchors(self) -> dict[str, Node]:
@@ -139,6 +142,21 @@ class Resolution:
 
     def assignment(self) -> dict[Node, str]:
         return {tuple(key.split(SEP, 1)): cdp_id for key, cdp_id in zip(self.keys, self.cdp_ids)}
+
+    def changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `keys` of the identifiers that are new, and of those whose customer changed:
+        compared as arrays, so a rebuild that changes little costs little to diff."""
+        new = self.old < 0
+        if not len(self.keys):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        before = np.array([*self.old_ids, None], dtype=object)[self.old]
+        moved = ~new & (np.array(self.cdp_ids, dtype=object) != before)
+        return np.flatnonzero(new), np.flatnonzero(moved)
+
+    @property
+    def all_previous_kept(self) -> bool:
+        """Whether every identifier of the previous assignment is still resolved (none blocked since)."""
+        return int((self.old >= 0).sum()) == self.previous_count
 
 
 def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, str] | None = None,
@@ -181,7 +199,8 @@ def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, ta
         _assign_replayed(groups, cdp, state, first_seen, rank, old, old_ids, merges, conflicts, key_list)
     cdp_ids = cdp.tolist()
     return Resolution(keys=key_list, cdp_ids=cdp_ids, first_seen=first_seen, merges=merges, conflicts=conflicts,
-                      issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)))
+                      issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)), old=old, old_ids=old_ids,
+                      previous_count=len(previous))
 
 
 def _previous_owners(keys: pa.Array, previous: dict[Node, str]) -> tuple[np.ndarray, list[str]]:

@@ -16,6 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -29,7 +30,7 @@ from customers.traits import trait_rows_from_call, traits_save
 from identity import sql
 from identity.extract import call_identifiers
 from identity.models import IdentityBlock, IdentityRun, IdentitySettings
-from identity.resolution import Graph, Node, Resolution, micros_of, resolve
+from identity.resolution import SEP, Graph, Node, Resolution, micros_of, resolve
 from identity.rules import Rules
 from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
 from lakehouse import get_engine
@@ -47,7 +48,6 @@ WRITE_CHUNK_LIMITED = 200
 class Outcome:
     """What a run changed."""
 
-    assignment: dict[Node, str] = field(default_factory=dict)
     identifiers: int = 0
     edges: int = 0
     customers: int = 0
@@ -55,6 +55,12 @@ class Outcome:
     merges: int = 0
     conflicts: int = 0
     affected: set[str] = field(default_factory=set)  # customers whose events/traits were redone
+    result: Resolution | None = field(default=None, repr=False)
+
+    @cached_property
+    def assignment(self) -> dict[Node, str]:
+        """Identifier -> customer after the run (built when asked: millions of entries on a rebuild)."""
+        return self.result.assignment() if self.result is not None else {}
 
 
 def _chunks(values: Iterable, engine, *, writes: bool = False) -> list[list]:
@@ -217,12 +223,18 @@ def _record_edges(engine, tenant: str, graph: Graph) -> None:
 
 def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules,
            latest: dict[Node, int]) -> Outcome:
-    assignment = result.assignment()
-    outcome = Outcome(assignment=assignment, identifiers=len(assignment), edges=scope.edge_count, customers=result.customers,
+    outcome = Outcome(result=result, identifiers=len(result.keys), edges=scope.edge_count, customers=result.customers,
                       merges=len(result.merges), conflicts=len(result.conflicts))
-    first_seen = dict(zip(result.keys, result.first_seen.tolist()))
+    # Only identifiers that are new, moved, or seen again by this load can need a write: found as
+    # arrays, so a rebuild that changes nothing looks at nothing one by one.
+    new_rows, moved_rows = result.changes()
+    candidates = set(new_rows.tolist()) | set(moved_rows.tolist())
+    if latest:
+        position = {key: i for i, key in enumerate(result.keys)}
+        candidates |= {position[f"{t}{SEP}{v}"] for t, v in latest if f"{t}{SEP}{v}" in position}
     rows, moved_from, moved_to = [], set(), set()
-    for node, cdp_id in assignment.items():
+    for i in sorted(candidates):
+        node, cdp_id = tuple(result.keys[i].split(SEP, 1)), result.cdp_ids[i]
         stored = scope.identities.get(node)
         before = previous.get(node)
         if before is not None and before != cdp_id:
@@ -231,12 +243,13 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
         seen_now = _dt(latest[node]) if node in latest else None
         newer = stored is not None and seen_now is not None and seen_now > stored["last_seen_at"]
         if stored is None or before != cdp_id or newer:
-            seen = _dt(first_seen[f"{node[0]}\x1f{node[1]}"])
+            seen = _dt(int(result.first_seen[i]))
             last = max(filter(None, (stored["last_seen_at"] if stored else seen, seen_now)))
             rows.append({"tenant_id": tenant.slug, "id_type": node[0], "id_value": node[1], "cdp_id": cdp_id,
                          "first_seen_at": stored["first_seen_at"] if stored else seen, "last_seen_at": last})
             outcome.changed += before != cdp_id
-    gone = [node for node in scope.identities if node not in assignment]  # blocked since
+    assignment = None if result.all_previous_kept else outcome.assignment
+    gone = [] if assignment is None else [node for node in scope.identities if node not in assignment]  # blocked since
     for node in gone:
         moved_from.add(previous[node])
     with engine.transaction():
@@ -256,9 +269,9 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
             engine.insert_many(CUSTOMER_IDS, [{"tenant_id": tenant.slug, "cdp_id": cdp_id, "id_type": node[0], "id_value": node[1],
                                                "issued_at": now} for cdp_id, node in anchors.items()], skip_existing=True)
         if moved_from:
-            live = set(assignment.values())
+            live = set(result.cdp_ids)
             outcome.affected = moved_from | moved_to
-            _follow_identifiers(engine, tenant.slug, assignment, moved_from, moved_to, live, previous, rules)
+            _follow_identifiers(engine, tenant.slug, outcome.assignment, moved_from, moved_to, live, previous, rules)
         _log(engine, tenant.slug, result, run_id, now)
     return outcome
 
