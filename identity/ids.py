@@ -16,7 +16,6 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
-from pandas.util import hash_array
 
 SEP = "\x1f"
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
@@ -28,6 +27,9 @@ def derive(tenant_id: str, keys) -> list[str]:
     values = keys if isinstance(keys, np.ndarray) else np.array(keys, dtype=object)
     if not len(values):
         return []
+    from pandas.util import hash_array  # on first use: pandas takes a quarter of a second to import
+
+
     first, second = _keys(tenant_id, _secret())
     digest = np.empty((len(values), 2), dtype=">u8")
     digest[:, 0] = hash_array(values, hash_key=first, categorize=False)
