@@ -3,7 +3,8 @@
 About 5k customers and 100k events over the last 90 days: anonymous visitors browsing, some of
 whom sign up and identify later (their earlier events join them), product views, carts,
 checkouts and orders with amounts, plus the mess real traffic has: people who signed up twice
-with the same email, and junk identifiers (`undefined`, `null`, `0`) from broken SDK set-ups.
+with the same email, junk identifiers (`undefined`, `null`, `0`) from broken SDK set-ups, and a store
+kiosk many customers sign in at (a shared identifier the Identity page suggests blocking).
 Calls go through the loader's own `apply_calls`, so the data is exactly what ingestion would make.
 """
 from __future__ import annotations
@@ -91,6 +92,9 @@ class _Shop:
                           traits={"email": email, "first_name": first, "last_name": last, "name": f"{first} {last}",
                                   "city": rng.choice(CITIES), "plan": rng.choice(["free", "free", "plus", "pro"]),
                                   "age": rng.randint(18, 75), "newsletter": rng.random() < 0.6})
+        if identified and n % 23 == 0:  # signs in once at the store's kiosk, as many do: a shared identifier to block
+            at = (self.now - timedelta(days=1 + n % 60)).replace(microsecond=0)
+            self.call(type="identify", userId=user_id, timestamp=at.isoformat(), context={"device": {"id": "store-kiosk-1"}})
         if identified and rng.random() < 0.15:  # later, on a phone: browses anonymously, then signs in (a merge)
             phone_id = f"anon-{n:05d}-m{rng.getrandbits(24):06x}"
             at = (self.now - timedelta(days=rng.uniform(8, 20))).replace(microsecond=0)

@@ -29,6 +29,10 @@ def test_demo_data_has_the_shapes_operators_expect_and_loads_once(tenant_a, lake
     values = {r["key"]: r["n"] for r in _q(lakehouse, tenant_a, "SELECT key, COUNT(*) AS n FROM {traits} WHERE tenant_id = :tenant_id "
                                                                "AND source = 'computed' GROUP BY key")}
     assert set(values) == {"orders_30d", "lifetime_value", "last_seen_at", "page_views_7d"}
+    from identity.selectors import shared_identifiers
+
+    kiosk = [s for s in shared_identifiers(tenant=tenant_a.ref) if s["value"] == "store-kiosk-1"]
+    assert kiosk and kiosk[0]["conflicts"] >= 2, "the kiosk many sign in at shows up as a shared identifier"
     again = demo_data_load(tenant=tenant_a.ref, customers=200, events=4000, seed=3)
     assert not again.created
     assert _q(lakehouse, tenant_a, "SELECT COUNT(*) AS n FROM {events} WHERE tenant_id = :tenant_id")[0]["n"] == 4000
