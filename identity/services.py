@@ -109,10 +109,47 @@ class _Scope:
     edges: dict[tuple, dict] = field(default_factory=dict)
     identities: dict[Node, dict] = field(default_factory=dict)
     edge_table: pa.Table | None = None  # instead of `edges`, for a whole tenant: as the engine read them
+    identity_table: pa.Table | None = None  # instead of `identities`, likewise
 
     @property
     def edge_count(self) -> int:
         return len(self.edges) if self.edge_table is None else self.edge_table.num_rows
+
+    @property
+    def identity_count(self) -> int:
+        return len(self.identities) if self.identity_table is None else self.identity_table.num_rows
+
+    def previous(self) -> dict[Node, str]:
+        """The stored assignment: identifier -> customer."""
+        if self.identity_table is None:
+            return {node: row["cdp_id"] for node, row in self.identities.items()}
+        table = self.identity_table
+        return dict(zip(zip(_text(table, "id_type").to_pylist(), _text(table, "id_value").to_pylist()), _text(table, "cdp_id").to_pylist()))
+
+    def stored(self, nodes: list[Node]) -> dict[Node, dict]:
+        """The stored rows of some identifiers (those a run may rewrite): one hash lookup of them
+        all among the tenant's, not a dict of every row."""
+        if self.identity_table is None:
+            return {node: self.identities[node] for node in nodes if node in self.identities}
+        if not nodes:
+            return {}
+        table = self.identity_table
+        keys = pc.binary_join_element_wise(_text(table, "id_type"), _text(table, "id_value"), SEP)
+        wanted = pa.array([f"{t}{SEP}{v}" for t, v in nodes], pa.string())
+        at = pc.index_in(wanted, value_set=keys).to_pylist()
+        found = [(node, row) for node, row in zip(nodes, at) if row is not None]
+        rows = table.take(pa.array([row for _, row in found], pa.int64())).to_pylist()
+        return {node: row for (node, _), row in zip(found, rows)}
+
+
+def _text(table: pa.Table, name: str) -> pa.Array:
+    """A string column of an engine's Arrow read (an empty read's columns have no type yet)."""
+    return table[name].cast(pa.string()).combine_chunks()
+
+
+def _micros(table: pa.Table, name: str) -> pa.Array:
+    """A timestamp column of an engine's Arrow read as microseconds since the epoch."""
+    return table[name].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).combine_chunks()
 
 
 def _scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked_nodes: set[Node] = frozenset(),
@@ -148,32 +185,32 @@ def _scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked_nodes: s
 
 
 def _whole_tenant(engine, tenant: str) -> _Scope:
-    # The edges, a tenant's largest read, as Arrow: on Spark and Databricks no Python object per
-    # value, and they go into resolution (which works in Arrow) as they are.
-    scope = _Scope(edge_table=engine.arrow(sql.ALL_EDGES, {"tenant_id": tenant}))
-    for row in engine.execute(sql.ALL_IDENTITIES, {"tenant_id": tenant}):
-        scope.identities[(row["id_type"], row["id_value"])] = row
-    return scope
+    # A tenant's largest reads, as Arrow: on Spark and Databricks no Python object per value, the
+    # edges go into resolution (which works in Arrow) as they are, and of the stored identities only
+    # those a run rewrites ever become Python rows (`_Scope.stored`).
+    return _Scope(edge_table=engine.arrow(sql.ALL_EDGES, {"tenant_id": tenant}),
+                  identity_table=engine.arrow(sql.ALL_IDENTITIES, {"tenant_id": tenant}))
 
 
 def _graph(scope: _Scope, extra: Graph | None = None) -> Graph:
     graph = Graph()
     if scope.edge_table is not None:
         edges = scope.edge_table
-
-        def text(name: str) -> pa.Array:  # cast: an empty read's columns have no type yet
-            return edges[name].cast(pa.string()).combine_chunks()
-
-        graph = Graph(a_type=text("a_type"), a_value=text("a_value"), b_type=text("b_type"), b_value=text("b_value"),
-                      seen_at=edges["first_seen_at"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).combine_chunks(),
-                      message_id=pc.fill_null(text("message_id"), ""))
+        graph = Graph(a_type=_text(edges, "a_type"), a_value=_text(edges, "a_value"), b_type=_text(edges, "b_type"),
+                      b_value=_text(edges, "b_value"), seen_at=_micros(edges, "first_seen_at"),
+                      message_id=pc.fill_null(_text(edges, "message_id"), ""))
     else:
         edge_times = micros_of([row["first_seen_at"] for row in scope.edges.values()])
         for ((a_type, a_value, b_type, b_value), row), seen_at in zip(scope.edges.items(), edge_times):
             graph.add_edge((a_type, a_value), (b_type, b_value), seen_at, row["message_id"] or "")
-    graph.node_type = [node[0] for node in scope.identities]
-    graph.node_value = [node[1] for node in scope.identities]
-    graph.node_seen_at = micros_of([row["first_seen_at"] for row in scope.identities.values()])
+    if scope.identity_table is not None:
+        identities = scope.identity_table
+        graph.node_type, graph.node_value = _text(identities, "id_type"), _text(identities, "id_value")
+        graph.node_seen_at = _micros(identities, "first_seen_at")
+    else:
+        graph.node_type = [node[0] for node in scope.identities]
+        graph.node_value = [node[1] for node in scope.identities]
+        graph.node_seen_at = micros_of([row["first_seen_at"] for row in scope.identities.values()])
     return graph.joined(extra) if extra is not None else graph
 
 
@@ -191,8 +228,8 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
     blocked_nodes, blocked_edges = _blocks(tenant.id)
     started = time.perf_counter()
     scope = _whole_tenant(engine, tenant.slug) if seeds is None else _scope(engine, tenant.slug, seeds, rules, blocked_nodes, blocked_edges)
-    progress(f"read {scope.edge_count:,} edges and {len(scope.identities):,} identifiers ({time.perf_counter() - started:.1f} s)")
-    previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
+    progress(f"read {scope.edge_count:,} edges and {scope.identity_count:,} identifiers ({time.perf_counter() - started:.1f} s)")
+    previous = scope.previous()
     started = time.perf_counter()
     result = resolve(tenant.slug, _graph(scope, new), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
     progress(f"resolved {len(result.keys):,} identifiers into {result.customers:,} customers, {len(result.merges):,} merges, "
@@ -233,9 +270,12 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
         position = {key: i for i, key in enumerate(result.keys)}
         candidates |= {position[f"{t}{SEP}{v}"] for t, v in latest if f"{t}{SEP}{v}" in position}
     rows, moved_from, moved_to = [], set(), set()
-    for i in sorted(candidates):
-        node, cdp_id = tuple(result.keys[i].split(SEP, 1)), result.cdp_ids[i]
-        stored = scope.identities.get(node)
+    candidates = sorted(candidates)
+    nodes = [tuple(result.keys[i].split(SEP, 1)) for i in candidates]
+    stored_rows = scope.stored([node for node in nodes if node in previous])
+    for i, node in zip(candidates, nodes):
+        cdp_id = result.cdp_ids[i]
+        stored = stored_rows.get(node)
         before = previous.get(node)
         if before is not None and before != cdp_id:
             moved_from.add(before)
@@ -249,7 +289,7 @@ def _apply(engine, tenant: TenantRef, scope: _Scope, result: Resolution, previou
                          "first_seen_at": stored["first_seen_at"] if stored else seen, "last_seen_at": last})
             outcome.changed += before != cdp_id
     assignment = None if result.all_previous_kept else outcome.assignment
-    gone = [] if assignment is None else [node for node in scope.identities if node not in assignment]  # blocked since
+    gone = [] if assignment is None else [node for node in previous if node not in assignment]  # blocked since
     for node in gone:
         moved_from.add(previous[node])
     with engine.transaction():
@@ -410,7 +450,7 @@ def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
     engine = get_engine()
     scope = _whole_tenant(engine, tenant.slug)
     blocked_nodes, blocked_edges = _blocks(tenant.id)
-    previous = {node: row["cdp_id"] for node, row in scope.identities.items()}
+    previous = scope.previous()
     result = resolve(tenant.slug, _graph(scope), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
     after = result.assignment()
     new_of, old_of = defaultdict(set), defaultdict(set)
