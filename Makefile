@@ -36,7 +36,7 @@ test: install-dev
 	CDP_TEST_DATABASE=postgres $(PY) -m pytest --ignore=tests/lakehouse -m "not browser" -q
 
 bench: install-dev
-	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache
