@@ -104,10 +104,10 @@ def storable(value: object) -> object:
     return value
 
 
-def loads_storable(text: str | bytes) -> object:
+def loads_storable(text: str) -> object:
     """`loads`, refusing the whole body if anything in it cannot be stored."""
     value = loads(text)
-    if might_be_unstorable(text if isinstance(text, str) else text.decode("utf-8", "replace")):
+    if might_be_unstorable(text):
         found = unstorable_path(value)
         if found is not None:
             path, message = found

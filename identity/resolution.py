@@ -69,16 +69,14 @@ class Graph:
         self.node_type.append(node[0]), self.node_value.append(node[1]), self.node_seen_at.append(seen_at)
 
     def joined(self, other: "Graph") -> "Graph":
-        """This graph's edges and identifiers, then the other's."""
-        return Graph(**{name: _joined(getattr(self, name), getattr(other, name), kind=pa.int64() if name.endswith("seen_at") else pa.string())
-                        for name in self.__dataclass_fields__})
-
-
-def _joined(first, second, *, kind: pa.DataType):
-    """Two columns end to end: a list if both are lists, else one Arrow array."""
-    if isinstance(first, list) and isinstance(second, list):
-        return first + second
-    return _arrow_column(first, second, kind=kind)
+        """This graph's edges and identifiers, then the other's (lists stay lists)."""
+        columns = {}
+        for name in self.__dataclass_fields__:
+            first, second = getattr(self, name), getattr(other, name)
+            both_lists = isinstance(first, list) and isinstance(second, list)
+            columns[name] = first + second if both_lists else _arrow_column(
+                first, second, kind=pa.int64() if name.endswith("seen_at") else pa.string())
+        return Graph(**columns)
 
 
 def _arrow_column(*parts, kind: pa.DataType) -> pa.Array:

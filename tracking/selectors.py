@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from tracking.models import InboxBatch
 
@@ -42,8 +42,8 @@ def set_aside_batches(tenant_id: int | None = None) -> QuerySet[InboxBatch]:
 
 def inbox_status(*, tenant_id: int, limit: int = 50) -> InboxStatus:
     waiting = set_aside_batches(tenant_id)
-    totals = waiting.aggregate(calls=Sum("calls"))
+    totals = waiting.aggregate(batches=Count("id"), calls=Sum("calls"))
     listed = [SetAsideBatch(id=b.id, received_at=b.received_at, calls=b.calls, failed_at=b.failed_at, error=b.error)
               for b in waiting.only("id", "received_at", "calls", "failed_at", "error")[:limit]]
-    return InboxStatus(pending_calls=pending_count(tenant_id), set_aside_batches=waiting.count(),
+    return InboxStatus(pending_calls=pending_count(tenant_id), set_aside_batches=totals["batches"],
                        set_aside_calls=totals["calls"] or 0, set_aside=listed)
