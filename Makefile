@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test lint install install-dev bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,10 +30,15 @@ run: install
 	$(PY) manage.py cdp_demo
 	./scripts/serve-dev.sh
 
-test: install-dev
+test: install-dev lint
 	$(PY) -m pytest
 	@echo "== the operational database on PostgreSQL (the lakehouse suite above already ran on it)"
 	CDP_TEST_DATABASE=postgres $(PY) -m pytest --ignore=tests/lakehouse -m "not browser" -q
+
+# The layer contract (pyproject.toml [tool.importlinter]) and ruff: a broken contract fails `make test`.
+lint: install-dev
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/ruff check .
 
 bench: install-dev
 	for b in bench/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -40,7 +40,6 @@ def make_batches() -> tuple[list[bytes], int]:
 def main() -> int:
     data_dir = django_setup()
     from cdp_site.handlers import Application  # what gunicorn serves (cdp_site.wsgi:application)
-
     from tenancy import services
     from tracking.models import InboxMessage
 

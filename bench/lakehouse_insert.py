@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from _setup import django_setup, report, timed
 
@@ -13,7 +13,7 @@ ROWS = 200_000
 
 
 def make_rows(events_table) -> list[tuple]:
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = []
     for n in range(ROWS):
         when = start + timedelta(seconds=n)

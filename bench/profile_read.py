@@ -8,7 +8,7 @@ import json
 import random
 import sqlite3
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from _setup import django_setup, report, timed
 
@@ -20,10 +20,11 @@ def main() -> int:
 
     os.environ["CDP_API_RATE_LIMIT_PER_MINUTE"] = "0"  # measure the read path, not the throttle
     data_dir = django_setup()
-    from cdp_site.handlers import Application  # what gunicorn serves (cdp_site.wsgi:application)
     from django.core.management import call_command
 
-    from customers.tables import IDENTITIES, TRAITS
+    from cdp_site.handlers import Application  # what gunicorn serves (cdp_site.wsgi:application)
+    from customers.tables import TRAITS
+    from identity.tables import IDENTITIES
     from lakehouse import get_engine
     from tenancy import services
 
@@ -31,7 +32,7 @@ def main() -> int:
     tenant = services.tenant_create(slug="bench", actor="bench")
     _, key = services.api_key_create(tenant=tenant, name="bench", role="viewer", actor="bench")
     engine = get_engine()
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     identities, traits = [], []
     for c in range(CUSTOMERS):
         cdp_id, at = f"cdp_{c:06d}", start + timedelta(minutes=c)

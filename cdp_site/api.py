@@ -6,14 +6,14 @@ import logging
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
-from ninja.parser import Parser
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 
-from cdp_site.auth import PrincipalRateThrottle, TenantAuth
-from cdp_site.errors import DomainError
-from cdp_site.jsontext import JsonRejected, loads_storable
-from cdp_site.problems import problem_response, validation_errors
+from kernel.errors import DomainError
+from kernel.jsontext import JsonRejected, loads_storable
+from kernel.problems import problem_response, validation_errors
 from lakehouse.errors import BadStatement, LakehouseError
+from tenancy.auth import PrincipalRateThrottle, TenantAuth
 
 logger = logging.getLogger("cdp.api")
 

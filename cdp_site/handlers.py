@@ -53,7 +53,7 @@ class Application:
         self.api = ApiHandler()
         # Django imports the URLconf (and with it every API module, pyarrow and scipy) on the
         # first request; do it now, so no caller waits half a second for it.
-        get_resolver().url_patterns
+        get_resolver().url_patterns  # noqa: B018 (the access itself imports them)
 
     def __call__(self, environ, start_response):
         handler = self.api if is_token_api_call(environ) else self.full

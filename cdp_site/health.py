@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from cdp_site.problems import problem_response
+from kernel.problems import problem_response
 
 logger = logging.getLogger("cdp.health")
 

@@ -9,7 +9,7 @@ import time
 from django.http import HttpResponseBadRequest
 
 from cdp_site.logging import request_id_var
-from cdp_site.problems import problem_response
+from kernel.problems import problem_response
 
 request_logger = logging.getLogger("cdp.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
@@ -22,7 +22,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: see cdp_site/auth.py
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # not request.headers: see tenancy/auth.py
         # A made-up id is 32 random hex digits, as uuid4().hex was, without building a UUID.
         request.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         token = request_id_var.set(request.request_id)

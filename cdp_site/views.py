@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
-from cdp_site.problems import problem_response
+from kernel.problems import problem_response
 
 
 def _wants_problem(request: HttpRequest) -> bool:

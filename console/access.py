@@ -6,10 +6,10 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
-from cdp_site.pagination import MAX_OFFSET
+from kernel.pagination import MAX_OFFSET
 from tenancy.roles import Role, role_allows
-from tenancy.types import Principal, TenantContext
 from tenancy.selectors import user_principal
+from tenancy.types import Principal, TenantContext
 
 
 def console_context(request) -> TenantContext:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from cdp_site.errors import DomainError, ServiceUnavailable
+from kernel.errors import DomainError, ServiceUnavailable
 from lakehouse.errors import BadStatement, LakehouseError
 
 

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from cdp_site.ratelimit import login_attempt_allowed
 from console.access import role_required
 from console.navigation import UPCOMING_SECTIONS
+from kernel.ratelimit import login_attempt_allowed
 from tenancy.middleware import SESSION_TENANT_KEY
 
 

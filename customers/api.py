@@ -6,11 +6,20 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
-from cdp_site.errors import InvalidInput
-from cdp_site.pagination import PageOut, PageParams
-from cdp_site.responses import typed_json_response
 from customers import selectors, services
-from customers.schemas import ConsentIn, CustomerEventOut, CustomerIn, CustomerOut, CustomerPatch, CustomerSummaryOut, EraseOut
+from customers.schemas import (
+    ConsentIn,
+    CustomerEventOut,
+    CustomerIn,
+    CustomerOut,
+    CustomerPatch,
+    CustomerSummaryOut,
+    EraseOut,
+    ProfileChangeOut,
+)
+from kernel.errors import InvalidInput
+from kernel.pagination import PageOut, PageParams
+from kernel.responses import typed_json_response
 
 router = Router(tags=["customers"])
 
@@ -39,7 +48,9 @@ def customer_list(request: HttpRequest, page: Query[PageParams], filters: Query[
     return selectors.customer_page(tenant=request.auth.tenant, q=filters.q, trait=trait, limit=page.limit, offset=page.offset)
 
 
-@router.get("/lookup", response=CustomerOut, summary="Find a customer by an identifier (type=email|user_id|anonymous_id)")
+@router.get("/lookup", response=CustomerOut, summary="Find a customer by an identifier of any type (email, user_id, anonymous_id, phone, device_id, custom)",
+            description="The value is normalised as resolution does (emails lower-cased, phones in E.164), so this agrees with "
+                        "`GET /api/identity/resolve`.")
 def customer_lookup(request: HttpRequest, type: str, value: str):
     return selectors.customer_lookup(tenant=request.auth.tenant, id_type=type, value=value)
 
@@ -57,10 +68,21 @@ def customer_get(request: HttpRequest, cdp_id: str):
     return typed_json_response(selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id))
 
 
-@router.patch("/{cdp_id}", response=CustomerOut, summary="Set and unset traits (recorded as an identify with source api)")
+@router.patch("/{cdp_id}", response=CustomerOut, summary="Set and unset traits (an operator's edit, source api)",
+              description="Recorded with its actor in the profile change log (`GET /{cdp_id}/changes`) and the audit log; it is "
+                          "not customer activity, so events, event counts and last-seen times do not change. Values keep their "
+                          "JSON type.")
 def customer_patch(request: HttpRequest, cdp_id: str, payload: CustomerPatch):
     return services.customer_update_traits(tenant=request.auth.tenant, cdp_id=cdp_id, set_traits=payload.set, unset=payload.unset,
                                            actor=request.auth.actor)
+
+
+@router.get("/{cdp_id}/changes", response=PageOut[ProfileChangeOut], summary="The profile change log: every trait write, newest first",
+            description="Who changed which trait, when and from where (identify, group, import, api, console); `actor` is set for "
+                        "operators' edits.")
+def customer_changes(request: HttpRequest, cdp_id: str, page: Query[PageParams]):
+    cdp_id = selectors.customer_get(tenant=request.auth.tenant, cdp_id=cdp_id).cdp_id
+    return selectors.profile_changes(tenant=request.auth.tenant, cdp_id=cdp_id, limit=page.limit, offset=page.offset)
 
 
 @router.get("/{cdp_id}/events", response=PageOut[CustomerEventOut], summary="The customer's timeline, newest first")

@@ -11,18 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from customers.tables import TRAITS
 from customers.traits import trait_row
-from lakehouse.statements import Statement, statement
+from lakehouse.statements import Statement, deletion, statement
 
 AGGREGATIONS = ("count", "sum", "min", "max", "first", "last", "distinct_count")
 NEEDS_PROPERTY = frozenset({"sum", "min", "max", "distinct_count"})
 # Dotted names only: the path is written into the statement, so nothing else may reach it.
 PROPERTY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,7}$")
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
                           now: datetime | None = None) -> int:
     """Recompute definitions for these customers (None: everyone); writes only changed values.
     Returns how many trait values changed."""
-    now = now or datetime.now(timezone.utc)
-    chunks = [None] if cdp_ids is None else _chunks(sorted(set(cdp_ids)), engine.features.max_list_values)
+    now = now or datetime.now(UTC)
+    chunks = [None] if cdp_ids is None else engine.chunks(set(cdp_ids))
     rows = []
     for definition in definitions:
         query = statement_for(definition.aggregation, definition.property)
@@ -126,8 +126,9 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
                       "since": since, "everyone": 1 if chunk is None else 0, "cdp_ids": chunk or []}
             for found in engine.execute(query, params):
                 row = trait_row(tenant_id, found["cdp_id"], definition.name, _trait_value(definition.aggregation, found["value"]), now, "computed")
-                unchanged = row["value"] == found["stored"] and (found["stored_source"] == "computed" or row["value"] is None)
-                if not unchanged:
+                if found["stored_source"] not in (None, "computed"):
+                    continue  # an ordinary trait of that name is the customer's own data: never overwritten (cdp_trait_collisions)
+                if row["value"] != found["stored"]:
                     rows.append(row)
     if rows:
         engine.upsert(TRAITS, rows, newer="updated_at")
@@ -136,17 +137,20 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
 
 def computed_trait_forget(engine, tenant_id: str, name: str) -> None:
     """Remove a deleted definition's values from every profile."""
-    engine.delete_where(TRAITS, "tenant_id = :tenant_id AND key = :key AND source = 'computed'", {"tenant_id": tenant_id, "key": name})
+    engine.delete(DELETE_COMPUTED_TRAIT, {"tenant_id": tenant_id, "key": name})
 
 
-def _chunks(values: list[str], size: int) -> list[list[str]]:
-    return [values[i:i + size] for i in range(0, len(values), size)]
+DELETE_COMPUTED_TRAIT = deletion(
+    "customers.delete_computed_trait", "traits",
+    "tenant_id = :tenant_id AND key = :key AND source = 'computed'",
+    example={"tenant_id": "acme", "key": "ltv"},
+)
 
 
 def _register_examples() -> None:
     """One registered example per statement shape, so the cross-engine suite and the Databricks
     SQL check run them like every other named statement."""
-    since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    since = datetime(2026, 1, 1, tzinfo=UTC)
     shapes = [("count", "", "Order Completed", 1), ("count", "revenue", "", 0), ("sum", "revenue", "Order Completed", 1),
               ("min", "revenue", "", 1), ("max", "revenue", "Order Completed", 0), ("distinct_count", "sku", "", 1),
               ("first", "", "", 1), ("last", "", "Product Viewed", 0), ("first", "sku", "", 0), ("last", "sku", "", 1)]

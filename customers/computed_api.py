@@ -4,9 +4,9 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from cdp_site.pagination import PageOut, PageParams
-from customers import computed_traits
 from customers.schemas import ComputedTraitIn, ComputedTraitOut, ComputedTraitPatch
+from customers.services import computed_traits
+from kernel.pagination import PageOut, PageParams
 
 router = Router(tags=["computed traits"])
 

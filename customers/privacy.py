@@ -1,5 +1,10 @@
 """Suppression at ingestion and at loading: which calls name a suppressed or erased identifier.
 
+Which identifiers a call names, normalised how, is identity's one rule
+(`identity.selectors.call_identifiers`, under the tenant's rules): every type it extracts (user
+id, anonymous id, email, phone in E.164, device id, custom types, an alias's previousId as either
+id) is checked, so no identifier type can bring an erased customer back.
+
 Erased identifiers are kept only as SHA-256 digests (`sha256:<hex>`): enough to recognise a
 replayed call, nothing to read back. The API checks a per-process copy of each tenant's list,
 refreshed every SUPPRESSION_CACHE_SECONDS and at once in the process that changes it; the loader
@@ -14,10 +19,12 @@ import time
 from django.db.models import F
 
 from customers.models import SuppressedIdentifier
+from identity import selectors as identity_selectors
+from tenancy.types import TenantRef
 
 SUPPRESSION_CACHE_SECONDS = 10
 HASHED_PREFIX = "sha256:"
-_cache: dict[int, tuple[float, "SuppressionIndex"]] = {}
+_cache: dict[int, tuple[float, SuppressionIndex]] = {}
 _lock = threading.Lock()
 
 
@@ -26,8 +33,9 @@ def identifier_digest(id_type: str, value: str) -> str:
 
 
 class SuppressionIndex:
-    def __init__(self, rows):
+    def __init__(self, rows, rules=None):
         rows = list(rows)
+        self.rules = rules
         self.entries = {(t, v): pk for pk, t, v, _ in rows}
         self.suppressed_customers = {cdp_id for _, _, _, cdp_id in rows if cdp_id}
         self.hashed = any(v.startswith(HASHED_PREFIX) for _, v in self.entries)
@@ -50,8 +58,9 @@ def suppression_index(tenant_id: int, *, fresh: bool = False) -> SuppressionInde
     hit = None if fresh else _cache.get(tenant_id)
     if hit is not None and hit[0] > now:
         return hit[1]
-    rows = SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value", "cdp_id", "reason")
-    index = SuppressionIndex((pk, t, v, cdp_id if reason == "suppress" else "") for pk, t, v, cdp_id, reason in rows)
+    rows = list(SuppressedIdentifier.objects.filter(tenant_id=tenant_id).values_list("id", "id_type", "id_value", "cdp_id", "reason"))
+    rules = identity_selectors.rules_for(tenant_id) if rows else None  # the identifiers of a call are worked out only then
+    index = SuppressionIndex(((pk, t, v, cdp_id if reason == "suppress" else "") for pk, t, v, cdp_id, reason in rows), rules)
     with _lock:
         _cache[tenant_id] = (now + SUPPRESSION_CACHE_SECONDS, index)
     return index
@@ -66,16 +75,16 @@ def customer_is_suppressed(tenant_id: int, cdp_id: str) -> bool:
     return cdp_id in suppression_index(tenant_id).suppressed_customers
 
 
-def suppressed_calls(*, tenant_id: int, calls: list, fresh: bool = False) -> set[str]:
-    """messageIds of the calls naming a suppressed identifier; their counters are bumped."""
-    index = suppression_index(tenant_id, fresh=fresh)
+def suppressed_calls(*, tenant: TenantRef, calls: list[tuple[str, dict]], fresh: bool = False) -> set[str]:
+    """messageIds of the calls (messageId, call) naming a suppressed identifier; their counters are bumped."""
+    index = suppression_index(tenant.id, fresh=fresh)
     if not index:
         return set()
     dropped, hits = set(), {}
-    for call in calls:
-        pk = index.match(call.identifiers)
+    for message_id, call in calls:
+        pk = index.match(identity_selectors.call_identifiers(call, index.rules))
         if pk is not None:
-            dropped.add(call.message_id)
+            dropped.add(message_id)
             hits[pk] = hits.get(pk, 0) + 1
     for pk, count in hits.items():
         SuppressedIdentifier.objects.filter(id=pk).update(dropped_events=F("dropped_events") + count)

@@ -17,7 +17,8 @@ class CustomerSummaryOut(Schema):
 
 class TraitOut(Schema):
     key: str
-    value: str | None
+    value: Any = Field(description="The value as it was written: a string, number, boolean, array, object or null.")
+    type: str = Field(description="The value's JSON type: string, number, boolean, array, object or null.")
     number_value: float | None
     updated_at: datetime
     source: str | None
@@ -46,6 +47,17 @@ class CustomerOut(Schema):
     computed_traits: list[TraitOut]
     identities: list[IdentityOut]
     consents: list[ConsentOut]
+
+
+class ProfileChangeOut(Schema):
+    change_id: str
+    key: str
+    value: Any = Field(description="The new value (null for an unset).")
+    action: str = Field(description="set or unset")
+    source: str
+    actor: str | None = Field(description="The operator who made it (api and console edits).")
+    event_time: datetime
+    changed_at: datetime
 
 
 class CustomerEventOut(Schema):

@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from cdp_site.errors import NotFound
-from cdp_site.pagination import Page
 from customers import sql
+from customers.models import ComputedTrait
 from customers.privacy import customer_is_suppressed
-from customers.types import ActivityDay, Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, Trait
+from customers.traits import is_unset, trait_value
+from customers.types import ActivityDay, Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, ProfileChange, Trait
+from identity import selectors as identity_selectors
+from kernel.errors import NotFound
+from kernel.pagination import Page
 from lakehouse import get_engine
 from tenancy.types import TenantRef
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 ACTIVITY_LIMIT = 20_000  # events read for the activity chart; a busier customer's chart stops there
 
 
@@ -51,19 +54,19 @@ def _summary_traits(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, dict]:
 
 def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
     identities, traits, consents = [], [], []
-    for part, name, value, number, at, until, source, granted in get_engine().execute(
+    for part, name, value, number, at, until, source, granted, kind in get_engine().execute(
             sql.CUSTOMER_PROFILE, {"tenant_id": tenant.slug, "cdp_id": cdp_id}).rows:
         if part == "identity":
             identities.append(Identity(type=name, value=value, first_seen_at=at, last_seen_at=until))
         elif part == "trait":
-            if value is not None:  # an unset trait keeps its row (so an older write cannot bring it back) with no value
-                traits.append(Trait(key=name, value=value, number_value=number, updated_at=at, source=source))
+            if not is_unset(value, kind):  # an unset trait keeps its row (so an older write cannot bring it back) with no value
+                typed = trait_value(value, kind, number)
+                traits.append(Trait(key=name, value=typed, type=kind or ("number" if number is not None else "string"),
+                                    number_value=number, updated_at=at, source=source))
         else:
             consents.append(Consent(channel=name, purpose=value, granted=granted, updated_at=at, source=source))
     if not identities and not traits:
-        from identity.selectors import alias_target
-
-        target = alias_target(tenant=tenant, cdp_id=cdp_id)
+        target = identity_selectors.alias_target(tenant=tenant, cdp_id=cdp_id)
         if target:  # a merged customer's id keeps resolving, to the customer it was merged into
             return customer_get(tenant=tenant, cdp_id=target)
         raise NotFound(f"No customer {cdp_id} in this tenant.")
@@ -76,11 +79,17 @@ def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
 
 
 def customer_lookup(*, tenant: TenantRef, id_type: str, value: str) -> CustomerProfile:
-    value = value.strip().lower() if id_type == "email" else value.strip()
-    row = get_engine().execute(sql.IDENTITY_LOOKUP, {"tenant_id": tenant.slug, "id_type": id_type, "id_value": value}).first()
-    if row is None:
-        raise NotFound(f"No customer has {id_type} {value!r} in this tenant.")
-    return customer_get(tenant=tenant, cdp_id=row["cdp_id"])
+    """The customer an identifier of any type names, normalised as resolution does (so a phone
+    in any format finds the customer `/api/identity/resolve` finds)."""
+    return customer_get(tenant=tenant, cdp_id=identity_selectors.identifier_owner(tenant=tenant, id_type=id_type, value=value))
+
+
+def profile_changes(*, tenant: TenantRef, cdp_id: str, limit: int, offset: int) -> Page[ProfileChange]:
+    """A customer's profile change log, newest first: who changed which trait, when, from where."""
+    rows = get_engine().execute(sql.PROFILE_CHANGES_OF_CUSTOMER, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "limit": limit + 1,
+                                                                  "offset": offset}).dicts()
+    items = [ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])}) for row in rows[:limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
 
 
 def customer_events(*, tenant: TenantRef, cdp_id: str, type: str = "", event: str = "", since: datetime | None = None,
@@ -104,14 +113,14 @@ def customer_export(*, tenant: TenantRef, cdp_id: str) -> dict:
         if page.next_offset is None:
             break
         offset = page.next_offset
-    return {"tenant": tenant.slug, "exported_at": datetime.now(timezone.utc), **asdict(profile), "events": events}
+    return {"tenant": tenant.slug, "exported_at": datetime.now(UTC), **asdict(profile), "events": events}
 
 
 def customer_activity(*, tenant: TenantRef, cdp_id: str, days: int = 90, now: datetime | None = None) -> list[ActivityDay]:
     """Events per day over the last `days` (oldest first, empty days included), for the profile chart."""
-    today = (now or datetime.now(timezone.utc)).date()
+    today = (now or datetime.now(UTC)).date()
     first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     counts = Counter(row["event_time"].date() for row in get_engine().execute(
         sql.CUSTOMER_ACTIVITY, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "since": since, "limit": ACTIVITY_LIMIT}))
     return [ActivityDay(day=first + timedelta(days=n), events=counts.get(first + timedelta(days=n), 0)) for n in range(days)]
@@ -125,3 +134,11 @@ def _json(text: str | None) -> dict:
     except ValueError:
         return {"_raw": text}
     return value if isinstance(value, dict) else {"_value": value}
+
+
+def event_exists(*, tenant: TenantRef, message_id: str) -> bool:
+    return get_engine().execute(sql.EVENT_EXISTS, {"tenant_id": tenant.slug, "message_id": message_id}).first() is not None
+
+
+def computed_trait_names(*, tenant: TenantRef) -> set[str]:
+    return set(ComputedTrait.objects.filter(tenant_id=tenant.id).values_list("name", flat=True))

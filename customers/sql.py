@@ -1,9 +1,9 @@
 """Named statements over customer data. Timestamps arrive as parameters (Python does the arithmetic)."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from lakehouse.statements import statement
+from lakehouse.statements import deletion, statement
 
-SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 EVENT_COUNTS = statement(
     "customers.event_counts",
@@ -27,7 +27,7 @@ CUSTOMER_TIMELINE = statement(
     ORDER BY event_time DESC, message_id DESC
     LIMIT :limit
     """,
-    example={"tenant_id": "acme", "cdp_id": "c1", "before": datetime(2026, 3, 1, tzinfo=timezone.utc), "limit": 5},
+    example={"tenant_id": "acme", "cdp_id": "c1", "before": datetime(2026, 3, 1, tzinfo=UTC), "limit": 5},
     returns={"event_time": "timestamp"},
 )
 
@@ -37,32 +37,21 @@ CUSTOMER_PROFILE = statement(
     "customers.profile",
     """
     SELECT 'identity' AS part, id_type AS name, id_value AS value, {null(double)} AS number_value,
-           first_seen_at AS at, last_seen_at AS until, {null(string)} AS source, {null(boolean)} AS granted
+           first_seen_at AS at, last_seen_at AS until, {null(string)} AS source, {null(boolean)} AS granted, {null(string)} AS kind
     FROM {identities}
     WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
     UNION ALL
-    SELECT 'trait', key, value, number_value, updated_at, {null(timestamp)}, source, {null(boolean)}
+    SELECT 'trait', key, value, number_value, updated_at, {null(timestamp)}, source, {null(boolean)}, value_type
     FROM {traits}
     WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
     UNION ALL
-    SELECT 'consent', channel, purpose, {null(double)}, updated_at, {null(timestamp)}, source, granted
+    SELECT 'consent', channel, purpose, {null(double)}, updated_at, {null(timestamp)}, source, granted, {null(string)}
     FROM {consents}
     WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
     ORDER BY part, name, value
     """,
     example={"tenant_id": "acme", "cdp_id": "c1"},
     returns={"number_value": "double", "at": "timestamp", "until": "timestamp", "granted": "boolean"},
-)
-
-IDENTITY_LOOKUP = statement(
-    "customers.identity_lookup",
-    """
-    SELECT cdp_id, first_seen_at, last_seen_at
-    FROM {identities}
-    WHERE tenant_id = :tenant_id AND id_type = :id_type AND id_value = :id_value
-    """,
-    example={"tenant_id": "acme", "id_type": "email", "id_value": "c1@example.com"},
-    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
 )
 
 REVENUE_BY_CUSTOMER = statement(
@@ -103,17 +92,6 @@ LAST_SEEN = statement(
     """,
     example={"tenant_id": "acme"},
     returns={"last_seen_at": "timestamp", "events": "bigint"},
-)
-
-IDENTITIES_FOR_VALUES = statement(
-    "customers.identities_for_values",
-    """
-    SELECT id_type, id_value, cdp_id
-    FROM {identities}
-    WHERE tenant_id = :tenant_id AND id_value IN :values
-    ORDER BY id_type, id_value
-    """,
-    example={"tenant_id": "acme", "values": ["u1", "a2", "c3@example.com", "nobody"]},
 )
 
 CUSTOMER_PAGE = statement(
@@ -188,7 +166,7 @@ CUSTOMER_EVENTS = statement(
     LIMIT :limit OFFSET :offset
     """,
     example={"tenant_id": "acme", "cdp_id": "c3", "type": "track", "event": "", "since": SINCE,
-             "before": datetime(2027, 1, 1, tzinfo=timezone.utc), "limit": 5, "offset": 1},
+             "before": datetime(2027, 1, 1, tzinfo=UTC), "limit": 5, "offset": 1},
     returns={"event_time": "timestamp", "received_at": "timestamp"},
 )
 
@@ -212,6 +190,94 @@ EVENT_EXISTS = statement(
     """,
     example={"tenant_id": "acme", "message_id": "acme-c2-1"},
 )
+
+EVENTS_OF_CUSTOMERS = statement(
+    "customers.events_of_customers",
+    """
+    SELECT tenant_id, message_id, type, event, cdp_id, user_id, anonymous_id, properties, traits, context,
+           event_time, sent_at, received_at, loaded_at, group_id
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY event_time, message_id
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"event_time": "timestamp", "sent_at": "timestamp", "received_at": "timestamp", "loaded_at": "timestamp"},
+)
+
+CONSENTS_OF_CUSTOMERS = statement(
+    "customers.consents_of_customers",
+    """
+    SELECT tenant_id, cdp_id, channel, purpose, granted, updated_at, source
+    FROM {consents}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY cdp_id, channel, purpose
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"granted": "boolean", "updated_at": "timestamp"},
+)
+
+
+OPERATOR_TRAITS_OF_CUSTOMERS = statement(
+    "customers.operator_traits_of_customers",
+    """
+    SELECT tenant_id, cdp_id, key, value, number_value, updated_at, source, value_type, time_value
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids AND source IN ('api', 'console')
+    ORDER BY cdp_id, key
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"number_value": "double", "updated_at": "timestamp", "time_value": "timestamp"},
+)
+
+ORDINARY_TRAIT_KEYS = statement(
+    "customers.ordinary_trait_keys",
+    """
+    SELECT key, COUNT(*) AS customers
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND key IN :keys AND (source IS NULL OR source <> 'computed')
+    GROUP BY key
+    ORDER BY key
+    """,
+    example={"tenant_id": "acme", "keys": ["tier", "email", "nothing"]},
+    returns={"customers": "bigint"},
+)
+
+PROFILE_CHANGES_OF_CUSTOMER = statement(
+    "customers.profile_changes_of_customer",
+    """
+    SELECT change_id, key, value, action, source, actor, event_time, changed_at
+    FROM {profile_changes}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
+    ORDER BY changed_at DESC, change_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c1", "limit": 10, "offset": 0},
+    returns={"event_time": "timestamp", "changed_at": "timestamp"},
+)
+
+# --- named deletes ------------------------------------------------------------------------------
+
+DELETE_DERIVED_TRAITS = deletion(
+    "customers.delete_derived_traits", "traits",
+    # Traits rebuilt from events when customers merge or split: not operators' edits, not computed
+    # ones (recomputed after), and unsets of operators' keys stay.
+    "tenant_id = :tenant_id AND cdp_id IN :cdp_ids AND (source IS NULL OR source NOT IN ('api', 'console'))",
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+)
+
+DELETE_TRAITS_OF_CUSTOMERS = deletion(
+    "customers.delete_traits_of_customers", "traits",
+    "tenant_id = :tenant_id AND cdp_id IN :cdp_ids",
+    example={"tenant_id": "acme", "cdp_ids": ["c3"]},
+)
+
+DELETE_CONSENTS_OF_CUSTOMERS = deletion(
+    "customers.delete_consents_of_customers", "consents",
+    "tenant_id = :tenant_id AND cdp_id IN :cdp_ids",
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+)
+
+
 
 # The computed-trait statements are built per definition; registering their shapes here puts
 # them through the same cross-engine and Databricks checks as the statements above.

@@ -1,5 +1,5 @@
-"""Customer data tables: events, traits and the identifier-to-customer map."""
-from lakehouse.schema import AddColumns, Column, Table, register_table
+"""Customer data tables: events, traits and consents (the identifier-to-customer map is identity's)."""
+from lakehouse.schema import AddColumns, Column, Personal, Table, register_table
 
 EVENTS = register_table(Table(
     name="events",
@@ -25,6 +25,7 @@ EVENTS = register_table(Table(
     key=("tenant_id", "message_id"),
     cluster_by=("tenant_id", "cdp_id", "event_time"),
     indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time")),
+    personal=Personal(customers=("cdp_id",), typed=(("user_id", "user_id"), ("anonymous_id", "anonymous_id"))),
 ))
 
 TRAITS = register_table(Table(
@@ -34,31 +35,21 @@ TRAITS = register_table(Table(
         Column("tenant_id", "string", nullable=False),
         Column("cdp_id", "string", nullable=False),
         Column("key", "string", nullable=False),
-        Column("value", "string", comment="The value as text (JSON for lists and objects)."),
+        Column("value", "string", comment="A string as it is; any other value as JSON text (see value_type)."),
         Column("number_value", "double", comment="The value as a number when it is one, for numeric conditions."),
         Column("updated_at", "timestamp", nullable=False, comment="Event time of the write that set it."),
-        Column("source", "string", comment="identify, group, api, import or computed."),
+        Column("source", "string", comment="identify, group, api, console, import or computed."),
+        Column("value_type", "string", comment="The value's JSON type: string, number, boolean, array, object or null; empty when unset."),
+        Column("time_value", "timestamp", comment="The value as a UTC time when it is an ISO 8601 date or time, for date conditions."),
     ),
+    migrations=(AddColumns(version=2, columns=(
+        Column("value_type", "string", comment="The value's JSON type: string, number, boolean, array, object or null; empty when unset."),
+        Column("time_value", "timestamp", comment="The value as a UTC time when it is an ISO 8601 date or time, for date conditions."),
+    )),),
     key=("tenant_id", "cdp_id", "key"),
     cluster_by=("tenant_id", "cdp_id"),
     indexes=(("tenant_id", "key", "value"),),
-))
-
-IDENTITIES = register_table(Table(
-    name="identities",
-    comment="Which customer (cdp_id) each identifier belongs to.",
-    columns=(
-        Column("tenant_id", "string", nullable=False),
-        Column("id_type", "string", nullable=False, comment="user_id, anonymous_id, email, phone, ..."),
-        Column("id_value", "string", nullable=False),
-        Column("cdp_id", "string", nullable=False),
-        Column("first_seen_at", "timestamp", nullable=False),
-        Column("last_seen_at", "timestamp", nullable=False),
-    ),
-    key=("tenant_id", "id_type", "id_value"),
-    cluster_by=("tenant_id", "cdp_id"),
-    # Covers the profile read (by customer, in identifier order) without a sort.
-    indexes=(("tenant_id", "cdp_id", "id_type", "id_value"),),
+    personal=Personal(customers=("cdp_id",)),
 ))
 
 CONSENTS = register_table(Table(
@@ -75,4 +66,26 @@ CONSENTS = register_table(Table(
     ),
     key=("tenant_id", "cdp_id", "channel", "purpose"),
     cluster_by=("tenant_id", "cdp_id"),
+    personal=Personal(customers=("cdp_id",)),
+))
+
+PROFILE_CHANGES = register_table(Table(
+    name="profile_changes",
+    comment="The profile change log: every trait write made to a profile, by whom and from where; apps above read it from a watermark.",
+    columns=(
+        Column("tenant_id", "string", nullable=False),
+        Column("change_id", "string", nullable=False),
+        Column("cdp_id", "string", nullable=False),
+        Column("key", "string", nullable=False),
+        Column("value", "json", comment="The new value as JSON text; empty for an unset."),
+        Column("action", "string", nullable=False, comment="set or unset."),
+        Column("source", "string", nullable=False, comment="identify, group, import, api, console or computed."),
+        Column("actor", "string", comment="The operator who made it (api and console edits)."),
+        Column("event_time", "timestamp", nullable=False, comment="When it holds from: the call's event time, or the edit's time."),
+        Column("changed_at", "timestamp", nullable=False, comment="When it was written: the watermark readers follow."),
+    ),
+    key=("tenant_id", "change_id"),
+    cluster_by=("tenant_id", "changed_at"),
+    indexes=(("tenant_id", "cdp_id", "changed_at"), ("tenant_id", "changed_at")),
+    personal=Personal(customers=("cdp_id",)),
 ))

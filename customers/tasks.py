@@ -1,4 +1,4 @@
-from customers.computed_traits import computed_traits_refresh_all
+from customers.services.computed_traits import computed_traits_refresh_all
 
 
 def computed_traits_refresh() -> dict:

@@ -1,25 +1,80 @@
-"""Traits as key/value rows: last write wins by event time, with the source of each value."""
+"""Traits as key/value rows: last write wins by event time, with the source and JSON type of each value.
+
+A value keeps its JSON type on every engine: `value` holds a string as it is and anything else as
+compact JSON text, `value_type` says which (string, number, boolean, array, object, null), so it
+comes back as it went in. For conditions in SQL a number is also in `number_value` and a string
+that is an ISO 8601 date or time in `time_value` (UTC), so segments compare them without parsing.
+An unset keeps the row with no value and no type, so an older write cannot bring it back.
+"""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
 from customers.tables import TRAITS
+from kernel.times import parse_time
+
+TRAIT_TYPES = ("string", "number", "boolean", "array", "object", "null")
+# Trait writes made by people (the console, the API) rather than by the customer's own calls:
+# a merge or split keeps them when it rebuilds traits from the customers' events.
+OPERATOR_SOURCES = ("api", "console")
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def trait_row(tenant_id: str, cdp_id: str, key: str, value: Any, at: datetime, source: str) -> dict:
-    """One trait row; `value` None records an unset (the key stays, empty, so older writes lose)."""
+def trait_type(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        text, number = ("true" if value else "false"), None
-    elif isinstance(value, (int, float)):
-        text, number = json.dumps(value), float(value)
-    elif isinstance(value, str) or value is None:
-        text, number = value, None
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, (list, tuple)) else "object"
+
+
+def _number(value: int | float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past a double: kept exactly as text, not comparable as a number
+        return None
+    return number if math.isfinite(number) else None
+
+
+def trait_row(tenant_id: str, cdp_id: str, key: str, value: Any, at: datetime, source: str, *, unset: bool = False) -> dict:
+    """One trait row. `unset` records a removal (the key stays, empty, so older writes lose)."""
+    kind = None if unset else trait_type(value)
+    number = time = None
+    if kind is None or kind == "null":
+        text = None
+    elif kind == "string":
+        text, time = value, parse_time(value) if 10 <= len(value) <= 40 and value[:4].isdigit() else None
     else:
-        text, number = json.dumps(value, ensure_ascii=False, separators=(",", ":")), None
+        text = _DUMPS(value)
+        number = _number(value) if kind == "number" else None
     return {"tenant_id": tenant_id, "cdp_id": cdp_id, "key": key, "value": text, "number_value": number,
-            "updated_at": at, "source": source}
+            "updated_at": at, "source": source, "value_type": kind, "time_value": time}
+
+
+def trait_value(text: str | None, kind: str | None, number: float | None) -> Any:
+    """A stored value as it was written. Rows from before types were kept (`kind` None) are
+    strings, or numbers where a number was recorded."""
+    if kind == "string":
+        return text
+    if kind in ("number", "boolean", "array", "object"):
+        return json.loads(text)
+    if kind is None and number is not None and text is not None:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return None if kind == "null" else text
+
+
+def is_unset(text: str | None, kind: str | None) -> bool:
+    return kind is None and text is None
 
 
 def trait_rows_from_call(tenant_id: str, cdp_id: str, call: dict, at: datetime) -> list[dict]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,23 @@ class CustomerSummary:
 @dataclass(frozen=True)
 class Trait:
     key: str
-    value: str | None
+    value: Any  # as it was written: a string, number, boolean, array, object or null (see `type`)
+    type: str
     number_value: float | None
     updated_at: datetime
     source: str | None
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    change_id: str
+    key: str
+    value: Any
+    action: str
+    source: str
+    actor: str | None
+    event_time: datetime
+    changed_at: datetime
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cdp_site.errors import DomainError, NotFound
 from console.access import console_context, offset_param, role_required
-from customers import computed_traits, selectors, services
+from customers import selectors, services
 from customers.forms import ComputedTraitForm, ConsentForm, EraseForm, TraitForm
+from customers.services import computed_traits
 from identity.layout import graph_layout
 from identity.selectors import customer_graph
+from kernel.errors import DomainError, NotFound
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 30

@@ -4,12 +4,25 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from cdp_site.auth import TenantAuth
-from cdp_site.pagination import PageOut, PageParams
-from tenancy.roles import Role
+from customers.services import profiles_follow
 from identity import selectors, services
-from identity.schemas import (ConflictOut, GraphOut, MergeOut, PreviewOut, ResolveOut, RulesIn, RulesOut, RunIn, RunOut,
-                              SharedIdentifierOut, UnmergeIn, UnmergeOut)
+from identity.schemas import (
+    ConflictOut,
+    GraphOut,
+    MergeOut,
+    PreviewOut,
+    ResolveOut,
+    RulesIn,
+    RulesOut,
+    RunIn,
+    RunOut,
+    SharedIdentifierOut,
+    UnmergeIn,
+    UnmergeOut,
+)
+from kernel.pagination import PageOut, PageParams
+from tenancy.auth import TenantAuth
+from tenancy.roles import Role
 
 router = Router(tags=["identity"])
 
@@ -30,7 +43,7 @@ def identity_graph(request: HttpRequest, cdp_id: str):
 def identity_unmerge(request: HttpRequest, cdp_id: str, payload: UnmergeIn):
     outcome = services.customer_unmerge(tenant=request.auth.tenant, cdp_id=cdp_id, id_type=payload.type, id_value=payload.value,
                                         other_type=payload.other_type, other_value=payload.other_value, reason=payload.reason,
-                                        actor=request.auth.actor)
+                                        actor=request.auth.actor, on_moved=profiles_follow)
     return {"cdp_id": cdp_id, "customers": sorted({c for c in outcome.assignment.values()})}
 
 
@@ -41,7 +54,7 @@ def rules_get(request: HttpRequest):
 
 @router.put("/rules", response=RulesOut, auth=TenantAuth(write_role=Role.ADMIN), summary="Replace the rules and rebuild the tenant's identities under them")
 def rules_put(request: HttpRequest, payload: RulesIn):
-    services.rules_update(tenant=request.auth.tenant, data=payload.model_dump(), actor=request.auth.actor)
+    services.rules_update(tenant=request.auth.tenant, data=payload.model_dump(), actor=request.auth.actor, on_moved=profiles_follow)
     return selectors.rules_get(tenant=request.auth.tenant)
 
 
@@ -71,7 +84,7 @@ def merges(request: HttpRequest, page: Query[PageParams]):
 @router.post("/runs", response={201: RunOut}, summary="Rebuild the tenant's identities now (a full run)")
 def run_create(request: HttpRequest, payload: RunIn):
     run = services.run_start(tenant=request.auth.tenant, kind="full", trigger=request.auth.actor)
-    services.run_execute(run)
+    services.run_execute(run, on_moved=profiles_follow)
     return Status(201, selectors.run_get(tenant=request.auth.tenant, run_id=run.id))
 
 

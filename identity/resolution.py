@@ -22,7 +22,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +35,7 @@ Node = tuple[str, str]
 
 
 def micros(value: datetime) -> int:
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     return int(value.timestamp() * 1_000_000)
 
 
@@ -68,7 +68,7 @@ class Graph:
     def add_node(self, node: Node, seen_at: int) -> None:
         self.node_type.append(node[0]), self.node_value.append(node[1]), self.node_seen_at.append(seen_at)
 
-    def joined(self, other: "Graph") -> "Graph":
+    def joined(self, other: Graph) -> Graph:
         """This graph's edges and identifiers, then the other's (lists stay lists)."""
         columns = {}
         for name in self.__dataclass_fields__:
@@ -499,6 +499,6 @@ def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_id
                 merges.append(Merge(survivor=survivor, merged=merged, edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at,
                                     rule=f"{node(a)[0]} and {node(b)[0]} seen together"))
         held[rb] = left | right
-    for a, b, ra, rb, seen_at, message_id, reason in groups["conflicts"]:
+    for a, b, _ra, _rb, seen_at, message_id, reason in groups["conflicts"]:
         conflicts.append(Conflict(edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at, reason=reason,
                                   cdp_ids=(cdp[a], cdp[b])))

@@ -115,7 +115,7 @@ class Rules:
                 "custom": [{"name": c.name, "source": c.source} for c in self.custom], "default_region": self.default_region}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Rules":
+    def from_dict(cls, data: dict) -> Rules:
         defaults = cls()
         return cls(
             priority=tuple(data.get("priority") or defaults.priority),

@@ -1,15 +1,72 @@
 """Reading identity data: resolve an identifier, a customer's graph, merges, conflicts, runs, rules."""
 from __future__ import annotations
 
-from cdp_site.errors import NotFound
-from cdp_site.pagination import Page, page_of
-from customers import sql as customer_sql
 from identity import sql
-from identity.models import IdentityBlock, IdentityRun
+from identity.identifiers import Node, alias_previous_ids, call_identifiers  # noqa: F401 (the rule, for the apps above)
+from identity.models import IdentityBlock, IdentityRun, IdentitySettings
 from identity.rules import Rules, normalize
-from identity.services import rules_for
+from kernel.errors import NotFound
+from kernel.pagination import Page, page_of
 from lakehouse import get_engine
 from tenancy.types import TenantRef
+
+
+def rules_for(tenant_id: int) -> Rules:
+    """The tenant's identity rules (the defaults until an admin saves some)."""
+    settings = IdentitySettings.objects.filter(tenant_id=tenant_id).first()
+    return Rules.from_dict(settings.rules) if settings else Rules()
+
+
+def blocks_for(tenant_id: int) -> tuple[set[Node], set[frozenset]]:
+    """The tenant's blocked identifiers, and blocked edges (pairs)."""
+    nodes, edges = set(), set()
+    for block in IdentityBlock.objects.filter(tenant_id=tenant_id):
+        if block.other_type:
+            edges.add(frozenset({(block.id_type, block.id_value), (block.other_type, block.other_value)}))
+        else:
+            nodes.add((block.id_type, block.id_value))
+    return nodes, edges
+
+
+def identifier_normalize(*, tenant: TenantRef, id_type: str, value, rules: Rules | None = None) -> str | None:
+    """An identifier as stored (email lower-cased, phone in E.164, ...), or None when it
+    identifies nobody (blocked, malformed): the same rule ingestion and resolution apply."""
+    return normalize(id_type, value, rules or rules_for(tenant.id))
+
+
+def identifier_owner(*, tenant: TenantRef, id_type: str, value: str) -> str:
+    """The customer (cdp_id) an identifier resolves to, normalised by the tenant's rules.
+    Raises NotFound when it is blocked, malformed or unknown."""
+    normalized = identifier_normalize(tenant=tenant, id_type=id_type, value=value)
+    if normalized is None:
+        raise NotFound(f"{id_type} {value!r} is blocked or not a valid identifier, so it resolves to nobody.")
+    row = get_engine().execute(sql.IDENTITY_LOOKUP, {"tenant_id": tenant.slug, "id_type": id_type, "id_value": normalized}).first()
+    if row is None:
+        raise NotFound(f"No customer has {id_type} {normalized!r} in this tenant.")
+    return row["cdp_id"]
+
+
+def known_user_ids(engine, *, tenant: TenantRef, values: list[str]) -> set[str]:
+    """Which of these values the tenant already knows as user ids (alias previousIds)."""
+    known = set()
+    for chunk in engine.chunks(values):
+        known.update(r["id_value"] for r in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant.slug, "values": chunk})
+                     if r["id_type"] == "user_id")
+    return known
+
+
+def identities_of_customers(engine, *, tenant: TenantRef, cdp_ids) -> list[dict]:
+    """The identifiers of some customers (type, value, cdp_id, first and last seen)."""
+    rows = []
+    for chunk in engine.chunks(cdp_ids):
+        rows.extend(engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant.slug, "cdp_ids": chunk}).dicts())
+    return rows
+
+
+def merged_ids(engine, *, tenant: TenantRef, cdp_id: str) -> set[str]:
+    """The retired ids merged into a customer (from the merge log)."""
+    rows = engine.execute(sql.MERGES_OF_CUSTOMER, {"tenant_id": tenant.slug, "cdp_id": cdp_id})
+    return {r["merged_cdp_id"] for r in rows if r["cdp_id"] == cdp_id}
 
 
 def alias_target(*, tenant: TenantRef, cdp_id: str) -> str | None:
@@ -19,16 +76,9 @@ def alias_target(*, tenant: TenantRef, cdp_id: str) -> str | None:
 
 
 def identity_resolve(*, tenant: TenantRef, id_type: str, value: str) -> dict:
-    rules = rules_for(tenant.id)
-    normalized = normalize(id_type, value, rules)
-    if normalized is None:
-        raise NotFound(f"{id_type} {value!r} is blocked or not a valid identifier, so it resolves to nobody.")
-    engine = get_engine()
-    row = engine.execute(customer_sql.IDENTITY_LOOKUP, {"tenant_id": tenant.slug, "id_type": id_type, "id_value": normalized}).first()
-    if row is None:
-        raise NotFound(f"No customer has {id_type} {normalized!r} in this tenant.")
-    identities = engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant.slug, "cdp_ids": [row["cdp_id"]]}).dicts()
-    return {"cdp_id": row["cdp_id"], "identities": [{"type": i["id_type"], "value": i["id_value"], "first_seen_at": i["first_seen_at"]}
+    cdp_id = identifier_owner(tenant=tenant, id_type=id_type, value=value)
+    identities = identities_of_customers(get_engine(), tenant=tenant, cdp_ids=[cdp_id])
+    return {"cdp_id": cdp_id, "identities": [{"type": i["id_type"], "value": i["id_value"], "first_seen_at": i["first_seen_at"]}
                                                     for i in identities]}
 
 
@@ -41,9 +91,8 @@ def customer_graph(*, tenant: TenantRef, cdp_id: str) -> dict:
         raise NotFound(f"No customer {cdp_id} in this tenant.")
     mine = {(i["id_type"], i["id_value"]) for i in identities}
     edges = {}
-    values = sorted({v for _, v in mine})
-    for start in range(0, len(values), 200):
-        for e in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant.slug, "values": values[start:start + 200]}):
+    for chunk in engine.chunks({v for _, v in mine}):
+        for e in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant.slug, "values": chunk}):
             a, b = (e["a_type"], e["a_value"]), (e["b_type"], e["b_value"])
             if a in mine or b in mine:
                 edges[(a, b)] = e

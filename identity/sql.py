@@ -1,9 +1,9 @@
 """Named statements over identity data. Callers keep lists (`IN :values`) within the engine's `max_list_values`."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from lakehouse.statements import statement
+from lakehouse.statements import deletion, statement
 
-SINCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 EDGES_FOR_VALUES = statement(
     "identity.edges_for_values",
@@ -65,29 +65,15 @@ ALL_IDENTITIES = statement(
     returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
 )
 
-EVENTS_OF_CUSTOMERS = statement(
-    "identity.events_of_customers",
+IDENTITY_LOOKUP = statement(
+    "identity.lookup",
     """
-    SELECT tenant_id, message_id, type, event, cdp_id, user_id, anonymous_id, properties, traits, context,
-           event_time, sent_at, received_at, loaded_at, group_id
-    FROM {events}
-    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
-    ORDER BY event_time, message_id
+    SELECT cdp_id, first_seen_at, last_seen_at
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND id_type = :id_type AND id_value = :id_value
     """,
-    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
-    returns={"event_time": "timestamp", "sent_at": "timestamp", "received_at": "timestamp", "loaded_at": "timestamp"},
-)
-
-CONSENTS_OF_CUSTOMERS = statement(
-    "identity.consents_of_customers",
-    """
-    SELECT tenant_id, cdp_id, channel, purpose, granted, updated_at, source
-    FROM {consents}
-    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
-    ORDER BY cdp_id, channel, purpose
-    """,
-    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
-    returns={"granted": "boolean", "updated_at": "timestamp"},
+    example={"tenant_id": "acme", "id_type": "email", "id_value": "c1@example.com"},
+    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
 )
 
 ALIAS_TARGET = statement(
@@ -159,4 +145,12 @@ CONFLICTS_PAGE = statement(
     """,
     example={"tenant_id": "acme", "cdp_id": "", "limit": 10, "offset": 0},
     returns={"detected_at": "timestamp"},
+)
+
+# --- named deletes ------------------------------------------------------------------------------
+
+DELETE_IDENTITIES_OF_TYPE = deletion(
+    "identity.delete_identities_of_type", "identities",
+    "tenant_id = :tenant_id AND id_type = :id_type AND id_value IN :values",
+    example={"tenant_id": "acme", "id_type": "anonymous_id", "values": ["a1", "a2"]},
 )

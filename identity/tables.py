@@ -1,6 +1,25 @@
-"""Identity data in the lakehouse: the edges seen, the ids issued, the merge log and conflicts.
-(The resolved map itself, identifier -> cdp_id, is `customers.tables.IDENTITIES`.)"""
-from lakehouse.schema import Column, Table, register_table
+"""Identity data in the lakehouse: the identifier -> customer map, the edges seen, the ids issued,
+the merge log and conflicts. Only identity's statements write these tables."""
+from lakehouse.schema import Column, Personal, Table, register_table
+
+IDENTITIES = register_table(Table(
+    name="identities",
+    comment="Which customer (cdp_id) each identifier belongs to.",
+    columns=(
+        Column("tenant_id", "string", nullable=False),
+        Column("id_type", "string", nullable=False, comment="user_id, anonymous_id, email, phone, ..."),
+        Column("id_value", "string", nullable=False),
+        Column("cdp_id", "string", nullable=False),
+        Column("first_seen_at", "timestamp", nullable=False),
+        Column("last_seen_at", "timestamp", nullable=False),
+    ),
+    key=("tenant_id", "id_type", "id_value"),
+    cluster_by=("tenant_id", "cdp_id"),
+    # Covers the profile read (by customer, in identifier order) without a sort.
+    indexes=(("tenant_id", "cdp_id", "id_type", "id_value"),),
+    personal=Personal(customers=("cdp_id",), identifiers=(("id_type", "id_value"),)),
+))
+
 
 EDGES = register_table(Table(
     name="identity_edges",
@@ -17,6 +36,7 @@ EDGES = register_table(Table(
     key=("tenant_id", "a_type", "a_value", "b_type", "b_value"),
     cluster_by=("tenant_id", "a_value"),
     indexes=(("tenant_id", "b_value"),),
+    personal=Personal(identifiers=(("a_type", "a_value"), ("b_type", "b_value"))),
 ))
 
 CUSTOMER_IDS = register_table(Table(
@@ -32,6 +52,7 @@ CUSTOMER_IDS = register_table(Table(
     key=("tenant_id", "cdp_id"),
     cluster_by=("tenant_id", "cdp_id"),
     indexes=(("tenant_id", "id_type", "id_value"),),
+    personal=Personal(customers=("cdp_id",), identifiers=(("id_type", "id_value"),)),
 ))
 
 MERGES = register_table(Table(
@@ -51,6 +72,7 @@ MERGES = register_table(Table(
     key=("tenant_id", "merge_id"),
     cluster_by=("tenant_id", "cdp_id"),
     indexes=(("tenant_id", "cdp_id"), ("tenant_id", "merged_cdp_id")),
+    personal=Personal(customers=("cdp_id", "merged_cdp_id"), identifiers=(("a_type", "a_value"), ("b_type", "b_value"))),
 ))
 
 CONFLICTS = register_table(Table(
@@ -69,4 +91,5 @@ CONFLICTS = register_table(Table(
     key=("tenant_id", "a_type", "a_value", "b_type", "b_value"),
     cluster_by=("tenant_id",),
     indexes=(("tenant_id", "cdp_id"), ("tenant_id", "other_cdp_id")),
+    personal=Personal(customers=("cdp_id", "other_cdp_id"), identifiers=(("a_type", "a_value"), ("b_type", "b_value"))),
 ))

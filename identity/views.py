@@ -7,12 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cdp_site.errors import DomainError
 from console.access import console_context, offset_param, role_required
+from customers.services import profiles_follow
 from identity import selectors, services
 from identity.forms import RulesForm, UnmergeForm
+from kernel.errors import DomainError
 from tenancy.roles import Role
-
 
 
 @role_required()
@@ -39,7 +39,7 @@ def rules(request: HttpRequest) -> HttpResponse:
                     preview = services.rules_preview(tenant=request.tenant, data=data)
                 else:
                     ctx = console_context(request)
-                    services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor)
+                    services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor, on_moved=profiles_follow)
                     messages.success(request, "Rules saved; identities were rebuilt under them.")
                     return redirect("identity:rules")
             except DomainError as exc:
@@ -55,7 +55,7 @@ def rules(request: HttpRequest) -> HttpResponse:
 @role_required(write=Role.ADMIN)
 def run_now(request: HttpRequest) -> HttpResponse:
     ctx = console_context(request)
-    run = services.run_execute(services.run_start(tenant=ctx.tenant, kind="full", trigger=ctx.actor))
+    run = services.run_execute(services.run_start(tenant=ctx.tenant, kind="full", trigger=ctx.actor), on_moved=profiles_follow)
     messages.success(request, f"Rebuilt: {run.customers} customers, {run.changed} identifiers moved, {run.merges} merges, "
                               f"{run.conflicts} conflicts.")
     return redirect("identity:index")
@@ -71,7 +71,7 @@ def unmerge(request: HttpRequest, cdp_id: str) -> HttpResponse:
         return redirect("customers:profile", cdp_id=cdp_id)
     ctx = console_context(request)
     outcome = services.customer_unmerge(tenant=ctx.tenant, cdp_id=cdp_id, id_type=id_type, id_value=value,
-                                        reason=form.cleaned_data["reason"], actor=ctx.actor)
+                                        reason=form.cleaned_data["reason"], actor=ctx.actor, on_moved=profiles_follow)
     parts = sorted({c for c in outcome.assignment.values()})
     messages.success(request, f"Blocked {id_type} {value}; the identifiers now belong to {len(parts)} customer(s).")
     return redirect("customers:profile", cdp_id=cdp_id)

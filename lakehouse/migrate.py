@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lakehouse.backends.base import Engine
 from lakehouse.errors import LakehouseError, TableMissing
@@ -61,7 +61,7 @@ def migrate(engine: Engine, *, tables: TableRegistry = TABLES, progress: Callabl
             changes.append(f"{table.name}: {change}")
         if change or versions.get(table.name) != table.version:
             record.append({"tenant_id": GLOBAL_TENANT, "table_name": table.name, "version": table.version,
-                           "applied_at": datetime.now(timezone.utc)})
+                           "applied_at": datetime.now(UTC)})
     if record:
         engine.upsert(SCHEMA_VERSIONS, record)
     return changes

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -21,7 +21,7 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
     if kind == "timestamp" and isinstance(value, str):
         value = _parse_timestamp(value)
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if kind == "double" and value is not None:
         return float(value)
     if kind == "bigint" and value is not None:
@@ -37,13 +37,13 @@ def _plain_timestamp(value: Any) -> datetime | None:
     # The embedded engine's converter hands over aware UTC datetimes (lakehouse.backends.default.
     # utc_timestamp); a naive one is UTC too, and text is its fixed format.
     if value.__class__ is datetime:
-        if value.tzinfo is timezone.utc:
+        if value.tzinfo is UTC:
             return value
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
     if value.__class__ is str and len(value) == 26:
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         except ValueError:
             pass
     return normalize_value(value, "timestamp")

@@ -31,6 +31,33 @@ class AddColumns:
 
 
 @dataclass(frozen=True)
+class Personal:
+    """A table holds personal data: where erasure finds a customer's rows in it.
+
+    `customers` are columns holding a cdp_id; `identifiers` are (type column, value column) pairs
+    holding an identifier; `typed` are (identifier type, column) pairs, a column holding values of
+    one type (events.user_id). Erasure (`lakehouse.erasure`) deletes from every table declaring one."""
+
+    customers: tuple[str, ...] = ()
+    identifiers: tuple[tuple[str, str], ...] = ()
+    typed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def columns(self) -> set[str]:
+        return {*self.customers, *(c for pair in self.identifiers for c in pair), *(c for _, c in self.typed)}
+
+
+class _Undeclared:
+    def __repr__(self) -> str:
+        return "UNDECLARED"
+
+
+# A table must say whether it holds personal data (a Personal, or None for no): no default a
+# later table could inherit by forgetting, so erasure cannot miss a table by construction.
+UNDECLARED = _Undeclared()
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
@@ -39,6 +66,7 @@ class Table:
     cluster_by: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     migrations: tuple[AddColumns, ...] = ()
+    personal: Personal | None | _Undeclared = UNDECLARED
 
     @property
     def version(self) -> int:
@@ -67,6 +95,11 @@ class TableRegistry:
             raise ValueError(f"table {table.name} repeats a column")
         if not set(table.key) <= set(names) or not set(table.cluster_by) <= set(names):
             raise ValueError(f"table {table.name}: key and cluster_by must name its columns")
+        if isinstance(table.personal, _Undeclared):
+            raise ValueError(f"table {table.name} must declare personal=Personal(...) or personal=None: "
+                             "whether it holds personal data decides what erasure deletes")
+        if table.personal is not None and (not table.personal.columns or not table.personal.columns <= set(names)):
+            raise ValueError(f"table {table.name}: personal must name columns of the table")
         added = {c.name for m in table.migrations for c in m.columns}
         if not added <= set(names):
             raise ValueError(f"table {table.name}: migrated columns must also be in its column list")
@@ -85,6 +118,10 @@ class TableRegistry:
     def __contains__(self, name: str) -> bool:
         return name in self.tables
 
+    def personal(self) -> list[Table]:
+        """Every table holding personal data: what erasure covers."""
+        return [table for table in self if table.personal is not None]
+
 
 TABLES = TableRegistry()
 register_table = TABLES.register
@@ -100,4 +137,5 @@ SCHEMA_VERSIONS = Table(
         Column("applied_at", "timestamp", nullable=False),
     ),
     key=("tenant_id", "table_name"),
+    personal=None,
 )

@@ -110,3 +110,32 @@ STATEMENTS = StatementRegistry()
 def statement(name: str, sql: str, **kwargs) -> Statement:
     """Define and register a named statement (use at module level in `<app>/sql.py`)."""
     return STATEMENTS.register(Statement(name=name, sql=sql, **kwargs))
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A named delete: the rows of one table matching `where` (which names :tenant_id). Engines
+    without row deletes (local Spark's parquet tables) carry it out by rewriting the table."""
+
+    name: str
+    table: str
+    where: str
+    example: dict[str, Any] = field(default_factory=dict)  # parameters the engine suite deletes with
+
+    @property
+    def sql(self) -> str:
+        return f"DELETE FROM {{{self.table}}} WHERE {self.where}"
+
+
+DELETIONS: dict[str, Deletion] = {}
+
+
+def deletion(name: str, table: str, where: str, **kwargs) -> Deletion:
+    """Define and register a named delete (at module level in the table owner's `<app>/sql.py`)."""
+    if ":tenant_id" not in where:
+        raise ValueError(f"deletion {name} is not scoped by :tenant_id")
+    found = Deletion(name=name, table=table, where=where, **kwargs)
+    if DELETIONS.get(name, found) != found:
+        raise ValueError(f"deletion {name} is defined twice")
+    DELETIONS[name] = found
+    return found

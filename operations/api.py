@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from cdp_site.auth import TenantAuth
-from cdp_site.pagination import PageOut, PageParams, page_of
+from kernel.pagination import PageOut, PageParams, page_of
 from operations import selectors
 from operations.schemas import InboxOut, InboxRetryOut, ScheduleOut, TaskRunOut
+from tenancy.auth import TenantAuth
 from tenancy.roles import Role
 from tracking import selectors as inbox_selectors
 from tracking import services as inbox_services

@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cdp_site.pagination import page_of
 from console.access import console_context, role_required
+from kernel.pagination import page_of
 from operations import selectors
 from operations.lakehouse import lakehouse_overview
 from tenancy.roles import Role

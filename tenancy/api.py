@@ -6,12 +6,21 @@ from dataclasses import asdict
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from cdp_site.auth import PrincipalAuth, TenantAuth
-from cdp_site.pagination import PageOut, PageParams, page_of
+from kernel.pagination import PageOut, PageParams, page_of
 from tenancy import selectors, services
+from tenancy.auth import PrincipalAuth, TenantAuth
 from tenancy.roles import Role
 from tenancy.schemas import (
-    ApiKeyIn, AuditOut, KeyCreatedOut, KeyOut, MeOut, MemberIn, MemberOut, MemberPatch, TenantOut, WriteKeyIn,
+    ApiKeyIn,
+    AuditOut,
+    KeyCreatedOut,
+    KeyOut,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    MeOut,
+    TenantOut,
+    WriteKeyIn,
 )
 
 router = Router(tags=["tenancy"])

@@ -18,7 +18,7 @@ from tenancy.types import Principal, TenantRef
 
 KEY_CACHE_SECONDS = 10
 _MAX_ENTRIES = 10_000
-_cache: dict[str, tuple[float, "KnownKey"]] = {}
+_cache: dict[str, tuple[float, KnownKey]] = {}
 _lock = threading.Lock()
 
 

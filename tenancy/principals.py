@@ -8,11 +8,11 @@ from functools import lru_cache
 import jwt
 from django.conf import settings
 
-from cdp_site.errors import AuthenticationFailed
+from kernel.errors import AuthenticationFailed
+from tenancy.keycache import key_lookup
 from tenancy.models import ApiKey, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.selectors import user_principal
-from tenancy.keycache import key_lookup
 from tenancy.types import Principal
 
 

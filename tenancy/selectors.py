@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from cdp_site.errors import NotFound
+from kernel.errors import NotFound
 from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.types import AuditInfo, IssuedKeyInfo, MemberInfo, Principal, TenantRef
@@ -11,6 +11,20 @@ from tenancy.types import AuditInfo, IssuedKeyInfo, MemberInfo, Principal, Tenan
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
     return TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
+
+
+def tenant_ref_by_id(tenant_id: int) -> TenantRef:
+    """The tenant of a stored row (a run, a batch), which keeps its integer key."""
+    return tenant_ref(Tenant.objects.get(id=tenant_id))
+
+
+def tenants_by_id(tenant_ids) -> dict[int, TenantRef]:
+    return {tenant.id: tenant_ref(tenant) for tenant in Tenant.objects.filter(id__in=set(tenant_ids))}
+
+
+def tenant_list() -> list[TenantRef]:
+    """Every tenant, by slug (for commands and jobs that work tenant by tenant)."""
+    return [tenant_ref(tenant) for tenant in Tenant.objects.order_by("slug")]
 
 
 def tenant_get(*, slug: str) -> TenantRef:

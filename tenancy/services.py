@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cdp_site.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound
 from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.selectors import key_info, member_info, tenant_ref

@@ -6,9 +6,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from cdp_site.errors import DomainError
-from cdp_site.pagination import page_of
 from console.access import console_context, offset_param, role_required
+from kernel.errors import DomainError
+from kernel.pagination import page_of
 from tenancy import selectors, services
 from tenancy.forms import KeyForm, MemberForm
 from tenancy.roles import Role

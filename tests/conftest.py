@@ -85,7 +85,7 @@ class ApiClient:
             self.headers["X-Tenant-ID"] = tenant
 
     @classmethod
-    def for_write_key(cls, write_key: str) -> "ApiClient":
+    def for_write_key(cls, write_key: str) -> ApiClient:
         """A client authenticating the way Segment SDKs do: HTTP Basic, write key as user name."""
         return cls(Authorization="Basic " + base64.b64encode(f"{write_key}:".encode()).decode())
 

@@ -37,7 +37,7 @@ def _customer(tenant) -> dict:
 
 
 def _computed_trait(tenant) -> dict:
-    from customers.computed_traits import computed_trait_create
+    from customers.services.computed_traits import computed_trait_create
 
     info = computed_trait_create(tenant=tenant.ref, actor="test", values={
         "name": f"orders_{uuid.uuid4().hex[:8]}", "aggregation": "count", "description": f"marker-{tenant.slug}-computed-trait"})
@@ -53,6 +53,7 @@ def _identity_run(tenant) -> dict:
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
+    "/api/customers/{cdp_id}/changes": _customer,
     "/api/customers/{cdp_id}/export": _customer,
     "/api/customers/{cdp_id}/consent": _customer,
     "/api/customers/{cdp_id}/suppress": _customer,

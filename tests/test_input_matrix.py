@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from cdp_site.api import api
 from tenancy.roles import Role
 from tests.isolation_registry import FACTORIES
-from cdp_site.api import api
 from tests.openapi_walk import _resolve, operations
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]

@@ -5,10 +5,9 @@ Operations come from the OpenAPI schema, so endpoints added later join this matr
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
-
-from urllib.parse import urlencode
 
 from tests.isolation_registry import FACTORIES, QUERIES, markers
 from tests.openapi_walk import operations
@@ -67,7 +66,7 @@ def test_other_tenants_ids_answer_404_and_change_nothing(op, tenant_a, tenant_b,
 
 @pytest.mark.parametrize("op", LISTS, ids=str)
 def test_lists_never_show_another_tenants_objects(op, tenant_a, tenant_b, api_as):
-    for path, factory in FACTORIES.items():
+    for _path, factory in FACTORIES.items():
         factory(tenant_a)
     response = api_as(tenant_b).get(op.url({}) + "?limit=500")
     assert response.status_code == 200, f"{op}: {response.status_code} {response.content[:300]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from cdp_site.ratelimit import take_token
+from kernel.ratelimit import take_token
 
 
 @pytest.fixture(autouse=True)

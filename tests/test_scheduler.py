@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from django_q.models import Schedule
 from django_q.brokers import get_broker
+from django_q.models import Schedule
 from django_q.tasks import _sync, async_task
 
 from operations.schedules import SCHEDULES, schedules_ensure

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from cdp_site.auth import IngestAuth
+from tenancy.auth import IngestAuth
 from tracking.services import ingest
 
 router = Router(tags=["tracking"], auth=IngestAuth())

@@ -20,26 +20,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from cdp_site.jsontext import loads, might_be_unstorable, storable
-from customers.computed_traits import computed_traits_for_customers
-from customers.sql import IDENTITIES_FOR_VALUES
-from identity.extract import calls_graph
-from identity.services import resolve_and_apply, rules_for
-from customers.tables import EVENTS
-from customers.traits import trait_rows_from_call, traits_save
+from customers.services import calls_apply, without_suppressed
+from kernel.jsontext import loads, might_be_unstorable, storable
 from lakehouse import get_engine
 from lakehouse.errors import store_failure
 from operations.leases import held_lease, lease_renew
-from tenancy.models import Tenant
-from tenancy.selectors import tenant_ref
-from tenancy.types import TenantRef
-from customers.privacy import suppressed_calls
-from tracking.calls import call_identifiers, parse_time
+from tenancy.selectors import tenants_by_id
 from tracking.models import InboxBatch
 from tracking.services import normalized_calls
 
@@ -55,63 +45,6 @@ class LoadResult:
     calls: int = 0
     busy: bool = False  # another loader holds the lease
     set_aside: int = 0  # batches that failed on their own and wait for an operator
-
-
-def event_row(tenant_id: str, cdp_id: str, call: dict, loaded_at) -> dict:
-    compact = lambda value: None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
-    return {
-        "tenant_id": tenant_id, "message_id": call["messageId"], "type": call["type"],
-        "event": call.get("event") or call.get("name"), "cdp_id": cdp_id,
-        "user_id": call.get("userId"), "anonymous_id": call.get("anonymousId"),
-        "properties": compact(call.get("properties")), "traits": compact(call.get("traits")), "context": compact(call.get("context")),
-        "event_time": parse_time(call["timestamp"]), "sent_at": parse_time(call.get("sentAt")),
-        "received_at": parse_time(call["receivedAt"]), "loaded_at": loaded_at, "group_id": call.get("groupId"),
-    }
-
-
-class _Named(NamedTuple):
-    message_id: str
-    identifiers: tuple
-
-
-def without_suppressed(tenant_id: int, calls: list[dict]) -> list[dict]:
-    """Drop calls naming an identifier suppressed or erased since they were accepted (checked fresh)."""
-    named = [_Named(c["messageId"], call_identifiers(c, c.get("traits"))) for c in calls]
-    dropped = suppressed_calls(tenant_id=tenant_id, calls=named, fresh=True)
-    return [c for c in calls if c["messageId"] not in dropped] if dropped else calls
-
-
-def apply_calls(engine, tenant: TenantRef, calls: list[dict]) -> dict[str, str | None]:
-    """Write one tenant's calls to the lakehouse. Safe to repeat with the same calls.
-    Returns the customer (cdp_id) of each call, by messageId (None: no usable identifier)."""
-    calls = sorted(calls, key=lambda c: (c["timestamp"], c["messageId"]))
-    rules = rules_for(tenant.id)
-    graph, per_call = calls_graph(calls, rules, known_user_ids=_known_user_ids(engine, tenant.slug, calls))
-    seeds = {node for nodes in per_call for node in nodes}
-    outcome = resolve_and_apply(engine, tenant, seeds=seeds, new=graph, rules=rules)
-    now = timezone.now()
-    events, traits = [], []
-    for call, nodes in zip(calls, per_call):
-        at = parse_time(call["timestamp"])
-        cdp_id = next((outcome.assignment[node] for node in nodes if node in outcome.assignment), None)
-        events.append(event_row(tenant.slug, cdp_id, call, now))
-        if cdp_id:
-            traits.extend(trait_rows_from_call(tenant.slug, cdp_id, call, at))
-    engine.insert_many(EVENTS, events, skip_existing=True)
-    traits_save(engine, traits)
-    # Customers that merged or split were recomputed while their data moved; these got new events.
-    computed_traits_for_customers(engine, tenant.slug, {row["cdp_id"] for row in events if row["cdp_id"]})
-    return {row["message_id"]: row["cdp_id"] for row in events}
-
-
-def _known_user_ids(engine, tenant_slug: str, calls: list[dict]) -> set[str]:
-    """Which alias previousIds the tenant already knows as user ids."""
-    values = sorted({str(c["previousId"]).strip() for c in calls if c.get("type") == "alias" and c.get("previousId")})
-    known = set()
-    for start in range(0, len(values), 200):
-        rows = engine.execute(IDENTITIES_FOR_VALUES, {"tenant_id": tenant_slug, "values": values[start:start + 200]})
-        known.update(r["id_value"] for r in rows if r["id_type"] == "user_id")
-    return known
 
 
 def _pending(batch_size: int) -> list[InboxBatch]:
@@ -134,13 +67,13 @@ def _stored_body(text: str) -> object:
 
 
 def load_batch(engine, batches: list[InboxBatch]) -> int:
-    tenants = {t.id: tenant_ref(t) for t in Tenant.objects.filter(id__in={b.tenant_id for b in batches})}
+    tenants = tenants_by_id(b.tenant_id for b in batches)
     by_tenant: dict[int, list[dict]] = defaultdict(list)
     for batch in batches:
         by_tenant[batch.tenant_id].extend(batch_calls(batch))
     with engine.transaction():
         for tenant_id, calls in by_tenant.items():
-            apply_calls(engine, tenants[tenant_id], without_suppressed(tenant_id, calls))
+            calls_apply(engine, tenants[tenant_id], without_suppressed(tenants[tenant_id], calls))
         with transaction.atomic():
             # Loaded bodies are emptied: customer data lives in the lakehouse only (and erasure
             # need not look here); the messageIds stay in InboxMessage for deduplication.

@@ -6,14 +6,15 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from cdp_site.errors import InvalidInput
-from cdp_site.jsontext import might_be_unstorable
+from customers.privacy import suppressed_calls
+from kernel.errors import InvalidInput
+from kernel.jsontext import might_be_unstorable
+from kernel.segment.body import MalformedBody, read_json
+from kernel.segment.calls import Accepted, Checked, Rejected, check_call, normalize_call, parse_time
+from kernel.segment.limits import MAX_EVENT_BYTES
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
-from tracking.body import MalformedBody, read_json
-from tracking.calls import Accepted, Checked, Rejected, check_call, normalize_call, parse_time
 from tracking.inbox import inbox_store
-from tracking.limits import MAX_EVENT_BYTES
 from tracking.selectors import set_aside_batches
 
 
@@ -95,36 +96,9 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
 
 
 def _drop_suppressed(tenant: TenantRef, calls: list[tuple[int, Checked]], result: IngestResult) -> list[tuple[int, Checked]]:
-    from customers.privacy import suppressed_calls
-
-    dropped = suppressed_calls(tenant_id=tenant.id, calls=[call for _, call in calls])
+    dropped = suppressed_calls(tenant=tenant, calls=[(call.message_id, call.call) for _, call in calls])
     result.suppressed = len(dropped)
     return [(index, call) for index, call in calls if call.message_id not in dropped]
-
-
-def record_call(*, tenant: TenantRef, call: dict) -> str:
-    """Accept one call made by the product itself (API, console, import) and apply it at once.
-
-    It goes through the same validation, suppression and messageId claim as SDK traffic, then
-    straight to the lakehouse. Returns the customer (cdp_id) it landed on."""
-    from cdp_site.errors import Conflict
-    from lakehouse import get_engine
-    from tracking.inbox import claim_message_ids
-    from tracking.loader import apply_calls
-
-    received_at = timezone.now()
-    outcome = normalize_call(call, received_at=received_at)
-    if isinstance(outcome, Rejected):
-        raise InvalidInput("The change is not valid.", errors=outcome.errors)
-    from customers.privacy import suppressed_calls
-
-    if suppressed_calls(tenant_id=tenant.id, calls=[outcome], fresh=True):
-        raise Conflict("This customer's identifiers are suppressed or erased; unsuppress them first.")
-    engine = get_engine()
-    with engine.transaction():
-        claim_message_ids(tenant.id, [outcome.message_id], received_at)
-        owners = apply_calls(engine, tenant, [outcome.payload])
-    return owners[outcome.message_id]
 
 
 def inbox_retry(*, tenant: TenantRef | None, actor: str) -> int:

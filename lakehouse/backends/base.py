@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.errors import BadStatement, LakehouseError
 from lakehouse.results import Results
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Column, Table
-from lakehouse.statements import Statement, expand_list_params
+from lakehouse.statements import Deletion, Statement, expand_list_params
 
 logger = logging.getLogger("cdp.lakehouse")
 
@@ -37,6 +37,9 @@ class BaseFeatures:
     max_list_values: int = 2000
     # Are secondary indexes created (the embedded engines), or is data clustered instead?
     supports_indexes = False
+    # How many values may one list parameter of a write (DELETE, MERGE condition) carry? Writes
+    # take one marker per value, so with a marker limit this leaves room for the other parameters.
+    max_write_list_values: int = 2000
 
 
 class Engine:
@@ -152,11 +155,23 @@ class Engine:
         """Make the table's rows exactly what the SELECT returns (its columns in table order)."""
         raise NotImplementedError
 
-    def delete_where(self, table: Table, where_sql: str, params: Mapping[str, Any]) -> None:
-        """Remove the rows matching a condition (which must name :tenant_id)."""
+    def chunks(self, values: Iterable, *, writes: bool = False) -> list[list]:
+        """Sorted values in lists one `IN :values` of a statement takes on this engine (a read's
+        `max_list_values`, a write's `max_write_list_values`): the one place lists are cut."""
+        size = self.features.max_write_list_values if writes else self.features.max_list_values
+        values = sorted(values)
+        return [values[i:i + size] for i in range(0, len(values), size)]
+
+    def delete(self, deletion: Deletion, params: Mapping[str, Any]) -> None:
+        """Carry out a named delete (`lakehouse.statements.deletion`)."""
+        self.delete_where(self._known_table(deletion.table), deletion.where, params, name=deletion.name)
+
+    def delete_where(self, table: Table, where_sql: str, params: Mapping[str, Any], *, name: str = "") -> None:
+        """Remove the rows matching a condition (which must name :tenant_id). Domain code names its
+        deletes (`Engine.delete`); this is the engines' primitive."""
         if ":tenant_id" not in where_sql:
             raise ValueError("delete_where needs a :tenant_id condition")
-        self.execute(Statement(name=f"delete.{table.name}", sql=f"DELETE FROM {{{table.name}}} WHERE {where_sql}", writes=True), params)
+        self.execute(Statement(name=name or f"delete.{table.name}", sql=f"DELETE FROM {{{table.name}}} WHERE {where_sql}", writes=True), params)
 
     # --- schema ----------------------------------------------------------------------------
     def create_table_sql(self, table: Table) -> list[str]:
@@ -233,4 +248,4 @@ class Engine:
 
 
 def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

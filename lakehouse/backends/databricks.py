@@ -17,7 +17,12 @@ from lakehouse.backends.base import BaseFeatures, Engine, Row, utc
 from lakehouse.backends.sparksql import SparkSqlDialect
 from lakehouse.config import EngineConfig
 from lakehouse.errors import (
-    AuthenticationError, BadStatement, ConfigurationError, LakehouseError, TableMissing, WarehouseUnavailable,
+    AuthenticationError,
+    BadStatement,
+    ConfigurationError,
+    LakehouseError,
+    TableMissing,
+    WarehouseUnavailable,
 )
 from lakehouse.results import Results
 from lakehouse.schema import Table
@@ -35,6 +40,8 @@ class DatabricksFeatures(BaseFeatures):
     # A read's list is one JSON parameter (SparkSqlDialect.expand_lists): 500 values of up to 255
     # characters (at most ~1 KB each as UTF-8 JSON) stay inside the 1 MB a statement may carry.
     max_list_values = 500
+    # A write's list is one marker per value: 200 leaves room inside the 255 for the others.
+    max_write_list_values = 200
 
 
 # --- pure pieces, tested without a network ---------------------------------------------------
@@ -183,7 +190,7 @@ class DatabricksEngine(SparkSqlDialect, Engine):
     def _fetch_arrow(self, sql: str, params: dict):
         """The statement's result as the connector fetches it (Arrow), None for no result set;
         a warehouse that is starting or busy is retried with backoff."""
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        for _attempt, delay in enumerate((*RETRY_DELAYS, None)):
             try:
                 with self._connection().cursor() as cursor:
                     cursor.execute(sql, databricks_parameters(params) if params else None)

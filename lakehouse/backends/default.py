@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from functools import lru_cache
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
@@ -274,15 +274,15 @@ def utc_timestamp(raw: bytes) -> datetime | None:
     value = parse_datetime(text)  # anything else, read as Django's converter reads it
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def sqlite_timestamp(value: datetime) -> str:
     """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: sorts as text in time order."""
-    if value.tzinfo is timezone.utc:  # the usual case: no offset to work out, no copy to make
+    if value.tzinfo is UTC:  # the usual case: no offset to work out, no copy to make
         return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

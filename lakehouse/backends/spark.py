@@ -162,9 +162,9 @@ class SparkEngine(SparkSqlDialect, Engine):
         keep = f"SELECT {columns} FROM {self.qualify(table.name)} WHERE NOT COALESCE(({where}), FALSE)"
         self._overwrite(table, f"{keep} UNION ALL {select_sql}", params)
 
-    def delete_where(self, table: Table, where_sql: str, params: Mapping[str, Any]) -> None:
+    def delete_where(self, table: Table, where_sql: str, params: Mapping[str, Any], *, name: str = "") -> None:
         if self.features.supports_row_updates:
-            return super().delete_where(table, where_sql, params)
+            return super().delete_where(table, where_sql, params, name=name)
         if ":tenant_id" not in where_sql:
             raise ValueError("delete_where needs a :tenant_id condition")
         columns = ", ".join(self.quote(c) for c in table.column_names)

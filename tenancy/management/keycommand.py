@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cdp_site.errors import DomainError
+from kernel.errors import DomainError
 from tenancy import selectors
 
 CLI_ACTOR = "cli"

@@ -1,7 +1,6 @@
 """The customer console without JavaScript: search, profile, trait edits, consent, erasure, computed traits."""
 from __future__ import annotations
 
-
 import pytest
 
 from tenancy.roles import Role

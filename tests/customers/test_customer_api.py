@@ -97,14 +97,18 @@ def test_timeline_filters_and_pages(api, ada):
     assert api.get(f"/api/customers/{cdp_id}/events?since=not-a-date").status_code == 422
 
 
-def test_create_and_patch_record_identify_calls_with_source_api(api, ada, tenant_a):
+def test_create_records_an_identify_and_a_patch_is_an_operators_edit_not_customer_activity(api, ada, tenant_a):
     created = api.post("/api/customers", {"user_id": "carol", "email": "carol@example.com", "traits": {"plan": "free"}})
     assert created.status_code == 201
     cdp_id = created.json()["cdp_id"]
     patched = api.patch(f"/api/customers/{cdp_id}", {"set": {"plan": "team", "seats": 5}, "unset": ["email"]}).json()
     traits = {t["key"]: (t["value"], t["source"]) for t in patched["traits"]}
-    assert traits == {"plan": ("team", "api"), "seats": ("5", "api")}
-    assert [e["type"] for e in api.get(f"/api/customers/{cdp_id}/events").json()["items"]] == ["identify", "identify"]
+    assert traits == {"plan": ("team", "api"), "seats": (5, "api")}
+    assert [e["type"] for e in api.get(f"/api/customers/{cdp_id}/events").json()["items"]] == ["identify"], "the edit is not an event"
+    changes = api.get(f"/api/customers/{cdp_id}/changes").json()["items"]
+    edits = sorted((c["key"], c["action"], c["value"], c["source"]) for c in changes if c["actor"])
+    assert edits == [("email", "unset", None, "api"), ("plan", "set", "team", "api"), ("seats", "set", 5, "api")]
+    assert {c["actor"] for c in changes if c["actor"]} == {AuditEntry.objects.filter(action="customer.traits").get().actor}
     assert AuditEntry.objects.filter(action="customer.traits", target=cdp_id).exists()
     assert api.post("/api/customers", {"traits": {"x": 1}}).status_code == 422
     assert api.patch(f"/api/customers/{cdp_id}", {"set": {"a": 1}, "unset": ["a"]}).status_code == 422

@@ -28,7 +28,7 @@ def reference_resolve(tenant_id, edges, nodes, rules):
         return n
 
     conflicts = []
-    for a, b, t, m in edges:
+    for a, b, _t, _m in edges:
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
@@ -39,7 +39,7 @@ def reference_resolve(tenant_id, edges, nodes, rules):
         parent[ra] = rb
         members[rb] += members.pop(ra)
     assignment = {}
-    for root, group in members.items():
+    for _root, group in members.items():
         anchor = min(group, key=lambda n: (first[n], rules.rank(n[0]), key(n)))
         for n in group:
             assignment[n] = derive_one(tenant_id, *anchor)

@@ -1,7 +1,6 @@
 """The identity console: the graph on the profile, merge log and conflicts, rules with preview, un-merge."""
 from __future__ import annotations
 
-
 import pytest
 
 from tenancy.roles import Role

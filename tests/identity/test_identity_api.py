@@ -2,7 +2,6 @@
 resolve, un-merge splits with data following, rules preview, erasure, and the /api/identity endpoints."""
 from __future__ import annotations
 
-
 import pytest
 
 from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES

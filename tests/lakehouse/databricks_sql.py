@@ -1,7 +1,7 @@
 """Everything the databricks engine would send, produced without a network."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from customers.tables import EVENTS
 from lakehouse.backends.databricks import DatabricksEngine
@@ -9,7 +9,7 @@ from lakehouse.config import EngineConfig
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES
 from lakehouse.statements import STATEMENTS
 
-T = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def databricks_engine(catalog: str = "main", schema: str = "cdp") -> DatabricksEngine:

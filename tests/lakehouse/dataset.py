@@ -6,9 +6,9 @@ other tenant's rows and the cross-engine checks see it.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-BASE = datetime(2026, 2, 1, 12, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 TENANTS = ("acme", "other")
 
 
@@ -37,9 +37,13 @@ def traits() -> list[dict]:
     for tenant_index, tenant in enumerate(TENANTS):
         for c in range(1, 6):
             plan = "pro" if (c + tenant_index) % 2 else "free"
-            for key, value, number in (("email", f"c{c}@example.com", None), ("plan", plan, None), ("ltv", str(c * 100.25), c * 100.25)):
+            for key, value, number, kind in (("email", f"c{c}@example.com", None, "string"), ("plan", plan, None, "string"),
+                                             ("ltv", str(c * 100.25), c * 100.25, "number")):
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": key, "value": value, "number_value": number,
-                             "updated_at": BASE + timedelta(hours=c), "source": "identify"})
+                             "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": kind})
+            if (c + tenant_index) % 2:  # an operator's edit (console or API), which merges keep
+                rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "tier", "value": f"gold-{tenant_index}", "number_value": None,
+                             "updated_at": BASE + timedelta(hours=c, minutes=5), "source": "console", "value_type": "string"})
     return rows
 
 
@@ -87,8 +91,21 @@ def identity_rows() -> dict[str, list[dict]]:
     return {"identity_edges": edges, "customer_ids": ids, "identity_merges": merges, "identity_conflicts": conflicts}
 
 
+def profile_changes() -> list[dict]:
+    rows = []
+    for tenant_index, tenant in enumerate(TENANTS):
+        for c in range(1, 4 + tenant_index):
+            at = BASE + timedelta(hours=c, minutes=5)
+            rows.append({"tenant_id": tenant, "change_id": f"{tenant}-ch{c}", "cdp_id": f"c{c}", "key": "tier", "value": f'"gold-{c}"',
+                         "action": "set", "source": "console", "actor": "ops@example.com", "event_time": at, "changed_at": at})
+            rows.append({"tenant_id": tenant, "change_id": f"{tenant}-ch{c}u", "cdp_id": f"c{c}", "key": "nickname", "value": None,
+                         "action": "unset", "source": "api", "actor": "key:ops", "event_time": at, "changed_at": at + timedelta(minutes=1)})
+    return rows
+
+
 def load(engine) -> None:
-    from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
+    from customers.tables import CONSENTS, EVENTS, PROFILE_CHANGES, TRAITS
+    from identity.tables import IDENTITIES
     from lakehouse.schema import TABLES
 
     for name, rows in identity_rows().items():
@@ -98,3 +115,4 @@ def load(engine) -> None:
     engine.insert_many(TRAITS, traits())
     engine.insert_many(IDENTITIES, identities())
     engine.insert_many(CONSENTS, consents())
+    engine.insert_many(PROFILE_CHANGES, profile_changes())

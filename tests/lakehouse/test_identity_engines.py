@@ -6,6 +6,8 @@ so the incremental path (events, traits and consent following identifiers) runs 
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from identity.resolution import micros
@@ -16,9 +18,7 @@ from tenancy.types import TenantRef
 from tests.identity.reference import reference_resolve
 from tests.identity.test_resolution import random_graph
 
-from datetime import datetime, timedelta, timezone
-
-BASE = datetime(2026, 4, 1, tzinfo=timezone.utc)
+BASE = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def _edge_rows(tenant_id, edges):

@@ -1,14 +1,14 @@
 """Bulk insert, upsert, replace and delete behave the same on every engine."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from customers.tables import EVENTS, TRAITS
 from lakehouse.statements import Statement
 
-T0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
 EVENT_ROWS = Statement("test.events", "SELECT message_id, event FROM {events} WHERE tenant_id = :tenant_id ORDER BY message_id")
 TRAIT_ROWS = Statement("test.traits", "SELECT cdp_id, key, value, updated_at FROM {traits} WHERE tenant_id = :tenant_id ORDER BY cdp_id, key",
                        returns={"updated_at": "timestamp"})

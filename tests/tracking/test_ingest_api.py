@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC
 
 import pytest
 
@@ -52,16 +53,16 @@ def test_gzip_bodies_are_accepted(sdk, tenant_a):
 
 
 def test_clock_skew_is_corrected_from_sent_at():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from tracking.calls import normalize_call
+    from kernel.segment.calls import normalize_call
 
-    received = datetime(2026, 6, 1, 12, 0, 10, tzinfo=timezone.utc)
+    received = datetime(2026, 6, 1, 12, 0, 10, tzinfo=UTC)
     # The client's clock is an hour fast: it stamped the event at 13:00:00 and sent it at 13:00:05.
     call = {"type": "track", "event": "x", "userId": "u", "originalTimestamp": "2026-06-01T13:00:00Z", "sentAt": "2026-06-01T13:00:05Z"}
     assert normalize_call(call, received_at=received).event_time == received - timedelta(seconds=5)
     historical = {"type": "track", "event": "x", "userId": "u", "timestamp": "2025-01-01T00:00:00+02:00"}
-    assert normalize_call(historical, received_at=received).event_time == datetime(2024, 12, 31, 22, tzinfo=timezone.utc)
+    assert normalize_call(historical, received_at=received).event_time == datetime(2024, 12, 31, 22, tzinfo=UTC)
     assert normalize_call({"type": "track", "event": "x", "userId": "u"}, received_at=received).event_time == received
 
 

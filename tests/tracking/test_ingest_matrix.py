@@ -25,7 +25,7 @@ NESTED = [("traits", "email"), ("traits", "phone"), ("traits", "name"), ("contex
 
 def _calls():
     n = 0
-    for kind, base in BASE.items():
+    for _kind, base in BASE.items():
         for field in FIELDS:
             for value in ODD:
                 n += 1

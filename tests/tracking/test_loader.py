@@ -7,16 +7,17 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from customers.services import calls_apply
 from customers.sql import CUSTOMER_PROFILE
 from lakehouse.statements import Statement
 from operations.leases import held_lease
-from tracking.loader import LEASE, apply_calls, load_inbox
 from tests.tracking.helpers import inbox_calls
+from tracking.loader import LEASE, load_inbox
 from tracking.services import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,7 @@ def test_a_loader_killed_after_writing_but_before_marking_loads_nothing_twice(la
     send(tenant_a.ref, tracks(300))
     # The crash: the lakehouse got the first 200 calls, the inbox was never told.
     pending = inbox_calls(tenant_a.ref.id)[:200]
-    apply_calls(lakehouse, tenant_a.ref, pending)
+    calls_apply(lakehouse, tenant_a.ref, pending)
     send(tenant_a.ref, tracks(50, start=250))  # and a client replays some calls meanwhile
     result = load_inbox(batch_size=1)
     assert result.calls == 300
@@ -84,7 +85,7 @@ def test_a_late_arriving_older_trait_does_not_overwrite_a_newer_one(lakehouse, t
     cdp_id = lakehouse.execute(CUSTOMERS, {"tenant_id": tenant_a.slug}).first()["cdp_id"]
     rows = lakehouse.execute(CUSTOMER_PROFILE, {"tenant_id": tenant_a.slug, "cdp_id": cdp_id})
     traits = {r["name"]: (r["value"], r["at"]) for r in rows if r["part"] == "trait"}
-    assert traits == {"plan": ("pro", datetime(2026, 3, 1, tzinfo=timezone.utc)), "city": ("Oslo", datetime(2026, 1, 1, tzinfo=timezone.utc))}
+    assert traits == {"plan": ("pro", datetime(2026, 3, 1, tzinfo=UTC)), "city": ("Oslo", datetime(2026, 1, 1, tzinfo=UTC))}
 
 
 def test_one_loader_at_a_time(lakehouse, tenant_a):

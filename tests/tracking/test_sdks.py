@@ -1,16 +1,15 @@
 """The real Segment and RudderStack Python SDKs, pointed at a live server, deliver each call once."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 
 from customers.sql import EVENT_COUNTS
 from lakehouse import get_engine
-
-from tracking.loader import load_inbox
 from tests.tracking.helpers import inbox_calls
+from tracking.loader import load_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,5 +50,5 @@ def test_rudderstack_sdk_gzip_and_replay(live_server, tenant_a):
 
     call_command("lakehouse", "migrate", verbosity=0, stdout=open("/dev/null", "w"))
     load_inbox()
-    counts = get_engine().execute(EVENT_COUNTS, {"tenant_id": tenant_a.slug, "since": datetime(2000, 1, 1, tzinfo=timezone.utc)})
+    counts = get_engine().execute(EVENT_COUNTS, {"tenant_id": tenant_a.slug, "since": datetime(2000, 1, 1, tzinfo=UTC)})
     assert sum(row["events"] for row in counts) == 5

@@ -3,9 +3,9 @@ from tqdm import tqdm
 
 from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
-from customers.demo import demo_data_load
 from lakehouse.errors import LakehouseError
 from tenancy.selectors import tenant_get
+from tracking.demo import demo_data_load
 
 
 class Command(BaseCommand):

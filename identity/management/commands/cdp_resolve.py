@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.services import profiles_follow
 from identity.services import run_execute, run_start
-from tenancy.models import Tenant
-from tenancy.selectors import tenant_ref
+from kernel.errors import NotFound
+from tenancy.selectors import tenant_get, tenant_list
 
 
 class Command(BaseCommand):
@@ -15,13 +16,13 @@ class Command(BaseCommand):
                                                                 "kept so scripts can say what they mean).")
 
     def handle(self, *args, tenant: str | None, full: bool, **options):
-        tenants = Tenant.objects.filter(slug=tenant) if tenant else Tenant.objects.order_by("slug")
-        if tenant and not tenants.exists():
-            raise CommandError(f"No tenant '{tenant}'.")
-        for row in tenants:
-            ref = tenant_ref(row)
+        try:
+            tenants = [tenant_get(slug=tenant)] if tenant else tenant_list()
+        except NotFound:
+            raise CommandError(f"No tenant '{tenant}'.") from None
+        for ref in tenants:
             self.stdout.write(f"{ref.slug}: resolving …")
             run = run_execute(run_start(tenant=ref, kind="full", trigger="manage.py cdp_resolve"),
-                              progress=lambda message: self.stdout.write(f"  {message}"))
+                              on_moved=profiles_follow, progress=lambda message: self.stdout.write(f"  {message}"))
             self.stdout.write(self.style.SUCCESS(f"{ref.slug}: run {run.id} done: {run.customers} customers, "
                                                  f"{run.merges} merges, {run.conflicts} conflicts."))

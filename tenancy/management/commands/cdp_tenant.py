@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from cdp_site.errors import DomainError
+from kernel.errors import DomainError
 from tenancy import selectors, services
 from tenancy.models import Tenant
 

@@ -2,7 +2,7 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cdp_site.errors import DomainError
+from kernel.errors import DomainError
 from tenancy import selectors, services
 from tenancy.roles import Role
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from customers.demo import demo_data_load
 from lakehouse.statements import Statement
+from tracking.demo import demo_data_load
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 

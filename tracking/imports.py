@@ -17,8 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from cdp_site.errors import DomainError, InvalidInput
-from cdp_site.jsontext import loads
+from kernel.errors import DomainError, InvalidInput
+from kernel.jsontext import loads
 from tenancy.types import TenantRef
 from tracking.services import ingest
 

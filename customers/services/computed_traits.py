@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cdp_site.errors import Conflict, InvalidInput, NotFound
-from cdp_site.pagination import Page, page_of
 from customers.computed import Definition, computed_trait_forget, computed_traits_apply
 from customers.models import ComputedTrait
+from customers.sql import ORDINARY_TRAIT_KEYS
 from customers.types import ComputedTraitInfo
+from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.pagination import Page, page_of
 from lakehouse import get_engine
 from lakehouse.errors import store_failure
 from tenancy.services import audit_record
@@ -64,9 +65,32 @@ def _checked(values: dict) -> dict:
     return values
 
 
+def ordinary_trait_customers(engine, tenant: TenantRef, names: Iterable[str]) -> dict[str, int]:
+    """How many customers hold an ordinary (not computed) trait of each of these names."""
+    found = {}
+    for chunk in engine.chunks(set(names)):
+        found.update((r["key"], r["customers"]) for r in engine.execute(ORDINARY_TRAIT_KEYS, {"tenant_id": tenant.slug, "keys": chunk}))
+    return found
+
+
+def _refuse_collision(tenant: TenantRef, name: str) -> None:
+    held = ordinary_trait_customers(get_engine(), tenant, [name]).get(name)
+    if held:
+        raise Conflict(f"'{name}' is already an ordinary trait of {held:,} customers; a computed trait would hide it. "
+                       "Choose another name (for example computed_{name} or {name}_30d).".replace("{name}", name))
+
+
+def computed_trait_collisions(*, tenant: TenantRef) -> dict[str, int]:
+    """Definitions whose name is also an ordinary trait (saved before names were checked), with the
+    customers holding it. Their computed values are not written over the ordinary ones."""
+    names = list(ComputedTrait.objects.filter(tenant_id=tenant.id).values_list("name", flat=True))
+    return ordinary_trait_customers(get_engine(), tenant, names) if names else {}
+
+
 def computed_trait_create(*, tenant: TenantRef, actor: str, values: dict) -> ComputedTraitInfo:
     """Define a computed trait and compute it for every customer."""
     values = _checked({f: values.get(f) for f in FIELDS})
+    _refuse_collision(tenant, values["name"])
     try:
         with transaction.atomic():
             row = ComputedTrait.objects.create(tenant_id=tenant.id, created_by=actor, **values)
@@ -81,6 +105,8 @@ def computed_trait_update(*, tenant: TenantRef, trait_id: int, actor: str, chang
     row = _get(tenant, trait_id)
     values = _checked({f: changes[f] if f in changes else getattr(row, f) for f in FIELDS})
     old_name = row.name
+    if values["name"] != old_name:
+        _refuse_collision(tenant, values["name"])
     for field, value in values.items():
         setattr(row, field, value)
     try:

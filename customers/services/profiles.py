@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 
 from django.db import transaction
+from django.utils import timezone
 
-from cdp_site.errors import Conflict, InvalidInput
 from customers.models import SuppressedIdentifier
-from customers.privacy import identifier_digest, suppression_changed
+from customers.privacy import identifier_digest, suppressed_calls, suppression_changed
 from customers.selectors import customer_get
-from customers.tables import CONSENTS, EVENTS, IDENTITIES, TRAITS
+from customers.services.calls import calls_apply, change_row, changes_record
+from customers.tables import CONSENTS
+from customers.traits import trait_row, traits_save
 from customers.types import CustomerProfile
+from identity import selectors as identity_selectors
+from kernel.errors import Conflict, InvalidInput
+from kernel.segment.calls import Rejected, normalize_call
 from lakehouse import get_engine
+from lakehouse.erasure import personal_data_erase
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
-from tracking.services import record_call
 
 
 def _identify_call(*, user_id: str | None, anonymous_id: str | None, traits: dict, source: str) -> dict:
@@ -25,11 +29,19 @@ def _identify_call(*, user_id: str | None, anonymous_id: str | None, traits: dic
 
 def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: str | None, email: str | None,
                       traits: dict, actor: str, source: str = "api") -> CustomerProfile:
-    """Create a customer, or add traits to the one these identifiers name (an identify call)."""
+    """Create a customer, or add traits to the one these identifiers name: an identify call made by
+    the product itself, validated and suppression-checked like SDK traffic and applied at once."""
     if not user_id and not anonymous_id:
         raise InvalidInput("Name the customer by user_id or anonymous_id.", errors=[{"field": "user_id", "message": "send user_id or anonymous_id"}])
     traits = {**traits, **({"email": email} if email else {})}
-    cdp_id = record_call(tenant=tenant, call=_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source))
+    call = normalize_call(_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source), received_at=timezone.now())
+    if isinstance(call, Rejected):
+        raise InvalidInput("The customer is not valid.", errors=call.errors)
+    if suppressed_calls(tenant=tenant, calls=[(call.message_id, call.payload)], fresh=True):
+        raise Conflict("This customer's identifiers are suppressed or erased; unsuppress them first.")
+    engine = get_engine()
+    with engine.transaction():
+        cdp_id = calls_apply(engine, tenant, [call.payload])[call.message_id]
     if cdp_id is None:
         raise InvalidInput("Every identifier given is blocked by the identity rules (values like 'null', 'undefined', '0').",
                            errors=[{"field": "user_id", "message": "blocked value; send a real user or anonymous id"}])
@@ -39,20 +51,24 @@ def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: s
 
 def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, unset: list[str], actor: str,
                            source: str = "api") -> CustomerProfile:
-    """Set and unset traits, recorded as an identify call (source `api` or `console`) on the customer."""
+    """Set and unset traits as an operator's edit (source `api` or `console`): written to the
+    profile and its change log with the actor, and audited. It is not customer activity, so event
+    counts, last-seen times and the timeline do not move."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
     cdp_id = profile.cdp_id  # a merged id acts on the customer it was merged into
     overlap = set(set_traits) & set(unset)
     if overlap:
         raise InvalidInput("A trait cannot be set and unset at once.", errors=[{"field": "unset", "message": f"also set: {sorted(overlap)}"}])
-    ids = {i.type: i.value for i in profile.identities}
-    if not ids.get("user_id") and not ids.get("anonymous_id"):
-        raise Conflict("This customer has no user or anonymous id to attach the change to.")
-    traits = {**set_traits, **{key: None for key in unset}}
-    landed = record_call(tenant=tenant, call=_identify_call(user_id=ids.get("user_id"), anonymous_id=None if ids.get("user_id") else ids.get("anonymous_id"),
-                                                            traits=traits, source=source))
-    if landed != cdp_id:
-        raise Conflict(f"The change landed on customer {landed}, not {cdp_id}; the identity graph changed meanwhile.")
+    if profile.suppressed:
+        raise Conflict("This customer is suppressed; unsuppress it first.")
+    now = timezone.now()
+    rows = [trait_row(tenant.slug, cdp_id, key, value, now, source) for key, value in set_traits.items()]
+    rows += [trait_row(tenant.slug, cdp_id, key, None, now, source, unset=True) for key in unset]
+    changes = [change_row(row, change_id=uuid.uuid4().hex, at=now, actor=actor, unset=row["key"] in unset) for row in rows]
+    engine = get_engine()
+    with engine.transaction():
+        traits_save(engine, rows)
+        changes_record(engine, changes)
     audit_record(tenant=tenant, actor=actor, action="customer.traits", target=cdp_id, details={"set": sorted(set_traits), "unset": sorted(unset)})
     return customer_get(tenant=tenant, cdp_id=cdp_id)
 
@@ -61,7 +77,7 @@ def customer_consent_set(*, tenant: TenantRef, cdp_id: str, channel: str, purpos
                          source: str = "api") -> CustomerProfile:
     cdp_id = customer_get(tenant=tenant, cdp_id=cdp_id).cdp_id
     row = {"tenant_id": tenant.slug, "cdp_id": cdp_id, "channel": channel.strip().lower(), "purpose": purpose.strip().lower(),
-           "granted": granted, "updated_at": datetime.now(timezone.utc), "source": source}
+           "granted": granted, "updated_at": timezone.now(), "source": source}
     get_engine().upsert(CONSENTS, [row], newer="updated_at")
     audit_record(tenant=tenant, actor=actor, action="customer.consent", target=cdp_id,
                  details={"channel": row["channel"], "purpose": row["purpose"], "granted": granted})
@@ -91,29 +107,21 @@ def customer_unsuppress(*, tenant: TenantRef, cdp_id: str, actor: str) -> Custom
 
 
 def customer_erase(*, tenant: TenantRef, cdp_id: str, actor: str) -> dict:
-    """Delete everything held about a customer and keep its identifiers (as digests) suppressed,
-    so replayed batches bring nothing back. Later apps add their own tables to ERASABLE."""
+    """Delete everything held about a customer from every table declaring personal data
+    (`lakehouse.erasure`), by its ids and by its identifiers as (type, value), and keep those
+    identifiers suppressed as digests, so replayed batches bring nothing back."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
     cdp_id = profile.cdp_id  # a merged id erases the customer it was merged into, not nothing
+    identifiers = [(identity.type, identity.value) for identity in profile.identities]
     with transaction.atomic():
-        for identity in profile.identities:
-            digest = identifier_digest(identity.type, identity.value)
-            SuppressedIdentifier.objects.filter(tenant_id=tenant.id, id_type=identity.type, id_value=identity.value).delete()
-            SuppressedIdentifier.objects.update_or_create(tenant_id=tenant.id, id_type=identity.type, id_value=digest,
+        for id_type, value in identifiers:
+            SuppressedIdentifier.objects.filter(tenant_id=tenant.id, id_type=id_type, id_value=value).delete()
+            SuppressedIdentifier.objects.update_or_create(tenant_id=tenant.id, id_type=id_type, id_value=identifier_digest(id_type, value),
                                                           defaults={"reason": "erase", "cdp_id": cdp_id})
     suppression_changed(tenant.id)
     engine = get_engine()
-    from identity.services import identity_erase
-    from identity.tables import CONFLICTS, CUSTOMER_IDS, EDGES, MERGES
-
-    with engine.transaction():
-        for table in ERASABLE:
-            engine.delete_where(table, "tenant_id = :tenant_id AND cdp_id = :cdp_id", {"tenant_id": tenant.slug, "cdp_id": cdp_id})
-        identity_erase(engine, tenant.slug, cdp_id, [(i.type, i.value) for i in profile.identities])
-    summary = {"identifiers": len(profile.identities), "tables": [t.name for t in ERASABLE + [EDGES, CUSTOMER_IDS, MERGES, CONFLICTS]]}
+    retired = identity_selectors.merged_ids(engine, tenant=tenant, cdp_id=cdp_id)
+    tables = personal_data_erase(engine, tenant=tenant.slug, cdp_ids={cdp_id, *retired}, identifiers=identifiers)
+    summary = {"identifiers": len(identifiers), "tables": tables}
     audit_record(tenant=tenant, actor=actor, action="customer.erase", target=cdp_id, details=summary)
     return {"cdp_id": cdp_id, "erased": True, **summary}
-
-
-# Every lakehouse table holding per-customer rows; apps that add one register it here.
-ERASABLE = [EVENTS, TRAITS, IDENTITIES, CONSENTS]

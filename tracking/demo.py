@@ -5,22 +5,20 @@ whom sign up and identify later (their earlier events join them), product views,
 checkouts and orders with amounts, plus the mess real traffic has: people who signed up twice
 with the same email, junk identifiers (`undefined`, `null`, `0`) from broken SDK set-ups, and a store
 kiosk many customers sign in at (a shared identifier the Identity page suggests blocking).
-Calls go through the loader's own `apply_calls`, so the data is exactly what ingestion would make.
+Calls go through `customers.services.calls_apply`, as the loader's do, so the data is exactly what ingestion would make.
 """
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from customers.computed_traits import computed_trait_create
-from customers.models import ComputedTrait
-from customers.sql import EVENT_EXISTS
+from customers.selectors import computed_trait_names, event_exists
+from customers.services import calls_apply, computed_trait_create
+from kernel.segment.calls import Accepted, normalize_call
 from lakehouse import get_engine
 from tenancy.types import TenantRef
-from tracking.calls import Accepted, normalize_call
-from tracking.loader import apply_calls
 
 FIRST_NAMES = ["Ada", "Grace", "Alan", "Linus", "Margaret", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim",
                "Katherine", "Dennis", "Hedy", "John", "Sophie", "Guido", "Anita", "Bjarne"]
@@ -105,7 +103,7 @@ class _Shop:
         rng = self.rng
         self.call(type="page", name="Home", timestamp=at.isoformat(), context={"page": {"path": "/"}}, **ids)
         cart = []
-        for step in range(rng.randint(1, 6)):
+        for _step in range(rng.randint(1, 6)):
             sku, name, price = rng.choice(PRODUCTS)
             at = self.when(at, rng.uniform(0.2, 4))
             self.call(type="page", name=name, timestamp=at.isoformat(), context={"page": {"path": f"/products/{sku}"}}, **ids)
@@ -129,9 +127,9 @@ def demo_data_load(*, tenant: TenantRef, customers: int = 5000, events: int = 10
                    progress: Callable[[int, int], None] = lambda done, total: None) -> DemoDataResult:
     """Load the dataset into an empty tenant; a tenant that has it already is left alone."""
     engine = get_engine()
-    if engine.execute(EVENT_EXISTS, {"tenant_id": tenant.slug, "message_id": FIRST_MESSAGE_ID}).first():
+    if event_exists(tenant=tenant, message_id=FIRST_MESSAGE_ID):
         return DemoDataResult(created=False)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     shop = _Shop(seed, now, events)
     n = 0
     while len(shop.calls) < events:
@@ -144,9 +142,9 @@ def demo_data_load(*, tenant: TenantRef, customers: int = 5000, events: int = 10
     chunk = 5_000  # about four days of this traffic per load, so later sign-ins merge earlier visitors
     for start in range(0, len(payloads), chunk):
         with engine.transaction():
-            apply_calls(engine, tenant, payloads[start:start + chunk])
+            calls_apply(engine, tenant, payloads[start:start + chunk])
         progress(min(start + chunk, len(payloads)), len(payloads))
     for definition in COMPUTED_TRAITS:
-        if not ComputedTrait.objects.filter(tenant_id=tenant.id, name=definition["name"]).exists():
+        if definition["name"] not in computed_trait_names(tenant=tenant):
             computed_trait_create(tenant=tenant, actor=actor, values=definition)
     return DemoDataResult(created=True, customers=n, events=len(payloads))

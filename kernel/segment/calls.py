@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from cdp_site.jsontext import unstorable_path
-from tracking.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
+from kernel.jsontext import unstorable_path
+from kernel.segment.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
+from kernel.times import parse_time
 
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
@@ -25,7 +26,6 @@ class Accepted:
     type: str
     payload: dict  # the normalised call
     event_time: datetime
-    identifiers: tuple[tuple[str, str], ...] = ()  # (type, value) pairs this call names
 
 
 @dataclass(slots=True)
@@ -36,19 +36,6 @@ class Rejected:
 
     def as_dict(self) -> dict:
         return {"index": self.index, "messageId": self.message_id, "errors": self.errors}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 (Z or offset; no offset means UTC), or None when it is not a time."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is timezone.utc:  # "Z" or "+00:00", what SDKs send
-            return parsed
-        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar by its offset
-        return None
 
 
 def _identifier(value: Any) -> str | None:
@@ -106,9 +93,9 @@ class Checked:
     event_time: datetime
 
     @property
-    def identifiers(self) -> tuple[tuple[str, str], ...]:
-        # Worked out when asked: ingestion needs them only for a tenant with suppressions.
-        return call_identifiers(self.ids, self.raw.get("traits"))
+    def call(self) -> dict:
+        """The call as sent, with its type (a route such as /v1/identify implies it)."""
+        return self.raw if self.raw.get("type") == self.type else {**self.raw, "type": self.type}
 
 
 _TYPE_MESSAGE = f"must be one of {', '.join(CALL_TYPES)}"
@@ -219,17 +206,4 @@ def normalize_call(raw: Any, *, received_at: datetime, **options) -> Accepted | 
         "timestamp": checked.event_time.isoformat(), "originalTimestamp": get("originalTimestamp") or get("timestamp"),
         "sentAt": get("sentAt"), "receivedAt": received_at.isoformat(),
     }
-    return Accepted(message_id=checked.message_id, type=call_type, payload=payload, event_time=checked.event_time,
-                    identifiers=checked.identifiers)
-
-
-def call_identifiers(ids: dict, traits: Any) -> tuple[tuple[str, str], ...]:
-    """The identifiers a call names: its ids, and the email in its traits (lower-cased)."""
-    found = []
-    for key, id_type in (("userId", "user_id"), ("anonymousId", "anonymous_id"), ("previousId", "previous_id")):
-        if ids.get(key):
-            found.append((id_type, ids[key]))
-    email = traits.get("email") if isinstance(traits, dict) else None
-    if isinstance(email, str) and "@" in email:
-        found.append(("email", email.strip().lower()))
-    return tuple(found)
+    return Accepted(message_id=checked.message_id, type=call_type, payload=payload, event_time=checked.event_time)

@@ -4,9 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from cdp_site.errors import DomainError
-from customers.imports import KINDS, file_format, import_rows, read_rows, row_count
+from kernel.errors import DomainError
 from tenancy.selectors import tenant_get
+from tracking.imports import KINDS, file_format, import_rows, read_rows, row_count
 from tracking.loader import load_inbox
 from tracking.selectors import pending_count
 

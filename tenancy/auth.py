@@ -15,11 +15,11 @@ from ninja.security.base import AuthBase
 from ninja.throttling import BaseThrottle
 from ninja.utils import check_csrf
 
-from cdp_site.errors import AuthenticationFailed, DomainError, PermissionDenied
-from cdp_site.ratelimit import take_token
-from tenancy.principals import basic_credentials, bearer_principal, session_principal
+from kernel.errors import AuthenticationFailed, DomainError, PermissionDenied
+from kernel.ratelimit import take_token
 from tenancy.keycache import key_lookup
 from tenancy.models import WriteKey
+from tenancy.principals import basic_credentials, bearer_principal, session_principal
 from tenancy.roles import Role, role_allows
 from tenancy.selectors import tenants_for
 from tenancy.types import Principal, TenantContext
@@ -135,7 +135,7 @@ class IngestAuth(AuthBase):
 
 class PrincipalRateThrottle(BaseThrottle):
     """Requests per minute per principal (API key, token subject or user): a token bucket
-    (cdp_site/ratelimit.py). The instance is shared by every request and thread, so the one
+    (kernel/ratelimit.py). The instance is shared by every request and thread, so the one
     thing it keeps, the wait to report in Retry-After, is kept per thread."""
 
     clock = staticmethod(time.time)

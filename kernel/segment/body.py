@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import zlib
 
-from cdp_site.errors import DomainError, PayloadTooLarge
-from cdp_site.jsontext import JsonRejected, loads
-from tracking.limits import MAX_BATCH_BYTES
+from kernel.errors import DomainError, PayloadTooLarge
+from kernel.jsontext import JsonRejected, loads
+from kernel.segment.limits import MAX_BATCH_BYTES
 
 
 class MalformedBody(DomainError):

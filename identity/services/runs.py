@@ -1,0 +1,129 @@
+"""Identity runs (full rebuilds), un-merge and rules: the operations an operator starts.
+
+Each resolves and writes identity's tables, then hands the Outcome to `on_moved` in the same
+transaction, so the customers' data follows its identifiers (`customers.services.profiles_follow`,
+passed in by the entry point: identity imports nothing above it). It is a required argument, so
+no caller can forget it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone as dj_timezone
+
+from identity import sql
+from identity.models import IdentityBlock, IdentityRun, IdentitySettings
+from identity.resolution import resolve
+from identity.rules import Rules
+from identity.selectors import blocks_for
+from identity.services.apply import Outcome, resolve_and_apply
+from identity.services.scope import scope_graph, whole_tenant
+from kernel.errors import InvalidInput, NotFound
+from lakehouse import get_engine
+from tenancy.selectors import tenant_ref_by_id
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+OnMoved = Callable[[object, TenantRef, Outcome], None]  # (engine, tenant, outcome)
+
+
+def _resolved(engine, tenant: TenantRef, *, seeds, run_id: int, on_moved: OnMoved, **options) -> Outcome:
+    with engine.transaction():
+        outcome = resolve_and_apply(engine, tenant, seeds=seeds, run_id=run_id, **options)
+        on_moved(engine, tenant, outcome)
+    return outcome
+
+
+def rules_checked(data: dict) -> Rules:
+    try:
+        rules = Rules.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"The rules are not valid: {exc}.", errors=[{"field": "rules", "message": str(exc)}]) from None
+    errors = rules.problems()
+    if errors:
+        raise InvalidInput(f"The rules are not valid: {', '.join(sorted({e['field'] for e in errors}))}.", errors=errors)
+    return rules
+
+
+
+def run_start(*, tenant: TenantRef, kind: str, trigger: str) -> IdentityRun:
+    return IdentityRun.objects.create(tenant_id=tenant.id, kind=kind, trigger=trigger)
+
+
+def run_execute(run: IdentityRun, *, on_moved: OnMoved, progress: Callable[[str], None] = lambda message: None) -> IdentityRun:
+    """Carry out a started run over the whole tenant (loads resolve what they touch by themselves).
+    Failures are recorded on the run and raised."""
+    tenant = tenant_ref_by_id(run.tenant_id)
+    try:
+        progress("reading edges and identities")
+        outcome = _resolved(get_engine(), tenant, seeds=None, run_id=run.id, on_moved=on_moved, progress=progress)
+    except Exception as exc:
+        IdentityRun.objects.filter(id=run.id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+        raise
+    progress(f"{outcome.customers} customers, {outcome.changed} identifiers changed, {outcome.merges} merges, {outcome.conflicts} conflicts")
+    for name in ("identifiers", "edges", "customers", "changed", "merges", "conflicts"):
+        setattr(run, name, getattr(outcome, name))
+    run.state, run.finished_at = "succeeded", dj_timezone.now()
+    run.save()
+    return run
+
+
+def customer_unmerge(*, tenant: TenantRef, cdp_id: str, id_type: str, id_value: str, other_type: str = "", other_value: str = "",
+                     reason: str = "", actor: str, on_moved: OnMoved) -> Outcome:
+    """Block an identifier (or the edge between two) and re-resolve the customer: it splits; the part
+    holding its oldest identifier keeps the id, the others get new ids, and data follows."""
+    engine = get_engine()
+    nodes = {(r["id_type"], r["id_value"]) for r in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant.slug, "cdp_ids": [cdp_id]})}
+    if not nodes:
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
+    named = [(id_type, id_value)] + ([(other_type, other_value)] if other_type else [])
+    missing = [f"{t}:{v}" for t, v in named if (t, v) not in nodes]
+    if missing:
+        raise InvalidInput(f"{', '.join(missing)} is not an identifier of {cdp_id}.",
+                           errors=[{"field": "value", "message": "name one of the customer's identifiers"}])
+    with transaction.atomic():
+        IdentityBlock.objects.get_or_create(tenant_id=tenant.id, id_type=id_type, id_value=id_value, other_type=other_type,
+                                            other_value=other_value, defaults={"reason": reason, "created_by": actor})
+    run = run_start(tenant=tenant, kind="unmerge", trigger=actor)
+    outcome = _resolved(engine, tenant, seeds=nodes, run_id=run.id, on_moved=on_moved)
+    IdentityRun.objects.filter(id=run.id).update(state="succeeded", finished_at=dj_timezone.now(), identifiers=outcome.identifiers,
+                                                 edges=outcome.edges, customers=outcome.customers, changed=outcome.changed,
+                                                 merges=outcome.merges, conflicts=outcome.conflicts)
+    audit_record(tenant=tenant, actor=actor, action="identity.unmerge", target=cdp_id,
+                 details={"blocked": named, "customers_after": len({outcome.assignment[n] for n in nodes if n in outcome.assignment})})
+    return outcome
+
+
+def rules_update(*, tenant: TenantRef, data: dict, actor: str, on_moved: OnMoved) -> Rules:
+    """Save new rules and rebuild the tenant's identities under them."""
+    rules = rules_checked(data)
+    IdentitySettings.objects.update_or_create(tenant_id=tenant.id, defaults={"rules": rules.as_dict(), "updated_by": actor})
+    audit_record(tenant=tenant, actor=actor, action="identity.rules", target=tenant.slug, details=rules.as_dict())
+    run_execute(run_start(tenant=tenant, kind="full", trigger=f"rules changed by {actor}"), on_moved=on_moved)
+    return rules
+
+
+def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
+    """What the proposed rules would do, before applying them: customers that would merge or split."""
+    rules = rules_checked(data)
+    engine = get_engine()
+    scope = whole_tenant(engine, tenant.slug)
+    blocked_nodes, blocked_edges = blocks_for(tenant.id)
+    previous = scope.previous()
+    result = resolve(tenant.slug, scope_graph(scope), rules, previous=previous, blocked_nodes=blocked_nodes, blocked_edges=blocked_edges)
+    after = result.assignment()
+    new_of, old_of = defaultdict(set), defaultdict(set)
+    for node, before in previous.items():
+        new_of[before].add(after.get(node))
+        if node in after:
+            old_of[after[node]].add(before)
+    return {
+        "customers_now": len(set(previous.values())),
+        "customers_after": result.customers,
+        "customers_that_would_merge": sum(len(olds) for olds in old_of.values() if len(olds) > 1),
+        "customers_that_would_split": sum(1 for news in new_of.values() if len(news - {None}) > 1),
+        "identifiers_no_longer_resolved": sum(1 for node in previous if node not in after),
+        "conflicts": len(result.conflicts),
+    }
