@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from console.access import console_context, offset_param, role_required
 from customers import selectors, services
-from customers.forms import ComputedTraitForm, ConsentForm, EraseForm, TraitForm
+from customers.forms import VALUE_TYPES, ComputedTraitForm, ConsentForm, EraseForm, TraitForm
 from customers.services import computed_traits
 from identity.layout import graph_layout
 from identity.selectors import customer_graph
@@ -38,7 +38,7 @@ def _profile_context(request: HttpRequest, cdp_id: str, **extra) -> dict:
     return {"profile": profile, "profile_id": cdp_id, "graph": graph, "graph_svg": graph_layout(graph),
             "chart": activity_chart(selectors.customer_activity(tenant=request.tenant, cdp_id=cdp_id)),
             "timeline": _timeline(request, cdp_id), "trait_form": TraitForm(), "consent_form": ConsentForm(),
-            "erase_form": EraseForm(), **extra}
+            "erase_form": EraseForm(), "trait_types": VALUE_TYPES, **extra}
 
 
 def activity_chart(days, *, height: int = 60, bar: int = 8, gap: int = 2) -> dict:
