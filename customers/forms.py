@@ -2,10 +2,8 @@ import json
 
 from django import forms
 
-from kernel.jsontext import JsonRejected, loads
-
 from customers.computed import AGGREGATIONS
-
+from kernel.jsontext import JsonRejected, loads
 
 VALUE_TYPES = [("auto", "as typed"), ("string", "text"), ("number", "number"), ("boolean", "true/false"), ("json", "JSON")]
 
