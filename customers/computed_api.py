@@ -1,7 +1,7 @@
 """Computed-trait definitions under /api/customers/computed-traits."""
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from customers.schemas import ComputedTraitIn, ComputedTraitOut, ComputedTraitPatch
@@ -16,7 +16,9 @@ def computed_trait_list(request: HttpRequest, page: Query[PageParams]):
     return computed_traits.computed_trait_list(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
 
 
-@router.post("", response={201: ComputedTraitOut}, summary="Define a computed trait; it is computed for every customer at once")
+@router.post("", response={201: ComputedTraitOut}, summary="Define a computed trait; computing it for every customer is queued",
+             description="The definition is saved (201) with `state` queued; a worker computes it for everyone. Poll "
+                         "GET /{id} until `state` is ready (or failed, with `error`).")
 def computed_trait_create(request: HttpRequest, payload: ComputedTraitIn):
     info = computed_traits.computed_trait_create(tenant=request.auth.tenant, actor=request.auth.actor, values=payload.model_dump())
     return Status(201, info)
@@ -27,7 +29,7 @@ def computed_trait_get(request: HttpRequest, trait_id: int):
     return computed_traits.computed_trait_get(tenant=request.auth.tenant, trait_id=trait_id)
 
 
-@router.patch("/{trait_id}", response=ComputedTraitOut, summary="Change a definition; values are recomputed for everyone")
+@router.patch("/{trait_id}", response=ComputedTraitOut, summary="Change a definition; recomputing it for everyone is queued")
 def computed_trait_update(request: HttpRequest, trait_id: int, payload: ComputedTraitPatch):
     return computed_traits.computed_trait_update(tenant=request.auth.tenant, trait_id=trait_id, actor=request.auth.actor,
                                                  changes=payload.model_dump(exclude_unset=True))
@@ -39,6 +41,9 @@ def computed_trait_delete(request: HttpRequest, trait_id: int):
     return Status(204, None)
 
 
-@router.post("/{trait_id}/refresh", response=ComputedTraitOut, summary="Recompute for every customer now")
-def computed_trait_refresh(request: HttpRequest, trait_id: int):
-    return computed_traits.computed_trait_refresh(tenant=request.auth.tenant, trait_id=trait_id, actor=request.auth.actor)
+@router.post("/{trait_id}/refresh", response={202: ComputedTraitOut}, summary="Queue a recomputation for every customer",
+             description="Answers 202 with `state` queued (also `Location`); poll GET /{id} until it is ready.")
+def computed_trait_refresh(request: HttpRequest, response: HttpResponse, trait_id: int):
+    info = computed_traits.computed_trait_refresh(tenant=request.auth.tenant, trait_id=trait_id, actor=request.auth.actor)
+    response["Location"] = f"/api/customers/computed-traits/{trait_id}"
+    return Status(202, info)

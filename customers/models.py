@@ -40,6 +40,10 @@ class ComputedTrait(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_computed_at = models.DateTimeField(null=True, blank=True)
+    # Computing a definition for everyone can take minutes on a large tenant, so it is a queued task.
+    state = models.CharField(max_length=16, default="ready", choices=[("queued", "Queued"), ("running", "Computing"), ("ready", "Ready"),
+                                                                       ("failed", "Failed")])
+    error = models.CharField(max_length=2000, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="computed_trait_unique_name")]

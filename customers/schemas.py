@@ -129,3 +129,5 @@ class ComputedTraitOut(Schema):
     created_at: datetime
     updated_at: datetime
     last_computed_at: datetime | None
+    state: str = Field(description="queued, running (computing for everyone), ready or failed; poll GET /{id} after a change.")
+    error: str = ""

@@ -91,6 +91,8 @@ class ComputedTraitInfo:
     created_at: datetime
     updated_at: datetime
     last_computed_at: datetime | None
+    state: str = "ready"
+    error: str = ""
 
 
 @dataclass(frozen=True)

@@ -144,11 +144,13 @@ def computed_trait_list(request: HttpRequest) -> HttpResponse:
                 for error in exc.errors or [{"field": None, "message": exc.detail}]:
                     form.add_error(error["field"] if error.get("field") in form.fields else None, error["message"])
             else:
-                messages.success(request, f"{info.name} is computed for every customer.")
+                messages.success(request, f"{info.name} is saved; it is being computed for every customer.")
                 return redirect("customers:computed-traits")
         status = 422
     page = computed_traits.computed_trait_list(tenant=request.tenant, limit=100, offset=offset_param(request))
-    return render(request, "customers/computed_traits.html", {"form": form, "page": page}, status=status)
+    busy = any(t.state in ("queued", "running") for t in page.items)
+    template = "customers/computed_traits.html#definitions" if request.htmx and request.method == "GET" else "customers/computed_traits.html"
+    return render(request, template, {"form": form, "page": page, "busy": busy}, status=status)
 
 
 @require_POST

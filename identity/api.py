@@ -1,7 +1,7 @@
 """Identity resolution under /api/identity: resolve, graphs, rules and their preview, un-merge, conflicts, runs."""
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from customers.services import profiles_follow
@@ -14,6 +14,7 @@ from identity.schemas import (
     ResolveOut,
     RulesIn,
     RulesOut,
+    RulesSavedOut,
     RunIn,
     RunOut,
     SharedIdentifierOut,
@@ -52,10 +53,15 @@ def rules_get(request: HttpRequest):
     return selectors.rules_get(tenant=request.auth.tenant)
 
 
-@router.put("/rules", response=RulesOut, auth=TenantAuth(write_role=Role.ADMIN), summary="Replace the rules and rebuild the tenant's identities under them")
-def rules_put(request: HttpRequest, payload: RulesIn):
-    services.rules_update(tenant=request.auth.tenant, data=payload.model_dump(), actor=request.auth.actor, on_moved=profiles_follow)
-    return selectors.rules_get(tenant=request.auth.tenant)
+@router.put("/rules", response={202: RulesSavedOut}, auth=TenantAuth(write_role=Role.ADMIN),
+            summary="Replace the rules and queue a rebuild of the tenant's identities under them",
+            description="Answers 202 once the rules are saved, with the queued run (also in `Location`); poll it until it has "
+                        "succeeded or failed.")
+def rules_put(request: HttpRequest, response: HttpResponse, payload: RulesIn):
+    run_id = services.rules_update(tenant=request.auth.tenant, data=payload.model_dump(), actor=request.auth.actor)
+    response["Location"] = f"/api/identity/runs/{run_id}"
+    return Status(202, {"rules": selectors.rules_get(tenant=request.auth.tenant), "run": selectors.run_get(tenant=request.auth.tenant,
+                                                                                                         run_id=run_id)})
 
 
 @router.post("/rules/preview", response=PreviewOut, summary="How many customers would merge or split under proposed rules")
@@ -81,11 +87,13 @@ def merges(request: HttpRequest, page: Query[PageParams]):
     return selectors.merge_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
 
 
-@router.post("/runs", response={201: RunOut}, summary="Rebuild the tenant's identities now (a full run)")
-def run_create(request: HttpRequest, payload: RunIn):
-    run = services.run_start(tenant=request.auth.tenant, kind="full", trigger=request.auth.actor)
-    services.run_execute(run, on_moved=profiles_follow)
-    return Status(201, selectors.run_get(tenant=request.auth.tenant, run_id=run.id))
+@router.post("/runs", response={202: RunOut}, summary="Queue a rebuild of the tenant's identities (a full run)",
+             description="Answers 202 with the queued run (also in `Location`); poll GET /api/identity/runs/{id} until it has "
+                         "succeeded or failed. A rebuild of a large tenant takes minutes, so it runs on a worker (qcluster).")
+def run_create(request: HttpRequest, response: HttpResponse, payload: RunIn):
+    run_id = services.run_queue(tenant=request.auth.tenant, trigger=request.auth.actor)
+    response["Location"] = f"/api/identity/runs/{run_id}"
+    return Status(202, selectors.run_get(tenant=request.auth.tenant, run_id=run_id))
 
 
 @router.get("/runs", response=PageOut[RunOut], summary="Resolution runs, newest first")

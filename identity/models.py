@@ -31,7 +31,7 @@ class IdentityRun(models.Model):
     """One resolution run (full rebuild or incremental), with what it did."""
 
     KINDS = [("full", "Full rebuild"), ("incremental", "Incremental"), ("unmerge", "Un-merge")]
-    STATES = [("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
+    STATES = [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=KINDS)

@@ -123,7 +123,7 @@ class RunIn(Schema):
 class RunOut(Schema):
     id: int
     kind: str
-    state: str
+    state: str = Field(description="queued, running, succeeded or failed; poll GET /api/identity/runs/{id} until it is one of the last two.")
     trigger: str
     started_at: datetime
     finished_at: datetime | None
@@ -134,3 +134,8 @@ class RunOut(Schema):
     merges: int
     conflicts: int
     error: str
+
+
+class RulesSavedOut(Schema):
+    rules: RulesOut
+    run: RunOut = Field(description="The rebuild under the new rules, queued: poll GET /api/identity/runs/{id}.")

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("rules/", views.rules, name="rules"),
     path("runs/", views.run_now, name="run"),
+    path("runs/panel/", views.runs_panel, name="runs-panel"),
     path("customers/<str:cdp_id>/unmerge/", views.unmerge, name="unmerge"),
 ]

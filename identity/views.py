@@ -21,7 +21,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=offset_param(request)),
         "conflicts": selectors.conflict_page(tenant=request.tenant, limit=50, offset=0),
         "shared": selectors.shared_identifiers(tenant=request.tenant),
-        "runs": selectors.run_page(tenant=request.tenant, limit=10, offset=0),
+        **_runs_context(request),
     }
     return render(request, "identity/index.html", context)
 
@@ -39,9 +39,9 @@ def rules(request: HttpRequest) -> HttpResponse:
                     preview = services.rules_preview(tenant=request.tenant, data=data)
                 else:
                     ctx = console_context(request)
-                    services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor, on_moved=profiles_follow)
-                    messages.success(request, "Rules saved; identities were rebuilt under them.")
-                    return redirect("identity:rules")
+                    services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor)
+                    messages.success(request, "Rules saved; identities are being rebuilt under them (see Rebuilds below).")
+                    return redirect("identity:index")
             except DomainError as exc:
                 for error in exc.errors or [{"field": None, "message": exc.detail}]:
                     form.add_error(error["field"] if error.get("field") in form.fields else None, error["message"])
@@ -55,10 +55,20 @@ def rules(request: HttpRequest) -> HttpResponse:
 @role_required(write=Role.ADMIN)
 def run_now(request: HttpRequest) -> HttpResponse:
     ctx = console_context(request)
-    run = services.run_execute(services.run_start(tenant=ctx.tenant, kind="full", trigger=ctx.actor), on_moved=profiles_follow)
-    messages.success(request, f"Rebuilt: {run.customers} customers, {run.changed} identifiers moved, {run.merges} merges, "
-                              f"{run.conflicts} conflicts.")
+    services.run_queue(tenant=ctx.tenant, trigger=ctx.actor)
+    messages.success(request, "Rebuild queued; its progress shows under Rebuilds.")
     return redirect("identity:index")
+
+
+@role_required()
+def runs_panel(request: HttpRequest) -> HttpResponse:
+    """The Rebuilds panel alone: it polls itself while a rebuild is queued or running."""
+    return render(request, "identity/index.html#runs", _runs_context(request))
+
+
+def _runs_context(request: HttpRequest) -> dict:
+    runs = selectors.run_page(tenant=request.tenant, limit=10, offset=0)
+    return {"runs": runs, "runs_active": any(r["state"] in ("queued", "running") for r in runs.items)}
 
 
 @require_POST

@@ -149,6 +149,9 @@ CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES",
 # --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------
 # "scheduler": django-q2 ticks the journey orchestrator; "job": a Databricks job does (the bundle's).
 CDP_ORCHESTRATOR_RUNS_IN = env.str("CDP_ORCHESTRATOR_RUNS_IN", "scheduler")
+# Run queued tasks (rebuilds, computed-trait refreshes) inside the request instead of on qcluster:
+# for the test suite; in production the request answers 202 and a worker does the work.
+CDP_TASKS_INLINE = env.bool("CDP_TASKS_INLINE", False)
 Q_CLUSTER = {
     "name": "cdp",
     "orm": "default",

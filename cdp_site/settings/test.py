@@ -8,3 +8,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = 1000
+CDP_TASKS_INLINE = True  # tests see a queued task's outcome; tests/identity/test_runs_queued.py drives the real queue

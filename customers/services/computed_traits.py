@@ -21,6 +21,7 @@ from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.pagination import Page, page_of
 from lakehouse import get_engine
 from lakehouse.errors import store_failure
+from operations.queue import task_enqueue
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
@@ -128,14 +129,30 @@ def computed_trait_delete(*, tenant: TenantRef, trait_id: int, actor: str) -> No
 
 
 def computed_trait_refresh(*, tenant: TenantRef, trait_id: int, actor: str) -> ComputedTraitInfo:
+    """Queue a recomputation for every customer."""
     return _refresh(tenant, _get(tenant, trait_id))
 
 
 def _refresh(tenant: TenantRef, row: ComputedTrait) -> ComputedTraitInfo:
-    computed_traits_apply(get_engine(), tenant.slug, [_definition(row)])
-    row.last_computed_at = timezone.now()
-    row.save(update_fields=["last_computed_at"])
+    """Queue the definition's computation for everyone (`customers.tasks.computed_trait_compute`):
+    it can take minutes on a large tenant, so it leaves the request."""
+    ComputedTrait.objects.filter(id=row.id).update(state="queued", error="")
+    task_enqueue("customers.tasks.computed_trait_compute", row.id, name=f"computed-trait-{tenant.slug}-{row.name}")
+    row.refresh_from_db()
     return computed_trait_info(row)
+
+
+def computed_trait_compute(trait_id: int) -> int:
+    """Compute one definition for every customer now (the queued task). Returns the values changed."""
+    row = ComputedTrait.objects.select_related("tenant").get(id=trait_id)
+    ComputedTrait.objects.filter(id=trait_id).update(state="running")
+    try:
+        changed = computed_traits_apply(get_engine(), row.tenant.slug, [_definition(row)])
+    except Exception as exc:
+        ComputedTrait.objects.filter(id=trait_id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    ComputedTrait.objects.filter(id=trait_id).update(state="ready", error="", last_computed_at=timezone.now())
+    return changed
 
 
 def computed_traits_for_customers(engine, tenant_slug: str, cdp_ids: Iterable[str]) -> int:

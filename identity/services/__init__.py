@@ -8,7 +8,16 @@
 The names below are the package's surface for other apps and entry points.
 """
 from identity.services.apply import Outcome, resolve_and_apply
-from identity.services.runs import OnMoved, customer_unmerge, rules_checked, rules_preview, rules_update, run_execute, run_start
+from identity.services.runs import (
+           OnMoved,
+           customer_unmerge,
+           rules_checked,
+           rules_preview,
+           rules_update,
+           run_execute,
+           run_queue,
+           run_start,
+)
 
 __all__ = ["OnMoved", "Outcome", "customer_unmerge", "resolve_and_apply", "rules_checked", "rules_preview", "rules_update",
-           "run_execute", "run_start"]
+           "run_execute", "run_queue", "run_start"]

@@ -1,6 +1,7 @@
 """Identity runs (full rebuilds), un-merge and rules: the operations an operator starts.
 
-Each resolves and writes identity's tables, then hands the Outcome to `on_moved` in the same
+Full rebuilds are queued (`run_queue`, carried out by `identity.tasks.identity_rebuild`). Each run
+resolves and writes identity's tables, then hands the Outcome to `on_moved` in the same
 transaction, so the customers' data follows its identifiers (`customers.services.profiles_follow`,
 passed in by the entry point: identity imports nothing above it). It is a required argument, so
 no caller can forget it.
@@ -22,6 +23,7 @@ from identity.services.apply import Outcome, resolve_and_apply
 from identity.services.scope import scope_graph, whole_tenant
 from kernel.errors import InvalidInput, NotFound
 from lakehouse import get_engine
+from operations.queue import task_enqueue
 from tenancy.selectors import tenant_ref_by_id
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
@@ -48,13 +50,23 @@ def rules_checked(data: dict) -> Rules:
 
 
 
-def run_start(*, tenant: TenantRef, kind: str, trigger: str) -> IdentityRun:
-    return IdentityRun.objects.create(tenant_id=tenant.id, kind=kind, trigger=trigger)
+def run_start(*, tenant: TenantRef, kind: str, trigger: str, state: str = "running") -> IdentityRun:
+    return IdentityRun.objects.create(tenant_id=tenant.id, kind=kind, trigger=trigger, state=state)
 
 
-def run_execute(run: IdentityRun, *, on_moved: OnMoved, progress: Callable[[str], None] = lambda message: None) -> IdentityRun:
-    """Carry out a started run over the whole tenant (loads resolve what they touch by themselves).
-    Failures are recorded on the run and raised."""
+def run_queue(*, tenant: TenantRef, trigger: str) -> int:
+    """Queue a full rebuild (it can take minutes on a large tenant): the run is recorded as queued
+    and `identity.tasks.identity_rebuild` carries it out on a worker. Returns the run's id."""
+    run = run_start(tenant=tenant, kind="full", trigger=trigger, state="queued")
+    task_enqueue("identity.tasks.identity_rebuild", run.id, name=f"identity-rebuild-{tenant.slug}-{run.id}")
+    return run.id
+
+
+def run_execute(run_id: int, *, on_moved: OnMoved, progress: Callable[[str], None] = lambda message: None) -> IdentityRun:
+    """Carry out a started or queued run over the whole tenant (loads resolve what they touch by
+    themselves). Failures are recorded on the run and raised."""
+    run = IdentityRun.objects.get(id=run_id)
+    IdentityRun.objects.filter(id=run_id).update(state="running")
     tenant = tenant_ref_by_id(run.tenant_id)
     try:
         progress("reading edges and identities")
@@ -62,7 +74,8 @@ def run_execute(run: IdentityRun, *, on_moved: OnMoved, progress: Callable[[str]
     except Exception as exc:
         IdentityRun.objects.filter(id=run.id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
         raise
-    progress(f"{outcome.customers} customers, {outcome.changed} identifiers changed, {outcome.merges} merges, {outcome.conflicts} conflicts")
+    progress(f"{outcome.customers:,} customers, {outcome.changed:,} identifiers changed, {outcome.merges:,} merges, "
+             f"{outcome.conflicts:,} conflicts")
     for name in ("identifiers", "edges", "customers", "changed", "merges", "conflicts"):
         setattr(run, name, getattr(outcome, name))
     run.state, run.finished_at = "succeeded", dj_timezone.now()
@@ -96,13 +109,13 @@ def customer_unmerge(*, tenant: TenantRef, cdp_id: str, id_type: str, id_value: 
     return outcome
 
 
-def rules_update(*, tenant: TenantRef, data: dict, actor: str, on_moved: OnMoved) -> Rules:
-    """Save new rules and rebuild the tenant's identities under them."""
+def rules_update(*, tenant: TenantRef, data: dict, actor: str) -> int:
+    """Save new rules and queue a rebuild of the tenant's identities under them. Returns the run's id."""
     rules = rules_checked(data)
-    IdentitySettings.objects.update_or_create(tenant_id=tenant.id, defaults={"rules": rules.as_dict(), "updated_by": actor})
-    audit_record(tenant=tenant, actor=actor, action="identity.rules", target=tenant.slug, details=rules.as_dict())
-    run_execute(run_start(tenant=tenant, kind="full", trigger=f"rules changed by {actor}"), on_moved=on_moved)
-    return rules
+    with transaction.atomic():
+        IdentitySettings.objects.update_or_create(tenant_id=tenant.id, defaults={"rules": rules.as_dict(), "updated_by": actor})
+        audit_record(tenant=tenant, actor=actor, action="identity.rules", target=tenant.slug, details=rules.as_dict())
+    return run_queue(tenant=tenant, trigger=f"rules changed by {actor}")
 
 
 def rules_preview(*, tenant: TenantRef, data: dict) -> dict:

@@ -135,3 +135,22 @@ def test_one_tenants_broken_definition_does_not_keep_the_others_stale(api, tenan
         computed_traits_refresh_all()
     assert ComputedTrait.objects.get(name="orders").last_computed_at is not None, "tenant A was refreshed all the same"
     assert ComputedTrait.objects.get(name="broken").last_computed_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_computing_a_definition_for_everyone_is_queued_and_the_page_polls_until_it_is_ready(settings, api, shoppers, console_as):
+    from tests.identity.test_runs_queued import _work_the_queue
+
+    settings.CDP_TASKS_INLINE = False
+    created = api.post("/api/customers/computed-traits", {"name": "orders", "aggregation": "count", "event": "Order Completed"})
+    assert created.status_code == 201 and created.json()["state"] == "queued"
+    page = console_as().get("/customers/computed-traits/").content.decode()
+    assert 'hx-trigger="load delay:1s"' in page and "queued…" in page
+    assert _work_the_queue() == 1
+    done = api.get(f"/api/customers/computed-traits/{created.json()['id']}").json()
+    assert done["state"] == "ready" and done["last_computed_at"]
+    assert _computed(api, "ada")["orders"]["value"] == 3
+    refresh = api.post(f"/api/customers/computed-traits/{created.json()['id']}/refresh")
+    assert refresh.status_code == 202 and refresh.json()["state"] == "queued"
+    assert _work_the_queue() == 1
+    assert 'hx-trigger' not in console_as().get("/customers/computed-traits/", headers={"HX-Request": "true"}).content.decode()

@@ -93,5 +93,5 @@ def test_computed_traits_page_creates_and_explains_mistakes(console, grace):
     bad = client.post("/customers/computed-traits/", {"name": "ltv", "aggregation": "sum"})
     assert bad.status_code == 422 and "needs the event property" in bad.content.decode()
     created = client.post("/customers/computed-traits/", {"name": "pages", "aggregation": "count", "event_type": "page"}, follow=True)
-    assert "pages is computed for every customer" in created.content.decode()
+    assert "pages is saved; it is being computed for every customer" in created.content.decode()
     assert "40" in client.get(f"/customers/{grace}/").content.decode()

@@ -44,7 +44,7 @@ def test_identity_page_lists_merges_conflicts_and_rebuilds(console, household):
     page = client.get("/identity/").content.decode()
     assert "different user_id" in page and "seen together" in page
     done = client.post("/identity/runs/", follow=True).content.decode()
-    assert "Rebuilt:" in done and "succeeded" in done
+    assert "Rebuild queued" in done and "succeeded" in done
 
 
 def test_rules_preview_with_htmx_then_save(console, household, tenant_a):

@@ -22,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant '{tenant}'.") from None
         for ref in tenants:
             self.stdout.write(f"{ref.slug}: resolving …")
-            run = run_execute(run_start(tenant=ref, kind="full", trigger="manage.py cdp_resolve"),
+            run = run_execute(run_start(tenant=ref, kind="full", trigger="manage.py cdp_resolve").id,
                               on_moved=profiles_follow, progress=lambda message: self.stdout.write(f"  {message}"))
             self.stdout.write(self.style.SUCCESS(f"{ref.slug}: run {run.id} done: {run.customers} customers, "
                                                  f"{run.merges} merges, {run.conflicts} conflicts."))
