@@ -30,10 +30,10 @@ def make_rows(events_table) -> list[tuple]:
 def main() -> int:
     data_dir = django_setup()
     from customers.tables import EVENTS
-    from lakehouse.backends.default import DefaultEngine
+    from lakehouse.backends.embedded import embedded_engine
     from lakehouse.migrate import migrate
 
-    engine = DefaultEngine()
+    engine = embedded_engine()
     migrate(engine)
     rows = make_rows(EVENTS)
 

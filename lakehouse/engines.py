@@ -16,9 +16,9 @@ _engines: dict[str, Engine] = {}
 
 def build_engine(config: EngineConfig) -> Engine:
     if config.kind == "default":
-        from lakehouse.backends.default import DefaultEngine
+        from lakehouse.backends.embedded import embedded_engine
 
-        return DefaultEngine(alias=config.alias)
+        return embedded_engine(alias=config.alias)
     if config.kind == "spark":
         from lakehouse.backends.spark import SparkEngine, local_session
 

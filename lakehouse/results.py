@@ -34,7 +34,7 @@ def normalize_value(value: Any, kind: str | None = None) -> Any:
 
 
 def _plain_timestamp(value: Any) -> datetime | None:
-    # The embedded engine's converter hands over aware UTC datetimes (lakehouse.backends.default.
+    # The embedded engine's converter hands over aware UTC datetimes (lakehouse.backends.sqlite.
     # utc_timestamp); a naive one is UTC too, and text is its fixed format.
     if value.__class__ is datetime:
         if value.tzinfo is UTC:

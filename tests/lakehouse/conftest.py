@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.backends.default import DefaultEngine
+from lakehouse.backends.embedded import embedded_engine
 from lakehouse.backends.spark import SparkEngine
 from lakehouse.migrate import migrate
 from tests.lakehouse import dataset
@@ -29,11 +29,11 @@ def _engines(request, django_db_blocker):
             with django_db_blocker.unblock():
                 if name == "sqlite":
                     path = Path(tempfile.mkdtemp(prefix="cdp-lh-")) / "lakehouse.sqlite3"
-                    engine = DefaultEngine(connection=standalone_connection("django.db.backends.sqlite3", str(path)))
+                    engine = embedded_engine(connection=standalone_connection("django.db.backends.sqlite3", str(path)))
                 elif name == "postgresql":
                     server = request.getfixturevalue("postgres_server")
                     postgres_create_database(server, "cdp_lakehouse")
-                    engine = DefaultEngine(connection=standalone_connection(
+                    engine = embedded_engine(connection=standalone_connection(
                         "django.db.backends.postgresql", "cdp_lakehouse", USER=server.user, HOST=server.host, PORT=str(server.port)))
                 else:
                     engine = SparkEngine(request.getfixturevalue("spark_session"), schema="cdp_test")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from lakehouse.backends.default import sqlite_timestamp, utc_timestamp
+from lakehouse.backends.sqlite import sqlite_timestamp, utc_timestamp
 
 
 @pytest.mark.parametrize("stored, expected", [

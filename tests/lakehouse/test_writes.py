@@ -85,10 +85,10 @@ def test_default_engine_joins_djangos_transactions():
     """On the embedded engine, an atomic block rolls back customer data with everything else."""
     from django.db import transaction
 
-    from lakehouse.backends.default import DefaultEngine
+    from lakehouse.backends.embedded import embedded_engine
     from lakehouse.migrate import migrate
 
-    engine = DefaultEngine()
+    engine = embedded_engine()
     migrate(engine)
     with pytest.raises(RuntimeError):
         with transaction.atomic():

@@ -1,21 +1,20 @@
-"""The embedded engine: the Django `default` connection itself (SQLite or PostgreSQL).
+"""The embedded engines' shared part: a Django database connection (SQLite or PostgreSQL) used as
+the lakehouse, as Django's own backends share `base/`.
 
 Statements run inside Django's transactions, so an atomic block covers the operational database
-and customer data together.
+and customer data together. `embedded_engine()` picks `sqlite.SQLiteEngine` or
+`postgresql.PostgreSQLEngine` by the connection's vendor.
 """
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
-from django.utils.dateparse import parse_datetime
 
 from lakehouse.backends.base import BaseFeatures, Engine, Row
 from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
@@ -43,101 +42,54 @@ def to_pyformat(sql: str) -> tuple[str, tuple[str, ...]]:
     return _TOKENS.sub(replace, sql), tuple(dict.fromkeys(names))
 
 
-class SQLiteFeatures(BaseFeatures):
+class EmbeddedFeatures(BaseFeatures):
     transactional = True
     enforces_keys = True
     supports_indexes = True
 
 
-class PostgreSQLFeatures(SQLiteFeatures):
-    pass
+def embedded_engine(alias: str = "default", connection=None) -> EmbeddedEngine:
+    """The engine for a Django connection (by alias, or one outside Django's registry)."""
+    vendor = (connection if connection is not None else connections[alias]).vendor
+    if vendor == "sqlite":
+        from lakehouse.backends.sqlite import SQLiteEngine as engine_class
+    elif vendor == "postgresql":
+        from lakehouse.backends.postgresql import PostgreSQLEngine as engine_class
+    else:
+        raise ValueError(f"no embedded lakehouse engine for a {vendor} database; use SQLite or PostgreSQL")
+    return engine_class(alias=alias, connection=connection)
 
 
-class DefaultEngine(Engine):
+class EmbeddedEngine(Engine):
+    features = EmbeddedFeatures()
+
     def __init__(self, alias: str = "default", connection=None):
         self.alias = alias
         self._connection = connection
-        self.vendor = self.connection.vendor
-        self.features = SQLiteFeatures() if self.vendor == "sqlite" else PostgreSQLFeatures()
-        self.type_names = SQLITE_TYPES if self.vendor == "sqlite" else POSTGRES_TYPES
-        if self.vendor == "sqlite":
-            # After Django's own registration (done when its backend was imported, above): only the
-            # lakehouse's tables declare TIMESTAMP columns (Django's fields are DATETIME).
-            sqlite3.register_converter("timestamp", utc_timestamp)
 
     @property
     def connection(self):
         return self._connection if self._connection is not None else connections[self.alias]
 
     def location(self) -> str:
-        settings = self.connection.settings_dict
-        where = settings["NAME"] if self.vendor == "sqlite" else f"{settings.get('HOST') or 'localhost'}/{settings['NAME']}"
-        return f"{self.vendor} (Django connection '{self.alias}': {where})"
+        return f"{self.vendor} (Django connection '{self.alias}': {self._where()})"
 
-    # --- dialect ------------------------------------------------------------------------------
-    def json_text(self, column: str, path: str) -> str:
-        if self.vendor == "sqlite":
-            return f"json_extract({column}, {path})"
-        keys = path.strip("'\"").removeprefix("$.").split(".")
-        return f"(({column})::jsonb #>> '{{{','.join(keys)}}}')"
-
-    def json_double(self, column: str, path: str) -> str:
-        """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
-        A plain CAST would fail the statement on PostgreSQL and read 'n/a' as 0 on SQLite."""
-        text = self.json_text(column, path)
-        if self.vendor == "sqlite":
-            return (f"(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') THEN CAST({text} AS REAL) "
-                    f"WHEN json_type({column}, {path}) = 'text' AND trim({text}) GLOB '*[0-9]*' "
-                    f"AND NOT trim({text}) GLOB '*[^0-9.eE+-]*' THEN CAST(trim({text}) AS REAL) END)")
-        return (f"(CASE WHEN {text} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' "
-                f"THEN CAST({text} AS double precision) END)")
-
-    def adapt(self, value: Any) -> Any:
-        # SQLite keeps timestamps as text; one fixed UTC format keeps them in order as strings.
-        if isinstance(value, datetime) and self.vendor == "sqlite":
-            return sqlite_timestamp(value)
-        return value
-
-    def adapt_rows(self, table: Table, rows: list[tuple]) -> list:
-        """Rows ready for executemany: on SQLite, timestamp columns become fixed-format UTC text
-        (only those columns are touched; this is the hot path of every bulk load)."""
-        positions = [i for i, c in enumerate(table.columns) if c.type == "timestamp"] if self.vendor == "sqlite" else []
-        if not positions:
-            return rows
-        out = []
-        for row in rows:
-            row = list(row)
-            for i in positions:
-                value = row[i]
-                if isinstance(value, datetime):
-                    row[i] = sqlite_timestamp(value)
-            out.append(row)
-        return out
+    def _where(self) -> str:
+        raise NotImplementedError
 
     # --- running ------------------------------------------------------------------------------
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
         text, names = to_pyformat(sql)
+        with self.connection.cursor() as cursor:
+            cursor.execute(text, self._values(names, params) if names else None)
+            return self._results(cursor, types)
+
+    @staticmethod
+    def _values(names: tuple[str, ...], params: dict) -> dict:
         try:
-            values = {name: params[name] for name in names}
+            return {name: params[name] for name in names}
         except KeyError:
             raise BadStatement("<params>", f"missing parameters: {sorted(set(names) - set(params))}") from None
-        if self.vendor == "sqlite":
-            for name, value in values.items():
-                if isinstance(value, datetime):  # the only values adapt() changes
-                    values[name] = self.adapt(value)
-            # sqlite3 reads :name markers itself: skip Django's cursor wrapper and the pyformat
-            # round trip (most of a point read's cost). Same connection, so same transaction.
-            connection = self._connection if self._connection is not None else connections[self.alias]
-            connection.ensure_connection()
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(sql, values)
-                return self._results(cursor, types, plain=True)
-            finally:
-                cursor.close()
-        with self.connection.cursor() as cursor:
-            cursor.execute(text, values if names else None)
-            return self._results(cursor, types)
 
     @staticmethod
     def _results(cursor, types: dict[str, str], *, plain: bool = False) -> Results:
@@ -243,48 +195,20 @@ class DefaultEngine(Engine):
         for position, index in enumerate(table.indexes, start=1):
             cols = ", ".join(self.quote(c) for c in index)
             statements.append(f"CREATE INDEX IF NOT EXISTS {self.quote(f'{table.name}_idx_{position}')} ON {name} ({cols})")
-        if self.vendor == "postgresql" and table.comment:
-            statements.append(f"COMMENT ON TABLE {name} IS '{table.comment.replace(chr(39), chr(39) * 2)}'")
         return statements
 
     def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
         # Each engine adds one column per ALTER; new columns are nullable, so nothing is rewritten.
         return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMN {self.column_sql(c)}" for c in columns]
 
+    _columns_sql = ""  # the engine's catalogue query for a table's column names (one %s: the table)
+
     def existing_columns(self, table_name: str) -> set[str] | None:
-        if self.vendor == "sqlite":
-            sql = "SELECT name FROM pragma_table_info(%s)"
-        else:
-            sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s"
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, [table_name])
+            cursor.execute(self._columns_sql, [table_name])
             names = {row[0] for row in cursor.fetchall()}
         return names or None
 
-def utc_timestamp(raw: bytes) -> datetime | None:
-    """A TIMESTAMP column as the driver hands it over: an aware UTC datetime, parsed in one step
-    from the fixed format `sqlite_timestamp` writes (Django's converter gives a naive one, which
-    every read then had to mark as UTC: a third of reading a large table)."""
-    text = raw.decode()
-    if len(text) == 26:
-        try:
-            return datetime.fromisoformat(text + "+00:00")
-        except ValueError:
-            pass
-    value = parse_datetime(text)  # anything else, read as Django's converter reads it
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def sqlite_timestamp(value: datetime) -> str:
-    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: sorts as text in time order."""
-    if value.tzinfo is UTC:  # the usual case: no offset to work out, no copy to make
-        return value.isoformat(" ", "microseconds")[:26]
-    if value.tzinfo is not None and value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-SQLITE_TYPES = {"string": "TEXT", "bigint": "INTEGER", "double": "REAL", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "TEXT"}
-POSTGRES_TYPES = {"string": "TEXT", "bigint": "BIGINT", "double": "DOUBLE PRECISION", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "json": "TEXT"}
+    def adapt_rows(self, table: Table, rows: list[tuple]) -> list:
+        """Rows as executemany takes them (engines convert what their driver cannot)."""
+        return rows
