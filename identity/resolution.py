@@ -23,6 +23,7 @@ import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -173,54 +174,81 @@ def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, 
             gc.enable()
 
 
+@dataclass
+class _Run:
+    """One resolution's shared state, handed to each step instead of a long list of arguments."""
+
+    tenant_id: str
+    rules: Rules
+    interned: _Interned
+    labels: np.ndarray  # per identifier, its connected component
+    key_list: list[str]  # per identifier, "type<SEP>value"
+    old: np.ndarray  # per identifier, its customer before as a position in old_ids (-1: new)
+    old_ids: list[str]
+    rank: np.ndarray  # per identifier, its type's priority (lower is stronger)
+
+    @property
+    def first_seen(self) -> np.ndarray:
+        return self.interned.first_seen
+
+
 def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids) -> Resolution:
     interned = _intern(graph, rules, blocked_nodes, blocked_edges)
-    keys, node_type, type_names = interned.keys, interned.node_type, interned.type_names
-    src, dst, seen, first_seen = interned.src, interned.dst, interned.seen, interned.first_seen
+    keys, node_type, type_names, src, seen = interned.keys, interned.node_type, interned.type_names, interned.src, interned.seen
     n_nodes = len(keys)
-    labels = _components(n_nodes, src, dst)
-    key_list = keys.to_pylist()
-
-    old, old_ids = _previous_owners(keys, previous)
-    replay = _components_to_replay(labels, node_type, type_names, old, rules)
+    owners = _previous_owners(keys, previous)
     rank = np.array([rules.rank(name) for name in type_names], dtype=np.int64)[node_type] if n_nodes else np.zeros(0, np.int64)
-    state = _IdState(tenant_id, key_list, first_seen, rank, old, old_ids, set(taken_ids) | set(old_ids))
-    cdp = _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state)
+    run = _Run(tenant_id=tenant_id, rules=rules, interned=interned, labels=_components(n_nodes, src, interned.dst),
+               key_list=keys.to_pylist(), old=owners.old, old_ids=owners.old_ids, rank=rank)
+    replay = _components_to_replay(run)
+    state = _IdState(run, used=set(taken_ids) | set(run.old_ids))
+    cdp = _assign_whole(run, replay, state)
 
     merges, conflicts = [], []
     if replay.any():
-        rows = np.flatnonzero(replay[labels[src]])
-        original = interned.rows[rows]
-        message_ids = _pick(graph.message_id, original.tolist())
+        key_list, dst = run.key_list, interned.dst
+        rows = np.flatnonzero(replay[run.labels[src]])
+        message_ids = _pick(graph.message_id, interned.rows[rows].tolist())
         ordered = sorted(range(len(rows)), key=lambda k: (int(seen[rows[k]]), message_ids[k], key_list[src[rows[k]]], key_list[dst[rows[k]]]))
-        groups = _replay(rows[ordered], src, dst, seen, [message_ids[k] for k in ordered], labels, replay, node_type, type_names, rules)
-        _assign_replayed(groups, cdp, state, first_seen, rank, old, old_ids, merges, conflicts, key_list)
+        replayed = _replay(run, rows[ordered], [message_ids[k] for k in ordered], replay)
+        _assign_replayed(run, replayed, cdp, state, merges, conflicts)
     cdp_ids = cdp.tolist()
-    return Resolution(keys=key_list, cdp_ids=cdp_ids, first_seen=first_seen, merges=merges, conflicts=conflicts,
-                      issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)), old=old, old_ids=old_ids,
+    return Resolution(keys=run.key_list, cdp_ids=cdp_ids, first_seen=run.first_seen, merges=merges, conflicts=conflicts,
+                      issued=state.issued, issued_rows=state.issued_rows, customers=len(set(cdp_ids)), old=run.old, old_ids=run.old_ids,
                       previous_count=len(previous))
 
 
-def _previous_owners(keys: pa.Array, previous: dict[Node, str]) -> tuple[np.ndarray, list[str]]:
+class Owners(NamedTuple):
+    old: np.ndarray  # per identifier, the position of its customer before in old_ids (-1: new)
+    old_ids: list[str]
+
+
+class Anchors(NamedTuple):
+    labels: np.ndarray  # one per label (component or group)
+    rows: np.ndarray  # its anchor identifier's row
+
+
+def _previous_owners(keys: pa.Array, previous: dict[Node, str]) -> Owners:
     """Per identifier, the index of the customer it belonged to before (-1: new), and those
     customers' ids. Set-based: one hash lookup of every key among the previous ones."""
     old = np.full(len(keys), -1, dtype=np.int64)
     if not previous:
-        return old, []
+        return Owners(old, [])
     before = pa.array([f"{t}{SEP}{v}" for t, v in previous], pa.string())
     owners = pc.dictionary_encode(pa.array(list(previous.values()), pa.string()))
     at = pc.fill_null(pc.index_in(keys, value_set=before), -1).to_numpy(zero_copy_only=False).astype(np.int64)
     found = at >= 0
     old[found] = owners.indices.to_numpy(zero_copy_only=False)[at[found]]
-    return old, owners.dictionary.to_pylist()
+    return Owners(old, owners.dictionary.to_pylist())
 
 
-def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -> tuple[np.ndarray, np.ndarray]:
+def _anchors(run: _Run, labels: np.ndarray, rows: np.ndarray) -> Anchors:
     """Per label among `rows`, its anchor: the oldest identifier, then by type priority, then by
-    key. Returns (labels, anchor rows), one pair per label. Set-based: a per-label minimum of
-    (first seen, priority), and a sort only among the ties (two anonymous ids seen in one call)."""
+    key. One (label, anchor row) pair per label. Set-based: a per-label minimum of (first seen,
+    priority), and a sort only among the ties (two anonymous ids seen in one call)."""
+    first_seen, rank, key_list = run.first_seen, run.rank, run.key_list
     if not len(rows):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return Anchors(np.zeros(0, np.int64), np.zeros(0, np.int64))
     lab = labels[rows]
     n_labels = int(lab.max()) + 1
     scale = int(rank.max()) + 1 if len(rank) else 1
@@ -249,19 +277,20 @@ def _anchors(labels: np.ndarray, rows: np.ndarray, first_seen, rank, key_list) -
         firsts = settled[np.flatnonzero(np.r_[True, candidate_labels[settled][1:] != candidate_labels[settled][:-1]])]
         out_labels.append(candidate_labels[firsts])
         out_rows.append(candidates[firsts])
-    return np.concatenate(out_labels), np.concatenate(out_rows)
+    return Anchors(np.concatenate(out_labels), np.concatenate(out_rows))
 
 
-def _assign_whole(labels, replay, old, old_ids, first_seen, rank, key_list, state) -> np.ndarray:
+def _assign_whole(run: _Run, replay: np.ndarray, state: _IdState) -> np.ndarray:
     """Components joined in full: one customer each, keeping its one old id, or a new id derived
     from its anchor."""
+    labels, old, old_ids = run.labels, run.old, run.old_ids
     cdp = np.empty(len(labels), dtype=object)
     n_labels = len(replay)
     rows = np.flatnonzero(~replay[labels]) if n_labels else np.zeros(0, np.int64)
     owner = np.full(n_labels, -1, dtype=np.int64)
     if len(old):
         np.maximum.at(owner, labels, old)
-    anchor_labels, anchor_rows = _anchors(labels, rows, first_seen, rank, key_list)
+    anchor_labels, anchor_rows = _anchors(run, labels, rows)
     ids = np.empty(n_labels, dtype=object)
     kept = owner[anchor_labels] >= 0
     if kept.any():
@@ -370,10 +399,12 @@ def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
-def _components_to_replay(labels, node_type, type_names, old, rules: Rules) -> np.ndarray:
+def _components_to_replay(run: _Run) -> np.ndarray:
     """Per component: must it be replayed edge by edge? Yes when it holds more identifiers of a
     type than the limit, joins several customers that existed before, or holds only part of one
     (a customer being split)."""
+    labels, old, rules = run.labels, run.old, run.rules
+    node_type, type_names = run.interned.node_type, run.interned.type_names
     n_labels = int(labels.max()) + 1 if len(labels) else 0
     counts = np.bincount(labels * len(type_names) + node_type, minlength=n_labels * len(type_names)).reshape(n_labels, len(type_names))
     limits = np.array([rules.limit(name) for name in type_names], dtype=np.int64)
@@ -400,12 +431,13 @@ class _IdState:
     """Issues ids: customers that existed keep theirs where they keep their first identifier; new
     ones get an id derived from their oldest identifier (salted if that id is taken)."""
 
-    def __init__(self, tenant_id, keys, first_seen, rank, old, old_ids, used):
-        self.tenant_id, self.keys, self.old_ids, self.used = tenant_id, keys, old_ids, used
+    def __init__(self, run: _Run, *, used: set[str]):
+        self.tenant_id, self.keys, self.old_ids, self.used = run.tenant_id, run.key_list, run.old_ids, used
         self.issued: dict[str, Node] = {}
         self.issued_rows: list[tuple[list[str], list[int]]] = []
         # row -> (age rank, old id) for each old customer's first row: its anchor among its rows.
-        owners, rows = _anchors(old, np.flatnonzero(old >= 0), first_seen, rank, keys)
+        first_seen, rank, keys, old_ids = run.first_seen, run.rank, run.key_list, run.old_ids
+        owners, rows = _anchors(run, run.old, np.flatnonzero(run.old >= 0))
         self.claims: dict[int, tuple] = {
             row: ((int(first_seen[row]), int(rank[row]), keys[row]), old_ids[owner]) for owner, row in zip(owners.tolist(), rows.tolist())}
 
@@ -434,9 +466,35 @@ class _IdState:
         return min(claimants)[1] if claimants else self.new_id(anchor)
 
 
-def _replay(edge_rows, src, dst, seen, message_ids, labels, replay, node_type, type_names, rules: Rules):
-    """The rule, edge by edge, for the components that need it. Returns per component its groups,
-    the joins (edge, rows on each side) and the conflicts."""
+class Join(NamedTuple):
+    a: int  # the edge's identifiers
+    b: int
+    root_a: int  # the groups they were in before it joined them
+    root_b: int
+    seen_at: int
+    message_id: str
+
+
+class Refused(NamedTuple):
+    a: int
+    b: int
+    seen_at: int
+    message_id: str
+    reason: str
+
+
+class Replayed(NamedTuple):
+    rows: np.ndarray  # the identifiers of the replayed components
+    roots: np.ndarray  # per row, its group's root
+    joins: list[Join]
+    conflicts: list[Refused]
+
+
+def _replay(run: _Run, edge_rows: np.ndarray, message_ids: list[str], replay: np.ndarray) -> Replayed:
+    """The rule, edge by edge, for the components that need it: per component its groups, the
+    joins (edge, groups on each side) and the edges refused (conflicts)."""
+    rules, labels, interned = run.rules, run.labels, run.interned
+    src, dst, seen, node_type, type_names = interned.src, interned.dst, interned.seen, interned.node_type, interned.type_names
     limits = [rules.limit(name) for name in type_names]
     user_type = type_names.index("user_id") if "user_id" in type_names else -1
     parent: dict[int, int] = {}
@@ -462,24 +520,26 @@ def _replay(edge_rows, src, dst, seen, message_ids, labels, replay, node_type, t
         if broken:
             t = min(broken, key=lambda k: rules.rank(type_names[k]))
             reason = "different user_id" if t == user_type and limits[t] == 1 else f"more than {limits[t]} {type_names[t]}"
-            conflicts.append((a, b, ra, rb, int(seen[row]), message_ids[position], reason))
+            conflicts.append(Refused(a, b, int(seen[row]), message_ids[position], reason))
             continue
         if len(ca) + len(cb) and (ca.total() > cb.total() or (ca.total() == cb.total() and ra < rb)):
             ra, rb, ca, cb = rb, ra, cb, ca
         parent[ra] = rb
         counts[rb] = ca + cb
         counts.pop(ra, None)
-        joins.append((a, b, ra, rb, int(seen[row]), message_ids[position]))
+        joins.append(Join(a, b, ra, rb, int(seen[row]), message_ids[position]))
     rows = np.flatnonzero(replay[labels])
     roots = np.fromiter((find(int(r)) for r in rows), dtype=np.int64, count=len(rows))
-    return {"rows": rows, "roots": roots, "joins": joins, "conflicts": conflicts}
+    return Replayed(rows=rows, roots=roots, joins=joins, conflicts=conflicts)
 
 
-def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_ids, merges, conflicts, keys):
-    rows, roots = groups["rows"], groups["roots"]
+def _assign_replayed(run: _Run, replayed: Replayed, cdp: np.ndarray, state: _IdState, merges: list[Merge], conflicts: list[Conflict]):
+    """Ids for the replayed groups (the oldest old customer among a group's anchors keeps its id),
+    the merge log of customers that existed before and were joined, and the conflicts."""
+    rows, roots, keys, old, old_ids = replayed.rows, replayed.roots, run.key_list, run.old, run.old_ids
     root_of = np.full(len(cdp), -1, dtype=np.int64)
     root_of[rows] = roots
-    anchors = dict(zip(*(part.tolist() for part in _anchors(root_of, rows, first_seen, rank, keys))))
+    anchors = dict(zip(*(part.tolist() for part in _anchors(run, root_of, rows))))
     for members in _group_rows(roots):
         group = rows[members]
         cdp[group] = state.id_for(group, anchors[int(roots[members[0]])])
@@ -488,7 +548,7 @@ def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_id
     # The merge log: each customer that existed before and was joined to another, with the edge that did it.
     held: dict[int, set] = {}
     logged: set[str] = set()
-    for a, b, ra, rb, seen_at, message_id in groups["joins"]:
+    for a, b, ra, rb, seen_at, message_id in replayed.joins:
         left, right = held.pop(ra, None), held.get(rb)
         left = owners(ra) if left is None else left
         right = owners(rb) if right is None else right
@@ -499,6 +559,6 @@ def _assign_replayed(groups, cdp, state: _IdState, first_seen, rank, old, old_id
                 merges.append(Merge(survivor=survivor, merged=merged, edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at,
                                     rule=f"{node(a)[0]} and {node(b)[0]} seen together"))
         held[rb] = left | right
-    for a, b, _ra, _rb, seen_at, message_id, reason in groups["conflicts"]:
+    for a, b, seen_at, message_id, reason in replayed.conflicts:
         conflicts.append(Conflict(edge=(node(a), node(b)), message_id=message_id, seen_at=seen_at, reason=reason,
                                   cdp_ids=(cdp[a], cdp[b])))
