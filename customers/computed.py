@@ -111,7 +111,7 @@ def _trait_value(aggregation: str, value):
     return value
 
 
-def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definition], *, cdp_ids: Iterable[str] | None = None,
+def computed_traits_apply(engine, slug: str, definitions: Iterable[Definition], *, cdp_ids: Iterable[str] | None = None,
                           now: datetime | None = None) -> int:
     """Recompute definitions for these customers (None: everyone); writes only changed values.
     Returns how many trait values changed."""
@@ -122,10 +122,10 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
         query = statement_for(definition.aggregation, definition.property)
         since = now - timedelta(days=definition.window_days) if definition.window_days else EARLIEST
         for chunk in chunks:
-            params = {"tenant_id": tenant_id, "key": definition.name, "event": definition.event, "event_type": definition.event_type,
+            params = {"tenant_id": slug, "key": definition.name, "event": definition.event, "event_type": definition.event_type,
                       "since": since, "everyone": 1 if chunk is None else 0, "cdp_ids": chunk or []}
             for found in engine.execute(query, params):
-                row = trait_row(tenant_id, found["cdp_id"], definition.name, _trait_value(definition.aggregation, found["value"]), now, "computed")
+                row = trait_row(slug, found["cdp_id"], definition.name, _trait_value(definition.aggregation, found["value"]), now, "computed")
                 if found["stored_source"] not in (None, "computed"):
                     continue  # an ordinary trait of that name is the customer's own data: never overwritten (cdp_trait_collisions)
                 if row["value"] != found["stored"]:
@@ -135,9 +135,9 @@ def computed_traits_apply(engine, tenant_id: str, definitions: Iterable[Definiti
     return len(rows)
 
 
-def computed_trait_forget(engine, tenant_id: str, name: str) -> None:
+def computed_trait_forget(engine, slug: str, name: str) -> None:
     """Remove a deleted definition's values from every profile."""
-    engine.delete(DELETE_COMPUTED_TRAIT, {"tenant_id": tenant_id, "key": name})
+    engine.delete(DELETE_COMPUTED_TRAIT, {"tenant_id": slug, "key": name})
 
 
 DELETE_COMPUTED_TRAIT = deletion(

@@ -5,6 +5,9 @@ compact JSON text, `value_type` says which (string, number, boolean, array, obje
 comes back as it went in. For conditions in SQL a number is also in `number_value` and a string
 that is an ISO 8601 date or time in `time_value` (UTC), so segments compare them without parsing.
 An unset keeps the row with no value and no type, so an older write cannot bring it back.
+
+`slug` is the tenant as the lakehouse keys it (its `tenant_id` column); `tenant_id` in Python is
+always the operational database's integer key, and `tenant` a `TenantRef`.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def _number(value: int | float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def trait_row(tenant_id: str, cdp_id: str, key: str, value: Any, at: datetime, source: str, *, unset: bool = False) -> dict:
+def trait_row(slug: str, cdp_id: str, key: str, value: Any, at: datetime, source: str, *, unset: bool = False) -> dict:
     """One trait row. `unset` records a removal (the key stays, empty, so older writes lose)."""
     kind = None if unset else trait_type(value)
     number = time = None
@@ -54,7 +57,7 @@ def trait_row(tenant_id: str, cdp_id: str, key: str, value: Any, at: datetime, s
     else:
         text = _DUMPS(value)
         number = _number(value) if kind == "number" else None
-    return {"tenant_id": tenant_id, "cdp_id": cdp_id, "key": key, "value": text, "number_value": number,
+    return {"tenant_id": slug, "cdp_id": cdp_id, "key": key, "value": text, "number_value": number,
             "updated_at": at, "source": source, "value_type": kind, "time_value": time}
 
 
@@ -77,15 +80,15 @@ def is_unset(text: str | None, kind: str | None) -> bool:
     return kind is None and text is None
 
 
-def trait_rows_from_call(tenant_id: str, cdp_id: str, call: dict, at: datetime) -> list[dict]:
+def trait_rows_from_call(slug: str, cdp_id: str, call: dict, at: datetime) -> list[dict]:
     traits = call.get("traits")
     if not isinstance(traits, dict) or call.get("type") not in ("identify", "group"):
         return []
     if call["type"] == "group":
-        rows = [trait_row(tenant_id, cdp_id, "group_id", call.get("groupId"), at, "group")]
-        return rows + [trait_row(tenant_id, cdp_id, f"group.{key}", value, at, "group") for key, value in traits.items()]
+        rows = [trait_row(slug, cdp_id, "group_id", call.get("groupId"), at, "group")]
+        return rows + [trait_row(slug, cdp_id, f"group.{key}", value, at, "group") for key, value in traits.items()]
     source = (call.get("context") or {}).get("cdp_source") or "identify"
-    return [trait_row(tenant_id, cdp_id, key, value, at, source) for key, value in traits.items()]
+    return [trait_row(slug, cdp_id, key, value, at, source) for key, value in traits.items()]
 
 
 def traits_save(engine, rows: list[dict]) -> None:

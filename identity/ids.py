@@ -22,7 +22,7 @@ _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 _PREFIX = np.frombuffer(b"cdp_", np.uint8)
 
 
-def derive(tenant_id: str, keys) -> list[str]:
+def derive(slug: str, keys) -> list[str]:
     """The ids of identifiers given as "type<SEP>value" keys (a sequence or an object array)."""
     values = keys if isinstance(keys, np.ndarray) else np.array(keys, dtype=object)
     if not len(values):
@@ -30,7 +30,7 @@ def derive(tenant_id: str, keys) -> list[str]:
     from pandas.util import hash_array  # on first use: pandas takes a quarter of a second to import
 
 
-    first, second = _keys(tenant_id, _secret())
+    first, second = _keys(slug, _secret())
     digest = np.empty((len(values), 2), dtype=">u8")
     digest[:, 0] = hash_array(values, hash_key=first, categorize=False)
     digest[:, 1] = hash_array(values, hash_key=second, categorize=False)
@@ -44,9 +44,9 @@ def derive(tenant_id: str, keys) -> list[str]:
         .cast(pa.binary()).cast(pa.string()).to_pylist()
 
 
-def derive_one(tenant_id: str, id_type: str, id_value: str, salt: int = 0) -> str:
+def derive_one(slug: str, id_type: str, id_value: str, salt: int = 0) -> str:
     """The id of one identifier; a salt gives the next candidate when that id is taken."""
-    return derive(tenant_id, [f"{id_type}{SEP}{id_value}" + (f"{SEP}{salt}" if salt else "")])[0]
+    return derive(slug, [f"{id_type}{SEP}{id_value}" + (f"{SEP}{salt}" if salt else "")])[0]
 
 
 def _secret() -> bytes:
@@ -56,7 +56,7 @@ def _secret() -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _keys(tenant_id: str, secret: bytes) -> tuple[str, str]:
+def _keys(slug: str, secret: bytes) -> tuple[str, str]:
     """Two 16-character SipHash keys (pandas takes the key as text: 7 bits per character)."""
-    digest = hmac.new(secret, f"cdp-customer-id|{tenant_id}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(secret, f"cdp-customer-id|{slug}".encode(), hashlib.sha256).digest()
     return "".join(chr(b & 0x7F) for b in digest[:16]), "".join(chr(b & 0x7F) for b in digest[16:])

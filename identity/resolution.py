@@ -158,7 +158,7 @@ class Resolution:
         return int((self.old >= 0).sum()) == self.previous_count
 
 
-def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, str] | None = None,
+def resolve(slug: str, graph: Graph, rules: Rules, *, previous: dict[Node, str] | None = None,
             blocked_nodes: set[Node] = frozenset(), blocked_edges: set[frozenset] = frozenset(),
             taken_ids: set[str] = frozenset()) -> Resolution:
     """Resolve a closed set of identifiers (whole components). `previous` is the assignment before,
@@ -168,7 +168,7 @@ def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids)
+        return _resolve(slug, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids)
     finally:
         if collecting:
             gc.enable()
@@ -178,7 +178,7 @@ def resolve(tenant_id: str, graph: Graph, rules: Rules, *, previous: dict[Node, 
 class _Run:
     """One resolution's shared state, handed to each step instead of a long list of arguments."""
 
-    tenant_id: str
+    slug: str
     rules: Rules
     interned: _Interned
     labels: np.ndarray  # per identifier, its connected component
@@ -192,13 +192,13 @@ class _Run:
         return self.interned.first_seen
 
 
-def _resolve(tenant_id, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids) -> Resolution:
+def _resolve(slug, graph, rules, previous, blocked_nodes, blocked_edges, taken_ids) -> Resolution:
     interned = _intern(graph, rules, blocked_nodes, blocked_edges)
     keys, node_type, type_names, src, seen = interned.keys, interned.node_type, interned.type_names, interned.src, interned.seen
     n_nodes = len(keys)
     owners = _previous_owners(keys, previous)
     rank = np.array([rules.rank(name) for name in type_names], dtype=np.int64)[node_type] if n_nodes else np.zeros(0, np.int64)
-    run = _Run(tenant_id=tenant_id, rules=rules, interned=interned, labels=_components(n_nodes, src, interned.dst),
+    run = _Run(slug=slug, rules=rules, interned=interned, labels=_components(n_nodes, src, interned.dst),
                key_list=keys.to_pylist(), old=owners.old, old_ids=owners.old_ids, rank=rank)
     replay = _components_to_replay(run)
     state = _IdState(run, used=set(taken_ids) | set(run.old_ids))
@@ -432,7 +432,7 @@ class _IdState:
     ones get an id derived from their oldest identifier (salted if that id is taken)."""
 
     def __init__(self, run: _Run, *, used: set[str]):
-        self.tenant_id, self.keys, self.old_ids, self.used = run.tenant_id, run.key_list, run.old_ids, used
+        self.slug, self.keys, self.old_ids, self.used = run.slug, run.key_list, run.old_ids, used
         self.issued: dict[str, Node] = {}
         self.issued_rows: list[tuple[list[str], list[int]]] = []
         # row -> (age rank, old id) for each old customer's first row: its anchor among its rows.
@@ -443,17 +443,17 @@ class _IdState:
 
     def new_id(self, anchor: int) -> str:
         id_type, value = self.keys[anchor].split(SEP, 1)
-        salt, cdp_id = 0, derive_one(self.tenant_id, id_type, value)
+        salt, cdp_id = 0, derive_one(self.slug, id_type, value)
         while cdp_id in self.used:
             salt += 1
-            cdp_id = derive_one(self.tenant_id, id_type, value, salt)
+            cdp_id = derive_one(self.slug, id_type, value, salt)
         self.used.add(cdp_id)
         self.issued[cdp_id] = (id_type, value)
         return cdp_id
 
     def new_ids(self, anchors: list[int]) -> list[str]:
         """new_id for many anchors at once: the hot path of a first resolution."""
-        ids = derive(self.tenant_id, [self.keys[a] for a in anchors])
+        ids = derive(self.slug, [self.keys[a] for a in anchors])
         if self.used.isdisjoint(ids) and len(set(ids)) == len(ids):
             self.used.update(ids)
             self.issued_rows.append((ids, anchors))  # made into (type, value) pairs only when asked

@@ -28,10 +28,10 @@ from tenancy.types import TenantRef
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def event_row(tenant_id: str, cdp_id: str | None, call: dict, loaded_at: datetime) -> dict:
+def event_row(slug: str, cdp_id: str | None, call: dict, loaded_at: datetime) -> dict:
     compact = lambda value: None if value is None else _DUMPS(value)  # noqa: E731
     return {
-        "tenant_id": tenant_id, "message_id": call["messageId"], "type": call["type"],
+        "tenant_id": slug, "message_id": call["messageId"], "type": call["type"],
         "event": call.get("event") or call.get("name"), "cdp_id": cdp_id,
         "user_id": call.get("userId"), "anonymous_id": call.get("anonymousId"),
         "properties": compact(call.get("properties")), "traits": compact(call.get("traits")), "context": compact(call.get("context")),
@@ -68,7 +68,7 @@ def calls_apply(engine, tenant: TenantRef, calls: list[dict]) -> dict[str, str |
     traits_save(engine, [row for _, row in traits])
     changes_record(engine, [change_row(row, change_id=f"{message_id}:{row['key']}", at=now) for message_id, row in traits])
     # Customers that merged or split were recomputed while their data moved; these got new events.
-    computed_traits_for_customers(engine, tenant.slug, {row["cdp_id"] for row in events if row["cdp_id"]})
+    computed_traits_for_customers(engine, tenant, {row["cdp_id"] for row in events if row["cdp_id"]})
     return {row["message_id"]: row["cdp_id"] for row in events}
 
 

@@ -155,12 +155,12 @@ def computed_trait_compute(trait_id: int) -> int:
     return changed
 
 
-def computed_traits_for_customers(engine, tenant_slug: str, cdp_ids: Iterable[str]) -> int:
+def computed_traits_for_customers(engine, tenant: TenantRef, cdp_ids: Iterable[str]) -> int:
     """After a load: recompute every definition of the tenant for the customers it touched."""
-    definitions = [_definition(row) for row in ComputedTrait.objects.filter(tenant__slug=tenant_slug)]
+    definitions = [_definition(row) for row in ComputedTrait.objects.filter(tenant_id=tenant.id)]
     if not definitions:
         return 0
-    return computed_traits_apply(engine, tenant_slug, definitions, cdp_ids=cdp_ids)
+    return computed_traits_apply(engine, tenant.slug, definitions, cdp_ids=cdp_ids)
 
 
 class RefreshFailed(Exception):

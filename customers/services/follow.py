@@ -60,7 +60,7 @@ def profiles_follow(engine, tenant: TenantRef, outcome) -> None:
     if rows:
         traits_save(engine, rows)
     _consent_follow(engine, tenant, retired)
-    computed_traits_for_customers(engine, tenant.slug, owners - set(retired))
+    computed_traits_for_customers(engine, tenant, owners - set(retired))
 
 
 def _consent_follow(engine, tenant: TenantRef, retired: dict[str, str | None]) -> None:

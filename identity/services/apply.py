@@ -90,27 +90,29 @@ def resolve_and_apply(engine, tenant: TenantRef, *, seeds: set[Node] | None, new
         for node in zip(new.node_type, new.node_value, new.node_seen_at):
             latest[node[:2]] = max(latest.get(node[:2], node[2]), node[2])
     started = time.perf_counter()
-    outcome = _apply(engine, tenant, scope, result, previous, run_id, now, rules, latest)
+    outcome = _apply(engine, tenant, scope, result, rules=rules, previous=previous, run_id=run_id, now=now, latest=latest)
     progress(f"wrote {outcome.changed:,} changed identifiers; the data of {len(outcome.affected):,} customers follows them "
              f"({time.perf_counter() - started:.1f} s)")
     return outcome
 
 
-def _record_edges(engine, tenant: str, graph: Graph) -> None:
+def _record_edges(engine, slug: str, graph: Graph) -> None:
     rows = {}
     for a_type, a_value, b_type, b_value, seen_at, message_id in zip(graph.a_type, graph.a_value, graph.b_type, graph.b_value,
                                                                        graph.seen_at, graph.message_id):
         key = (a_type, a_value, b_type, b_value)
         if key not in rows or seen_at < rows[key]["first_seen_at"]:
-            rows[key] = {"tenant_id": tenant, "a_type": a_type, "a_value": a_value, "b_type": b_type, "b_value": b_value,
+            rows[key] = {"tenant_id": slug, "a_type": a_type, "a_value": a_value, "b_type": b_type, "b_value": b_value,
                          "first_seen_at": seen_at, "message_id": message_id}
     for row in rows.values():
         row["first_seen_at"] = _dt(row["first_seen_at"])
     engine.insert_many(EDGES, list(rows.values()), skip_existing=True)
 
 
-def _apply(engine, tenant: TenantRef, scope: Scope, result: Resolution, previous: dict[Node, str], run_id, now, rules: Rules,
-           latest: dict[Node, int]) -> Outcome:
+def _apply(engine, tenant: TenantRef, scope: Scope, result: Resolution, *, rules: Rules, previous: dict[Node, str], run_id: int | None,
+           now: datetime, latest: dict[Node, int]) -> Outcome:
+    """Write what the resolution changed; `latest` is when each identifier of the calls being
+    loaded was last seen."""
     outcome = Outcome(result=result, rules=rules, identifiers=len(result.keys), edges=scope.edge_count, customers=result.customers,
                       merges=len(result.merges), conflicts=len(result.conflicts))
     # Only identifiers that are new, moved, or seen again by this load can need a write: found as
@@ -165,14 +167,14 @@ def _apply(engine, tenant: TenantRef, scope: Scope, result: Resolution, previous
     return outcome
 
 
-def _log(engine, tenant: str, result: Resolution, run_id, now) -> None:
+def _log(engine, slug: str, result: Resolution, run_id, now) -> None:
     if result.merges:
         engine.insert_many(MERGES, [{
-            "tenant_id": tenant, "merge_id": uuid.uuid4().hex, "cdp_id": m.survivor, "merged_cdp_id": m.merged,
+            "tenant_id": slug, "merge_id": uuid.uuid4().hex, "cdp_id": m.survivor, "merged_cdp_id": m.merged,
             "a_type": m.edge[0][0], "a_value": m.edge[0][1], "b_type": m.edge[1][0], "b_value": m.edge[1][1],
             "message_id": m.message_id, "rule": m.rule, "run_id": run_id, "merged_at": now} for m in result.merges])
     if result.conflicts:
         engine.upsert(CONFLICTS, [{
-            "tenant_id": tenant, "a_type": c.edge[0][0], "a_value": c.edge[0][1], "b_type": c.edge[1][0], "b_value": c.edge[1][1],
+            "tenant_id": slug, "a_type": c.edge[0][0], "a_value": c.edge[0][1], "b_type": c.edge[1][0], "b_value": c.edge[1][1],
             "reason": c.reason, "cdp_id": c.cdp_ids[0], "other_cdp_id": c.cdp_ids[1], "message_id": c.message_id,
             "detected_at": now} for c in result.conflicts])

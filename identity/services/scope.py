@@ -65,7 +65,7 @@ def _micros(table: pa.Table, name: str) -> pa.Array:
     return table[name].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).combine_chunks()
 
 
-def component_scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked_nodes: set[Node] = frozenset(),
+def component_scope(engine, slug: str, seeds: set[Node], rules: Rules, blocked_nodes: set[Node] = frozenset(),
            blocked_edges: set[frozenset] = frozenset()) -> Scope:
     """Every edge and identity reachable from the seeds, plus whole customers. Blocked identifiers
     and edges take no part in resolution, so the search does not go through them either: a blocked
@@ -79,17 +79,17 @@ def component_scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked
         seen_values |= frontier
         customers, reached = set(), set()
         for chunk in engine.chunks(frontier):
-            for row in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": tenant, "values": chunk}):
+            for row in engine.execute(sql.EDGES_FOR_VALUES, {"tenant_id": slug, "values": chunk}):
                 a, b = (row["a_type"], row["a_value"]), (row["b_type"], row["b_value"])
                 if blocked(a) or blocked(b) or frozenset((a, b)) in blocked_edges:
                     continue
                 scope.edges[(*a, *b)] = row
                 reached |= {a[1], b[1]}
-            for row in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant, "values": chunk}):
+            for row in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": slug, "values": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
                 customers.add(row["cdp_id"])
         for chunk in engine.chunks(customers - seen_customers):
-            for row in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": tenant, "cdp_ids": chunk}):
+            for row in engine.execute(sql.IDENTITIES_BY_CUSTOMERS, {"tenant_id": slug, "cdp_ids": chunk}):
                 scope.identities[(row["id_type"], row["id_value"])] = row
         seen_customers |= customers
         reached |= {node[1] for node in scope.identities if not blocked(node)}
@@ -97,12 +97,12 @@ def component_scope(engine, tenant: str, seeds: set[Node], rules: Rules, blocked
     return scope
 
 
-def whole_tenant(engine, tenant: str) -> Scope:
+def whole_tenant(engine, slug: str) -> Scope:
     # A tenant's largest reads, as Arrow: on Spark and Databricks no Python object per value, the
     # edges go into resolution (which works in Arrow) as they are, and of the stored identities only
     # those a run rewrites ever become Python rows (`Scope.stored`).
-    return Scope(edge_table=engine.arrow(sql.ALL_EDGES, {"tenant_id": tenant}),
-                  identity_table=engine.arrow(sql.ALL_IDENTITIES, {"tenant_id": tenant}))
+    return Scope(edge_table=engine.arrow(sql.ALL_EDGES, {"tenant_id": slug}),
+                  identity_table=engine.arrow(sql.ALL_IDENTITIES, {"tenant_id": slug}))
 
 
 def scope_graph(scope: Scope, extra: Graph | None = None) -> Graph:
