@@ -143,7 +143,7 @@ def computed_trait_forget(engine, slug: str, name: str) -> None:
 DELETE_COMPUTED_TRAIT = deletion(
     "customers.delete_computed_trait", "traits",
     "tenant_id = :tenant_id AND key = :key AND source = 'computed'",
-    example={"tenant_id": "acme", "key": "ltv"},
+    example={"tenant_id": "acme", "key": "orders"},
 )
 
 

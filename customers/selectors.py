@@ -136,6 +136,20 @@ def _json(text: str | None) -> dict:
     return value if isinstance(value, dict) else {"_value": value}
 
 
+EARLIEST_CHANGE = (datetime(1970, 1, 1, tzinfo=UTC), "")
+
+
+def profile_changes_since(*, tenant: TenantRef, after: tuple[datetime, str] = EARLIEST_CHANGE, limit: int = 10_000) -> list[ProfileChange]:
+    """The profile change log after a reader's watermark `(changed_at, change_id)`, oldest first:
+    how the apps above (segments, journeys) learn which profiles changed. A reader keeps the last
+    row's pair as its next watermark. Rows are written with the loader's clock inside its
+    transaction, so a reader that must not miss one committed late re-reads a small overlap
+    (its watermark minus a minute) and treats changes it has seen as no-ops."""
+    rows = get_engine().execute(sql.PROFILE_CHANGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
+                                                            "limit": limit}).dicts()
+    return [ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])}) for row in rows]
+
+
 def event_exists(*, tenant: TenantRef, message_id: str) -> bool:
     return get_engine().execute(sql.EVENT_EXISTS, {"tenant_id": tenant.slug, "message_id": message_id}).first() is not None
 

@@ -255,6 +255,21 @@ PROFILE_CHANGES_OF_CUSTOMER = statement(
     returns={"event_time": "timestamp", "changed_at": "timestamp"},
 )
 
+# The profile change log as the apps above read it: from their own watermark (changed_at, change_id),
+# in that order, a page at a time.
+PROFILE_CHANGES_SINCE = statement(
+    "customers.profile_changes_since",
+    """
+    SELECT change_id, cdp_id, key, value, action, source, actor, event_time, changed_at
+    FROM {profile_changes}
+    WHERE tenant_id = :tenant_id AND (changed_at > :after_at OR (changed_at = :after_at AND change_id > :after_id))
+    ORDER BY changed_at, change_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "after_at": datetime(2026, 2, 1, 13, 5, tzinfo=UTC), "after_id": "acme-ch1", "limit": 3},
+    returns={"event_time": "timestamp", "changed_at": "timestamp"},
+)
+
 # --- named deletes ------------------------------------------------------------------------------
 
 DELETE_DERIVED_TRAITS = deletion(

@@ -36,6 +36,7 @@ class ProfileChange:
     actor: str | None
     event_time: datetime
     changed_at: datetime
+    cdp_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Reading identity data: resolve an identifier, a customer's graph, merges, conflicts, runs, rules."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from identity import sql
 from identity.identifiers import Node, alias_previous_ids, call_identifiers  # noqa: F401 (the rule, for the apps above)
 from identity.models import IdentityBlock, IdentityRun, IdentitySettings
@@ -152,3 +154,11 @@ def run_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
 
 def rules_get(*, tenant: TenantRef) -> dict:
     return {**rules_for(tenant.id).as_dict(), "defaults": Rules().as_dict()}
+
+
+def merges_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int = 10_000) -> list[dict]:
+    """The merge log after a reader's watermark `(merged_at, merge_id)`, oldest first: which
+    customers were merged into which (see `customers.selectors.profile_changes_since` for how a
+    reader keeps its watermark)."""
+    return get_engine().execute(sql.MERGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
+                                                   "limit": limit}).dicts()

@@ -147,6 +147,20 @@ CONFLICTS_PAGE = statement(
     returns={"detected_at": "timestamp"},
 )
 
+# The merge log as the apps above read it: from their own watermark (merged_at, merge_id), in order.
+MERGES_SINCE = statement(
+    "identity.merges_since",
+    """
+    SELECT merge_id, cdp_id, merged_cdp_id, message_id, rule, run_id, merged_at
+    FROM {identity_merges}
+    WHERE tenant_id = :tenant_id AND (merged_at > :after_at OR (merged_at = :after_at AND merge_id > :after_id))
+    ORDER BY merged_at, merge_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "after_at": datetime(2026, 1, 1, tzinfo=UTC), "after_id": "", "limit": 10},
+    returns={"merged_at": "timestamp", "run_id": "bigint"},
+)
+
 # --- named deletes ------------------------------------------------------------------------------
 
 DELETE_IDENTITIES_OF_TYPE = deletion(

@@ -41,6 +41,9 @@ def traits() -> list[dict]:
                                              ("ltv", str(c * 100.25), c * 100.25, "number")):
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": key, "value": value, "number_value": number,
                              "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": kind})
+            if c % 2 == 0:  # a computed trait
+                rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "orders", "value": str(c + tenant_index), "number_value": float(c + tenant_index),
+                             "updated_at": BASE + timedelta(hours=c, minutes=9), "source": "computed", "value_type": "number"})
             if (c + tenant_index) % 2:  # an operator's edit (console or API), which merges keep
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "tier", "value": f"gold-{tenant_index}", "number_value": None,
                              "updated_at": BASE + timedelta(hours=c, minutes=5), "source": "console", "value_type": "string"})
