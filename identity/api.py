@@ -10,7 +10,6 @@ from identity.schemas import (
     ConflictOut,
     GraphOut,
     MergeOut,
-    PreviewOut,
     ResolveOut,
     RulesIn,
     RulesOut,
@@ -64,9 +63,14 @@ def rules_put(request: HttpRequest, response: HttpResponse, payload: RulesIn):
                                                                                                          run_id=run_id)})
 
 
-@router.post("/rules/preview", response=PreviewOut, summary="How many customers would merge or split under proposed rules")
-def rules_preview(request: HttpRequest, payload: RulesIn):
-    return services.rules_preview(tenant=request.auth.tenant, data=payload.model_dump())
+@router.post("/rules/preview", response={202: RunOut}, summary="Queue a preview: how many customers would merge or split under proposed rules",
+             description="Invalid rules answer 422 at once. Otherwise 202 with the queued run (also `Location`): it resolves "
+                         "the whole tenant under the proposed rules without changing anything; poll GET /api/identity/runs/{id} "
+                         "until `state` is succeeded, then `preview` holds the answer.")
+def rules_preview(request: HttpRequest, response: HttpResponse, payload: RulesIn):
+    run_id = services.preview_queue(tenant=request.auth.tenant, data=payload.model_dump(), trigger=request.auth.actor)
+    response["Location"] = f"/api/identity/runs/{run_id}"
+    return Status(202, selectors.run_get(tenant=request.auth.tenant, run_id=run_id))
 
 
 @router.get("/shared-identifiers", response=list[SharedIdentifierOut],

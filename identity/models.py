@@ -30,13 +30,15 @@ class IdentityBlock(models.Model):
 class IdentityRun(models.Model):
     """One resolution run (full rebuild or incremental), with what it did."""
 
-    KINDS = [("full", "Full rebuild"), ("incremental", "Incremental"), ("unmerge", "Un-merge")]
+    KINDS = [("full", "Full rebuild"), ("incremental", "Incremental"), ("unmerge", "Un-merge"), ("preview", "Rules preview")]
     STATES = [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=KINDS)
     state = models.CharField(max_length=16, choices=STATES, default="running")
     trigger = models.CharField(max_length=200, blank=True, help_text="Who or what started it.")
+    rules = models.JSONField(null=True, blank=True, help_text="A preview's proposed rules.")
+    result = models.JSONField(null=True, blank=True, help_text="A preview's answer.")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     identifiers = models.BigIntegerField(default=0)

@@ -134,6 +134,7 @@ class RunOut(Schema):
     merges: int
     conflicts: int
     error: str
+    preview: PreviewOut | None = Field(None, description="A rules preview's answer, once it has succeeded.")
 
 
 class RulesSavedOut(Schema):

@@ -137,8 +137,9 @@ def merge_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
 
 
 def run_info(run: IdentityRun) -> dict:
-    return {f: getattr(run, f) for f in ("id", "kind", "state", "trigger", "started_at", "finished_at", "identifiers", "edges",
+    info = {f: getattr(run, f) for f in ("id", "kind", "state", "trigger", "started_at", "finished_at", "identifiers", "edges",
                                          "customers", "changed", "merges", "conflicts", "error")}
+    return {**info, "preview": run.result if run.kind == "preview" else None}
 
 
 def run_get(*, tenant: TenantRef, run_id: int) -> dict:
@@ -149,7 +150,9 @@ def run_get(*, tenant: TenantRef, run_id: int) -> dict:
 
 
 def run_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
-    return page_of(IdentityRun.objects.filter(tenant_id=tenant.id).order_by("-id"), limit=limit, offset=offset, mapper=run_info)
+    """Runs that changed (or could change) identities, newest first; previews are not among them."""
+    runs = IdentityRun.objects.filter(tenant_id=tenant.id).exclude(kind="preview").order_by("-id")
+    return page_of(runs, limit=limit, offset=offset, mapper=run_info)
 
 
 def rules_get(*, tenant: TenantRef) -> dict:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("runs/", views.run_now, name="run"),
     path("runs/panel/", views.runs_panel, name="runs-panel"),
+    path("rules/preview/<int:run_id>/", views.preview_panel, name="preview"),
     path("customers/<str:cdp_id>/unmerge/", views.unmerge, name="unmerge"),
 ]

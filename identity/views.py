@@ -36,7 +36,8 @@ def rules(request: HttpRequest) -> HttpResponse:
         if not form.errors:
             try:
                 if "preview" in request.POST:
-                    preview = services.rules_preview(tenant=request.tenant, data=data)
+                    preview = selectors.run_get(tenant=request.tenant, run_id=services.preview_queue(
+                        tenant=request.tenant, data=data, trigger=console_context(request).actor))
                 else:
                     ctx = console_context(request)
                     services.rules_update(tenant=ctx.tenant, data=data, actor=ctx.actor)
@@ -58,6 +59,12 @@ def run_now(request: HttpRequest) -> HttpResponse:
     services.run_queue(tenant=ctx.tenant, trigger=ctx.actor)
     messages.success(request, "Rebuild queued; its progress shows under Rebuilds.")
     return redirect("identity:index")
+
+
+@role_required(write=Role.ADMIN)
+def preview_panel(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A queued preview's panel: it polls itself until the preview is done."""
+    return render(request, "identity/rules.html#preview", {"preview": selectors.run_get(tenant=request.tenant, run_id=run_id)})
 
 
 @role_required()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import SuppressedIdentifier
 from customers.privacy import identifier_digest, suppressed_calls, suppression_changed
-from customers.selectors import customer_get
+from customers.selectors import computed_trait_names, customer_get
 from customers.services.calls import calls_apply, change_row, changes_record
 from customers.tables import CONSENTS
 from customers.traits import trait_row, traits_save
@@ -61,6 +61,10 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
         raise InvalidInput("A trait cannot be set and unset at once.", errors=[{"field": "unset", "message": f"also set: {sorted(overlap)}"}])
     if profile.suppressed:
         raise Conflict("This customer is suppressed; unsuppress it first.")
+    computed = sorted(computed_trait_names(tenant=tenant) & (set(set_traits) | set(unset)))
+    if computed:
+        raise Conflict(f"{', '.join(computed)} {'is a computed trait' if len(computed) == 1 else 'are computed traits'}: "
+                       "their values come from events; change the definition instead.")
     now = timezone.now()
     rows = [trait_row(tenant.slug, cdp_id, key, value, now, source) for key, value in set_traits.items()]
     rows += [trait_row(tenant.slug, cdp_id, key, None, now, source, unset=True) for key in unset]

@@ -11,6 +11,8 @@ from identity.services.apply import Outcome, resolve_and_apply
 from identity.services.runs import (
            OnMoved,
            customer_unmerge,
+    preview_execute,
+    preview_queue,
            rules_checked,
            rules_preview,
            rules_update,
@@ -19,5 +21,5 @@ from identity.services.runs import (
            run_start,
 )
 
-__all__ = ["OnMoved", "Outcome", "customer_unmerge", "resolve_and_apply", "rules_checked", "rules_preview", "rules_update",
+__all__ = ["OnMoved", "Outcome", "customer_unmerge", "preview_execute", "preview_queue", "resolve_and_apply", "rules_checked", "rules_preview", "rules_update",
            "run_execute", "run_queue", "run_start"]

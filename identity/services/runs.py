@@ -118,6 +118,29 @@ def rules_update(*, tenant: TenantRef, data: dict, actor: str) -> int:
     return run_queue(tenant=tenant, trigger=f"rules changed by {actor}")
 
 
+def preview_queue(*, tenant: TenantRef, data: dict, trigger: str) -> int:
+    """Queue a preview of proposed rules (it resolves the whole tenant, minutes on a large one).
+    Invalid rules are refused at once. Returns the run's id; its `result` is the preview."""
+    rules = rules_checked(data)
+    run = IdentityRun.objects.create(tenant_id=tenant.id, kind="preview", trigger=trigger, state="queued", rules=rules.as_dict())
+    task_enqueue("identity.tasks.identity_preview", run.id, name=f"identity-preview-{tenant.slug}-{run.id}")
+    return run.id
+
+
+def preview_execute(run_id: int) -> dict:
+    """Carry out a queued preview; the answer is kept on the run."""
+    run = IdentityRun.objects.get(id=run_id, kind="preview")
+    IdentityRun.objects.filter(id=run_id).update(state="running")
+    try:
+        result = rules_preview(tenant=tenant_ref_by_id(run.tenant_id), data=run.rules)
+    except Exception as exc:
+        IdentityRun.objects.filter(id=run_id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+        raise
+    IdentityRun.objects.filter(id=run_id).update(state="succeeded", result=result, finished_at=dj_timezone.now(),
+                                                 customers=result["customers_after"], conflicts=result["conflicts"])
+    return result
+
+
 def rules_preview(*, tenant: TenantRef, data: dict) -> dict:
     """What the proposed rules would do, before applying them: customers that would merge or split."""
     rules = rules_checked(data)

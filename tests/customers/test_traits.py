@@ -98,6 +98,8 @@ def test_a_computed_trait_may_not_take_an_ordinary_traits_name(api, ada):
     assert fine.status_code == 201
     renamed = api.patch(f"/api/customers/computed-traits/{fine.json()['id']}", {"name": "seats"})
     assert renamed.status_code == 409
+    edited = api.patch(f"/api/customers/{ada}", {"set": {"orders": 7}})
+    assert edited.status_code == 409 and "computed trait" in edited.json()["detail"], "an operator cannot overwrite a computed value"
 
 
 @pytest.mark.django_db

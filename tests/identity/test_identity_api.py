@@ -119,7 +119,9 @@ def test_rules_preview_then_apply(api, send, tenant_a, api_as):
     rules = api.get("/api/identity/rules").json()
     assert rules["limits"] == {"user_id": 1, "*": 5}
     proposed = {**{k: v for k, v in rules.items() if k != "defaults"}, "limits": {"user_id": 2, "*": 5}}
-    preview = api.post("/api/identity/rules/preview", proposed).json()
+    queued = api.post("/api/identity/rules/preview", proposed)
+    assert queued.status_code == 202 and queued["Location"] == f"/api/identity/runs/{queued.json()['id']}"
+    preview = api.get(queued["Location"]).json()["preview"]
     assert preview["customers_now"] == 2 and preview["customers_after"] == 1 and preview["customers_that_would_merge"] == 2
     assert _id(api, "user_id", "ada") != _id(api, "user_id", "bob"), "a preview changes nothing"
     assert api_as(tenant_a, Role.EDITOR).put("/api/identity/rules", proposed).status_code == 403, "rules are for admins"

@@ -51,3 +51,23 @@ def test_saving_rules_queues_the_rebuild_under_them(settings, tenant_a, api_as):
     assert saved.json()["run"]["state"] == "queued" and saved["Location"] == f"/api/identity/runs/{saved.json()['run']['id']}"
     assert _work_the_queue() == 1
     assert api.get(saved["Location"]).json()["state"] == "succeeded"
+
+
+def test_a_rules_preview_is_queued_and_its_panel_polls_until_the_answer_is_there(settings, tenant_a, sdk, api_as, console_as):
+    settings.CDP_TASKS_INLINE = False
+    sdk.post("/api/v1/batch", {"batch": [{"type": "identify", "userId": "u1", "anonymousId": "a1", "messageId": "i1"},
+                                         {"type": "identify", "userId": "u2", "anonymousId": "a1", "messageId": "i2"}]})
+    load_inbox()
+    form = {"priority": "user_id, email, phone, device_id, anonymous_id", "limits": "user_id=2, *=5", "blocked": "null",
+            "custom": "", "default_region": "US", "preview": "1"}
+    console = console_as(Role.ADMIN)
+    fragment = console.post("/identity/rules/", form, headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="load delay:1s"' in fragment and "Working out" in fragment
+    api = api_as(tenant_a, Role.ADMIN)
+    assert [r["kind"] for r in api.get("/api/identity/runs").json()["items"]] == [], "a preview is not a rebuild"
+    assert _work_the_queue() == 1
+    run_id = int(fragment.split('/identity/rules/preview/')[1].split('/')[0])
+    done = console.get(f"/identity/rules/preview/{run_id}/", headers={"HX-Request": "true"}).content.decode()
+    assert "Customers after" in done and "hx-trigger" not in done
+    answer = api.get(f"/api/identity/runs/{run_id}").json()
+    assert answer["kind"] == "preview" and answer["preview"]["customers_after"] == 1 and answer["preview"]["customers_now"] == 2
