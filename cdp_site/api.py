@@ -120,6 +120,7 @@ def _mount_routers() -> None:
     from identity.api import router as identity_router
     from operations.api import router as operations_router
     from tenancy.api import router as tenancy_router
+    from tracking.api import beacon_router, source_config_router
     from tracking.api import router as tracking_router
 
     # Django tries URL patterns in order, one regex each, so the busiest routes come first:
@@ -129,6 +130,8 @@ def _mount_routers() -> None:
     api.add_router("/customers/computed-traits", computed_traits_router)
     api.add_router("/customers", customers_router)
     api.add_router("/v1", tracking_router)
+    api.add_router("/beacon", beacon_router)
+    api.add_router("/sourceConfig", source_config_router)
     api.add_router("/identity", identity_router)
     api.add_router("/", tenancy_router)
     api.add_router("/operations", operations_router)

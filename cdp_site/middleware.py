@@ -10,6 +10,7 @@ from django.http import HttpResponseBadRequest
 
 from cdp_site.logging import request_id_var
 from kernel.problems import problem_response
+from tracking.cors import TRACKING_PREFIXES
 
 request_logger = logging.getLogger("cdp.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
@@ -86,7 +87,10 @@ class NulInUrlMiddleware:
 
 
 class ApiContentTypeMiddleware:
-    """API writes with a body must say they are JSON (415 otherwise), before any parsing."""
+    """API writes with a body must say they are JSON (415 otherwise), before any parsing. Tracking
+    routes take JSON whatever the declared type (`text/plain` from browser SDKs, form-urlencoded
+    gzip from some server SDKs, none), as Segment's and RudderStack's servers do; what is not JSON
+    is still refused there (400)."""
 
     ACCEPTED = ("application/json", "text/plain")  # Segment's browser SDK beacons send text/plain
 
@@ -96,6 +100,7 @@ class ApiContentTypeMiddleware:
     def __call__(self, request):
         if (
             request.path.startswith("/api/")
+            and not request.path.startswith(TRACKING_PREFIXES)
             and request.method in ("POST", "PUT", "PATCH")
             and int(request.META.get("CONTENT_LENGTH") or 0) > 0
         ):

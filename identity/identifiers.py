@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from identity.rules import Rules, normalize
+from kernel.segment.calls import call_traits
 
 Node = tuple[str, str]  # (identifier type, value)
 
@@ -30,7 +31,7 @@ def call_identifiers(call: dict, rules: Rules, known_user_ids: Collection[str] |
     An alias's previousId is a user id when the tenant knows that value as one, else an anonymous
     id. With `known_user_ids` None (not looked up: suppression checks at the door) it is named as
     both, so a check that must not miss an identifier sees it whichever it turns out to be."""
-    traits = call.get("traits") if isinstance(call.get("traits"), dict) else {}
+    traits = call_traits(call) or {}
     context = call.get("context") if isinstance(call.get("context"), dict) else {}
     raw = [("user_id", call.get("userId")), ("anonymous_id", call.get("anonymousId"))]
     if call.get("type") == "identify":

@@ -17,6 +17,7 @@ from ninja.utils import check_csrf
 
 from kernel.errors import AuthenticationFailed, DomainError, PermissionDenied
 from kernel.ratelimit import take_token
+from kernel.segment.body import read_json
 from tenancy.keycache import key_lookup
 from tenancy.models import WriteKey
 from tenancy.principals import basic_credentials, bearer_principal, session_principal
@@ -105,25 +106,26 @@ class PrincipalAuth(AuthBase):
 
 
 class IngestAuth(AuthBase):
-    """Write keys (HTTP Basic, key as user name, as Segment SDKs send it), or an editor's bearer token."""
+    """Write keys, where each SDK puts them: the HTTP Basic user name (Segment's and RudderStack's
+    SDKs), `writeKey` in the body (Segment's browser SDK, whose older versions send no header), or
+    `?writeKey=` on the beacon route (a beacon cannot set headers); or an editor's bearer token.
+
+    A body read for its write key is kept on the request (`cdp_body`), so ingestion does not read
+    it twice."""
 
     openapi_type = "http"
     openapi_scheme = "basic"
-    openapi_description = "The write key as the HTTP Basic user name (empty password)."
+    openapi_description = ("The write key as the HTTP Basic user name (empty password); browsers may instead send it as "
+                           "`writeKey` in the body, or `?writeKey=` on /api/beacon/v1/batch.")
 
     def __call__(self, request: HttpRequest) -> TenantContext:
         scheme, _, credentials = request.META.get(_AUTHORIZATION, "").strip().partition(" ")
         if scheme.lower() == "basic":
-            secret = basic_credentials(credentials.strip()) or ""
-            known = key_lookup(secret) if secret.startswith(WriteKey.PREFIX) else None
-            if known is None:
-                raise AuthenticationFailed("This write key is unknown or has been revoked.")
-            context = TenantContext(principal=known.principal, tenant=known.tenant, role="ingest")
-            request.cdp_principal, request.cdp_context = context.principal, context
-            requested = request.META.get(_TENANT)
-            if requested and requested.strip() != context.tenant.slug:
-                raise PermissionDenied(f"This write key belongs to another tenant than '{requested}'.")
-            return context
+            return self._write_key(request, basic_credentials(credentials.strip()) or "")
+        if not scheme:
+            secret = request.GET.get("writeKey", "") if request.path.startswith(BEACON_PATH) else _body_write_key(request)
+            if secret:
+                return self._write_key(request, secret)
         principal = request_principal(request)
         request.cdp_principal = principal
         context = tenant_context(principal, request.META.get(_TENANT))
@@ -131,6 +133,39 @@ class IngestAuth(AuthBase):
         if not role_allows(context.role, Role.EDITOR):
             raise PermissionDenied(f"Sending events needs a write key or the editor role; you are {context.role}.")
         return context
+
+
+    @staticmethod
+    def _write_key(request: HttpRequest, secret: str) -> TenantContext:
+        known = key_lookup(secret) if secret.startswith(WriteKey.PREFIX) else None
+        if known is None:
+            raise AuthenticationFailed("This write key is unknown or has been revoked.")
+        context = TenantContext(principal=known.principal, tenant=known.tenant, role="ingest")
+        request.cdp_principal, request.cdp_context = context.principal, context
+        requested = request.META.get(_TENANT)
+        if requested and requested.strip() != context.tenant.slug:
+            raise PermissionDenied(f"This write key belongs to another tenant than '{requested}'.")
+        return context
+
+
+BEACON_PATH = "/api/beacon/"
+
+
+def _body_write_key(request: HttpRequest) -> str:
+    """`writeKey` of a tracking body (of the batch, or of its first call). A body that cannot be
+    read says so later, in ingestion's own words; here it only has no key."""
+    try:
+        body = read_json(request.body, content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
+    except DomainError:
+        return ""
+    request.cdp_body = body
+    data = body.data
+    if not isinstance(data, dict):
+        return ""
+    key = data.get("writeKey")
+    if not key and isinstance(data.get("batch"), list) and data["batch"] and isinstance(data["batch"][0], dict):
+        key = data["batch"][0].get("writeKey")
+    return key if isinstance(key, str) else ""
 
 
 class PrincipalRateThrottle(BaseThrottle):
@@ -144,10 +179,15 @@ class PrincipalRateThrottle(BaseThrottle):
         self._last = threading.local()
 
     def allow_request(self, request: HttpRequest) -> bool:
-        # The setting is read per request so a changed limit applies without a restart.
-        limit = settings.CDP_API_RATE_LIMIT_PER_MINUTE
+        # The setting is read per request so a changed limit applies without a restart. A write key
+        # is shared by every browser of a site, so it has its own, per-second limit (Segment's
+        # documented 1,000 requests per second per source by default).
         principal = getattr(request, "cdp_principal", None)
-        if limit <= 0 or principal is None:
+        if principal is None:
+            return True
+        limit = (settings.CDP_INGEST_RATE_LIMIT_PER_SECOND * 60 if principal.kind == "writekey"
+                 else settings.CDP_API_RATE_LIMIT_PER_MINUTE)
+        if limit <= 0:
             return True
         self._last.wait = take_token(f"throttle_principal_{principal.label}", limit, self.clock())
         return self._last.wait == 0

@@ -97,3 +97,11 @@ def member_by_email(*, tenant: TenantRef, email: str) -> MemberInfo:
     if membership is None:
         raise NotFound(f"{email} is not a member of {tenant.slug}.")
     return member_info(membership)
+
+
+def write_key_tenant(*, write_key: str) -> TenantRef | None:
+    """The tenant of a live write key, or None (for the SDK settings endpoints, which carry the key in the URL)."""
+    from tenancy.keycache import key_lookup  # keycache reads these selectors: imported here, not at the top
+
+    known = key_lookup(write_key) if write_key.startswith(WriteKey.PREFIX) else None
+    return known.tenant if known is not None else None

@@ -48,6 +48,7 @@ def keys(request: HttpRequest, kind: str) -> HttpResponse:
     context = {
         "kind": kind, "spec": spec, "form": form, "created": created, "created_secret": created_secret,
         "page": _page(request, spec["list"](tenant=request.tenant), selectors.key_info),
+        "api_base": request.build_absolute_uri("/api").rstrip("/"), "write_key": created_secret or "<your write key>",
     }
     template = "tenancy/keys.html#key_panel" if request.htmx and request.method == "POST" else "tenancy/keys.html"
     return render(request, template, context, status=422 if form.errors else 200)

@@ -16,23 +16,34 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def playwright_driver():
+    """One Playwright for the whole run: its sync API allows one at a time per thread."""
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop on this thread; Django would refuse ORM calls.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    profile = tempfile.mkdtemp(prefix="cdp-chromium-")
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
+        yield playwright
+
+
+def launch_chromium(playwright, *extra_flags: str):
+    """Debian's Chromium in a fresh profile; the caller closes the context (and `profile_dir`)."""
+    profile = tempfile.mkdtemp(prefix="cdp-chromium-")
+    context = playwright.chromium.launch_persistent_context(
+        profile, executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=[*CHROMIUM_FLAGS, *extra_flags],
+    )
+    context.profile_dir = profile
+    return context
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver):
+    context = launch_chromium(playwright_driver)
+    try:
+        yield context
+    finally:
+        context.close()
+        shutil.rmtree(context.profile_dir, ignore_errors=True)
 
 
 @pytest.fixture

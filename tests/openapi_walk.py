@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from cdp_site.api import api
+from tracking.cors import is_tracking_path
 
 SAFE = ("get", "head", "options")
 
@@ -27,7 +28,7 @@ class Operation:
 
     @property
     def is_ingestion(self) -> bool:
-        return self.path.startswith("/api/v1/")
+        return is_tracking_path(self.path)
 
     def url(self, values: dict[str, object]) -> str:
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), self.path)

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 OPERATIONS = operations()
 WITH_IDS = [op for op in OPERATIONS if op.params and not op.is_ingestion]
-LISTS = [op for op in OPERATIONS if op.method == "get" and not op.params and not op.required_query]
+LISTS = [op for op in OPERATIONS if op.method == "get" and not op.params and not op.required_query and not op.is_ingestion]
 LOOKUPS = [op for op in OPERATIONS if not op.params and op.required_query and not op.is_ingestion]
 
 

@@ -19,11 +19,14 @@ from pathlib import Path
 
 from kernel.errors import DomainError, InvalidInput
 from kernel.jsontext import loads
+from kernel.segment.limits import MAX_BATCH_BYTES
 from tenancy.types import TenantRef
 from tracking.services import ingest
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 KINDS = ("customers", "events")
+# A request's body stays under the tracking API's batch limit, with room for the envelope.
+REQUEST_BYTES = MAX_BATCH_BYTES - 1024
 CALLS_PER_REQUEST = 500
 # Column names accepted for each call field, snake_case or Segment's camelCase.
 ALIASES = {
@@ -149,35 +152,40 @@ def row_call(row: dict, kind: str) -> dict:
 
 def import_rows(*, tenant: TenantRef, rows: Iterator[dict | object], kind: str,
                 progress: Callable[[int], None] = lambda rows: None) -> ImportReport:
-    """Send the rows into the inbox in requests of CALLS_PER_REQUEST calls. Loading is separate."""
+    """Send the rows into the inbox in requests of at most CALLS_PER_REQUEST calls and, by bytes,
+    within the batch limit. Loading is separate."""
     if kind not in KINDS:
         raise InvalidInput(f"Import kind must be one of {', '.join(KINDS)}.")
-    report, pending = ImportReport(), []
+    report, pending, size = ImportReport(), [], 0
     for number, row in enumerate(rows, start=1):
         report.rows = number
         if isinstance(row, Unreadable) or not isinstance(row, dict):
             report.errors.append(RowError(number, "row", row.message if isinstance(row, Unreadable) else f"is not a JSON object: {row!r}"))
             continue
-        pending.append((number, row_call(row, kind)))
-        if len(pending) == CALLS_PER_REQUEST:
+        text = json.dumps(row_call(row, kind), default=str, ensure_ascii=False)
+        if pending and (len(pending) == CALLS_PER_REQUEST or size + len(text.encode()) + 2 > REQUEST_BYTES):
             _send(tenant, pending, report)
-            progress(number)
-            pending = []
+            progress(number - 1)
+            pending, size = [], 0
+        pending.append((number, text))
+        size += len(text.encode()) + 1
     if pending:
         _send(tenant, pending, report)
     progress(report.rows)
     return report
 
 
-def _send(tenant: TenantRef, pending: list[tuple[int, dict]], report: ImportReport) -> None:
-    body = json.dumps({"batch": [call for _, call in pending]}, default=str).encode()
+def _send(tenant: TenantRef, pending: list[tuple[int, str]], report: ImportReport) -> None:
+    body = ('{"batch":[' + ",".join(text for _, text in pending) + "]}").encode()
     try:
         result = ingest(tenant=tenant, body=body)
-    except DomainError as exc:  # nothing in this request was valid: every row says why
-        for error in exc.errors:
+    except DomainError as exc:  # nothing in this request could be accepted: every row says why
+        for error in exc.errors or []:
             index, _, name = error["field"].partition("].")
             number = pending[int(index.removeprefix("batch["))][0] if index.startswith("batch[") else pending[0][0]
             report.errors.append(RowError(number, name or error["field"], error["message"]))
+        if not exc.errors:  # refused whole (too large, unreadable): each of its rows is reported, none dropped unsaid
+            report.errors.extend(RowError(number, "row", exc.detail) for number, _ in pending)
         return
     report.accepted += result.accepted
     report.duplicates += result.duplicates

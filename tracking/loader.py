@@ -30,7 +30,7 @@ from lakehouse import get_engine
 from lakehouse.errors import store_failure
 from operations.leases import held_lease, lease_renew
 from tenancy.selectors import tenants_by_id
-from tracking.models import InboxBatch
+from tracking.models import InboxBatch, InboxMessage
 from tracking.services import normalized_calls
 
 logger = logging.getLogger("cdp.loader")
@@ -126,7 +126,14 @@ def _load_or_set_aside(engine, batches: list[InboxBatch], result: LoadResult) ->
 
 
 def _set_aside(batch: InboxBatch, exc: Exception, result: LoadResult) -> None:
-    InboxBatch.objects.filter(id=batch.id).update(failed_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+    """Set the batch aside, and give up its messageIds' claims: its calls are not stored, so an
+    SDK's resend of them must be accepted, not dropped as a duplicate (a retry of this batch later
+    loads nothing twice: loading skips known messageIds)."""
+    with transaction.atomic():
+        InboxBatch.objects.filter(id=batch.id).update(failed_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        message_ids = list(json.loads(batch.accepted).values())
+        for start in range(0, len(message_ids), 1000):
+            InboxMessage.objects.filter(tenant_id=batch.tenant_id, message_id__in=message_ids[start:start + 1000]).delete()
     result.set_aside += 1
     # The message may quote customer data: the log gets the batch and the error type only.
     logger.error("inbox batch set aside", extra={"cdp_batch": batch.id, "cdp_tenant_id": batch.tenant_id, "cdp_error": type(exc).__name__})

@@ -9,7 +9,7 @@ from django.utils import timezone
 from customers.privacy import suppressed_calls
 from kernel.errors import InvalidInput
 from kernel.jsontext import might_be_unstorable
-from kernel.segment.body import MalformedBody, read_json
+from kernel.segment.body import Body, MalformedBody, read_json
 from kernel.segment.calls import Accepted, Checked, Rejected, check_call, normalize_call, parse_time
 from kernel.segment.limits import MAX_EVENT_BYTES
 from tenancy.services import audit_record
@@ -41,7 +41,8 @@ def request_calls(data: object, *, implied_type: str | None) -> tuple[list, date
 
 
 def normalized_calls(data: object, *, implied_type: str | None, received_at: datetime, check_size: bool = True,
-                     message_ids: dict[int, str] | None = None, build: bool = True, unstorable_possible: bool = False) -> tuple[list[tuple[int, Accepted | Checked]], list[Rejected]]:
+                     message_ids: dict[int, str] | None = None, build: bool = True, unstorable_possible: bool = False,
+                     deep_possible: bool = False) -> tuple[list[tuple[int, Accepted | Checked]], list[Rejected]]:
     """Every call of a request: (index, call) pairs for the valid ones, and the Rejected ones.
 
     Ingestion only checks (`build=False`); the loader calls this again on the stored body, with
@@ -55,7 +56,8 @@ def normalized_calls(data: object, *, implied_type: str | None, received_at: dat
             raw = {**raw, "context": {**shared_context, **(raw.get("context") or {})}}
         outcome = (normalize_call if build else check_call)(raw, received_at=received_at, batch_sent_at=batch_sent_at,
                                  index=index if implied_type is None else None, implied_type=implied_type,
-                                 check_size=check_size, message_id=(message_ids or {}).get(index), unstorable_possible=unstorable_possible)
+                                 check_size=check_size, message_id=(message_ids or {}).get(index), unstorable_possible=unstorable_possible,
+                                 deep_possible=deep_possible)
         if not isinstance(outcome, Rejected):
             accepted.append((index, outcome))
         else:
@@ -63,17 +65,18 @@ def normalized_calls(data: object, *, implied_type: str | None, received_at: dat
     return accepted, rejected
 
 
-def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implied_type: str | None = None) -> IngestResult:
+def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implied_type: str | None = None,
+           parsed: Body | None = None) -> IngestResult:
     """Validate a request's calls and commit the valid ones to the inbox before returning.
 
     Invalid calls are reported and the valid ones kept; only when nothing is valid is it an error.
     """
     received_at = timezone.now()
-    text, data = read_json(body, content_encoding=content_encoding)
+    text, data, deep = parsed or read_json(body, content_encoding=content_encoding)
     # A body under the per-call limit cannot hold a call over it: skip measuring each call.
     check_size = len(text) * 4 > MAX_EVENT_BYTES and len(text.encode()) > MAX_EVENT_BYTES
     accepted, rejected = normalized_calls(data, implied_type=implied_type, received_at=received_at, check_size=check_size, build=False,
-                                          unstorable_possible=might_be_unstorable(text))
+                                          unstorable_possible=might_be_unstorable(text), deep_possible=deep)
     if not accepted:
         if not rejected:
             raise MalformedBody("The batch is empty.")

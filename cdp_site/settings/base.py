@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "cdp_site.middleware.RequestIdMiddleware",
     "cdp_site.middleware.RequestLogMiddleware",
+    "tracking.cors.TrackingCorsMiddleware",
     "cdp_site.middleware.NulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -144,6 +145,7 @@ CDP_JWT_TENANT_CLAIM = env.str("CDP_JWT_TENANT_CLAIM", "tenants")
 CDP_APP_USER_DEFAULT_TENANT = env.str("CDP_APP_USER_DEFAULT_TENANT")
 CDP_APP_USER_DEFAULT_ROLE = env.str("CDP_APP_USER_DEFAULT_ROLE", "viewer")
 CDP_API_RATE_LIMIT_PER_MINUTE = env.int("CDP_API_RATE_LIMIT_PER_MINUTE", 6000)
+CDP_INGEST_RATE_LIMIT_PER_SECOND = env.int("CDP_INGEST_RATE_LIMIT_PER_SECOND", 1000)
 CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES", 10)
 
 # --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------

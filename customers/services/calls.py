@@ -51,7 +51,12 @@ def calls_apply(engine, tenant: TenantRef, calls: list[dict]) -> dict[str, str |
     Returns the customer (cdp_id) of each call, by messageId (None: no usable identifier)."""
     calls = sorted(calls, key=lambda c: (c["timestamp"], c["messageId"]))
     rules = identity_selectors.rules_for(tenant.id)
-    known = identity_selectors.known_user_ids(engine, tenant=tenant, values=identity_selectors.alias_previous_ids(calls))
+    previous_ids = identity_selectors.alias_previous_ids(calls)
+    # An alias's previousId is a user id when the tenant knows it as one: stored, or named as a
+    # userId by a call of this same load (an identify and the alias that renames its user usually
+    # arrive together).
+    in_this_load = {str(c["userId"]).strip() for c in calls if c.get("userId")} & set(previous_ids)
+    known = in_this_load | identity_selectors.known_user_ids(engine, tenant=tenant, values=sorted(set(previous_ids) - in_this_load))
     graph, per_call = calls_graph(calls, rules, known_user_ids=known)
     seeds = {node for nodes in per_call for node in nodes}
     outcome = resolve_and_apply(engine, tenant, seeds=seeds, new=graph, rules=rules)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import zlib
+from typing import NamedTuple
 
 from kernel.errors import DomainError, PayloadTooLarge
-from kernel.jsontext import JsonRejected, loads
+from kernel.jsontext import MAX_DEPTH, JsonRejected, depth_bound, loads
 from kernel.segment.limits import MAX_BATCH_BYTES
 
 
@@ -12,7 +13,13 @@ class MalformedBody(DomainError):
     status, title, type_slug = 400, "Malformed body", "malformed-body"
 
 
-def read_json(body: bytes, *, content_encoding: str = "") -> tuple[str, object]:
+class Body(NamedTuple):
+    text: str  # decompressed
+    data: object  # parsed
+    deep: bool  # whether some value may nest deeper than MAX_DEPTH (then each call is walked)
+
+
+def read_json(body: bytes, *, content_encoding: str = "") -> Body:
     """The body as text (decompressed) and as parsed JSON."""
     if len(body) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"The request body is {len(body)} bytes; a batch may carry at most {MAX_BATCH_BYTES // 1024} KB.")
@@ -26,20 +33,26 @@ def read_json(body: bytes, *, content_encoding: str = "") -> tuple[str, object]:
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"The body is not UTF-8 (byte {exc.start}).") from None
     try:
-        return text, loads(text, unstorable_ok=True)  # such calls are refused one by one (check_call)
+        data = loads(text, unstorable_ok=True)  # such calls are refused one by one (check_call)
     except JsonRejected as exc:
         raise MalformedBody(str(exc)) from None
+    return Body(text, data, depth_bound(body) > MAX_DEPTH)
 
 
 def _gunzip(body: bytes) -> bytes:
-    """Decompress, refusing more than the batch limit (a small gzip can expand enormously)."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, MAX_BATCH_BYTES + 1)
-    except zlib.error:
-        raise MalformedBody("Content-Encoding says gzip, but the body is not gzip data.") from None
-    if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"The uncompressed batch is larger than {MAX_BATCH_BYTES // 1024} KB.")
-    if not inflater.eof:
-        raise MalformedBody("The gzip body is truncated.")
-    return data
+    """Decompress every member (a gzip file may be several, concatenated: each is read, none is
+    silently dropped), refusing more than the batch limit in all (a small gzip can expand enormously)."""
+    data, rest = b"", body
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data += inflater.decompress(rest, MAX_BATCH_BYTES + 1 - len(data))
+        except zlib.error:
+            raise MalformedBody("Content-Encoding says gzip, but the body is not gzip data.") from None
+        if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"The uncompressed batch is larger than {MAX_BATCH_BYTES // 1024} KB.")
+        if not inflater.eof:
+            raise MalformedBody("The gzip body is truncated.")
+        rest = inflater.unused_data
+        if not rest.strip(b"\x00"):  # the end (some writers pad with NULs)
+            return data

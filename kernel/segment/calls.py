@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kernel.jsontext import unstorable_path
+from kernel.jsontext import too_deep_path, unstorable_path
 from kernel.segment.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
 from kernel.times import parse_time
 
@@ -103,7 +103,7 @@ _TYPE_MESSAGE = f"must be one of {', '.join(CALL_TYPES)}"
 
 def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | None = None,
                index: int | None = None, implied_type: str | None = None, check_size: bool = True,
-               message_id: str | None = None, unstorable_possible: bool = False) -> Checked | Rejected:
+               message_id: str | None = None, unstorable_possible: bool = False, deep_possible: bool = False) -> Checked | Rejected:
     """Validate one call (the ingestion hot path). `check_size` may be off when the whole body is
     under the per-call limit (then no call can be over it); `message_id` gives back an id the
     server made for a call that came without one; `unstorable_possible` says the body holds a NUL or
@@ -166,6 +166,10 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
             errors.append((key, "must be a JSON object"))
 
     when = event_time(raw, received_at, batch_sent_at, errors)
+    if deep_possible:  # deeper than any writer that recurses can store (found at C speed per body: depth_bound)
+        found = too_deep_path(raw)
+        if found is not None:
+            errors.append(found)
     if unstorable_possible:  # a NUL (PostgreSQL cannot store one) or a lone surrogate (no UTF-8 for it)
         found = unstorable_path(raw)
         if found is not None:
@@ -183,6 +187,17 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
     return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when)
 
 
+def call_traits(call: dict) -> dict | None:
+    """A call's traits: its own, or for an identify without any, those in `context.traits`
+    (RudderStack's JavaScript SDK v3 sends an identify's traits only there)."""
+    traits = call.get("traits")
+    if call.get("type") == "identify" and not traits:
+        context = call.get("context")
+        if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+            return context["traits"]
+    return traits if isinstance(traits, dict) else None
+
+
 def _rejected(index: int | None, message_id: str | None, errors: list[tuple[str, str]]) -> Rejected:
     """Fields named as a client finds them: `batch[3].userId`, or `body` for a lone call itself."""
     prefix = "" if index is None else f"batch[{index}]"
@@ -196,12 +211,13 @@ def normalize_call(raw: Any, *, received_at: datetime, **options) -> Accepted | 
     if isinstance(checked, Rejected):
         return checked
     get, ids, call_type, name = raw.get, checked.ids, checked.type, checked.name
+    traits = call_traits({**raw, "type": call_type})
     payload = {
         "type": call_type, "messageId": checked.message_id,
         "userId": ids["userId"], "anonymousId": ids["anonymousId"],
         "event": name.strip() if call_type == "track" else None, "name": name if call_type != "track" else None,
         "groupId": ids["groupId"], "previousId": ids["previousId"],
-        "properties": get("properties") or {}, "traits": get("traits") or ({} if call_type in ("identify", "group") else None),
+        "properties": get("properties") or {}, "traits": traits or ({} if call_type in ("identify", "group") else None),
         "context": get("context") or {}, "integrations": get("integrations") or {},
         "timestamp": checked.event_time.isoformat(), "originalTimestamp": get("originalTimestamp") or get("timestamp"),
         "sentAt": get("sentAt"), "receivedAt": received_at.isoformat(),

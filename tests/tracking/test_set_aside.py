@@ -3,42 +3,18 @@ of every tenant, keep loading; an operator sees it (API, console, command) and r
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
 from django.core.management import call_command
 
 from lakehouse.errors import WarehouseUnavailable
-from lakehouse.statements import Statement
 from tenancy.roles import Role
+from tests.tracking.helpers import loaded, send
 from tracking import loader
 from tracking.loader import load_inbox
 from tracking.models import InboxBatch
-from tracking.services import ingest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
-EVENTS = Statement("test.events", "SELECT message_id FROM {events} WHERE tenant_id = :tenant_id ORDER BY message_id")
-
-
-def send(tenant, *message_ids):
-    calls = [{"type": "track", "event": "Viewed", "userId": "u1", "messageId": m} for m in message_ids]
-    ingest(tenant=tenant.ref, body=json.dumps({"batch": calls}).encode())
-    return InboxBatch.objects.order_by("-id").first()
-
-
-def loaded(lakehouse, tenant) -> list[str]:
-    return [row["message_id"] for row in lakehouse.execute(EVENTS, {"tenant_id": tenant.slug})]
-
-
-@pytest.fixture
-def broken(tenant_a):
-    """Tenant A's second request, damaged in the inbox (as a bug or a bad disk would leave it)."""
-    send(tenant_a, "a-1")
-    batch = send(tenant_a, "a-2")
-    good_body = batch.body
-    batch.body = '{"batch": [{"type": "track", "event": "Viewed", "userId": "u1", "messageId": "a-2"'
-    batch.save()
-    return batch, good_body
 
 
 def test_a_batch_that_fails_on_its_own_is_set_aside_and_every_other_batch_loads(lakehouse, tenant_a, tenant_b, broken):
