@@ -17,6 +17,7 @@ urlpatterns = [
     path("operations/", include("operations.urls")),
     path("customers/", include("customers.urls")),
     path("identity/", include("identity.urls")),
+    path("events/", include("tracking.urls")),
     path("", include("console.urls")),
 ]
 

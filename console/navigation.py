@@ -18,6 +18,7 @@ NAVIGATION = [
     NavItem("Campaigns", "console:section", "campaigns"),
     NavItem("Analytics", "console:section", "analytics"),
     NavItem("Identity", "identity:index", "identity"),
+    NavItem("Live events", "tracking:live", "events"),
     NavItem("Operations", "operations:index", "operations"),
     NavItem("Settings", "tenancy:members", "settings"),
 ]

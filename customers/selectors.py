@@ -150,6 +150,14 @@ def profile_changes_since(*, tenant: TenantRef, after: tuple[datetime, str] = EA
     return [ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])}) for row in rows]
 
 
+def loaded_message_ids(*, tenant: TenantRef, message_ids) -> set[str]:
+    """Which of these calls are in the lakehouse (loaded)."""
+    engine, found = get_engine(), set()
+    for chunk in engine.chunks(set(message_ids)):
+        found.update(row["message_id"] for row in engine.execute(sql.LOADED_MESSAGE_IDS, {"tenant_id": tenant.slug, "message_ids": chunk}))
+    return found
+
+
 def event_exists(*, tenant: TenantRef, message_id: str) -> bool:
     return get_engine().execute(sql.EVENT_EXISTS, {"tenant_id": tenant.slug, "message_id": message_id}).first() is not None
 

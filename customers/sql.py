@@ -270,6 +270,14 @@ PROFILE_CHANGES_SINCE = statement(
     returns={"event_time": "timestamp", "changed_at": "timestamp"},
 )
 
+LOADED_MESSAGE_IDS = statement(
+    "customers.loaded_message_ids",
+    """
+    SELECT message_id FROM {events} WHERE tenant_id = :tenant_id AND message_id IN :message_ids ORDER BY message_id
+    """,
+    example={"tenant_id": "acme", "message_ids": ["acme-c2-1", "acme-c3-0", "nothing"]},
+)
+
 # --- named deletes ------------------------------------------------------------------------------
 
 DELETE_DERIVED_TRAITS = deletion(

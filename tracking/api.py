@@ -33,7 +33,7 @@ SHORT_PATHS = {"t": "track", "i": "identify", "p": "page", "s": "screen", "g": "
 
 def _ingest(request: HttpRequest, implied_type: str | None) -> dict:
     result = ingest(tenant=request.auth.tenant, body=request.body, content_encoding=request.headers.get("Content-Encoding", ""),
-                    implied_type=implied_type, parsed=getattr(request, "cdp_body", None))
+                    implied_type=implied_type, parsed=getattr(request, "cdp_body", None), source=request.auth.principal.label)
     return result.as_dict()
 
 

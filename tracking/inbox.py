@@ -35,15 +35,15 @@ def claim_message_ids(tenant_id: int, message_ids: list[str], received_at: datet
     return fresh
 
 
-def inbox_store(*, tenant_id: int, received_at: datetime, call_type: str, body: str, accepted: dict[int, str]) -> tuple[int, int]:
-    """Commit a request's new calls. Returns (accepted, duplicates)."""
+def inbox_store(*, tenant_id: int, received_at: datetime, call_type: str, body: str, accepted: dict[int, str]) -> set[str]:
+    """Commit a request's new calls. Returns the messageIds that were new (the others are duplicates)."""
     with transaction.atomic():
         fresh = claim_message_ids(tenant_id, list(accepted.values()), received_at)
         kept = {index: message_id for index, message_id in accepted.items() if message_id in fresh}
         if kept:
             # {"3": "msg-1", ...}: msgspec writes int keys as strings, as json.dumps does, ten times faster.
             _store_batch(tenant_id, received_at, call_type, body, msgspec.json.encode(kept).decode(), len(kept))
-    return len(kept), len(accepted) - len(kept)
+    return set(kept.values())
 
 
 def _store_batch(tenant_id: int, received_at: datetime, call_type: str, body: str, accepted: str, calls: int) -> None:

@@ -33,3 +33,30 @@ class InboxMessage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant_id", "message_id"], name="inbox_unique_message")]
+
+
+class DebugWatch(models.Model):
+    """Someone has the tenant's live event view open, until `until` (tracking.debugger)."""
+
+    tenant = models.OneToOneField("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    until = models.DateTimeField()
+
+
+class RecentCall(models.Model):
+    """A call as ingestion saw it while the live event view was open: kept briefly (an hour, 500 per
+    tenant) for that view, never used to store or load anything."""
+
+    STATUSES = [("accepted", "Accepted"), ("duplicate", "Duplicate"), ("rejected", "Rejected"), ("suppressed", "Suppressed")]
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=100, help_text="Who sent it: the write key's public label, or the API key's.")
+    message_id = models.CharField(max_length=255, blank=True)
+    type = models.CharField(max_length=16, blank=True)
+    event = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=STATUSES)
+    reason = models.TextField(blank=True)
+    payload = models.TextField(help_text="The call as sent (write keys removed), cut to a few KB.")
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-id"], name="recent_call_tenant")]

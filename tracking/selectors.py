@@ -6,7 +6,9 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet, Sum
 
-from tracking.models import InboxBatch
+from customers.selectors import loaded_message_ids
+from tenancy.types import TenantRef
+from tracking.models import InboxBatch, RecentCall
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,35 @@ def inbox_status(*, tenant_id: int, limit: int = 50) -> InboxStatus:
               for b in waiting.only("id", "received_at", "calls", "failed_at", "error")[:limit]]
     return InboxStatus(pending_calls=pending_count(tenant_id), set_aside_batches=totals["batches"],
                        set_aside_calls=totals["calls"] or 0, set_aside=listed)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    received_at: datetime
+    source: str
+    message_id: str
+    type: str
+    event: str
+    status: str  # accepted (waiting to load), loaded, duplicate, rejected, suppressed
+    reason: str
+    payload: str
+
+
+def live_calls(*, tenant: TenantRef, type: str = "", source: str = "", limit: int = 100) -> list[LiveCall]:
+    """The calls recorded while the live event view was open, newest first, with accepted calls
+    marked loaded once the lakehouse has them."""
+    rows = RecentCall.objects.filter(tenant_id=tenant.id).order_by("-id")
+    if type:
+        rows = rows.filter(type=type)
+    if source:
+        rows = rows.filter(source=source)
+    rows = list(rows[:limit])
+    loaded = loaded_message_ids(tenant=tenant, message_ids=[r.message_id for r in rows if r.status == "accepted"])
+    return [LiveCall(received_at=r.received_at, source=r.source, message_id=r.message_id, type=r.type, event=r.event,
+                     status="loaded" if r.status == "accepted" and r.message_id in loaded else r.status, reason=r.reason,
+                     payload=r.payload) for r in rows]
+
+
+def live_sources(*, tenant: TenantRef) -> list[str]:
+    """Who sent the recorded calls (write keys' public labels), for the view's filter."""
+    return sorted(set(RecentCall.objects.filter(tenant_id=tenant.id).values_list("source", flat=True)))

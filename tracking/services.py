@@ -14,6 +14,7 @@ from kernel.segment.calls import Accepted, Checked, Rejected, check_call, normal
 from kernel.segment.limits import MAX_EVENT_BYTES
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
+from tracking import debugger
 from tracking.inbox import inbox_store
 from tracking.selectors import set_aside_batches
 
@@ -66,11 +67,12 @@ def normalized_calls(data: object, *, implied_type: str | None, received_at: dat
 
 
 def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implied_type: str | None = None,
-           parsed: Body | None = None) -> IngestResult:
+           parsed: Body | None = None, source: str = "") -> IngestResult:
     """Validate a request's calls and commit the valid ones to the inbox before returning.
 
     Invalid calls are reported and the valid ones kept; only when nothing is valid is it an error.
-    """
+    While the tenant's live event view is open, each call's fate is recorded for it (`source`:
+    who sent the request)."""
     received_at = timezone.now()
     text, data, deep = parsed or read_json(body, content_encoding=content_encoding)
     # A body under the per-call limit cannot hold a call over it: skip measuring each call.
@@ -82,6 +84,8 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
             raise MalformedBody("The batch is empty.")
         errors = [error for r in rejected for error in r.errors]
         fields = ", ".join(sorted({e["field"] for e in errors})[:10])
+        if debugger.watching(tenant.id):
+            _record(tenant, received_at, source, data, implied_type, [], set(), set(), rejected)
         raise InvalidInput(f"No call could be accepted: {fields}.", errors=errors)
     result = IngestResult(rejected=rejected)
     first_of_each: dict[str, tuple[int, Checked]] = {}
@@ -89,13 +93,37 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
         first_of_each.setdefault(call.message_id, (index, call))
     result.duplicates = len(accepted) - len(first_of_each)
     kept = _drop_suppressed(tenant, list(first_of_each.values()), result)
+    fresh: set[str] = set()
     if kept:
-        result.accepted, duplicates = inbox_store(
-            tenant_id=tenant.id, received_at=received_at, call_type=implied_type or "", body=text,
-            accepted={index: call.message_id for index, call in kept},
-        )
-        result.duplicates += duplicates
+        fresh = inbox_store(tenant_id=tenant.id, received_at=received_at, call_type=implied_type or "", body=text,
+                            accepted={index: call.message_id for index, call in kept})
+        result.accepted = len(fresh)
+        result.duplicates += len(kept) - len(fresh)
+    if debugger.watching(tenant.id):
+        _record(tenant, received_at, source, data, implied_type, accepted, fresh, {c.message_id for _, c in kept}, rejected)
     return result
+
+
+def _record(tenant: TenantRef, received_at, source: str, data, implied_type, accepted, fresh: set[str], kept: set[str],
+            rejected: list[Rejected]) -> None:
+    """Each call's fate, for the live event view."""
+    raws = request_calls(data, implied_type=implied_type)[0]
+    rows, seen = [], set()
+    for index, call in accepted:
+        if call.message_id in fresh and call.message_id not in seen:
+            status = "accepted"
+        elif call.message_id in kept or call.message_id in seen:
+            status = "duplicate:already received"
+        else:
+            status = "suppressed:names a suppressed or erased identifier"
+        seen.add(call.message_id)
+        rows.append((call.message_id, call.type, call.name, raws[index], status))
+    for refused in rejected:
+        raw = raws[refused.index or 0] if isinstance(raws, list) and len(raws) > (refused.index or 0) else None
+        reason = "; ".join(f"{e['field']}: {e['message']}" for e in refused.errors)
+        kind = raw.get("type", implied_type) if isinstance(raw, dict) else implied_type
+        rows.append((refused.message_id, kind or "", None, raw, f"rejected:{reason}"))
+    debugger.record(tenant_id=tenant.id, received_at=received_at, source=source, calls=rows)
 
 
 def _drop_suppressed(tenant: TenantRef, calls: list[tuple[int, Checked]], result: IngestResult) -> list[tuple[int, Checked]]:
