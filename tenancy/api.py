@@ -64,7 +64,8 @@ def write_key_list(request: HttpRequest, page: Query[PageParams]):
 
 @admin.post("/write-keys", response={201: KeyCreatedOut}, summary="Create a write key for ingestion (shown once)")
 def write_key_create(request: HttpRequest, payload: WriteKeyIn):
-    info, secret = services.write_key_create(tenant=request.auth.tenant, name=payload.name, actor=request.auth.actor)
+    info, secret = services.write_key_create(tenant=request.auth.tenant, name=payload.name, actor=request.auth.actor,
+                                             allowed_origins=payload.allowed_origins)
     return Status(201, {**asdict(info), "secret": secret})
 
 

@@ -140,6 +140,10 @@ class IngestAuth(AuthBase):
         known = key_lookup(secret) if secret.startswith(WriteKey.PREFIX) else None
         if known is None:
             raise AuthenticationFailed("This write key is unknown or has been revoked.")
+        origin = request.META.get("HTTP_ORIGIN", "").rstrip("/").lower()
+        if known.principal.origins and origin and origin not in known.principal.origins:
+            raise PermissionDenied(f"This write key only takes calls from its allowed origins, not {origin}; "
+                                   "add it to the key's allowed origins, or use another key.")
         context = TenantContext(principal=known.principal, tenant=known.tenant, role="ingest")
         request.cdp_principal, request.cdp_context = context.principal, context
         requested = request.META.get(_TENANT)

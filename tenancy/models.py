@@ -62,6 +62,11 @@ class WriteKey(IssuedKey):
     """Segment-style write key: may only send events to the ingestion routes of its tenant."""
 
     PREFIX = "cdp_wk_"
+    allowed_origins = models.TextField(blank=True, help_text="Browser origins that may send with it, one per line "
+                                                             "(https://shop.example); empty: any. Servers send no Origin and are not limited.")
+
+    def origins(self) -> tuple[str, ...]:
+        return tuple(line.strip() for line in self.allowed_origins.splitlines() if line.strip())
 
 
 class AuditEntry(models.Model):

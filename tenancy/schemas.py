@@ -27,6 +27,8 @@ class ApiKeyIn(Schema):
 
 class WriteKeyIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
+    allowed_origins: list[str] = Field([], max_length=50, description="Browser origins (https://shop.example) that may send with "
+                                                                     "this key; empty: any. Servers, which send no Origin, are not limited.")
 
 
 class KeyOut(Schema):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from datetime import timedelta
@@ -22,6 +23,7 @@ _KEY_ID_LENGTH = 8
 # Writing last_used_at on every request would turn each read into a write; a minute is precise
 # enough to answer "is this key still in use?".
 _LAST_USED_PRECISION = timedelta(minutes=1)
+ORIGIN = re.compile(r"^https?://[a-z0-9.\-]+(:[0-9]{1,5})?$")  # a browser's Origin header: scheme, host, port
 
 
 def audit_record(*, tenant: TenantRef | None, actor: str, action: str, target: str = "", details: dict | None = None) -> None:
@@ -119,8 +121,15 @@ def api_key_revoke(*, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKeyIn
     return _key_revoke(ApiKey, tenant=tenant, key_pk=key_pk, actor=actor)
 
 
-def write_key_create(*, tenant: TenantRef, name: str, actor: str) -> tuple[IssuedKeyInfo, str]:
-    return _key_issue(WriteKey, tenant=tenant, name=name, actor=actor)
+def write_key_create(*, tenant: TenantRef, name: str, actor: str, allowed_origins: list[str] = ()) -> tuple[IssuedKeyInfo, str]:
+    """A write key; `allowed_origins` (scheme://host[:port]) limits which sites' browsers may send with it."""
+    origins = [origin.strip().rstrip("/").lower() for origin in allowed_origins if origin.strip()]
+    bad = [origin for origin in origins if not ORIGIN.match(origin)]
+    if bad:
+        raise InvalidInput("An allowed origin is a scheme and host, such as https://shop.example.",
+                           errors=[{"field": "allowed_origins", "message": f"not an origin: {origin}"} for origin in bad])
+    extra = {"allowed_origins": "\n".join(origins)} if origins else {}
+    return _key_issue(WriteKey, tenant=tenant, name=name, actor=actor, **extra)
 
 
 def write_key_revoke(*, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKeyInfo:
@@ -153,7 +162,8 @@ def write_key_authenticate(secret: str) -> Principal | None:
     key = _key_authenticate(WriteKey, secret)
     if key is None:
         return None
-    return Principal(kind="writekey", label=f"writekey:{WriteKey.PREFIX}{key.key_id}", roles={key.tenant_id: "ingest"})
+    return Principal(kind="writekey", label=f"writekey:{WriteKey.PREFIX}{key.key_id}", roles={key.tenant_id: "ingest"},
+                     origins=key.origins())
 
 
 @transaction.atomic

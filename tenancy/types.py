@@ -22,6 +22,7 @@ class Principal:
     user_id: int | None = None
     is_superuser: bool = False
     tenants: tuple = ()  # (TenantRef, role) pairs when already known (keys), saving a lookup
+    origins: tuple[str, ...] = ()  # a write key's allowed browser origins (empty: any)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def _raw(method: str, path: str, data: bytes = b"", *, content_type: str = "appl
 
 def _post(path: str, body, *, content_type: str = "application/json", **meta):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return _raw("POST", path, data, content_type=content_type, HTTP_ORIGIN=ORIGIN, **meta)
+    return _raw("POST", path, data, content_type=content_type, **{"HTTP_ORIGIN": ORIGIN, **meta})
 
 
 def _basic(key: str) -> str:
@@ -124,3 +124,19 @@ def test_the_write_keys_page_shows_the_endpoint_and_ready_snippets_with_the_new_
     secret = fragment.split('<code id="new-secret" class="secret-value">')[1].split("<")[0]
     assert fragment.count(secret) >= 4, "the new key is filled into each snippet"
     assert "Send events" not in client.get("/settings/api-keys/").content.decode(), "API keys do not send events"
+
+
+def test_a_write_key_may_be_limited_to_some_sites(tenant_a, api_as):
+    from tenancy.roles import Role
+
+    admin = api_as(tenant_a, Role.ADMIN)
+    created = admin.post("/api/write-keys", {"name": "shop", "allowed_origins": ["https://Shop.example/"]})
+    assert created.status_code == 201
+    key = created.json()["secret"]
+    call = {"type": "track", "event": "E", "anonymousId": "a1"}
+    from_shop = _post("/api/v1/track", call, HTTP_AUTHORIZATION=_basic(key), HTTP_ORIGIN="https://shop.example")
+    from_elsewhere = _post("/api/v1/track", call, HTTP_AUTHORIZATION=_basic(key), HTTP_ORIGIN="https://evil.example")
+    from_a_server = ApiClient.for_write_key(key).post("/api/v1/track", call)
+    assert (from_shop.status_code, from_elsewhere.status_code, from_a_server.status_code) == (200, 403, 200)
+    assert "allowed origins" in from_elsewhere.json()["detail"] and from_elsewhere["Access-Control-Allow-Origin"] == "*"
+    assert admin.post("/api/write-keys", {"name": "bad", "allowed_origins": ["shop.example/path"]}).status_code == 422
