@@ -1,6 +1,7 @@
 """Reading the inbox: what waits to be loaded, and what was set aside after failing to load."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,10 +73,22 @@ def live_calls(*, tenant: TenantRef, type: str = "", source: str = "", limit: in
     if source:
         rows = rows.filter(source=source)
     rows = list(rows[:limit])
-    loaded = loaded_message_ids(tenant=tenant, message_ids=[r.message_id for r in rows if r.status == "accepted"])
+    waiting = [r.message_id for r in rows if r.status == "accepted"]
+    loaded = loaded_message_ids(tenant=tenant, message_ids=waiting)
+    set_aside = {message_id: batch.error for batch in set_aside_batches(tenant.id) if waiting
+                 for message_id in json.loads(batch.accepted).values()}
+
+    def status(row: RecentCall) -> tuple[str, str]:
+        if row.status != "accepted":
+            return row.status, row.reason
+        if row.message_id in loaded:
+            return "loaded", ""
+        if row.message_id in set_aside:
+            return "set aside", f"the loader could not store its batch: {set_aside[row.message_id][:300]}"
+        return "accepted", ""
+
     return [LiveCall(received_at=r.received_at, source=r.source, message_id=r.message_id, type=r.type, event=r.event,
-                     status="loaded" if r.status == "accepted" and r.message_id in loaded else r.status, reason=r.reason,
-                     payload=r.payload) for r in rows]
+                     status=status(r)[0], reason=status(r)[1], payload=r.payload) for r in rows]
 
 
 def live_sources(*, tenant: TenantRef) -> list[str]:

@@ -50,3 +50,15 @@ def test_no_tenant_sees_anothers_calls(console_as, sdk, tenant_a, tenant_b):
     assert set(RecentCall.objects.values_list("tenant_id", flat=True)) == {tenant_a.ref.id}, "only the watched tenant is recorded"
     rows = _rows(console_as(Role.VIEWER))
     assert "Secret Plan" in rows and "B Only" not in rows
+
+
+def test_a_call_whose_batch_the_loader_set_aside_says_so(console_as, tenant_a, sdk):
+    from tracking.models import InboxBatch
+
+    client = console_as(Role.VIEWER)
+    client.get("/events/")
+    sdk.post("/api/v1/batch", {"batch": [{"type": "track", "event": "Doomed", "userId": "u1", "messageId": "d1"}]})
+    InboxBatch.objects.filter(tenant_id=tenant_a.ref.id).update(body='{"batch": [')  # damaged: it cannot load
+    load_inbox()
+    rows = _rows(client)
+    assert ">set aside<" in rows and "could not store its batch" in rows
