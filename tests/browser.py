@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,24 +27,24 @@ def playwright_driver():
         yield playwright
 
 
-def launch_chromium(playwright, *extra_flags: str):
-    """Debian's Chromium in a fresh profile; the caller closes the context (and `profile_dir`)."""
+@contextmanager
+def chromium_context(playwright, *extra_flags: str):
+    """Debian's Chromium in a fresh profile, closed (and the profile removed) afterwards."""
     profile = tempfile.mkdtemp(prefix="cdp-chromium-")
     context = playwright.chromium.launch_persistent_context(
         profile, executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True, args=[*CHROMIUM_FLAGS, *extra_flags],
     )
-    context.profile_dir = profile
-    return context
-
-
-@pytest.fixture(scope="session")
-def chromium(playwright_driver):
-    context = launch_chromium(playwright_driver)
     try:
         yield context
     finally:
         context.close()
-        shutil.rmtree(context.profile_dir, ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver):
+    with chromium_context(playwright_driver) as context:
+        yield context
 
 
 @pytest.fixture

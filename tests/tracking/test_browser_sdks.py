@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import launch_chromium
+from tests.browser import chromium_context
 from tests.servers import free_port
 from tests.tracking.helpers import inbox_calls
 from tracking.loader import load_inbox
@@ -60,12 +60,8 @@ def site():
 @pytest.fixture(scope="module")
 def browser(playwright_driver):
     """Chromium that reaches 127.0.0.1 and nothing else."""
-    context = launch_chromium(playwright_driver, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
-    try:
+    with chromium_context(playwright_driver, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1") as context:
         yield context
-    finally:
-        context.close()
-        shutil.rmtree(context.profile_dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -117,16 +113,21 @@ def _check_alias_links(api, user: str, previous: str) -> None:
     assert api.get(f"/api/identity/resolve?type=anonymous_id&value={previous}").json()["cdp_id"] == resolved
 
 
+def _check_arrived(page, *, sent: dict, tenant, other_tenant, api, user: str, email: str, previous: str, site: str) -> None:
+    """Every call arrived once, as sent, in the SDK's tenant only, without a failed request; the alias links."""
+    calls = _wait_for_calls(page, tenant.ref.id, len(TYPES))
+    assert not [f for f in page.failures if "127.0.0.1" in str(f)], page.failures
+    _check_delivered(calls, user=user, anonymous_id=sent["anonymousId"], email=email, page_url=f"{site}/index.html")
+    assert inbox_calls(other_tenant.ref.id) == []
+    _check_alias_links(api, user, previous)
+
+
 @pytest.mark.parametrize("batching", [False, True], ids=["standard", "batching"])
 def test_segment_analytics_next_from_another_origin(shop_page, live_server, site, tenant_a, tenant_b, api_as, batching):
     result = shop_page.evaluate("config => window.sendWithSegment(config)",
                                 {"writeKey": tenant_a.write_key, "cdnURL": f"{_server(live_server)}/api", "batching": batching})
-    calls = _wait_for_calls(shop_page, tenant_a.ref.id, len(TYPES))
-    assert not [f for f in shop_page.failures if "127.0.0.1" in str(f)], shop_page.failures
-    _check_delivered(calls, user="seg-user", anonymous_id=result["anonymousId"], email="Seg.User@Example.com",
-                     page_url=f"{site}/index.html")
-    assert inbox_calls(tenant_b.ref.id) == []
-    _check_alias_links(api_as(tenant_a, "viewer"), "seg-user", "seg-anon-before")
+    _check_arrived(shop_page, sent=result, tenant=tenant_a, other_tenant=tenant_b, api=api_as(tenant_a, "viewer"), user="seg-user",
+                   email="Seg.User@Example.com", previous="seg-anon-before", site=site)
 
 
 @pytest.mark.parametrize("mode", ["standard", "batching", "beacon"])
@@ -134,11 +135,7 @@ def test_rudderstack_v3_from_another_origin(shop_page, live_server, site, tenant
     result = shop_page.evaluate("config => window.sendWithRudderStack(config)", {
         "writeKey": tenant_a.write_key, "dataPlaneUrl": f"{_server(live_server)}/api", "configUrl": f"{_server(live_server)}/api",
         "batching": mode == "batching", "beacon": mode == "beacon"})
-    calls = _wait_for_calls(shop_page, tenant_a.ref.id, len(TYPES))
-    assert not [f for f in shop_page.failures if "127.0.0.1" in str(f)], shop_page.failures
-    _check_delivered(calls, user="rs-user", anonymous_id=result["anonymousId"], email="RS.User@Example.com",
-                     page_url=f"{site}/index.html")
-    assert inbox_calls(tenant_b.ref.id) == []
-    _check_alias_links(api_as(tenant_a, "viewer"), "rs-user", "rs-anon-before")
+    _check_arrived(shop_page, sent=result, tenant=tenant_a, other_tenant=tenant_b, api=api_as(tenant_a, "viewer"), user="rs-user",
+                   email="RS.User@Example.com", previous="rs-anon-before", site=site)
     profile = api_as(tenant_a, "viewer").get("/api/customers/lookup?type=user_id&value=rs-user").json()
     assert {t["key"]: t["value"] for t in profile["traits"]}["email"] == "RS.User@Example.com", "traits sent in context.traits"
