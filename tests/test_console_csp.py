@@ -1,0 +1,65 @@
+"""Every console page runs under a strict Content-Security-Policy without a violation, and text a
+user or an SDK sets cannot run as script: the stored XSS of the Members page is gone."""
+from __future__ import annotations
+
+import pytest
+
+from customers.services import customer_identify
+from tenancy import services
+from tenancy.roles import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("lakehouse")]
+
+PASSWORD = "correct-horse-battery-staple"
+HOSTILE = "x'+alert(document.domain)+'@acme.test"
+LISTEN = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
+@pytest.fixture
+def shop(db):
+    tenant = services.tenant_create(slug="shop", name="Shop", actor="test")
+    services.member_set(tenant=tenant, email="op@example.com", role=Role.ADMIN, actor="test", password=PASSWORD)
+    services.member_set(tenant=tenant, email=HOSTILE, role=Role.VIEWER, actor="test")
+    services.write_key_create(tenant=tenant, name="<script>alert(1)</script>", actor="test")
+    profile = customer_identify(tenant=tenant, user_id="ada", anonymous_id="a'+alert(1)+'", email="ada@example.com",
+                                traits={"name": "<img src=x onerror=alert(1)>"}, actor="test")
+    return profile.cdp_id
+
+
+def _sign_in(page, live_server):
+    page.add_init_script(LISTEN)
+    page.goto(live_server.url + "/signin/")
+    page.fill("#id_username", "op@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+
+
+def test_every_console_page_runs_under_the_policy_without_a_violation(page, live_server, shop):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append((dialog.type, dialog.message)), dialog.dismiss()))
+    _sign_in(page, live_server)
+    pages = ["/", "/customers/", f"/customers/{shop}/", "/customers/computed-traits/", "/identity/", "/identity/rules/",
+             "/events/", "/operations/", "/settings/members/", "/settings/api-keys/", "/settings/write-keys/"]
+    for path in pages:
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__violations") == [], (path, page.evaluate("window.__violations"))
+    assert dialogs == [], "no hostile value ran as script"
+
+
+def test_a_hostile_member_email_is_text_in_the_remove_confirmation_never_script(page, live_server, shop):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append((dialog.type, dialog.message)), dialog.dismiss()))
+    _sign_in(page, live_server)
+    page.goto(live_server.url + "/settings/members/")
+    page.click(f"tr:has-text(\"{HOSTILE}\") >> button:has-text('Remove')")
+    assert dialogs == [("confirm", f"Remove {HOSTILE} from this tenant?")], dialogs
+    assert HOSTILE in page.content(), "dismissing the confirmation removed nobody"
+    assert page.evaluate("window.__violations") == []
