@@ -71,8 +71,13 @@ def member_set(*, tenant: TenantRef, email: str, role: str, actor: str, password
         else:
             user.set_unusable_password()
         user.save()
-    membership, _ = Membership.objects.update_or_create(user=user, tenant_id=tenant.id, defaults={"role": role})
-    audit_record(tenant=tenant, actor=actor, action="member.set", target=email, details={"role": role})
+    with transaction.atomic():
+        current = Membership.objects.select_for_update().filter(user=user, tenant_id=tenant.id).first()
+        if current is not None and current.role == Role.ADMIN and role != Role.ADMIN \
+                and Membership.objects.filter(tenant_id=tenant.id, role=Role.ADMIN).count() == 1:
+            raise Conflict("This is the tenant's last admin; make someone else admin first.")
+        membership, _ = Membership.objects.update_or_create(user=user, tenant_id=tenant.id, defaults={"role": role})
+        audit_record(tenant=tenant, actor=actor, action="member.set", target=email, details={"role": role})
     return member_info(membership)
 
 

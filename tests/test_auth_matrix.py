@@ -185,3 +185,23 @@ def test_rate_limit_answers_429_with_retry_after(tenant_a, api_as, settings):
     assert statuses == [200, 200, 200, 429]
     assert int(client.get("/api/me")["Retry-After"]) >= 1
     cache.clear()
+
+
+def test_the_last_admin_can_be_neither_removed_nor_demoted(tenant_a, api_as):
+    admin = api_as(tenant_a, Role.ADMIN)
+    services.member_set(tenant=tenant_a.ref, email="only-admin@example.com", role=Role.ADMIN, actor="test")
+    members = {m["email"]: m for m in admin.get("/api/members").json()["items"]}
+    admins = [m for m in members.values() if m["role"] == Role.ADMIN]
+    for member in admins[1:]:
+        assert admin.delete(f"/api/members/{member['id']}").status_code == 204
+    last = admins[0]
+    assert admin.patch(f"/api/members/{last['id']}", {"role": Role.VIEWER}).status_code == 409
+    assert admin.delete(f"/api/members/{last['id']}").status_code == 409
+
+
+def test_rebuilds_and_rules_previews_need_admin_in_the_api_as_in_the_console(tenant_a, api_as):
+    editor = api_as(tenant_a, Role.EDITOR)
+    assert editor.post("/api/identity/runs", {}).status_code == 403
+    rules = {k: v for k, v in editor.get("/api/identity/rules").json().items() if k != "defaults"}
+    assert editor.post("/api/identity/rules/preview", rules).status_code == 403
+    assert api_as(tenant_a, Role.ADMIN).post("/api/identity/runs", {}).status_code == 202

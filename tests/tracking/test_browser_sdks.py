@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError
 
 from tests.browser import chromium_context
 from tests.servers import free_port
@@ -84,8 +85,14 @@ def _server(live_server) -> str:
 
 def _wait_for_calls(page, tenant_id: int, count: int, deadline_seconds: float = 20) -> list[dict]:
     """Until the inbox holds `count` calls of the tenant: woken by each request the page finishes."""
-    deadline = time.monotonic() + deadline_seconds
-    while len(calls := inbox_calls(tenant_id)) < count and time.monotonic() < deadline:
+    deadline, calls = time.monotonic() + deadline_seconds, []
+    while time.monotonic() < deadline:
+        try:
+            calls = inbox_calls(tenant_id)
+        except OperationalError:  # SQLite: the live server is writing this very moment; look again
+            calls = []
+        if len(calls) >= count:
+            break
         try:
             page.wait_for_event("requestfinished", timeout=1000)
         except Exception:  # noqa: BLE001 - nothing finished in that second; look again
