@@ -89,7 +89,10 @@ def trait_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
 
 @require_POST
 @role_required()
-def trait_unset(request: HttpRequest, cdp_id: str, key: str) -> HttpResponse:
+def trait_unset(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    # The key travels in the form, not the URL: a trait saved under any name (even one with "/",
+    # or empty, from before names were checked) can be removed.
+    key = request.POST.get("key", "")
     ctx = console_context(request)
     services.customer_update_traits(tenant=ctx.tenant, cdp_id=cdp_id, set_traits={}, unset=[key], actor=ctx.actor, source="console")
     messages.success(request, f"Removed {key}.")

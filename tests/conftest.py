@@ -200,7 +200,9 @@ def _fresh_process_caches():
     """Per-process caches outlive a test's rolled-back rows (ids are reused); start each test clean."""
     from customers import privacy
     from tenancy.keycache import key_cache_clear
+    from tracking import debugger
 
     privacy._cache.clear()
     key_cache_clear()
+    debugger._watched.clear()
     yield

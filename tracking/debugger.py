@@ -10,10 +10,12 @@ KEEP_SECONDS, so personal data does not accumulate here.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from tracking.models import DebugWatch, RecentCall
@@ -22,6 +24,7 @@ WATCH_SECONDS = 120
 KEEP_PER_TENANT = 500
 KEEP_SECONDS = 3600
 PAYLOAD_CHARS = 4000
+logger = logging.getLogger("cdp.tracking")
 _CHECK_SECONDS = 5  # how stale this process's idea of who is watched may be
 _watched: dict[int, tuple[float, bool]] = {}
 _lock = threading.Lock()
@@ -48,7 +51,8 @@ def watching(tenant_id: int) -> bool:
 def _payload(call: object) -> str:
     if isinstance(call, dict):
         call = {key: value for key, value in call.items() if key != "writeKey"}  # a secret, never shown
-    text = json.dumps(call, ensure_ascii=False, default=str)
+    # json.dumps escapes a NUL; a lone surrogate (refused calls may hold one) becomes U+FFFD.
+    text = json.dumps(call, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return text if len(text) <= PAYLOAD_CHARS else text[:PAYLOAD_CHARS] + "…"
 
 
@@ -57,11 +61,21 @@ def record(*, tenant_id: int, received_at: datetime, source: str, calls: list[tu
     rows = []
     for message_id, call_type, event, raw, status in calls:
         state, _, reason = status.partition(":")
-        rows.append(RecentCall(tenant_id=tenant_id, received_at=received_at, source=source[:100], message_id=(message_id or "")[:255],
-                               type=(call_type or "")[:16], event=(event or "")[:255], status=state, reason=reason[:2000],
+        rows.append(RecentCall(tenant_id=tenant_id, received_at=received_at, source=source[:100], message_id=_text(message_id, 255),
+                               type=_text(call_type, 16), event=_text(event, 255), status=state, reason=reason[:2000],
                                payload=_payload(raw)))
-    RecentCall.objects.bulk_create(rows)
-    _prune(tenant_id, received_at)
+    try:
+        with transaction.atomic():
+            RecentCall.objects.bulk_create(rows)
+            _prune(tenant_id, received_at)
+    except Exception:  # noqa: BLE001 - the calls are committed already; the view must never fail ingestion
+        logger.exception("live event view: could not record a request's calls")
+
+
+def _text(value: object, limit: int) -> str:
+    """A field of a call as sent, which may be anything (a number, an object, text NUL or surrogate)."""
+    text = value if isinstance(value, str) else "" if value is None else json.dumps(value, default=str)
+    return text.replace("\x00", "\ufffd").encode("utf-8", "surrogatepass").decode("utf-8", "replace")[:limit]
 
 
 def _prune(tenant_id: int, now: datetime) -> None:

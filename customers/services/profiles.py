@@ -15,7 +15,7 @@ from customers.traits import trait_row, traits_save
 from customers.types import CustomerProfile
 from identity import selectors as identity_selectors
 from kernel.errors import Conflict, InvalidInput
-from kernel.segment.calls import Rejected, normalize_call
+from kernel.segment.calls import TRAIT_KEY_MESSAGE, Rejected, normalize_call, trait_key_problem
 from lakehouse import get_engine
 from lakehouse.erasure import personal_data_erase
 from tenancy.services import audit_record
@@ -56,6 +56,10 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
     counts, last-seen times and the timeline do not move."""
     profile = customer_get(tenant=tenant, cdp_id=cdp_id)
     cdp_id = profile.cdp_id  # a merged id acts on the customer it was merged into
+    # New names are checked; any existing one may be unset (names saved before they were checked).
+    bad = [key for key in set_traits if trait_key_problem(key) is not None]
+    if bad:
+        raise InvalidInput("A trait name is not valid.", errors=[{"field": f"set.{key[:40]}", "message": TRAIT_KEY_MESSAGE} for key in bad[:20]])
     overlap = set(set_traits) & set(unset)
     if overlap:
         raise InvalidInput("A trait cannot be set and unset at once.", errors=[{"field": "unset", "message": f"also set: {sorted(overlap)}"}])

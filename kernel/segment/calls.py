@@ -6,13 +6,14 @@ inbox) or Rejected with one error per offending field.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kernel.jsontext import too_deep_path, unstorable_path
-from kernel.segment.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID
+from kernel.segment.limits import CALL_TYPES, MAX_EVENT_BYTES, MAX_MESSAGE_ID, MAX_TRAIT_KEY
 from kernel.times import parse_time
 
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
@@ -165,6 +166,12 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
         if value is not None and not isinstance(value, dict):
             errors.append((key, "must be a JSON object"))
 
+    if call_type in ("identify", "group"):
+        traits = call_traits({**raw, "type": call_type})
+        for key in traits or ():
+            if trait_key_problem(key) is not None:
+                errors.append((f"traits.{str(key)[:40]}", TRAIT_KEY_MESSAGE))
+                break
     when = event_time(raw, received_at, batch_sent_at, errors)
     if deep_possible:  # deeper than any writer that recurses can store (found at C speed per body: depth_bound)
         found = too_deep_path(raw)
@@ -185,6 +192,17 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
             return _rejected(index, message_id, [("", f"is larger than {MAX_EVENT_BYTES // 1024} KB")])
     message_id = message_id or f"srv-{uuid.uuid4().hex}"
     return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+TRAIT_KEY_MESSAGE = f"trait names are 1 to {MAX_TRAIT_KEY} characters, without control characters"
+
+
+def trait_key_problem(key: object) -> str | None:
+    """Why a trait name cannot be a profile key, or None when it can."""
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_TRAIT_KEY or _CONTROL.search(key):
+        return TRAIT_KEY_MESSAGE
+    return None
 
 
 def call_traits(call: dict) -> dict | None:

@@ -59,7 +59,7 @@ def test_editing_a_trait_is_an_identify_from_the_console(console, grace, tenant_
     assert {"key": "plan", "value": "pro", "source": "console"}.items() <= next(t for t in profile["traits"] if t["key"] == "plan").items()
     bad = client.post(f"/customers/{grace}/traits/", {"key": "no spaces allowed", "value": "x"})
     assert bad.status_code == 422 and "letters, digits" in bad.content.decode()
-    client.post(f"/customers/{grace}/traits/city/unset/")
+    client.post(f"/customers/{grace}/traits/unset/", {"key": "city"})
     assert "Arlington" not in client.get(f"/customers/{grace}/").content.decode()
 
 

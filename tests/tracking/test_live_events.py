@@ -62,3 +62,13 @@ def test_a_call_whose_batch_the_loader_set_aside_says_so(console_as, tenant_a, s
     load_inbox()
     rows = _rows(client)
     assert ">set aside<" in rows and "could not store its batch" in rows
+
+
+def test_hostile_calls_are_recorded_as_text_and_never_fail_ingestion(console_as, sdk):
+    client = console_as(Role.VIEWER)
+    client.get("/events/")
+    answer = sdk.post("/api/v1/batch", {"batch": [{"type": 5, "event": {"x": 1}, "userId": "u1", "messageId": ["m"]},
+                                                  {"type": "track", "event": "Fine \ud83d\ude00", "userId": "u1", "messageId": "ok"}]})
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    rows = _rows(client)
+    assert ">rejected<" in rows and "Fine \U0001F600" in rows
