@@ -19,6 +19,7 @@ from ninja import Router
 
 from kernel.errors import AuthenticationFailed
 from tenancy.auth import IngestAuth
+from tenancy.principals import basic_credentials
 from tenancy.selectors import write_key_tenant
 from tracking.services import ingest
 
@@ -92,8 +93,6 @@ def segment_settings(request: HttpRequest, write_key: str):
                           description="`?writeKey=` (or the write key as the HTTP Basic user name). No destinations: the "
                                       "SDK sends every call to the data plane, this server.")
 def rudderstack_source_config(request: HttpRequest, writeKey: str = ""):  # noqa: N803 - the SDK's parameter name
-    from tenancy.principals import basic_credentials
-
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     key = writeKey or (basic_credentials(credentials.strip()) if scheme.lower() == "basic" else "") or ""
     tenant = _tenant_of(key)

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connections
 from django.utils.dateparse import parse_datetime
 
-from lakehouse.backends.embedded import EmbeddedEngine, EmbeddedFeatures
+from lakehouse.backends.embedded import EmbeddedEngine, EmbeddedFeatures, to_pyformat
 from lakehouse.results import Results
 from lakehouse.schema import Table
 
@@ -72,8 +72,6 @@ class SQLiteEngine(EmbeddedEngine):
 
     # --- running ------------------------------------------------------------------------------
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
-        from lakehouse.backends.embedded import to_pyformat
-
         _, names = to_pyformat(sql)
         values = self._values(names, params)
         for name, value in values.items():
