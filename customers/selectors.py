@@ -88,7 +88,7 @@ def profile_changes(*, tenant: TenantRef, cdp_id: str, limit: int, offset: int) 
     """A customer's profile change log, newest first: who changed which trait, when, from where."""
     rows = get_engine().execute(sql.PROFILE_CHANGES_OF_CUSTOMER, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "limit": limit + 1,
                                                                   "offset": offset}).dicts()
-    items = [ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])}) for row in rows[:limit]]
+    items = [_change(row) for row in rows[:limit]]
     return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
 
 
@@ -147,7 +147,12 @@ def profile_changes_since(*, tenant: TenantRef, after: tuple[datetime, str] = EA
     (its watermark minus a minute) and treats changes it has seen as no-ops."""
     rows = get_engine().execute(sql.PROFILE_CHANGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
                                                             "limit": limit}).dicts()
-    return [ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])}) for row in rows]
+    return [_change(row) for row in rows]
+
+
+def _change(row: dict) -> ProfileChange:
+    """A change log row with its value read back from JSON text."""
+    return ProfileChange(**{**row, "value": None if row["value"] is None else json.loads(row["value"])})
 
 
 def loaded_message_ids(*, tenant: TenantRef, message_ids) -> set[str]:

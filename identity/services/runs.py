@@ -38,6 +38,10 @@ def _resolved(engine, tenant: TenantRef, *, seeds, run_id: int, on_moved: OnMove
     return outcome
 
 
+def _failed(run_id: int, exc: Exception) -> None:
+    IdentityRun.objects.filter(id=run_id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+
+
 def rules_checked(data: dict) -> Rules:
     try:
         rules = Rules.from_dict(data)
@@ -72,7 +76,7 @@ def run_execute(run_id: int, *, on_moved: OnMoved, progress: Callable[[str], Non
         progress("reading edges and identities")
         outcome = _resolved(get_engine(), tenant, seeds=None, run_id=run.id, on_moved=on_moved, progress=progress)
     except Exception as exc:
-        IdentityRun.objects.filter(id=run.id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+        _failed(run.id, exc)
         raise
     progress(f"{outcome.customers:,} customers, {outcome.changed:,} identifiers changed, {outcome.merges:,} merges, "
              f"{outcome.conflicts:,} conflicts")
@@ -134,7 +138,7 @@ def preview_execute(run_id: int) -> dict:
     try:
         result = rules_preview(tenant=tenant_ref_by_id(run.tenant_id), data=run.rules)
     except Exception as exc:
-        IdentityRun.objects.filter(id=run_id).update(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=dj_timezone.now())
+        _failed(run_id, exc)
         raise
     IdentityRun.objects.filter(id=run_id).update(state="succeeded", result=result, finished_at=dj_timezone.now(),
                                                  customers=result["customers_after"], conflicts=result["conflicts"])

@@ -170,7 +170,7 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
         traits = call_traits({**raw, "type": call_type})
         for key in traits or ():
             if trait_key_problem(key) is not None:
-                errors.append((f"traits.{str(key)[:40]}", TRAIT_KEY_MESSAGE))
+                errors.append((f"traits.{str(key)[:40]}" if str(key).strip() else "traits", TRAIT_KEY_MESSAGE))
                 break
     when = event_time(raw, received_at, batch_sent_at, errors)
     if deep_possible:  # deeper than any writer that recurses can store (found at C speed per body: depth_bound)
