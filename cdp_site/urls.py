@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from cdp_site import health
 from cdp_site.api import api, redoc_view
 from cdp_site.views import not_found, server_error
+from console import views as console_views
 
 urlpatterns = [
     path("health", health.health, name="health"),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/", api.urls),
     # Unknown API paths answer with a problem document even when DEBUG shows HTML elsewhere.
     re_path(r"^api/", not_found),
+    path("admin/login/", console_views.admin_sign_in),  # before admin's own, for its 429
     path("admin/", admin.site.urls),
     path("settings/", include("tenancy.urls")),
     path("operations/", include("operations.urls")),

@@ -1,7 +1,7 @@
 """The console shell: sign-in, home, tenant switching, and sections still to come."""
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from console.access import role_required
 from console.navigation import UPCOMING_SECTIONS
-from kernel.ratelimit import login_attempt_allowed
 from tenancy.middleware import SESSION_TENANT_KEY
 
 
@@ -18,12 +17,30 @@ class SignInView(auth_views.LoginView):
     template_name = "console/login.html"
     redirect_authenticated_user = True
 
-    def post(self, request, *args, **kwargs):
-        if not login_attempt_allowed(request):
-            form = self.get_form()
-            form.add_error(None, "Too many sign-in attempts. Wait a few minutes and try again.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form):
+        return throttled_response(self.request, super().form_invalid(form), form)
+
+
+THROTTLED_MESSAGE = "Too many sign-in attempts. Wait 15 minutes and try again, or ask an admin to check the audit log."
+
+
+def throttled_response(request, response, form):
+    """A sign-in the throttle refused (tenancy/signin.py) answers 429, saying so, not 'wrong password'."""
+    if getattr(request, "cdp_sign_in_throttled", False):
+        form.errors.clear()
+        form.add_error(None, THROTTLED_MESSAGE)
+        response.status_code = 429
+    return response
+
+
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """Django admin's sign-in page, answering 429 when the throttle refused it (the throttle itself
+    is in the authentication backend, so it applies here without this)."""
+    response = admin.site.login(request)
+    form = getattr(response, "context_data", {}).get("form") if hasattr(response, "context_data") else None
+    if form is not None:
+        return throttled_response(request, response, form)
+    return response
 
 
 sign_out = auth_views.LogoutView.as_view()

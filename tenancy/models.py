@@ -80,3 +80,17 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_time")]
+
+
+class SignInAttempt(models.Model):
+    """One failed password sign-in: the ledger the sign-in throttle counts, shared by every process
+    (the cache is per process, so a limit kept there would multiply by the number of workers).
+    Rows older than a day are deleted as new ones are written."""
+
+    username = models.CharField(max_length=150)  # normalised as the sign-in form sees it
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"], name="signin_user_time"),
+                   models.Index(fields=["address", "at"], name="signin_address_time")]

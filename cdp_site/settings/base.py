@@ -120,6 +120,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Django's password backend behind the sign-in throttle and audit (tenancy/signin.py), so the
+# console's and the admin's sign-in forms are limited alike.
+AUTHENTICATION_BACKENDS = ["tenancy.signin.ThrottledModelBackend"]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"
@@ -164,6 +167,9 @@ CDP_APP_USER_DEFAULT_ROLE = env.str("CDP_APP_USER_DEFAULT_ROLE", "viewer")
 CDP_API_RATE_LIMIT_PER_MINUTE = env.int("CDP_API_RATE_LIMIT_PER_MINUTE", 6000)
 CDP_INGEST_RATE_LIMIT_PER_SECOND = env.int("CDP_INGEST_RATE_LIMIT_PER_SECOND", 1000)
 CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES", 10)
+# The header a trusted reverse proxy puts the client's address in (kernel/clients.py); empty:
+# REMOTE_ADDR. Databricks Apps' proxy sets X-Real-Ip, and nothing reaches an app around it.
+CDP_CLIENT_ADDRESS_HEADER = env.str("CDP_CLIENT_ADDRESS_HEADER", "X-Real-Ip" if RUNNING_AS_DATABRICKS_APP else "")
 
 # --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------
 # "scheduler": django-q2 ticks the journey orchestrator; "job": a Databricks job does (the bundle's).
