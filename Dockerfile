@@ -21,4 +21,4 @@ RUN useradd --system --uid 10001 --home /app cdp \
 USER cdp
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health')"
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn cdp_site.wsgi:application --bind 0.0.0.0:${PORT} --workers 2 --threads 8 --timeout 120 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c cdp_site/gunicorn.conf.py cdp_site.wsgi:application --bind 0.0.0.0:${PORT}"]

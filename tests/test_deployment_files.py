@@ -89,7 +89,7 @@ def test_orchestrator_job_runs_every_5_minutes_by_quartz_cron_with_a_time_zone(b
 def test_app_yaml_serves_gunicorn_on_the_app_port_with_resources_bound_by_name(bundle):
     app_yaml = _load("app.yaml")
     command = " ".join(app_yaml["command"])
-    assert re.search(r"gunicorn cdp_site\.wsgi:application\s+--bind 0\.0\.0\.0:\$\{DATABRICKS_APP_PORT\}", command)
+    assert re.search(r"gunicorn -c cdp_site/gunicorn\.conf\.py cdp_site\.wsgi:application\s+--bind 0\.0\.0\.0:\$\{DATABRICKS_APP_PORT\}", command)
     env = {item["name"]: item for item in app_yaml["env"]}
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "cdp_site.settings.production"
     declared = {resource["name"] for resource in bundle["resources"]["apps"]["cdp_platform"]["resources"]}
@@ -113,5 +113,5 @@ def test_job_runner_accepts_settings_secrets_and_a_command():
 def test_dockerfile_runs_gunicorn_as_non_root():
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
-    assert "gunicorn cdp_site.wsgi:application" in text
+    assert "gunicorn -c cdp_site/gunicorn.conf.py cdp_site.wsgi:application" in text
     assert "npm ci" in text  # JavaScript from the npm registry, not a CDN
