@@ -19,3 +19,25 @@ def client_address(request) -> str:
         if forwarded:
             return forwarded[:64]
     return request.META.get("REMOTE_ADDR", "")
+
+
+def is_cross_site(request) -> bool:
+    """True when a browser says this request comes from another site's page.
+
+    For state-changing requests that carry ambient credentials but no cookie, so no CSRF token
+    (a Databricks Apps user: the proxy authenticates the browser and forwards only the identity).
+    Browsers send `Sec-Fetch-Site` (all current ones) or at least `Origin` on every cross-origin
+    POST, PUT, PATCH and DELETE, forms included; a request with neither is not from a browser,
+    so it cannot be a forgery riding on a browser's credentials."""
+    fetch_site = request.META.get("HTTP_SEC_FETCH_SITE", "")
+    if fetch_site:
+        return fetch_site not in ("same-origin", "none")  # "none": the user typed it or used a bookmark
+    origin = request.META.get("HTTP_ORIGIN", "")
+    if not origin:
+        return False
+    return origin.rstrip("/").lower() not in _own_origins(request)
+
+
+def _own_origins(request) -> set[str]:
+    return {f"{request.scheme}://{request.get_host()}".lower(),
+            *(o.rstrip("/").lower() for o in settings.CSRF_TRUSTED_ORIGINS if "*" not in o)}

@@ -15,6 +15,7 @@ from ninja.security.base import AuthBase
 from ninja.throttling import BaseThrottle
 from ninja.utils import check_csrf
 
+from kernel.clients import is_cross_site
 from kernel.errors import AuthenticationFailed, DomainError, PermissionDenied
 from kernel.ratelimit import take_token
 from kernel.segment.body import read_json
@@ -47,11 +48,17 @@ def request_principal(request: HttpRequest) -> Principal:
     principal = session_principal(getattr(request, "user", None))
     if principal is None:
         raise AuthenticationFailed("Send an API key or JWT as 'Authorization: Bearer <token>', or sign in to the console.")
-    # Browser sessions carry ambient credentials, so their writes need the CSRF token; a
-    # request with no cookies at all cannot be a cross-site forgery.
-    if request.method not in SAFE_METHODS and request.COOKIES:
-        if check_csrf(request) is not None:
-            raise PermissionDenied("The CSRF token is missing or wrong; reload the page and try again.")
+    # Browser sessions carry ambient credentials, so their writes need the CSRF token. A
+    # Databricks Apps identity is ambient too, and may come with no cookie at all (the proxy
+    # authenticates the browser itself): then no token can exist, and the browser's own word on
+    # where the request comes from (Sec-Fetch-Site, Origin) decides.
+    if request.method not in SAFE_METHODS:
+        if request.COOKIES:
+            if check_csrf(request) is not None:
+                raise PermissionDenied("The CSRF token is missing or wrong; reload the page and try again.")
+        elif getattr(request, "cdp_forwarded_identity", False) and is_cross_site(request):
+            raise PermissionDenied("This change was sent from another site's page; make it from this app's own pages, "
+                                   "or call the API with an API key.")
     return principal
 
 

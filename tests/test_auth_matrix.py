@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tenancy import services
-from tenancy.models import Membership
+from tenancy.models import ApiKey, Membership
 from tenancy.roles import Role
 from tests.conftest import ApiClient
 from tests.jwt_tokens import HS_SECRET, RSA_PUBLIC_PEM, make_token
@@ -168,6 +168,26 @@ class TestDatabricksForwardedIdentity:
         body = ApiClient(**self.HEADERS).get("/api/me").json()
         assert (body["principal"], body["tenant"]["slug"], body["tenant"]["role"]) == ("user:ana@example.com", "alpha", "viewer")
         assert ApiClient(**self.HEADERS).post("/api/api-keys", {"name": "x"}).status_code == 403
+
+    @pytest.mark.parametrize(("where_from", "created"), [
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.test"}, False),
+        ({"Origin": "https://evil.test"}, False),  # a browser without Fetch Metadata
+        ({"Sec-Fetch-Site": "same-site"}, False),  # another app on the same parent domain
+        ({"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}, True),
+        ({"Origin": "http://testserver"}, True),
+        ({}, True),  # not a browser: nothing ambient to ride on
+    ])
+    def test_writes_without_cookies_are_refused_from_another_site(self, tenant_a, settings, where_from, created):
+        # The Apps proxy may authenticate the browser with a cookie of its own and pass on only
+        # the identity: a cross-site form (text/plain, no preflight) would then write as the user.
+        settings.RUNNING_AS_DATABRICKS_APP = True
+        settings.CDP_APP_USER_DEFAULT_TENANT = tenant_a.slug
+        settings.CDP_APP_USER_DEFAULT_ROLE = "admin"
+        response = ApiClient(**self.HEADERS, **where_from).post("/api/api-keys", '{"name": "forged"}', content_type="text/plain")
+        assert response.status_code == (201 if created else 403), response.content
+        assert ApiKey.objects.filter(name="forged").exists() is created
+        if not created:
+            assert "another site" in response.json()["detail"]
 
     def test_without_a_default_tenant_a_new_app_user_reaches_nothing(self, tenant_a, settings):
         settings.RUNNING_AS_DATABRICKS_APP = True
