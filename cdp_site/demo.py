@@ -24,10 +24,12 @@ class DemoResult:
 
 @transaction.atomic
 def demo_load(*, admin_email: str = DEMO_ADMIN_EMAIL, admin_password: str = "") -> DemoResult:
-    """Demo tenants and an admin in each; the password is set only when the admin is new."""
+    """Demo tenants and an admin in each (a superuser when new); the password is set only when the admin is new."""
     tenants = [services.tenant_get_or_create(slug=slug, name=name, actor="demo") for slug, name in DEMO_TENANTS]
     is_new = not get_user_model().objects.filter(username=admin_email).exists()
     password = (admin_password or secrets.token_urlsafe(12)) if is_new else None
     for tenant in tenants:
         services.member_set(tenant=tenant, email=admin_email, role=Role.ADMIN, actor="demo", password=password)
+    if is_new:  # the local install's operator: sees the platform-wide Operations view
+        services.platform_operator_grant(email=admin_email, actor="demo")
     return DemoResult(admin_email=admin_email, admin_password=password, tenants=[t.slug for t in tenants])

@@ -84,13 +84,14 @@ def _migrate_table(engine: Engine, table: Table, recorded: int | None) -> str:
     return f"added {', '.join(c.name for c in missing)} (version {table.version})"
 
 
-def status(engine: Engine, *, tables: TableRegistry = TABLES) -> list[TableStatus]:
+def status(engine: Engine, *, tables: TableRegistry = TABLES, tenant_id: str | None = None) -> list[TableStatus]:
+    """Each table's state, with its rows counted platform-wide or for one tenant."""
     versions = recorded_versions(engine)
     out = []
     for table in tables:
         exists = engine.existing_columns(table.name) is not None
         out.append(TableStatus(
-            name=table.name, exists=exists, rows=engine.row_count(table.name) if exists else None,
+            name=table.name, exists=exists, rows=engine.row_count(table.name, tenant_id=tenant_id) if exists else None,
             version=versions.get(table.name) if exists else None, latest=table.version,
         ))
     return out

@@ -1,5 +1,5 @@
-"""The scheduler's schedules and recent task runs (admins: they span all tenants' work), and the
-tenant's ingestion inbox: calls waiting to load and batches set aside after failing to."""
+"""The scheduler's schedules and recent task runs (a tenant's own for its admins, all of them for
+superusers), and the tenant's ingestion inbox: calls waiting to load and batches set aside."""
 from __future__ import annotations
 
 from django.http import HttpRequest
@@ -21,9 +21,12 @@ def schedule_list(request: HttpRequest, page: Query[PageParams]):
     return page_of(selectors.schedule_list(), limit=page.limit, offset=page.offset)
 
 
-@router.get("/tasks", response=PageOut[TaskRunOut], summary="Recent task runs, newest first, with errors")
+@router.get("/tasks", response=PageOut[TaskRunOut], summary="Recent task runs, newest first, with errors",
+            description="A tenant's admins see the work queued for their tenant (rebuilds, previews, computed traits); "
+                        "superusers see every run, the scheduled ones that span all tenants included.")
 def task_list(request: HttpRequest, page: Query[PageParams]):
-    return page_of(selectors.task_runs(), limit=page.limit, offset=page.offset, mapper=selectors.task_run_info)
+    scope = None if request.auth.principal.is_superuser else request.auth.tenant.id
+    return page_of(selectors.task_runs(tenant_id=scope), limit=page.limit, offset=page.offset, mapper=selectors.task_run_info)
 
 
 @router.get("/inbox", response=InboxOut, summary="Calls waiting to load, and batches set aside after failing to load, with their errors",

@@ -1,4 +1,7 @@
-"""The lakehouse as the Operations page shows it: engine, location, and each table's state."""
+"""The lakehouse as the Operations page shows it: engine, location, and each table's state.
+
+A tenant's admin sees its own rows and no location (a file path or a catalog says where every
+tenant's data lives); only a superuser sees the platform-wide view."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,10 +19,12 @@ class LakehouseOverview:
     problem: str | None
 
 
-def lakehouse_overview() -> LakehouseOverview:
+def lakehouse_overview(*, tenant_slug: str | None) -> LakehouseOverview:
+    """`tenant_slug` None: the platform (superusers); otherwise that tenant's counts only."""
     try:
         engine = get_engine()
-        return LakehouseOverview(engine=engine.vendor, location=engine.location(), tables=status(engine), problem=None)
+        location = engine.location() if tenant_slug is None else ""
+        return LakehouseOverview(engine=engine.vendor, location=location, tables=status(engine, tenant_id=tenant_slug), problem=None)
     except LakehouseError as exc:
         return LakehouseOverview(engine="?", location="", tables=[], problem=str(exc))
     except Exception as exc:  # an engine that cannot start: show why instead of failing the page

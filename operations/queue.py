@@ -11,10 +11,13 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django_q.tasks import async_task
 
+from operations.selectors import task_group
 
-def task_enqueue(func: str, *args, name: str) -> None:
-    """Queue `func` (a dotted path to a `tasks.py` function taking ids) with `args`."""
+
+def task_enqueue(func: str, *args, name: str, tenant_id: int) -> None:
+    """Queue `func` (a dotted path to a `tasks.py` function taking ids) with `args`, as work of
+    `tenant_id`: its admins see the run on Operations, other tenants' admins do not."""
     if settings.CDP_TASKS_INLINE:
         import_string(func)(*args)
         return
-    async_task(func, *args, task_name=name)
+    async_task(func, *args, task_name=name, group=task_group(tenant_id))

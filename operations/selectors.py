@@ -59,5 +59,13 @@ def task_run_info(task: Task) -> TaskRunInfo:
     )
 
 
-def task_runs():
-    return Task.objects.order_by("-stopped")
+def task_group(tenant_id: int) -> str:
+    """The django-q group of the work queued for one tenant (operations/queue.py)."""
+    return f"tenant:{tenant_id}"
+
+
+def task_runs(*, tenant_id: int | None):
+    """Finished task runs, newest first: one tenant's queued work, or (None) every run, scheduled
+    ones included, which span all tenants and so are for superusers only."""
+    runs = Task.objects.order_by("-stopped")
+    return runs if tenant_id is None else runs.filter(group=task_group(tenant_id))

@@ -16,10 +16,13 @@ from tracking.services import inbox_retry
 
 @role_required(read=Role.ADMIN, write=Role.ADMIN)
 def index(request: HttpRequest) -> HttpResponse:
-    runs = page_of(selectors.task_runs(), limit=50, offset=0, mapper=selectors.task_run_info)
-    context = {"schedules": selectors.schedule_list(), "runs": runs.items}
+    # Superusers see the platform; a tenant's admins their own tenant's counts and runs.
+    platform = request.user.is_superuser
+    runs = page_of(selectors.task_runs(tenant_id=None if platform else request.tenant.id), limit=50, offset=0,
+                   mapper=selectors.task_run_info)
+    context = {"schedules": selectors.schedule_list(), "runs": runs.items, "platform": platform}
     if not request.htmx:
-        context["lakehouse"] = lakehouse_overview()
+        context["lakehouse"] = lakehouse_overview(tenant_slug=None if platform else request.tenant.slug)
         context["inbox"] = inbox_status(tenant_id=request.tenant.id)
     template = "operations/index.html#runs" if request.htmx else "operations/index.html"
     return render(request, template, context)

@@ -82,6 +82,16 @@ def member_set(*, tenant: TenantRef, email: str, role: str, actor: str, password
 
 
 @transaction.atomic
+def platform_operator_grant(*, email: str, actor: str) -> None:
+    """Make an existing user a superuser: they see and run the platform (every tenant, Operations'
+    platform-wide view, Django's admin). For the operator of a single install (`make run`'s admin)."""
+    user = get_user_model().objects.get(username=email)
+    if not user.is_superuser:
+        user.is_superuser = user.is_staff = True
+        user.save(update_fields=["is_superuser", "is_staff"])
+        audit_record(tenant=None, actor=actor, action="user.superuser", target=email)
+
+
 def member_remove(*, tenant: TenantRef, member_id: int, actor: str) -> None:
     membership = Membership.objects.filter(tenant_id=tenant.id, id=member_id).select_related("user").first()
     if membership is None:

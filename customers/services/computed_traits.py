@@ -137,7 +137,7 @@ def _refresh(tenant: TenantRef, row: ComputedTrait) -> ComputedTraitInfo:
     """Queue the definition's computation for everyone (`customers.tasks.computed_trait_compute`):
     it can take minutes on a large tenant, so it leaves the request."""
     ComputedTrait.objects.filter(id=row.id).update(state="queued", error="")
-    task_enqueue("customers.tasks.computed_trait_compute", row.id, name=f"computed-trait-{tenant.slug}-{row.name}")
+    task_enqueue("customers.tasks.computed_trait_compute", row.id, name=f"computed-trait-{tenant.slug}-{row.name}", tenant_id=tenant.id)
     row.refresh_from_db()
     return computed_trait_info(row)
 

@@ -62,7 +62,7 @@ def run_queue(*, tenant: TenantRef, trigger: str) -> int:
     """Queue a full rebuild (it can take minutes on a large tenant): the run is recorded as queued
     and `identity.tasks.identity_rebuild` carries it out on a worker. Returns the run's id."""
     run = run_start(tenant=tenant, kind="full", trigger=trigger, state="queued")
-    task_enqueue("identity.tasks.identity_rebuild", run.id, name=f"identity-rebuild-{tenant.slug}-{run.id}")
+    task_enqueue("identity.tasks.identity_rebuild", run.id, name=f"identity-rebuild-{tenant.slug}-{run.id}", tenant_id=tenant.id)
     return run.id
 
 
@@ -127,7 +127,7 @@ def preview_queue(*, tenant: TenantRef, data: dict, trigger: str) -> int:
     Invalid rules are refused at once. Returns the run's id; its `result` is the preview."""
     rules = rules_checked(data)
     run = IdentityRun.objects.create(tenant_id=tenant.id, kind="preview", trigger=trigger, state="queued", rules=rules.as_dict())
-    task_enqueue("identity.tasks.identity_preview", run.id, name=f"identity-preview-{tenant.slug}-{run.id}")
+    task_enqueue("identity.tasks.identity_preview", run.id, name=f"identity-preview-{tenant.slug}-{run.id}", tenant_id=tenant.id)
     return run.id
 
 

@@ -190,8 +190,12 @@ class Engine:
     def prepare_location(self) -> None:
         """Create the schema (database) the tables live in, where the engine has one."""
 
-    def row_count(self, table_name: str) -> int:
-        return int(self.execute(f"SELECT COUNT(*) FROM {self.qualify(table_name)}").scalar() or 0)
+    def row_count(self, table_name: str, *, tenant_id: str | None = None) -> int:
+        """All of a table's rows, or one tenant's (every lakehouse table has `tenant_id`, the slug)."""
+        if tenant_id is None:
+            return int(self.execute(f"SELECT COUNT(*) FROM {self.qualify(table_name)}").scalar() or 0)
+        return int(self.execute(f"SELECT COUNT(*) FROM {self.qualify(table_name)} WHERE tenant_id = :tenant_id",
+                                {"tenant_id": tenant_id}).scalar() or 0)
 
     # --- helpers ---------------------------------------------------------------------------
     def _known_table(self, name: str) -> Table:
