@@ -151,10 +151,15 @@ def write_key_revoke(*, tenant: TenantRef, key_pk: int, actor: str) -> IssuedKey
     return _key_revoke(WriteKey, tenant=tenant, key_pk=key_pk, actor=actor)
 
 
+def key_id_of(model: type[IssuedKey], secret: str) -> str:
+    """The public id a secret starts with (after its prefix), by which its row is found."""
+    return secret[len(model.PREFIX):len(model.PREFIX) + _KEY_ID_LENGTH]
+
+
 def _key_authenticate(model: type[IssuedKey], secret: str):
     if not secret.startswith(model.PREFIX):
         return None
-    key_id = secret[len(model.PREFIX):len(model.PREFIX) + _KEY_ID_LENGTH]
+    key_id = key_id_of(model, secret)
     key = model.objects.filter(key_id=key_id, revoked_at__isnull=True).select_related("tenant").first()
     if key is None or not hmac.compare_digest(key.key_hash, hashlib.sha256(secret.encode()).hexdigest()):
         return None

@@ -11,6 +11,7 @@ from kernel.errors import DomainError
 from kernel.pagination import page_of
 from tenancy import selectors, services
 from tenancy.forms import KeyForm, MemberForm
+from tenancy.keycache import REVOCATION_CHECK_SECONDS
 from tenancy.roles import Role
 
 ADMIN_ONLY = role_required(read=Role.ADMIN, write=Role.ADMIN)
@@ -59,7 +60,8 @@ def keys(request: HttpRequest, kind: str) -> HttpResponse:
 def key_revoke(request: HttpRequest, kind: str, key_pk: int) -> HttpResponse:
     spec, ctx = _kind(kind), console_context(request)
     info = spec["revoke"](tenant=ctx.tenant, key_pk=key_pk, actor=ctx.actor)
-    messages.success(request, f"Revoked {info.prefix}… ({info.name}). Requests using it now get 401.")
+    messages.success(request, f"Revoked {info.prefix}… ({info.name}). Requests using it are refused (401) "
+                     f"within {REVOCATION_CHECK_SECONDS} second, on every server process.")
     return redirect("tenancy:keys", kind=kind)
 
 

@@ -67,6 +67,32 @@ def test_revoked_key_is_401(tenant_a, api_as):
     assert "revoked" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("kind", ["api key", "write key"])
+def test_a_key_revoked_by_another_process_is_refused_within_a_second(tenant_a, monkeypatch, kind):
+    from django.utils import timezone
+
+    from tenancy import keycache
+    from tenancy.models import WriteKey
+
+    now = [1000.0]
+    monkeypatch.setattr(keycache, "clock", lambda: now[0])
+    if kind == "api key":
+        info, secret = services.api_key_create(tenant=tenant_a.ref, name="elsewhere", role=Role.VIEWER, actor="test")
+        model, call = ApiKey, lambda: ApiClient(token=secret).get("/api/me").status_code
+    else:
+        info, secret = services.write_key_create(tenant=tenant_a.ref, name="elsewhere", actor="test")
+        model = WriteKey
+        call = lambda: ApiClient.for_write_key(secret).post(  # noqa: E731
+            "/api/v1/track", {"userId": "u", "event": "E", "messageId": f"m-{now[0]}"}).status_code
+    assert call() == 200  # now cached in this process
+    # Another process revokes it: the row changes, this process's post_save hook never runs.
+    model.objects.filter(id=info.id).update(revoked_at=timezone.now())
+    now[0] += 0.5
+    assert call() == 200, "within the documented second the cached entry still answers"
+    now[0] += 0.6
+    assert call() == 401
+
+
 def test_tampered_key_is_401(tenant_a):
     secret = tenant_a.keys[Role.ADMIN]
     assert ApiClient(token=secret[:-1] + ("A" if secret[-1] != "A" else "B")).get("/api/me").status_code == 401
