@@ -11,9 +11,11 @@ from ninja.parser import Parser
 
 from kernel.errors import DomainError
 from kernel.jsontext import JsonRejected, loads_storable
+from kernel.openapi import document_problems
 from kernel.problems import problem_response, validation_errors
 from lakehouse.errors import BadStatement, LakehouseError
 from tenancy.auth import PrincipalRateThrottle, TenantAuth
+from tracking.cors import TRACKING_PREFIXES
 
 logger = logging.getLogger("cdp.api")
 
@@ -26,8 +28,19 @@ class StrictJsonParser(Parser):
         return loads_storable(request.body.decode("utf-8"))
 
 
+# Operations of these tags read or write the lakehouse, so can answer 503 when it is away.
+LAKEHOUSE_TAGS = frozenset({"customers", "computed traits", "identity"})
+
+
+class CdpApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja's document plus the problem responses of every operation (kernel/openapi.py)."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_problems(schema, tracking_prefixes=TRACKING_PREFIXES, lakehouse_tags=LAKEHOUSE_TAGS)
+
+
 # The docs pages and the schema are public (they hold no data); every operation authenticates.
-api = NinjaAPI(
+api = CdpApi(
     title="Customer Data Platform API",
     version="1.0.0",
     description=(
@@ -35,7 +48,8 @@ api = NinjaAPI(
         "choose the tenant with `X-Tenant-ID` (its slug) when your credentials reach several. Errors are "
         "RFC 9457 problem details (`application/problem+json`). Lists page with `limit` and `offset`."
     ),
-    auth=TenantAuth(),
+    # Each router names its area of the role table; one that forgot would need admin.
+    auth=TenantAuth("settings"),
     parser=StrictJsonParser(),
     throttle=[PrincipalRateThrottle()],
     docs=Swagger(),

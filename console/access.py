@@ -7,7 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 
 from kernel.pagination import MAX_OFFSET
-from tenancy.roles import Role, role_allows
+from tenancy.roles import area_role, role_allows
 from tenancy.selectors import user_principal
 from tenancy.types import Principal, TenantContext
 
@@ -17,8 +17,10 @@ def console_context(request) -> TenantContext:
     return TenantContext(principal=principal, tenant=request.tenant, role=request.role)
 
 
-def role_required(read: str = Role.VIEWER, write: str = Role.EDITOR):
-    """Pages read with `read` and post with `write`; the refusal says what is missing."""
+def role_required(area: str):
+    """Pages of `area` read and post with the roles of the role table (`tenancy.roles`), as the
+    API's operations of that area do; the refusal says what is missing."""
+    area_role(area, write=False)  # an unknown area fails at import
 
     def decorate(view):
         @wraps(view)
@@ -27,11 +29,12 @@ def role_required(read: str = Role.VIEWER, write: str = Role.EDITOR):
                 return redirect_to_login(request.get_full_path())
             if request.tenant is None:
                 return render(request, "console/no_tenant.html", status=403)
-            need = read if request.method in ("GET", "HEAD") else write
+            need = area_role(area, write=request.method not in ("GET", "HEAD"))
             if not role_allows(request.role, need):
                 return render(request, "console/forbidden.html", {"need": need}, status=403)
             return view(request, *args, **kwargs)
 
+        wrapper.cdp_area = area
         return wrapper
 
     return decorate

@@ -46,7 +46,7 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
 sign_out = auth_views.LogoutView.as_view()
 
 
-@role_required()
+@role_required("account")
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html")
 
@@ -70,7 +70,7 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     return redirect("console:home")
 
 
-@role_required()
+@role_required("account")
 def section(request: HttpRequest, section: str) -> HttpResponse:
     if section not in UPCOMING_SECTIONS:
         raise Http404(section)

@@ -18,10 +18,12 @@ from customers.schemas import (
     ProfileChangeOut,
 )
 from kernel.errors import InvalidInput
+from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from kernel.responses import typed_json_response
+from tenancy.auth import TenantAuth
 
-router = Router(tags=["customers"])
+router = Router(tags=["customers"], auth=TenantAuth("customers"))
 
 
 class CustomerFilters(Schema):
@@ -50,12 +52,12 @@ def customer_list(request: HttpRequest, page: Query[PageParams], filters: Query[
 
 @router.get("/lookup", response=CustomerOut, summary="Find a customer by an identifier of any type (email, user_id, anonymous_id, phone, device_id, custom)",
             description="The value is normalised as resolution does (emails lower-cased, phones in E.164), so this agrees with "
-                        "`GET /api/identity/resolve`.")
+                        "`GET /api/identity/resolve`.", openapi_extra=problems(404))
 def customer_lookup(request: HttpRequest, type: str, value: str):
     return selectors.customer_lookup(tenant=request.auth.tenant, id_type=type, value=value)
 
 
-@router.post("", response={201: CustomerOut}, summary="Create a customer or identify one with traits")
+@router.post("", response={201: CustomerOut}, summary="Create a customer or identify one with traits", openapi_extra=problems(409))
 def customer_create(request: HttpRequest, payload: CustomerIn):
     profile = services.customer_identify(tenant=request.auth.tenant, user_id=payload.user_id, anonymous_id=payload.anonymous_id,
                                          email=payload.email, traits=payload.traits, actor=request.auth.actor)
@@ -71,7 +73,7 @@ def customer_get(request: HttpRequest, cdp_id: str):
 @router.patch("/{cdp_id}", response=CustomerOut, summary="Set and unset traits (an operator's edit, source api)",
               description="Recorded with its actor in the profile change log (`GET /{cdp_id}/changes`) and the audit log; it is "
                           "not customer activity, so events, event counts and last-seen times do not change. Values keep their "
-                          "JSON type.")
+                          "JSON type.", openapi_extra=problems(409))
 def customer_patch(request: HttpRequest, cdp_id: str, payload: CustomerPatch):
     return services.customer_update_traits(tenant=request.auth.tenant, cdp_id=cdp_id, set_traits=payload.set, unset=payload.unset,
                                            actor=request.auth.actor)

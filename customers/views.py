@@ -20,7 +20,7 @@ TIMELINE_PAGE = 30
 
 
 
-@role_required()
+@role_required("customers")
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     page = selectors.customer_page(tenant=request.tenant, q=q, limit=PAGE_SIZE, offset=offset_param(request))
@@ -56,12 +56,12 @@ def _timeline(request: HttpRequest, cdp_id: str):
                                      limit=TIMELINE_PAGE, offset=offset_param(request))
 
 
-@role_required()
+@role_required("customers")
 def customer_profile(request: HttpRequest, cdp_id: str) -> HttpResponse:
     return render(request, "customers/profile.html", _profile_context(request, cdp_id))
 
 
-@role_required()
+@role_required("customers")
 def customer_timeline(request: HttpRequest, cdp_id: str) -> HttpResponse:
     """More of the timeline: the rows alone for HTMX, the whole profile page without it."""
     if not request.htmx:
@@ -75,7 +75,7 @@ def _form_failed(request: HttpRequest, cdp_id: str, **forms) -> HttpResponse:
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def trait_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
     form = TraitForm(request.POST)
     if not form.is_valid():
@@ -88,7 +88,7 @@ def trait_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def trait_unset(request: HttpRequest, cdp_id: str) -> HttpResponse:
     # The key travels in the form, not the URL: a trait saved under any name (even one with "/",
     # or empty, from before names were checked) can be removed.
@@ -100,7 +100,7 @@ def trait_unset(request: HttpRequest, cdp_id: str) -> HttpResponse:
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def consent_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
     form = ConsentForm(request.POST)
     if not form.is_valid():
@@ -112,7 +112,7 @@ def consent_set(request: HttpRequest, cdp_id: str) -> HttpResponse:
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def suppression_set(request: HttpRequest, cdp_id: str, action: str) -> HttpResponse:
     ctx = console_context(request)
     change = services.customer_suppress if action == "suppress" else services.customer_unsuppress
@@ -122,7 +122,7 @@ def suppression_set(request: HttpRequest, cdp_id: str, action: str) -> HttpRespo
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def customer_erase(request: HttpRequest, cdp_id: str) -> HttpResponse:
     form = EraseForm(request.POST)
     if not form.is_valid() or form.cleaned_data["confirm"].strip() != cdp_id:
@@ -134,7 +134,7 @@ def customer_erase(request: HttpRequest, cdp_id: str) -> HttpResponse:
     return redirect("customers:list")
 
 
-@role_required()
+@role_required("customers")
 def computed_trait_list(request: HttpRequest) -> HttpResponse:
     form = ComputedTraitForm(request.POST or None)
     status = 200
@@ -157,7 +157,7 @@ def computed_trait_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required()
+@role_required("customers")
 def computed_trait_delete(request: HttpRequest, trait_id: int) -> HttpResponse:
     ctx = console_context(request)
     computed_traits.computed_trait_delete(tenant=ctx.tenant, trait_id=trait_id, actor=ctx.actor)

@@ -20,14 +20,14 @@ from identity.schemas import (
     UnmergeIn,
     UnmergeOut,
 )
+from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from tenancy.auth import TenantAuth
-from tenancy.roles import Role
 
-router = Router(tags=["identity"])
+router = Router(tags=["identity"], auth=TenantAuth("identity"))
 
 
-@router.get("/resolve", response=ResolveOut, summary="The customer an identifier belongs to (type=user_id|anonymous_id|email|phone|...)")
+@router.get("/resolve", response=ResolveOut, summary="The customer an identifier belongs to (type=user_id|anonymous_id|email|phone|...)", openapi_extra=problems(404))
 def identity_resolve(request: HttpRequest, type: str, value: str):
     return selectors.identity_resolve(tenant=request.auth.tenant, id_type=type, value=value)
 
@@ -52,7 +52,7 @@ def rules_get(request: HttpRequest):
     return selectors.rules_get(tenant=request.auth.tenant)
 
 
-@router.put("/rules", response={202: RulesSavedOut}, auth=TenantAuth(write_role=Role.ADMIN),
+@router.put("/rules", response={202: RulesSavedOut}, auth=TenantAuth("identity-rules"),
             summary="Replace the rules and queue a rebuild of the tenant's identities under them",
             description="Answers 202 once the rules are saved, with the queued run (also in `Location`); poll it until it has "
                         "succeeded or failed.")
@@ -63,7 +63,7 @@ def rules_put(request: HttpRequest, response: HttpResponse, payload: RulesIn):
                                                                                                          run_id=run_id)})
 
 
-@router.post("/rules/preview", response={202: RunOut}, auth=TenantAuth(write_role=Role.ADMIN), summary="Queue a preview: how many customers would merge or split under proposed rules",
+@router.post("/rules/preview", response={202: RunOut}, auth=TenantAuth("identity-rules"), summary="Queue a preview: how many customers would merge or split under proposed rules",
              description="Invalid rules answer 422 at once. Otherwise 202 with the queued run (also `Location`): it resolves "
                          "the whole tenant under the proposed rules without changing anything; poll GET /api/identity/runs/{id} "
                          "until `state` is succeeded, then `preview` holds the answer.")
@@ -91,7 +91,7 @@ def merges(request: HttpRequest, page: Query[PageParams]):
     return selectors.merge_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
 
 
-@router.post("/runs", response={202: RunOut}, auth=TenantAuth(write_role=Role.ADMIN), summary="Queue a rebuild of the tenant's identities (a full run)",
+@router.post("/runs", response={202: RunOut}, auth=TenantAuth("identity-rules"), summary="Queue a rebuild of the tenant's identities (a full run)",
              description="Answers 202 with the queued run (also in `Location`); poll GET /api/identity/runs/{id} until it has "
                          "succeeded or failed. A rebuild of a large tenant takes minutes, so it runs on a worker (qcluster).")
 def run_create(request: HttpRequest, response: HttpResponse, payload: RunIn):

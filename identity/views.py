@@ -12,10 +12,9 @@ from customers.services import profiles_follow
 from identity import selectors, services
 from identity.forms import RulesForm, UnmergeForm
 from kernel.errors import DomainError
-from tenancy.roles import Role
 
 
-@role_required()
+@role_required("identity")
 def index(request: HttpRequest) -> HttpResponse:
     context = {
         "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=offset_param(request)),
@@ -26,7 +25,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/index.html", context)
 
 
-@role_required(write=Role.ADMIN)
+@role_required("identity-rules")
 def rules(request: HttpRequest) -> HttpResponse:
     current = selectors.rules_get(tenant=request.tenant)
     form = RulesForm(request.POST or None, initial=RulesForm.initial_from(current))
@@ -53,7 +52,7 @@ def rules(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(write=Role.ADMIN)
+@role_required("identity-rules")
 def run_now(request: HttpRequest) -> HttpResponse:
     ctx = console_context(request)
     services.run_queue(tenant=ctx.tenant, trigger=ctx.actor)
@@ -61,13 +60,13 @@ def run_now(request: HttpRequest) -> HttpResponse:
     return redirect("identity:index")
 
 
-@role_required(write=Role.ADMIN)
+@role_required("identity-rules")
 def preview_panel(request: HttpRequest, run_id: int) -> HttpResponse:
     """A queued preview's panel: it polls itself until the preview is done."""
     return render(request, "identity/rules.html#preview", {"preview": selectors.run_get(tenant=request.tenant, run_id=run_id)})
 
 
-@role_required()
+@role_required("identity")
 def runs_panel(request: HttpRequest) -> HttpResponse:
     """The Rebuilds panel alone: it polls itself while a rebuild is queued or running."""
     return render(request, "identity/index.html#runs", _runs_context(request))
@@ -79,7 +78,7 @@ def _runs_context(request: HttpRequest) -> dict:
 
 
 @require_POST
-@role_required()
+@role_required("identity")
 def unmerge(request: HttpRequest, cdp_id: str) -> HttpResponse:
     form = UnmergeForm(request.POST)
     id_type, _, value = (request.POST.get("identifier") or "").partition(":")

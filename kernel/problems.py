@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://cdp.dev/problems/"
 
-_TITLES = {
+TITLES = {
     400: "Bad request", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
     415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
@@ -22,7 +22,7 @@ def problem_response(
 ) -> HttpResponse:
     body = {
         "type": PROBLEM_TYPE_BASE + (type_slug or str(status)),
-        "title": title or _TITLES.get(status, "Error"),
+        "title": title or TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
     }

@@ -9,11 +9,10 @@ from kernel.pagination import PageOut, PageParams, page_of
 from operations import selectors
 from operations.schemas import InboxOut, InboxRetryOut, ScheduleOut, TaskRunOut
 from tenancy.auth import TenantAuth
-from tenancy.roles import Role
 from tracking import selectors as inbox_selectors
 from tracking import services as inbox_services
 
-router = Router(tags=["operations"], auth=TenantAuth(read_role=Role.ADMIN, write_role=Role.ADMIN))
+router = Router(tags=["operations"], auth=TenantAuth("operations"))
 
 
 @router.get("/schedules", response=PageOut[ScheduleOut])

@@ -9,12 +9,11 @@ from console.access import console_context, role_required
 from kernel.pagination import page_of
 from operations import selectors
 from operations.lakehouse import lakehouse_overview
-from tenancy.roles import Role
 from tracking.selectors import inbox_status
 from tracking.services import inbox_retry
 
 
-@role_required(read=Role.ADMIN, write=Role.ADMIN)
+@role_required("operations")
 def index(request: HttpRequest) -> HttpResponse:
     # Superusers see the platform; a tenant's admins their own tenant's counts and runs.
     platform = request.user.is_superuser
@@ -29,7 +28,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@role_required(read=Role.ADMIN, write=Role.ADMIN)
+@role_required("operations")
 def retry_inbox(request: HttpRequest) -> HttpResponse:
     ctx = console_context(request)
     retried = inbox_retry(tenant=ctx.tenant, actor=ctx.actor)

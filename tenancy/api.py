@@ -6,10 +6,10 @@ from dataclasses import asdict
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams, page_of
 from tenancy import selectors, services
 from tenancy.auth import PrincipalAuth, TenantAuth
-from tenancy.roles import Role
 from tenancy.schemas import (
     ApiKeyIn,
     AuditOut,
@@ -23,8 +23,8 @@ from tenancy.schemas import (
     WriteKeyIn,
 )
 
-router = Router(tags=["tenancy"])
-admin = Router(tags=["tenancy"], auth=TenantAuth(read_role=Role.ADMIN, write_role=Role.ADMIN))
+router = Router(tags=["tenancy"], auth=TenantAuth("account"))
+admin = Router(tags=["tenancy"], auth=TenantAuth("settings"))
 
 
 @router.get("/me", response=MeOut, summary="The caller, the tenant it acts in, and all its tenants")
@@ -79,18 +79,18 @@ def member_list(request: HttpRequest, page: Query[PageParams]):
     return page_of(selectors.member_list(tenant=request.auth.tenant), limit=page.limit, offset=page.offset, mapper=selectors.member_info)
 
 
-@admin.post("/members", response={201: MemberOut}, summary="Add a person to this tenant, or change their role")
+@admin.post("/members", response={201: MemberOut}, summary="Add a person to this tenant, or change their role", openapi_extra=problems(409))
 def member_add(request: HttpRequest, payload: MemberIn):
     return Status(201, services.member_set(tenant=request.auth.tenant, email=payload.email, role=payload.role, actor=request.auth.actor))
 
 
-@admin.patch("/members/{member_id}", response=MemberOut)
+@admin.patch("/members/{member_id}", response=MemberOut, openapi_extra=problems(409))
 def member_update(request: HttpRequest, member_id: int, payload: MemberPatch):
     member = selectors.member_get(tenant=request.auth.tenant, member_id=member_id)
     return services.member_set(tenant=request.auth.tenant, email=member.email, role=payload.role, actor=request.auth.actor)
 
 
-@admin.delete("/members/{member_id}", response={204: None})
+@admin.delete("/members/{member_id}", response={204: None}, openapi_extra=problems(409))
 def member_remove(request: HttpRequest, member_id: int):
     services.member_remove(tenant=request.auth.tenant, member_id=member_id, actor=request.auth.actor)
     return Status(204, None)

@@ -1,7 +1,7 @@
 """Authentication for the API: who is calling, which tenant they act in, and with what role.
 
-One class, `TenantAuth`, serves every router; the role an operation needs follows from its
-method (reads need `viewer`, writes `editor`) unless the router asks for more (`admin`).
+One class, `TenantAuth`, serves every router; the role an operation needs is its area's in the
+role table (`tenancy.roles.ROLE_TABLE`), for reading or for changing by its method.
 `IngestAuth` is the only one that accepts write keys.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from kernel.segment.body import read_json
 from tenancy.keycache import key_lookup
 from tenancy.models import WriteKey
 from tenancy.principals import basic_credentials, bearer_principal, session_principal
-from tenancy.roles import Role, role_allows
+from tenancy.roles import area_role, role_allows
 from tenancy.selectors import tenants_for
 from tenancy.types import Principal, TenantContext
 
@@ -85,16 +85,17 @@ class TenantAuth(AuthBase):
     openapi_scheme = "bearer"
     openapi_description = "An API key (`cdp_ak_...`) or a JWT, plus `X-Tenant-ID` when the caller has several tenants."
 
-    def __init__(self, *, read_role: str = Role.VIEWER, write_role: str = Role.EDITOR):
+    def __init__(self, area: str):
         super().__init__()
-        self.read_role, self.write_role = read_role, write_role
+        area_role(area, write=False)  # an unknown area fails at import, not on the first request
+        self.area = area
 
     def __call__(self, request: HttpRequest) -> TenantContext:
         principal = request_principal(request)
         request.cdp_principal = principal
         context = tenant_context(principal, request.META.get(_TENANT))
         request.cdp_context = context
-        need = self.read_role if request.method in SAFE_METHODS else self.write_role
+        need = area_role(self.area, write=request.method not in SAFE_METHODS)
         if not role_allows(context.role, need):
             raise PermissionDenied(f"This needs the {need} role in '{context.tenant.slug}'; you are {context.role}.")
         return context
@@ -137,8 +138,9 @@ class IngestAuth(AuthBase):
         request.cdp_principal = principal
         context = tenant_context(principal, request.META.get(_TENANT))
         request.cdp_context = context
-        if not role_allows(context.role, Role.EDITOR):
-            raise PermissionDenied(f"Sending events needs a write key or the editor role; you are {context.role}.")
+        need = area_role("events", write=True)
+        if not role_allows(context.role, need):
+            raise PermissionDenied(f"Sending events needs a write key or the {need} role; you are {context.role}.")
         return context
 
 

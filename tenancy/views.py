@@ -14,7 +14,7 @@ from tenancy.forms import KeyForm, MemberForm
 from tenancy.keycache import REVOCATION_CHECK_SECONDS
 from tenancy.roles import Role
 
-ADMIN_ONLY = role_required(read=Role.ADMIN, write=Role.ADMIN)
+ADMIN_ONLY = role_required("settings")
 
 # The two kinds of key share one page; these say what differs.
 KEY_KINDS = {

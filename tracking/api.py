@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from kernel.errors import AuthenticationFailed
+from kernel.openapi import problems
 from tenancy.auth import IngestAuth
 from tenancy.principals import basic_credentials
 from tenancy.selectors import write_key_tenant
@@ -76,7 +77,7 @@ def _tenant_of(write_key: str):
 
 @router.get("/projects/{write_key}/settings", auth=None, summary="Settings for Segment's analytics-next (its cdnURL)",
             description="What analytics-next reads from its CDN before sending: the Segment.io destination with this "
-                        "server as its `apiHost`. Answered for a valid write key only.")
+                        "server as its `apiHost`. Answered for a valid write key only.", openapi_extra=problems(401))
 def segment_settings(request: HttpRequest, write_key: str):
     _tenant_of(write_key)
     return {
@@ -91,7 +92,7 @@ def segment_settings(request: HttpRequest, write_key: str):
 
 @source_config_router.get("/", summary="Source configuration for RudderStack's JavaScript SDK v3 (its configUrl)",
                           description="`?writeKey=` (or the write key as the HTTP Basic user name). No destinations: the "
-                                      "SDK sends every call to the data plane, this server.")
+                                      "SDK sends every call to the data plane, this server.", openapi_extra=problems(401))
 def rudderstack_source_config(request: HttpRequest, writeKey: str = ""):  # noqa: N803 - the SDK's parameter name
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     key = writeKey or (basic_credentials(credentials.strip()) if scheme.lower() == "basic" else "") or ""

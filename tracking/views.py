@@ -10,7 +10,7 @@ from tracking import debugger, selectors
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
-@role_required()
+@role_required("events")
 def live_events(request: HttpRequest) -> HttpResponse:
     """The page and, for HTMX, its list alone: each poll keeps recording on for this tenant."""
     debugger.watch(request.tenant.id)
