@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
@@ -27,6 +28,12 @@ class StrictJsonParser(Parser):
     def parse_body(self, request: HttpRequest):
         return loads_storable(request.body.decode("utf-8"))
 
+
+# The docs pages run under the console's policy (scripts from this site only; templates/ninja/redoc.html
+# has no inline script), plus what Swagger UI and ReDoc need: inline styles (both set style
+# attributes; ReDoc's styled-components write <style> elements) and ReDoc's search worker, which
+# it starts from a blob: URL.
+DOCS_POLICY = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})
 
 # Operations of these tags read or write the lakehouse, so can answer 503 when it is away.
 LAKEHOUSE_TAGS = frozenset({"customers", "computed traits", "identity"})
@@ -54,10 +61,12 @@ api = CdpApi(
     throttle=[PrincipalRateThrottle()],
     docs=Swagger(),
     docs_url="/docs",
+    docs_decorator=DOCS_POLICY,
     urls_namespace="api",
 )
 
 
+@DOCS_POLICY
 def redoc_view(request: HttpRequest) -> HttpResponse:
     """ReDoc at /api/redoc beside Swagger at /api/docs (ninja serves one UI per API)."""
     return Redoc().render_page(request, api)

@@ -63,3 +63,22 @@ def test_a_hostile_member_email_is_text_in_the_remove_confirmation_never_script(
     assert dialogs == [("confirm", f"Remove {HOSTILE} from this tenant?")], dialogs
     assert HOSTILE in page.content(), "dismissing the confirmation removed nobody"
     assert page.evaluate("window.__violations") == []
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/api/docs", ".swagger-ui .info .title"), ("/api/redoc", "#redoc-ui h1")])
+def test_the_api_docs_run_under_the_policy_from_this_site_only(page, live_server, path, rendered):
+    elsewhere = []
+    page.on("response", lambda response: None if response.url.startswith((live_server.url, "data:", "blob:"))
+            else elsewhere.append(response.url))  # what was fetched; a request the policy refused gets no response
+    page.add_init_script(LISTEN)
+    response = page.goto(live_server.url + path)
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
+    page.wait_for_selector(rendered)
+    assert "Customer Data Platform API" in page.inner_text(rendered)
+    page.wait_for_load_state("networkidle")
+    # ReDoc always asks for its maker's logo from cdn.redoc.ly; the policy refuses it (and ReDoc
+    # then hides the image), which is the point: the docs load nothing from another host.
+    blocked_branding = "img-src https://cdn.redoc.ly/redoc/logo-mini.svg"
+    assert [v for v in page.evaluate("window.__violations") if v != blocked_branding] == []
+    assert elsewhere == [], "nothing fetched from another host"

@@ -85,7 +85,6 @@ CONSOLE_ONLY_MIDDLEWARE = {
 # The API docs pages (ninja's Swagger UI and ReDoc start themselves with inline scripts) are left
 # out until they are served with nonces.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs", "/api/redoc"],
     "DIRECTIVES": {
         "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"], "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"], "font-src": ["'self'"], "object-src": ["'none'"], "base-uri": ["'self'"],
