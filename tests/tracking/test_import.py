@@ -81,3 +81,21 @@ def test_unknown_files_and_tenants_are_clear_errors(tmp_path, tenant_a):
         call_command("cdp_import", str(path), "--tenant", "nope", "--format", "csv", verbosity=0)
     with pytest.raises(CommandError, match="No file"):
         _import(tmp_path / "missing.csv", tenant_a)
+
+
+def test_the_error_report_never_holds_a_spreadsheet_formula(tmp_path, tenant_a):
+    key = "=HYPERLINK(1)" + "x" * 200  # too long a trait name, and a formula
+    path = tmp_path / "customers.csv"
+    path.write_text(f"user_id,{key}\nu1,1\n-2+3,@SUM(1)\n")
+    out, err = _import(path, tenant_a)
+    assert "0 rejected" not in out, (out, err)
+    cells = [cell for line in (tmp_path / "customers.csv.errors.csv").read_text().splitlines()[1:] for cell in line.split(",")]
+    assert cells and not any(cell.lstrip('"').startswith(("=", "+", "-", "@")) for cell in cells), cells
+
+
+def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text():
+    from kernel.csvcells import csv_cell
+
+    for formula in ("=1+1", "+1", "-2+3", "@SUM(1)", "\t=1", "\r=1"):
+        assert csv_cell(formula) == "'" + formula
+    assert [csv_cell(v) for v in ("traits.plan", "a=b", 7, None)] == ["traits.plan", "a=b", 7, None]

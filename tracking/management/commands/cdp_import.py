@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from kernel.csvcells import csv_cell
 from kernel.errors import DomainError
 from tenancy.selectors import tenant_get
 from tracking.imports import KINDS, file_format, import_rows, read_rows, row_count
@@ -44,7 +45,8 @@ class Command(BaseCommand):
             with target.open("w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["row", "field", "error"])
-                writer.writerows((e.row, e.field, e.message) for e in report.errors)
+                # Field names and messages quote the file's own text: never a formula in a spreadsheet.
+                writer.writerows((e.row, csv_cell(e.field), csv_cell(e.message)) for e in report.errors)
             for error in report.errors[:10]:
                 self.stderr.write(f"  row {error.row}: {error.field} {error.message}")
             self.stderr.write(self.style.WARNING(f"Every rejected row is listed in {target}."))
