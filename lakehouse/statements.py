@@ -59,7 +59,9 @@ def _split_args(text: str) -> list[str]:
     return parts
 
 
-_MARKERS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)")
+# A named marker `:name` outside string literals (and not a `::` cast).
+# A named marker `:name` outside string literals (and not the second colon of a `::` cast).
+MARKERS = re.compile(r"('(?:[^']|'')*')|(?<!:):([A-Za-z_]\w*)")
 
 
 def expand_list_params(sql: str, params: dict[str, Any], *, as_one: Callable[[str, list], str | None] | None = None,
@@ -90,7 +92,7 @@ def expand_list_params(sql: str, params: dict[str, Any], *, as_one: Callable[[st
             expanded[f"{name}_{i}"] = value
         return "(" + ", ".join(f":{name}_{i}" for i in range(len(values))) + ")"
 
-    return _MARKERS.sub(replace, sql), expanded
+    return MARKERS.sub(replace, sql), expanded
 
 
 class StatementRegistry(dict):

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from lakehouse.backends.base import BaseFeatures, Engine, Row, utc
+from lakehouse.backends.parameters import parameter_type
 from lakehouse.backends.sparksql import SparkSqlDialect
 from lakehouse.config import EngineConfig
 from lakehouse.errors import (
@@ -47,17 +48,16 @@ class DatabricksFeatures(BaseFeatures):
 # --- pure pieces, tested without a network ---------------------------------------------------
 
 def databricks_parameters(params: Mapping[str, Any]) -> list:
-    """Typed named parameters: timestamps in UTC, every int as BIGINT, None as VOID."""
-    from databricks.sql.parameters.native import BigIntegerParameter, TimestampParameter, dbsql_parameter_from_primitive
+    """Typed named parameters, each of the type the table in `parameters.py` names (timestamps in UTC)."""
+    from databricks.sql.parameters import native
 
+    classes = {"VOID": native.VoidParameter, "BOOLEAN": native.BooleanParameter, "INT": native.IntegerParameter,
+               "BIGINT": native.BigIntegerParameter, "DOUBLE": native.DoubleParameter,
+               "TIMESTAMP": native.TimestampParameter, "STRING": native.StringParameter}
     out = []
     for name, value in params.items():
-        if isinstance(value, datetime):
-            out.append(TimestampParameter(value=utc(value), name=name))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            out.append(BigIntegerParameter(value=value, name=name))
-        else:
-            out.append(dbsql_parameter_from_primitive(value, name=name))
+        kind = parameter_type(value)
+        out.append(classes[kind](value=utc(value) if kind == "TIMESTAMP" else value, name=name))
     return out
 
 

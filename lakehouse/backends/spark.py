@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lakehouse.backends.base import BaseFeatures, Engine, Row
+from lakehouse.backends.parameters import typed_markers
 from lakehouse.backends.sparksql import SparkSqlDialect
 from lakehouse.errors import BadStatement, LakehouseError, TableMissing, WarehouseUnavailable
 from lakehouse.results import Results
@@ -61,8 +62,14 @@ class SparkEngine(SparkSqlDialect, Engine):
         return f"spark ({self.session.sparkContext.master}) {self.catalog}.{self.schema}, {self.table_format} tables"
 
     # --- running ------------------------------------------------------------------------------
+    def _sql(self, sql: str, params: Mapping[str, Any] | None = None):
+        """Every statement goes through here: parameters bound with the types a Databricks
+        warehouse would receive (lakehouse/backends/parameters.py)."""
+        params = dict(params or {})
+        return self.session.sql(typed_markers(sql, params) if params else sql, args=params or None)
+
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
-        frame = self.session.sql(sql, args=params or None)
+        frame = self._sql(sql, params)
         columns = frame.columns
         if not columns:
             return Results([], [])
@@ -70,7 +77,7 @@ class SparkEngine(SparkSqlDialect, Engine):
 
     def _run_arrow(self, sql: str, params: dict, types: dict[str, str]):
         # toArrow ships the result in Arrow batches: no Row object per row, the cost of collect().
-        return self.session.sql(sql, args=params or None).toArrow()
+        return self._sql(sql, params).toArrow()
 
     def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
         condition = getattr(exc, "getCondition", lambda: None)() or getattr(exc, "getErrorClass", lambda: None)() or ""
@@ -100,7 +107,7 @@ class SparkEngine(SparkSqlDialect, Engine):
         overwritten while the same query reads it."""
         staging = f"{self.quote(self.catalog)}.{self.quote(self.schema)}.{self.quote(f'{table.name}__staging_{uuid.uuid4().hex[:8]}')}"
         columns = ", ".join(self.quote(c) for c in table.column_names)
-        self._guarded(f"overwrite.{table.name}", lambda: self.session.sql(f"CREATE TABLE {staging} USING PARQUET AS {select_sql}", args=params or None))
+        self._guarded(f"overwrite.{table.name}", lambda: self._sql(f"CREATE TABLE {staging} USING PARQUET AS {select_sql}", params))
         try:
             self._guarded(f"overwrite.{table.name}", lambda: self.session.sql(f"INSERT OVERWRITE TABLE {self.qualify(table.name)} SELECT {columns} FROM {staging}"))
         finally:
@@ -156,7 +163,7 @@ class SparkEngine(SparkSqlDialect, Engine):
     def replace_from_select(self, table: Table, select_sql: str, params: Mapping[str, Any] | None = None, *, where: str) -> None:
         params = dict(params or {})
         if self.features.supports_merge:
-            self._guarded(f"replace.{table.name}", lambda: self.session.sql(self.replace_where_sql(table, where, select_sql), args=params or None))
+            self._guarded(f"replace.{table.name}", lambda: self._sql(self.replace_where_sql(table, where, select_sql), params))
             return
         columns = ", ".join(self.quote(c) for c in table.column_names)
         keep = f"SELECT {columns} FROM {self.qualify(table.name)} WHERE NOT COALESCE(({where}), FALSE)"

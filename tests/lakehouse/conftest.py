@@ -70,3 +70,10 @@ def all_engines(_engines, django_db_blocker):
 @pytest.fixture
 def tenant_id() -> str:
     return f"t_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def spark_engine(_engines, django_db_blocker):
+    """The local Spark engine alone (loaded with the dataset)."""
+    with django_db_blocker.unblock():
+        yield _engines("spark")
