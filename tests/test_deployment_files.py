@@ -115,3 +115,45 @@ def test_dockerfile_runs_gunicorn_as_non_root():
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     assert "gunicorn -c cdp_site/gunicorn.conf.py cdp_site.wsgi:application" in text
     assert "npm ci" in text  # JavaScript from the npm registry, not a CDN
+
+
+def _deprecated_keys(document, node, schema, path="") -> list[str]:
+    """Every key of `document` whose schema says `deprecated` (what `bundle validate` warns about)."""
+    while "$ref" in node:
+        target = schema
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    if "oneOf" in node:
+        node = next((option for option in node["oneOf"] if option.get("type") in ("object", "array")), node["oneOf"][0])
+    found = []
+    if isinstance(document, dict):
+        properties = node.get("properties", {})
+        for key, value in document.items():
+            child = properties.get(key) or (node.get("additionalProperties") if isinstance(node.get("additionalProperties"), dict) else None)
+            if child is None:
+                continue
+            if child.get("deprecated"):
+                found.append(f"{path}/{key}")
+            found += _deprecated_keys(value, child, schema, f"{path}/{key}")
+    elif isinstance(document, list) and isinstance(node.get("items"), dict):
+        for i, value in enumerate(document):
+            found += _deprecated_keys(value, node["items"], schema, f"{path}[{i}]")
+    return found
+
+
+def test_the_bundle_uses_no_deprecated_key(bundle):
+    schema = _schema()
+    assert _deprecated_keys(bundle, schema, schema) == []
+    stale = _merged_bundle()
+    stale["resources"]["jobs"]["journey_orchestrator"]["environments"][0]["spec"] = {"client": "2"}
+    assert _deprecated_keys(stale, schema, schema) == ["/resources/jobs/journey_orchestrator/environments[0]/spec/client"]
+
+
+def test_the_job_passes_the_workspace_host_and_its_own_folder(bundle):
+    task = bundle["resources"]["jobs"]["journey_orchestrator"]["tasks"][0]["spark_python_task"]
+    parameters = task["parameters"]
+    assert parameters[parameters.index("--root") + 1] == "${workspace.file_path}"
+    assert "DATABRICKS_HOST=${workspace.host}" in parameters
+    dependencies = bundle["resources"]["jobs"]["journey_orchestrator"]["environments"][0]["spec"]["dependencies"]
+    assert dependencies == ["-r ${workspace.file_path}/requirements.txt"]  # the CLI rewrites a /Workspace prefix, with a warning

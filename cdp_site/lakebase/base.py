@@ -1,17 +1,14 @@
-"""PostgreSQL backend for Databricks Lakebase: a fresh OAuth token is the password of each new connection."""
+"""PostgreSQL backend for Databricks Lakebase: the password of each new connection is a current
+OAuth token (cdp_site/lakebase/credentials.py, cached until shortly before it expires)."""
 from __future__ import annotations
 
 from django.db.backends.postgresql import base as postgresql
 
+from cdp_site.lakebase.credentials import lakebase_credentials
+
 
 def lakebase_password() -> str:
-    """An OAuth access token for the app's identity, from databricks-sdk unified auth.
-
-    The SDK caches the token and refreshes it before expiry, so asking per connection is cheap.
-    """
-    from databricks.sdk import WorkspaceClient
-
-    return WorkspaceClient().config.oauth_token().access_token
+    return lakebase_credentials().password()
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
