@@ -19,13 +19,17 @@ def database_settings(env: Env, data_dir: Path) -> dict:
         # A Databricks App with a Lakebase resource: the password is a short-lived OAuth
         # token, so the backend asks databricks-sdk for one at every new connection and
         # connections are recycled well inside the token's one-hour life.
+        # The tables go in a schema the app creates and owns (CDP_LAKEBASE_SCHEMA): on PostgreSQL
+        # 15+ a role that does not own the database may not create tables in `public`.
+        schema = env.str("CDP_LAKEBASE_SCHEMA", "cdp")
         return {
             "ENGINE": "cdp_site.lakebase",
             "NAME": env.str("PGDATABASE", "databricks_postgres"),
             "USER": env.str("PGUSER") or env.str("DATABRICKS_CLIENT_ID"),
             "HOST": env.str("PGHOST"),
             "PORT": env.str("PGPORT", "5432"),
-            "OPTIONS": {"sslmode": env.str("PGSSLMODE", "require")},
+            "OPTIONS": {"sslmode": env.str("PGSSLMODE", "require"), "options": f"-c search_path={schema}"},
+            "CDP_SCHEMA": schema,
             "CONN_MAX_AGE": env.int("CDP_DB_CONN_MAX_AGE", 900),
             "CONN_HEALTH_CHECKS": True,
         }

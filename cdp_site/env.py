@@ -56,7 +56,7 @@ class Env:
         if not value:
             raise ImproperlyConfigured(
                 f"{name} is not set. Production settings need it; set it in the environment "
-                f"(on Databricks: a secret resource in app.yaml)."
+                f"(on Databricks: a secret resource bound in the app's config, infrastructure/databricks/apps/cdp-platform-app.yml)."
             )
         return value
 

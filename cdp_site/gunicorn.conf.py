@@ -1,4 +1,4 @@
-"""gunicorn's settings for every deployment (Dockerfile, app.yaml): `gunicorn -c cdp_site/gunicorn.conf.py`.
+"""gunicorn's settings for every deployment (the Dockerfile, the Databricks app's command): `gunicorn -c cdp_site/gunicorn.conf.py`.
 
 No access log. gunicorn's default access line holds the HTTP Basic user name, which is a write key
 for every Segment and RudderStack SDK, and the full request line with its query string (where the

@@ -1,4 +1,4 @@
-"""The real gunicorn command lines (app.yaml's and the Dockerfile's) never write a credential or a
+"""The real gunicorn command lines (the Databricks app's and the Dockerfile's) never write a credential or a
 query string to the process's output, whatever the client sends."""
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def _gunicorn_line(command: str) -> list[str]:
     return shlex.split(re.search(r"exec (gunicorn [^&\"]+)", command).group(1).strip())
 
 
-def _app_yaml_line(port: int) -> list[str]:
-    command = yaml.safe_load((ROOT / "app.yaml").read_text())["command"][-1]
+def _app_line(port: int) -> list[str]:
+    app = yaml.safe_load((ROOT / "infrastructure/databricks/apps/cdp-platform-app.yml").read_text())
+    command = app["resources"]["apps"]["cdp_platform"]["config"]["command"][-1]
     return [arg.replace("${DATABRICKS_APP_PORT}", str(port)) for arg in _gunicorn_line(command)]
 
 
@@ -83,7 +84,7 @@ def _status(port: int, method: str, path: str, headers: dict, body: bytes | None
         return error.code
 
 
-@pytest.mark.parametrize("command_line", [_app_yaml_line, _dockerfile_line], ids=["app.yaml", "Dockerfile"])
+@pytest.mark.parametrize("command_line", [_app_line, _dockerfile_line], ids=["databricks-app", "Dockerfile"])
 def test_gunicorn_logs_hold_no_write_key_api_key_or_query_string(production_env, command_line):
     env, write_key, api_key = production_env
     port = free_port()

@@ -1,4 +1,5 @@
-"""The Databricks bundle, app.yaml, the original design's file names, and the Dockerfile agree."""
+"""The Databricks bundle (the app's command and environment, the jobs), the original design's file
+names, and the Dockerfile agree; the bundle validates as the CLI would check it."""
 from __future__ import annotations
 
 import json
@@ -61,7 +62,7 @@ def test_bundle_validation_can_fail():
 
 
 def test_the_original_design_file_names_are_the_bundle(bundle):
-    assert set(bundle["include"]) == {
+    assert set(bundle["include"]) >= {
         "infrastructure/databricks/apps/cdp-platform-app.yml",
         "infrastructure/databricks/workflows/journey_orchestrator.yml",
     }
@@ -73,7 +74,9 @@ def test_app_declares_warehouse_secret_and_lakebase(bundle):
     kinds = {resource["name"]: next(k for k in resource if k not in ("name", "description")) for resource in app["resources"]}
     assert kinds == {"sql-warehouse": "sql_warehouse", "django-secret-key": "secret", "lakebase": "database"}
     assert app["compute_size"] in ("MEDIUM", "LARGE", "XLARGE")
-    assert (ROOT / "infrastructure/databricks/apps" / app["source_code_path"] / "app.yaml").resolve() == (ROOT / "app.yaml").resolve()
+    assert (ROOT / "infrastructure/databricks/apps" / app["source_code_path"]).resolve() == ROOT
+    # Its command and environment are the bundle's (config); an app.yaml beside it would conflict.
+    assert not (ROOT / "app.yaml").exists() and not (ROOT / "app.yml").exists()
 
 
 def test_orchestrator_job_runs_every_5_minutes_by_quartz_cron_with_a_time_zone(bundle):
@@ -86,17 +89,51 @@ def test_orchestrator_job_runs_every_5_minutes_by_quartz_cron_with_a_time_zone(b
     assert task["parameters"][-1] == "cdp_orchestrate"
 
 
-def test_app_yaml_serves_gunicorn_on_the_app_port_with_resources_bound_by_name(bundle):
-    app_yaml = _load("app.yaml")
-    command = " ".join(app_yaml["command"])
+def _app_env(bundle) -> dict:
+    return {item["name"]: item for item in bundle["resources"]["apps"]["cdp_platform"]["config"]["env"]}
+
+
+def test_the_app_serves_gunicorn_on_the_app_port_with_resources_bound_by_name(bundle):
+    config = bundle["resources"]["apps"]["cdp_platform"]["config"]
+    command = " ".join(config["command"])
     assert re.search(r"gunicorn -c cdp_site/gunicorn\.conf\.py cdp_site\.wsgi:application\s+--bind 0\.0\.0\.0:\$\{DATABRICKS_APP_PORT\}", command)
-    env = {item["name"]: item for item in app_yaml["env"]}
+    assert "lakehouse migrate" not in command, "without its grants the app could never start; the setup job migrates"
+    env = _app_env(bundle)
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "cdp_site.settings.production"
     declared = {resource["name"] for resource in bundle["resources"]["apps"]["cdp_platform"]["resources"]}
-    bound = {item["valueFrom"] for item in app_yaml["env"] if "valueFrom" in item}
+    bound = {item["value_from"] for item in env.values() if "value_from" in item}
     assert bound and bound <= declared
-    assert not any("value_from" in item for item in app_yaml["env"])  # that spelling belongs to databricks.yml
+    assert not any("valueFrom" in item for item in env.values())  # app.yaml's spelling; the bundle says value_from
     assert "SECRET_KEY" in env and "value" not in env["SECRET_KEY"]  # never a literal secret
+
+
+def _job_settings(bundle, job: str) -> dict:
+    parameters = bundle["resources"]["jobs"][job]["tasks"][0]["spark_python_task"]["parameters"]
+    settings = dict(p.partition("=")[::2] for i, p in enumerate(parameters) if i and parameters[i - 1] == "--setting")
+    settings |= {p.partition("=")[0]: "secret" for i, p in enumerate(parameters) if i and parameters[i - 1] == "--secret"}
+    if "--lakebase" in parameters:
+        settings |= dict.fromkeys(("PGHOST", "PGDATABASE", "PGUSER", "CDP_LAKEBASE_INSTANCE"), "lakebase")
+    return settings
+
+
+# What Databricks sets by itself: for an app (ARCHITECTURE's checked list, plus the Lakebase
+# resource's PG* variables), for a job nothing but its parameters.
+APP_PLATFORM = {"DATABRICKS_APP_PORT", "DATABRICKS_HOST", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET",
+                "DATABRICKS_APP_NAME", "DATABRICKS_WORKSPACE_ID", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE"}
+# What the code needs on Databricks: production settings, the warehouse, the workspace, Lakebase.
+NEEDED = {"SECRET_KEY", "CDP_LAKEHOUSE", "DATABRICKS_WAREHOUSE_ID", "DATABRICKS_HOST"}
+
+
+def test_app_and_jobs_read_the_same_catalog_and_schema_and_get_every_variable_they_need(bundle):
+    app_env = _app_env(bundle)
+    lakehouse = {app_env["CDP_LAKEHOUSE"]["value"]}
+    assert set(app_env) | APP_PLATFORM >= NEEDED | {"ALLOWED_HOSTS", "PGHOST", "DATABRICKS_APP_NAME"}
+    for job in bundle["resources"]["jobs"]:
+        settings = _job_settings(bundle, job)
+        lakehouse.add(settings["CDP_LAKEHOUSE"])
+        assert set(settings) >= NEEDED, job
+    assert lakehouse == {"databricks://?catalog=${var.catalog}&schema=${var.schema}"}
+    assert "PGHOST" in _job_settings(bundle, "journey_orchestrator")  # the tick needs the operational database
 
 
 def test_job_runner_accepts_settings_secrets_and_a_command():

@@ -81,3 +81,27 @@ def test_env_rejects_nonsense_booleans_and_numbers():
         Env({"DEBUG": "maybe"}).bool("DEBUG")
     with pytest.raises(ImproperlyConfigured, match="CDP_Q_WORKERS"):
         Env({"CDP_Q_WORKERS": "two"}).int("CDP_Q_WORKERS", 2)
+
+
+@pytest.mark.postgres
+def test_lakebase_keeps_the_apps_tables_in_a_schema_it_creates(postgres_server, monkeypatch, django_db_blocker):
+    from cdp_site.database import database_settings
+    from cdp_site.lakebase import base
+    from tests.servers import postgres_create_database, standalone_connection
+
+    postgres_create_database(postgres_server, "lakebase_like")
+    env = Env({"PGHOST": postgres_server.host, "PGPORT": str(postgres_server.port), "PGDATABASE": "lakebase_like",
+               "PGUSER": postgres_server.user, "PGSSLMODE": "disable", "CDP_LAKEBASE_SCHEMA": "cdp_app"})
+    config = database_settings(env, Path("/tmp"))
+    monkeypatch.setattr(base, "lakebase_password", lambda: "")  # the test server trusts local connections
+    monkeypatch.setattr(base.DatabaseWrapper, "_schema_ready", False)
+    connection = standalone_connection("cdp_site.lakebase", config["NAME"], USER=config["USER"], HOST=config["HOST"],
+                                       PORT=config["PORT"], OPTIONS=config["OPTIONS"], CDP_SCHEMA=config["CDP_SCHEMA"])
+    with django_db_blocker.unblock():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("CREATE TABLE probe (id int)")
+                cursor.execute("SELECT table_schema FROM information_schema.tables WHERE table_name = 'probe'")
+                assert cursor.fetchone()[0] == "cdp_app"
+        finally:
+            connection.close()
