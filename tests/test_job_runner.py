@@ -45,14 +45,13 @@ def test_a_tick_runs_as_serverless_runs_the_file(tmp_path):
     assert parameters[:2] == ["--root", str(ROOT)] and "DATABRICKS_HOST=https://ws.example.com" in parameters
     # Off a workspace: no secret scope, no Lakebase (tested below with the SDK's shapes); the
     # operational database is a SQLite file and the lakehouse a local Spark session.
-    local = []
-    skip = 0
-    for i, parameter in enumerate(parameters):
-        if skip:
-            skip -= 1
+    local, skip_value = [], False
+    for parameter in parameters:
+        if skip_value:
+            skip_value = False
             continue
         if parameter in ("--secret", "--lakebase"):
-            skip = 1
+            skip_value = True
             continue
         if parameter.startswith("CDP_LAKEHOUSE="):
             parameter = f"CDP_LAKEHOUSE=spark://local[1]?warehouse_dir={tmp_path / 'spark'}"
