@@ -5,7 +5,8 @@
     spark://local[2]              a local PySpark session (plain parquet tables)
     spark://active                the running session on a Databricks cluster (Delta tables)
     databricks://<host>?http_path=/sql/1.0/warehouses/<id>&catalog=main&schema=cdp
-                                  a SQL warehouse; host defaults to DATABRICKS_HOST, http_path to
+                                  a SQL warehouse; host defaults to DATABRICKS_HOST, then to the
+                                  ~/.databrickscfg profile (DEFAULT or profile=), http_path to
                                   warehouse_id= or DATABRICKS_WAREHOUSE_ID; profile=<name> picks a
                                   ~/.databrickscfg profile
 """
@@ -93,8 +94,7 @@ def _databricks(url: str, host: str, options: dict, environ: Mapping[str, str]) 
     warehouse_id = options.get("warehouse_id") or environ.get("DATABRICKS_WAREHOUSE_ID", "")
     if not http_path and warehouse_id:
         http_path = f"/sql/1.0/warehouses/{warehouse_id}"
-    if not host:
-        raise _problem(url, "no workspace host (put it in the URL or set DATABRICKS_HOST)")
+    # No host: databricks-sdk takes it from ~/.databrickscfg (DEFAULT or the named profile).
     if not http_path:
         raise _problem(url, "no SQL warehouse (add http_path= or warehouse_id=, or set DATABRICKS_WAREHOUSE_ID)")
     return EngineConfig(

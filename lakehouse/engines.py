@@ -47,17 +47,6 @@ def get_engine() -> Engine:
     return engine
 
 
-def user_engine(user_token: str) -> Engine:
-    """An engine acting as the signed-in Databricks user (X-Forwarded-Access-Token), for reads
-    that must respect that user's own Unity Catalog grants. Only the databricks engine has one."""
-    config = parse_lakehouse_url(settings.CDP_LAKEHOUSE)
-    if config.kind != "databricks":
-        return get_engine()
-    from lakehouse.backends.databricks import DatabricksEngine
-
-    return DatabricksEngine(config, user_token=user_token)
-
-
 def engine_readiness_problem() -> str | None:
     """None when the engine answers; otherwise one message that names CDP_LAKEHOUSE."""
     try:

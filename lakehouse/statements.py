@@ -25,6 +25,9 @@ class Statement:
     example: dict[str, Any] = field(default_factory=dict)  # parameters the engine suite runs it with
     returns: dict[str, str] = field(default_factory=dict)  # column -> abstract type, to normalise results
     writes: bool = False
+    # False for a statement that must not run twice (a plain INSERT): after an ambiguous failure
+    # (a dropped connection, a 5xx) the warehouse engine does not re-run it.
+    idempotent: bool = True
 
     def render(self, *, qualify: Callable[[str], str], fragments: dict[str, Callable[..., str]]) -> str:
         def replace(match: re.Match) -> str:

@@ -19,14 +19,11 @@ class DatabricksAppUserMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.databricks_user_token = None
         if settings.RUNNING_AS_DATABRICKS_APP:
             email = request.headers.get("X-Forwarded-Email") or request.headers.get("X-Forwarded-Preferred-Username")
             if email and "@" in email:
                 request.user = app_user_provision(email=email)
                 request.cdp_forwarded_identity = True  # ambient, like a session: tenancy/auth.py checks its writes' origin
-                # Kept on the request only, for on-behalf-of-user lakehouse reads; never logged.
-                request.databricks_user_token = request.headers.get("X-Forwarded-Access-Token")
         return self.get_response(request)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from lakehouse.errors import (
 )
 from lakehouse.results import Results
 from lakehouse.schema import Table
+from lakehouse.statements import Statement
 
 MAX_PARAMS = 255
 MAX_PARAM_BYTES = 1_000_000
@@ -94,50 +96,74 @@ def results_from_arrow(table, types: Mapping[str, str] | None = None) -> Results
 
 
 _NOT_FOUND = ("TABLE_OR_VIEW_NOT_FOUND", "SCHEMA_NOT_FOUND", "CATALOG_NOT_FOUND")
-_AUTH = ("UNAUTHENTICATED", "PERMISSION_DENIED", "Invalid access token", "401", "403", "INSUFFICIENT_PERMISSIONS")
-_UNAVAILABLE = ("TEMPORARILY_UNAVAILABLE", "503", "429", "RESOURCE_EXHAUSTED", "warehouse is starting", "Connection refused", "timed out")
+_AUTH = ("UNAUTHENTICATED", "PERMISSION_DENIED", "Invalid access token", "INSUFFICIENT_PERMISSIONS")
+# Delta's optimistic concurrency: the conflicting commit was aborted, nothing was written.
+_CONFLICT = ("DELTA_CONCURRENT", "ConcurrentAppendException", "ConcurrentDeleteReadException",
+             "ConcurrentDeleteDeleteException", "ConcurrentTransactionException", "Please retry the operation")
+_SESSION_GONE = ("Invalid SessionHandle", "SESSION_NOT_FOUND", "SESSION_CLOSED")
+
+# How a failure is retried by the engine (the connector itself already retries 429 and 503 with
+# backoff, for up to its retry budget, before it raises):
+NEVER, IDEMPOTENT_ONLY, ALWAYS, NEW_SESSION = "never", "idempotent statements only", "always", "once, on a new session"
 
 
-def map_databricks_error(exc: Exception, statement_name: str) -> LakehouseError:
+def classify_databricks_error(exc: Exception, statement_name: str) -> tuple[LakehouseError, str]:
+    """The layer's error for a connector failure, and whether the engine may run the statement
+    again: decided from the connector's error class and HTTP code (docs/lakehouse.md has the table)."""
     from databricks.sql import exc as dbexc
 
     message = str(getattr(exc, "message", None) or exc).strip().splitlines()
     text = message[0] if message else type(exc).__name__
-    if any(marker in text for marker in _NOT_FOUND):
-        return TableMissing(f"Statement {statement_name!r}: {text}")
-    if any(marker in text for marker in _AUTH):
+    context = getattr(exc, "context", None) or {}
+    code = context.get("http-code")
+    if any(marker in text for marker in _SESSION_GONE) or isinstance(exc, dbexc.SessionAlreadyClosedError):
+        # The session expired or the warehouse restarted: the statement never ran.
+        return WarehouseUnavailable(f"The SQL warehouse session ended ({text}); reconnecting."), NEW_SESSION
+    if isinstance(exc, dbexc.MaxRetryDurationError) or code in (429, 503):
+        return WarehouseUnavailable(f"The SQL warehouse is busy or starting ({text}); the connector retried it already."), NEVER
+    if code in (401, 403) or any(marker in text for marker in _AUTH):
         return AuthenticationError(
             f"The SQL warehouse refused our credentials or permissions ({text}). Check CDP_LAKEHOUSE's host and "
             "the app's service principal grants (USE CATALOG, USE SCHEMA, SELECT, MODIFY)."
-        )
-    if isinstance(exc, (dbexc.RequestError, dbexc.OperationalError, dbexc.MaxRetryDurationError)) or any(m in text for m in _UNAVAILABLE):
-        return WarehouseUnavailable(f"The SQL warehouse did not answer ({text}); it may be starting. Retrying with backoff.")
-    return BadStatement(statement_name, text)
+        ), NEVER
+    if any(marker in text for marker in _NOT_FOUND):
+        return TableMissing(f"Statement {statement_name!r}: {text}"), NEVER
+    if any(marker in text for marker in _CONFLICT):
+        return WarehouseUnavailable(f"A concurrent write to the same Delta table won ({text}); retrying."), ALWAYS
+    if isinstance(exc, dbexc.RequestError) and code is not None and 400 <= code < 500:
+        return BadStatement(statement_name, text), NEVER  # the request itself is wrong (too many parameters, too large)
+    if isinstance(exc, (dbexc.RequestError, dbexc.OperationalError)) and not isinstance(exc, dbexc.ServerOperationError):
+        # A 5xx or a dropped connection: the statement may or may not have run.
+        return WarehouseUnavailable(f"The SQL warehouse did not answer ({text})."), IDEMPOTENT_ONLY
+    return BadStatement(statement_name, text), NEVER
 
 
-def connect_arguments(config: EngineConfig, *, user_token: str | None = None) -> tuple[dict, str]:
+def map_databricks_error(exc: Exception, statement_name: str) -> LakehouseError:
+    return classify_databricks_error(exc, statement_name)[0]
+
+
+def connect_arguments(config: EngineConfig) -> tuple[dict, str]:
     """Arguments for `databricks.sql.connect` and a name for the auth mode chosen.
 
-    Order: the forwarded user's token (on-behalf-of-user reads, when asked for), then
-    databricks-sdk unified auth: a named profile, the app's service principal
-    (DATABRICKS_CLIENT_ID/SECRET), DATABRICKS_TOKEN, or ~/.databrickscfg's DEFAULT profile.
+    databricks-sdk unified auth decides: a named profile (`profile=`), the app's service principal
+    (DATABRICKS_CLIENT_ID/SECRET), DATABRICKS_TOKEN, or ~/.databrickscfg's DEFAULT profile. The SDK
+    reads the config file only when no host is given or a profile is named, so with neither a host
+    in CDP_LAKEHOUSE nor DATABRICKS_HOST the DEFAULT profile supplies the host too.
+
+    No catalog or schema is set on the session: every statement names its tables in full, and a
+    session opened on a schema that does not exist yet fails (SCHEMA_NOT_FOUND), which kept
+    `lakehouse migrate` from creating it.
     """
-    if not config.host:
-        raise ConfigurationError("CDP_LAKEHOUSE names no workspace host and DATABRICKS_HOST is not set.")
     if not config.http_path:
         raise ConfigurationError("CDP_LAKEHOUSE has no http_path (or warehouse_id) and DATABRICKS_WAREHOUSE_ID is not set.")
-    base = {
-        "server_hostname": config.host.split("://")[-1].rstrip("/"),
-        "http_path": config.http_path, "catalog": config.catalog, "schema": config.schema,
-        "session_configuration": {"TIMEZONE": "UTC"}, "user_agent_entry": "cdp-platform",
-    }
-    if user_token:
-        return {**base, "access_token": user_token}, "user-token"
     from databricks.sdk.core import Config
 
     try:
-        host = config.host if "://" in config.host else f"https://{config.host}"
-        sdk_config = Config(host=host, profile=config.profile or None)
+        if config.host:
+            host = config.host if "://" in config.host else f"https://{config.host}"
+            sdk_config = Config(host=host, profile=config.profile or None)
+        else:
+            sdk_config = Config(profile=config.profile or None)
         header_factory = sdk_config.authenticate  # resolves credentials now, refreshes tokens later
         mode = sdk_config.auth_type
     except Exception as exc:  # the SDK says what is missing; keep its words
@@ -145,7 +171,14 @@ def connect_arguments(config: EngineConfig, *, user_token: str | None = None) ->
             f"No Databricks credentials for CDP_LAKEHOUSE: {exc}. Run as a Databricks App, set "
             "DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET or DATABRICKS_TOKEN, or add a profile to ~/.databrickscfg."
         ) from None
-    return {**base, "credentials_provider": lambda: header_factory}, mode
+    if not sdk_config.host:
+        raise ConfigurationError("CDP_LAKEHOUSE names no workspace host, DATABRICKS_HOST is not set and no ~/.databrickscfg profile has one.")
+    arguments = {
+        "server_hostname": sdk_config.host.split("://")[-1].rstrip("/"), "http_path": config.http_path,
+        "session_configuration": {"TIMEZONE": "UTC"}, "user_agent_entry": "cdp-platform",
+        "credentials_provider": lambda: header_factory,
+    }
+    return arguments, mode
 
 
 # --- the engine --------------------------------------------------------------------------------
@@ -155,10 +188,11 @@ class DatabricksEngine(SparkSqlDialect, Engine):
     features = DatabricksFeatures()
     table_format = "delta"
 
-    def __init__(self, config: EngineConfig, *, user_token: str | None = None,
-                 connect: Callable[..., Any] | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, config: EngineConfig, *, connect: Callable[..., Any] | None = None,
+                 arguments: Callable[[EngineConfig], tuple[dict, str]] = connect_arguments,
+                 sleep: Callable[[float], None] = time.sleep):
         self.config, self.catalog, self.schema = config, config.catalog, config.schema
-        self._user_token, self._sleep = user_token, sleep
+        self._sleep, self._arguments = sleep, arguments
         self._connect = connect
         self._local = threading.local()
 
@@ -168,7 +202,7 @@ class DatabricksEngine(SparkSqlDialect, Engine):
     def _connection(self):
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            arguments, self.auth_mode = connect_arguments(self.config, user_token=self._user_token)
+            arguments, self.auth_mode = self._arguments(self.config)
             connect = self._connect
             if connect is None:
                 from databricks import sql as databricks_sql
@@ -176,6 +210,33 @@ class DatabricksEngine(SparkSqlDialect, Engine):
                 connect = databricks_sql.connect
             connection = self._local.connection = connect(**arguments)
         return connection
+
+    def _drop_connection(self) -> None:
+        """Close this thread's connection (a dropped or expired one too) so the next try opens anew."""
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already gone: nothing to close
+                pass
+
+    @contextmanager
+    def not_idempotent(self):
+        """Statements run inside are not re-run after an ambiguous failure (a plain INSERT would add
+        its rows twice); conflicts and expired sessions, where nothing ran, are still retried."""
+        before = getattr(self._local, "idempotent", True)
+        self._local.idempotent = False
+        try:
+            yield
+        finally:
+            self._local.idempotent = before
+
+    def execute(self, statement, params=None) -> Results:
+        if isinstance(statement, Statement) and not statement.idempotent:
+            with self.not_idempotent():
+                return super().execute(statement, params)
+        return super().execute(statement, params)
 
     def _run(self, sql: str, params: dict, types: dict[str, str]) -> Results:
         table = self._fetch_arrow(sql, params)
@@ -188,9 +249,12 @@ class DatabricksEngine(SparkSqlDialect, Engine):
         return pa.table({}) if table is None else table
 
     def _fetch_arrow(self, sql: str, params: dict):
-        """The statement's result as the connector fetches it (Arrow), None for no result set;
-        a warehouse that is starting or busy is retried with backoff."""
-        for _attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        """The statement's result as the connector fetches it (Arrow), None for no result set.
+        Failures are retried as `classify_databricks_error` allows, with backoff."""
+        idempotent = getattr(self._local, "idempotent", True)
+        new_sessions = 0
+        delays = list(RETRY_DELAYS)
+        while True:
             try:
                 with self._connection().cursor() as cursor:
                     cursor.execute(sql, databricks_parameters(params) if params else None)
@@ -198,12 +262,17 @@ class DatabricksEngine(SparkSqlDialect, Engine):
                         return None
                     return cursor.fetchall_arrow()
             except Exception as exc:
-                mapped = map_databricks_error(exc, "<run>")
-                if not isinstance(mapped, WarehouseUnavailable) or delay is None:
-                    raise
-                self._local.connection = None  # a fresh session on the next try
-                self._sleep(delay)
-        raise AssertionError("unreachable")
+                _, retry = classify_databricks_error(exc, "<run>")
+                if retry == NEW_SESSION and new_sessions == 0:
+                    new_sessions += 1
+                    self._drop_connection()
+                    continue
+                if retry != NEVER:
+                    self._drop_connection()  # a dropped or broken connection is never reused
+                if (retry == ALWAYS or (retry == IDEMPOTENT_ONLY and idempotent)) and delays:
+                    self._sleep(delays.pop(0))
+                    continue
+                raise
 
     def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
         return map_databricks_error(exc, statement_name)
@@ -245,9 +314,12 @@ class DatabricksEngine(SparkSqlDialect, Engine):
 
     def insert_many(self, table: Table, rows: Iterable[Row], *, skip_existing: bool = False) -> int:
         tuples = self.row_tuples(table, rows)
-        if skip_existing:
+        if skip_existing:  # a MERGE that inserts only the missing keys: running it twice adds nothing
             tuples = self.first_per_key(table, tuples)
-        self._send(f"insert.{table.name}", self.insert_statements(table, tuples, skip_existing=skip_existing))
+            self._send(f"insert.{table.name}", self.insert_statements(table, tuples, skip_existing=True))
+            return len(tuples)
+        with self.not_idempotent():  # a plain INSERT run twice writes its rows twice
+            self._send(f"insert.{table.name}", self.insert_statements(table, tuples, skip_existing=False))
         return len(tuples)
 
     def upsert(self, table: Table, rows: Iterable[Row], *, newer: str | None = None) -> int:

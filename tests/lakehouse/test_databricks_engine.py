@@ -38,7 +38,6 @@ class TestUrl:
         assert (config.host, config.http_path) == ("ws.cloud.databricks.com", "/sql/1.0/warehouses/abc123")
 
     @pytest.mark.parametrize("url, words", [
-        ("databricks://?catalog=main", "no workspace host"),
         ("databricks://ws.example.com", "no SQL warehouse"),
         ("databricks://ws.example.com?warehouse_id=1&catalog=bad-name", "plain identifier"),
         ("databricks://ws.example.com?warehouse_id=1&colour=blue", "unknown option"),
@@ -93,23 +92,31 @@ class TestAuth:
         monkeypatch.setenv("HOME", str(tmp_path))
         monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / ".databrickscfg"))
 
-    def test_a_forwarded_user_token_is_used_as_is(self):
-        arguments, mode = connect_arguments(self.config, user_token="user-oauth-token")
-        assert mode == "user-token" and arguments["access_token"] == "user-oauth-token"
-        assert "credentials_provider" not in arguments
-
     def test_personal_access_token_through_unified_auth(self, monkeypatch):
         monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-test-token")
         arguments, mode = connect_arguments(self.config)
         assert mode == "pat"
         headers = arguments["credentials_provider"]()()
         assert headers["Authorization"] == "Bearer dapi-test-token"
-        assert (arguments["server_hostname"], arguments["catalog"], arguments["schema"]) == (self.config.host.split("://")[1], "main", "cdp")
+        assert arguments["server_hostname"] == self.config.host.split("://")[1]
+        # No catalog or schema on the session: `lakehouse migrate` can create a schema that is not there yet.
+        assert "catalog" not in arguments and "schema" not in arguments
 
     def test_a_databrickscfg_profile(self, tmp_path):
         (tmp_path / ".databrickscfg").write_text(f"[analytics]\nhost = {self.config.host}\ntoken = dapi-profile-token\n")
         arguments, mode = connect_arguments(EngineConfig(**{**self.config.__dict__, "profile": "analytics"}))
         assert mode == "pat" and arguments["credentials_provider"]()()["Authorization"] == "Bearer dapi-profile-token"
+
+    def test_the_default_profile_supplies_host_and_token_when_the_url_names_no_host(self, tmp_path):
+        (tmp_path / ".databrickscfg").write_text(f"[DEFAULT]\nhost = {self.config.host}\ntoken = dapi-default-token\n")
+        config = parse_lakehouse_url("databricks://?warehouse_id=w1&catalog=main&schema=cdp", {})
+        arguments, mode = connect_arguments(config)
+        assert mode == "pat" and arguments["credentials_provider"]()()["Authorization"] == "Bearer dapi-default-token"
+        assert arguments["server_hostname"] == self.config.host.split("://")[1]
+
+    def test_no_host_anywhere_is_a_clear_error(self):
+        with pytest.raises((ConfigurationError, AuthenticationError), match="host"):
+            connect_arguments(parse_lakehouse_url("databricks://?warehouse_id=w1", {}))
 
     def test_no_credentials_is_a_clear_error(self):
         with pytest.raises(AuthenticationError, match="DATABRICKS_CLIENT_ID"):
@@ -206,22 +213,75 @@ class _Cursor:
 
 class TestRetries:
     def _engine(self, outcomes, sent, sleeps):
+        closed = self.closed = []
+
         class Connection:
             def cursor(self):
                 return _Cursor(outcomes, sent)
 
             def close(self):
-                pass
+                closed.append(self)
 
-        engine = DatabricksEngine(CONFIG, user_token="t", connect=lambda **kwargs: Connection(), sleep=sleeps.append)
+        engine = DatabricksEngine(CONFIG, connect=lambda **kwargs: Connection(), arguments=lambda config: ({}, "test"),
+                                  sleep=sleeps.append)
         return engine
 
-    def test_a_starting_warehouse_is_retried_with_backoff(self):
+    def test_a_dropped_connection_is_closed_and_a_read_retried_with_backoff(self):
         sent, sleeps = [], []
-        outcomes = [dbexc.RequestError("connection timed out"), dbexc.OperationalError("TEMPORARILY_UNAVAILABLE"), pa.table({"n": [1]})]
+        outcomes = [dbexc.RequestError("connection reset by peer"), dbexc.OperationalError("502 Bad Gateway"), pa.table({"n": [1]})]
         engine = self._engine(outcomes, sent, sleeps)
         assert engine.execute("SELECT 1 AS n").scalar() == 1
-        assert len(sent) == 3 and sleeps == [1.0, 3.0]
+        assert len(sent) == 3 and sleeps == [1.0, 3.0] and len(self.closed) == 2
+
+    def test_busy_warehouses_are_left_to_the_connector_which_retried_already(self):
+        sent, sleeps = [], []
+        busy = dbexc.RequestError("Error during request to server", context={"http-code": 503})
+        engine = self._engine([busy], sent, sleeps)
+        with pytest.raises(WarehouseUnavailable):
+            engine.execute("SELECT 1 AS n")
+        assert len(sent) == 1 and sleeps == []
+        engine = self._engine([dbexc.MaxRetryDurationError("retry budget of 900 s spent")], sent, sleeps)
+        with pytest.raises(WarehouseUnavailable):
+            engine.execute("SELECT 1 AS n")
+        assert len(sent) == 2 and sleeps == []
+
+    def test_a_request_the_server_refuses_is_not_retried(self):
+        sent, sleeps = [], []
+        too_many = dbexc.RequestError("too many parameters", context={"http-code": 400})
+        engine = self._engine([too_many], sent, sleeps)
+        with pytest.raises(BadStatement):
+            engine.execute("SELECT 1 AS n")
+        assert len(sent) == 1 and sleeps == []
+
+    def test_a_plain_insert_is_not_rerun_after_an_ambiguous_failure(self):
+        sent, sleeps = [], []
+        engine = self._engine([dbexc.RequestError("connection reset by peer"), pa.table({"n": [0]})], sent, sleeps)
+        with pytest.raises(WarehouseUnavailable):
+            engine.insert_many(EVENTS, [sample_row(EVENTS)])
+        assert len(sent) == 1, "the rows may have been written: running it again could write them twice"
+        # A MERGE that inserts only missing keys may run again.
+        engine = self._engine([dbexc.RequestError("connection reset by peer"), pa.table({"n": [0]})], sent, sleeps)
+        engine.insert_many(EVENTS, [sample_row(EVENTS)], skip_existing=True)
+        assert len(sent) == 3 and sent[-1][0].startswith("MERGE INTO")
+
+    def test_a_delta_write_conflict_is_retried_even_for_an_insert(self):
+        sent, sleeps = [], []
+        conflict = dbexc.ServerOperationError("[DELTA_CONCURRENT_APPEND] Files were added to the root of the table by a "
+                                              "concurrent update. Please retry the operation.")
+        engine = self._engine([conflict, pa.table({"n": [0]})], sent, sleeps)
+        engine.insert_many(EVENTS, [sample_row(EVENTS)])
+        assert len(sent) == 2 and sleeps == [1.0]
+
+    def test_an_expired_session_reconnects_once(self):
+        sent, sleeps = [], []
+        expired = dbexc.DatabaseError("Invalid SessionHandle: SessionHandle [2d5b]")
+        engine = self._engine([expired, pa.table({"n": [7]})], sent, sleeps)
+        with engine.not_idempotent():
+            assert engine.execute("SELECT 7 AS n").scalar() == 7
+        assert len(sent) == 2 and sleeps == [] and len(self.closed) == 1
+        engine = self._engine([expired, expired], sent, sleeps)
+        with pytest.raises(WarehouseUnavailable):
+            engine.execute("SELECT 7 AS n")
 
     def test_bulk_reads_hand_over_the_fetched_arrow_table_and_retry_alike(self):
         from lakehouse.statements import Statement
