@@ -7,6 +7,7 @@ multi-row VALUES chunked within both limits, and changes are single MERGE statem
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -63,29 +64,36 @@ def databricks_parameters(params: Mapping[str, Any]) -> list:
     return out
 
 
-def _value_bytes(value: Any) -> int:
-    return 8 if value is None or isinstance(value, (int, float, bool, datetime)) else len(str(value).encode())
+# A statement carries at most 1 MB of parameter values; the rows' JSON keeps a margin under it.
+MAX_ROWS_JSON_BYTES = 900_000
+# JSON has no timestamps: they travel as text and are cast back (the session's time zone is UTC).
+_JSON_FIELD_TYPES = {"string": "string", "json": "string", "bigint": "bigint", "double": "double",
+                     "boolean": "boolean", "timestamp": "string"}
 
 
-def chunk_rows(rows: Sequence[tuple], *, max_params: int = MAX_PARAMS, max_bytes: int = MAX_PARAM_BYTES) -> list[list[tuple]]:
-    """Split rows into statements that each stay within the marker and byte limits."""
-    if not rows:
-        return []
-    width = len(rows[0])
-    per_statement = max_params // width
-    if per_statement < 1:
-        raise ValueError(f"a row of {width} columns needs more than {max_params} parameter markers")
-    chunks, current, size = [], [], 0
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def rows_json_chunks(rows: Sequence[tuple], *, max_bytes: int = MAX_ROWS_JSON_BYTES) -> list[str]:
+    """The rows as JSON arrays of objects (`{"c0": ..., "c1": ...}`, in column order), each array
+    within `max_bytes`: one parameter per statement, however many rows fit (thousands of event
+    rows, where one marker per value allowed 17)."""
+    chunks, current, size = [], [], 2
     for row in rows:
-        row_bytes = sum(_value_bytes(v) for v in row)
-        if row_bytes > max_bytes:
+        encoded = json.dumps({f"c{i}": _json_value(v) for i, v in enumerate(row)}, ensure_ascii=False, separators=(",", ":"))
+        row_bytes = len(encoded.encode()) + 1
+        if row_bytes + 2 > max_bytes:
             raise ValueError(f"one row carries {row_bytes} bytes, over the {max_bytes}-byte statement limit")
-        if current and (len(current) == per_statement or size + row_bytes > max_bytes):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(row)
+        if current and size + row_bytes > max_bytes:
+            chunks.append("[" + ",".join(current) + "]")
+            current, size = [], 2
+        current.append(encoded)
         size += row_bytes
-    chunks.append(current)
+    if current:
+        chunks.append("[" + ",".join(current) + "]")
     return chunks
 
 
@@ -277,36 +285,30 @@ class DatabricksEngine(SparkSqlDialect, Engine):
     def map_error(self, exc: Exception, statement_name: str) -> LakehouseError:
         return map_databricks_error(exc, statement_name)
 
-    # --- writing rows: chunked multi-row VALUES, typed by CAST --------------------------------
+    # --- writing rows: one JSON parameter per statement, typed by the table -------------------
+    def rows_source(self, table: Table) -> str:
+        """The rows of one JSON parameter (`rows_json_chunks`) as a table, each column of its type."""
+        fields = ",".join(f"c{i}:{_JSON_FIELD_TYPES[c.type]}" for i, c in enumerate(table.columns))
+        columns = ", ".join(
+            (f"CAST(c{i} AS TIMESTAMP)" if c.type == "timestamp" else f"c{i}") + f" AS {self.quote(c.name)}"
+            for i, c in enumerate(table.columns))
+        names = ", ".join(f"c{i}" for i in range(len(table.columns)))
+        return f"(SELECT {columns} FROM (SELECT inline(from_json(:rows, 'array<struct<{fields}>>')) AS ({names})))"
+
     def values_source(self, table: Table, rows: Sequence[tuple]) -> tuple[str, dict]:
-        """`(SELECT * FROM VALUES (...), ... AS v(cols))` with one CAST marker per value."""
-        params, tuples_sql = {}, []
-        for r, row in enumerate(rows):
-            cells = []
-            for c, (column, value) in enumerate(zip(table.columns, row)):
-                name = f"r{r}c{c}"
-                params[name] = value
-                cells.append(f"CAST(:{name} AS {self.type_names[column.type]})")
-            tuples_sql.append(f"({', '.join(cells)})")
-        columns = ", ".join(self.quote(c) for c in table.column_names)
-        return f"(SELECT * FROM VALUES {', '.join(tuples_sql)} AS v({columns}))", params
+        [chunk] = rows_json_chunks(rows, max_bytes=10**12)
+        return self.rows_source(table), {"rows": chunk}
 
     def insert_statements(self, table: Table, rows: Sequence[tuple], *, skip_existing: bool) -> list[tuple[str, dict]]:
-        statements = []
-        for chunk in chunk_rows(list(rows), max_params=MAX_PARAMS, max_bytes=MAX_PARAM_BYTES):
-            source, params = self.values_source(table, chunk)
-            if skip_existing:
-                statements.append((self.merge_sql(table, source, newer=None, insert_only=True), params))
-            else:
-                columns = ", ".join(self.quote(c) for c in table.column_names)
-                statements.append((f"INSERT INTO {self.qualify(table.name)} ({columns}) SELECT * FROM {source}", params))
-        return statements
+        source = self.rows_source(table)
+        columns = ", ".join(self.quote(c) for c in table.column_names)
+        sql = (self.merge_sql(table, source, newer=None, insert_only=True) if skip_existing
+               else f"INSERT INTO {self.qualify(table.name)} ({columns}) SELECT * FROM {source}")
+        return [(sql, {"rows": chunk}) for chunk in rows_json_chunks(list(rows))]
 
     def upsert_statements(self, table: Table, rows: Sequence[tuple], *, newer: str | None) -> list[tuple[str, dict]]:
-        return [
-            (self.merge_sql(table, source, newer=newer), params)
-            for source, params in (self.values_source(table, chunk) for chunk in chunk_rows(list(rows)))
-        ]
+        sql = self.merge_sql(table, self.rows_source(table), newer=newer)
+        return [(sql, {"rows": chunk}) for chunk in rows_json_chunks(list(rows))]
 
     def _send(self, name: str, statements: list[tuple[str, dict]]) -> None:
         for sql, params in statements:

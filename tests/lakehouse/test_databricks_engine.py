@@ -1,6 +1,7 @@
 """The databricks engine's own code, without a network, using the connector's real types."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -11,13 +12,13 @@ from databricks.sql.parameters.native import BigIntegerParameter, StringParamete
 from customers.tables import EVENTS, TRAITS
 from lakehouse.backends.databricks import (
     MAX_PARAM_BYTES,
-    MAX_PARAMS,
+    MAX_ROWS_JSON_BYTES,
     DatabricksEngine,
-    chunk_rows,
     connect_arguments,
     databricks_parameters,
     map_databricks_error,
     results_from_arrow,
+    rows_json_chunks,
 )
 from lakehouse.config import EngineConfig, parse_lakehouse_url
 from lakehouse.errors import AuthenticationError, BadStatement, ConfigurationError, TableMissing, WarehouseUnavailable
@@ -132,30 +133,22 @@ class TestParameters:
         assert isinstance(converted["t"], TimestampParameter) and converted["t"].value == datetime(2026, 1, 1, 10, tzinfo=UTC)
         assert isinstance(converted["none"], VoidParameter)
 
-    def test_chunks_stay_under_255_markers(self):
-        rows = [tuple(range(len(EVENTS.columns)))] * 100
-        chunks = chunk_rows(rows)
-        assert sum(map(len, chunks)) == 100
-        assert all(len(chunk) * len(EVENTS.columns) <= MAX_PARAMS for chunk in chunks)
-        assert len(chunks[0]) == MAX_PARAMS // len(EVENTS.columns)
+    def test_thousands_of_rows_travel_as_one_json_parameter(self):
+        engine = databricks_engine()
+        rows = engine.row_tuples(EVENTS, [{**sample_row(EVENTS), "message_id": f"m{i}"} for i in range(3000)])
+        statements = engine.insert_statements(EVENTS, rows, skip_existing=False)
+        assert len(statements) == 1, "where one marker per value fitted 17 event rows a statement"
+        sql, params = statements[0]
+        assert list(params) == ["rows"] and sql.count(":rows") == 1 and "CAST(c10 AS TIMESTAMP)" in sql
+        assert len(json.loads(params["rows"])) == 3000 and len(params["rows"].encode()) <= MAX_PARAM_BYTES
 
     def test_chunks_stay_under_one_megabyte(self):
         big = "x" * 300_000
-        chunks = chunk_rows([(big, 1)] * 7)
-        assert [len(c) for c in chunks] == [3, 3, 1]
-        assert all(sum(len(r[0]) + 8 for r in chunk) <= MAX_PARAM_BYTES for chunk in chunks)
+        chunks = rows_json_chunks([(big, 1)] * 7)
+        assert [len(json.loads(c)) for c in chunks] == [2, 2, 2, 1]
+        assert all(len(c.encode()) <= MAX_ROWS_JSON_BYTES for c in chunks)
         with pytest.raises(ValueError, match="byte"):
-            chunk_rows([("y" * (MAX_PARAM_BYTES + 1),)])
-
-    def test_generated_inserts_carry_one_typed_marker_per_value(self):
-        engine = databricks_engine()
-        rows = engine.row_tuples(EVENTS, [sample_row(EVENTS)] * 40)
-        statements = engine.insert_statements(EVENTS, rows, skip_existing=False)
-        columns = len(EVENTS.columns)
-        per_statement = 255 // columns  # rows whose markers fit in one statement
-        assert len(statements) == -(-40 // per_statement)
-        sql, params = statements[0]
-        assert len(params) == per_statement * columns and "CAST(:r0c10 AS TIMESTAMP)" in sql
+            rows_json_chunks([("y" * (MAX_PARAM_BYTES + 1),)])
 
 
 class TestResults:
@@ -305,8 +298,8 @@ class TestRetries:
     def test_upsert_is_one_merge_per_chunk(self):
         sent, sleeps = [], []
         engine = self._engine([pa.table({"n": [0]})] * 10, sent, sleeps)
-        rows = [{**sample_row(TRAITS), "key": f"k{i}"} for i in range(60)]
+        rows = [{**sample_row(TRAITS), "key": f"k{i}"} for i in range(600)]
         engine.upsert(TRAITS, rows, newer="updated_at")
-        per_statement = 255 // len(TRAITS.columns)  # one marker per value, within the connector's 255
-        assert len(sent) == -(-60 // per_statement) and all(sql.startswith("MERGE INTO `main`.`cdp`.`traits`") for sql, _ in sent)
-        assert sum(len(params) for _, params in sent) == 60 * len(TRAITS.columns)
+        assert len(sent) == 1 and sent[0][0].startswith("MERGE INTO `main`.`cdp`.`traits`")
+        [rows_parameter] = sent[0][1]
+        assert rows_parameter.name == "rows" and len(json.loads(rows_parameter.value)) == 600

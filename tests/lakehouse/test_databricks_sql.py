@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
-from tests.lakehouse.databricks_sql import databricks_engine, ddl, merges, named, writes
+from tests.lakehouse.databricks_sql import databricks_engine, ddl, merges, named, sample_row, writes
 
 ENGINE = databricks_engine()
 
@@ -96,3 +96,28 @@ def test_a_merge_with_a_wrong_column_fails_differently_on_local_spark(all_engine
     with pytest.raises(AnalysisException) as caught:
         spark_engine.session.sql(sql.replace("t.`value` = s.`value`", "t.`valeu` = s.`value`"), args=params).collect()
     assert (caught.value.getCondition() or "").startswith("UNRESOLVED_COLUMN")
+
+
+@pytest.mark.spark
+def test_rows_sent_as_one_json_parameter_land_with_their_types_on_local_spark(all_engines):
+    """The warehouse engine's own INSERT (rows in one JSON parameter), run by Spark 4.0, the SQL of
+    Databricks Runtime 17: every type comes back as written."""
+    import uuid
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from customers.tables import TRAITS
+
+    spark_engine = all_engines["spark"]
+    local = databricks_engine(catalog=spark_engine.catalog, schema=spark_engine.schema)
+    tenant = f"json-rows-{uuid.uuid4().hex[:8]}"
+    when = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    rows = [{**sample_row(TRAITS), "tenant_id": tenant, "key": f"k{i}", "value": value, "updated_at": when}
+            for i, value in enumerate(["plain", "é ✓ \"quoted\" \\ back", None, "x" * 10_000])]
+    [(sql, params)] = local.insert_statements(TRAITS, local.row_tuples(TRAITS, rows), skip_existing=False)
+    spark_engine.session.sql(sql, args=params).collect()
+    stored = {row["key"]: row for row in spark_engine.execute(
+        f"SELECT * FROM {spark_engine.qualify('traits')} WHERE tenant_id = :tenant_id", {"tenant_id": tenant}).dicts()}
+    assert [stored[f"k{i}"]["value"] for i in range(4)] == [r["value"] for r in rows]
+    assert {stored[k]["updated_at"].replace(tzinfo=UTC) for k in stored} == {when.astimezone(UTC)}
+    sample = sample_row(TRAITS)
+    assert all(stored["k0"][c.name] == sample[c.name] for c in TRAITS.columns if c.name not in ("tenant_id", "key", "value", "updated_at"))
