@@ -1,14 +1,15 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
+from lakehouse.commands import LakehouseCommand
 from lakehouse.errors import LakehouseError
 from tenancy.selectors import tenant_get
 from tracking.demo import demo_data_load
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = ("Load the demo tenants and admin user, and a seeded e-commerce dataset (about 5k customers, 100k events) "
             "into the demo tenant. Idempotent. Password: CDP_ADMIN_PASSWORD, or generated.")
 

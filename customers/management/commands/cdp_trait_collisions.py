@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from customers.services import computed_trait_collisions
 from kernel.errors import NotFound
+from lakehouse.commands import LakehouseCommand
 from tenancy.selectors import tenant_get, tenant_list
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = ("Report computed traits whose name is also an ordinary trait (saved before names were checked). Their "
             "computed values are not written over the ordinary ones; rename the definition to see them.")
 

@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from customers.services import profiles_follow
 from identity.services import run_execute, run_start
 from kernel.errors import NotFound
+from lakehouse.commands import LakehouseCommand
 from tenancy.selectors import tenant_get, tenant_list
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = ("Resolve identities: rebuild each tenant's customers from its identity edges under its rules, writing only "
             "what changed. Loads already resolve incrementally; run this after changing rules or to repair.")
 

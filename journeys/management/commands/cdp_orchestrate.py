@@ -1,9 +1,9 @@
-from django.core.management.base import BaseCommand
 
 from journeys.services import orchestrator_tick
+from lakehouse.commands import LakehouseCommand
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = "Run one journey orchestrator tick (the Databricks job and the 5-minute schedule run this)."
 
     def handle(self, *args, **options):

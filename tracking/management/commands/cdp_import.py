@@ -1,18 +1,19 @@
 import csv
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from kernel.csvcells import csv_cell
 from kernel.errors import DomainError
+from lakehouse.commands import LakehouseCommand
 from tenancy.selectors import tenant_get
 from tracking.imports import KINDS, file_format, import_rows, read_rows, row_count
 from tracking.loader import load_inbox
 from tracking.selectors import pending_count
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = ("Import customers (with traits) or events from CSV, JSON lines or Parquet, through the same validation and "
             "messageId deduplication as the tracking API; importing a file twice adds nothing the second time.")
 

@@ -1,12 +1,12 @@
-from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from lakehouse.commands import LakehouseCommand
 from tracking.loader import DEFAULT_BATCH, load_inbox
 from tracking.selectors import pending_count, set_aside_batches
 from tracking.services import inbox_retry
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = "Move accepted calls from the inbox into the lakehouse events table (exactly once)."
 
     def add_arguments(self, parser):
