@@ -95,8 +95,10 @@ def test_secrets_and_lakebase_come_from_the_sdk_calls_that_work_in_a_job(monkeyp
     spec = importlib.util.spec_from_file_location("manage_task", RUNNER)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for name in ("SECRET_KEY", "PGHOST", "PGDATABASE", "PGUSER", "CDP_LAKEBASE_INSTANCE"):
-        monkeypatch.delenv(name, raising=False)
+    # Whatever the runner sets is undone after the test (set first, so monkeypatch restores its absence).
+    for name in ("SECRET_KEY", "PGHOST", "PGDATABASE", "PGPORT", "PGUSER", "PGSSLMODE", "CDP_LAKEBASE_INSTANCE"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     workspace = _Workspace()
     options, command = module._parse(["--secret", "SECRET_KEY=cdp/django-secret-key", "--lakebase", "cdp-lakebase/cdp", "cdp_orchestrate"])
     module._apply(options, client_factory=lambda: workspace)

@@ -124,6 +124,67 @@ class TestAuth:
             connect_arguments(self.config)
 
 
+@pytest.fixture
+def oidc_workspace():
+    """A loopback workspace that speaks OAuth M2M as Databricks does: its OIDC discovery document
+    and a token endpoint taking the client's id and secret (HTTP Basic), answering a bearer token."""
+    import base64 as b64
+    import http.server
+    import json as js
+    import threading
+
+    seen = []
+
+    class Workspace(http.server.BaseHTTPRequestHandler):
+        def _json(self, body):
+            data = js.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            host = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/.well-known/databricks-config":  # the SDK's host metadata probe
+                return self._json({"oidc_endpoint": f"{host}/oidc", "workspace_id": "1234567890"})
+            if self.path == "/oidc/.well-known/oauth-authorization-server":
+                return self._json({"authorization_endpoint": f"{host}/oidc/v1/authorize", "token_endpoint": f"{host}/oidc/v1/token"})
+            self.send_response(404)
+            self.end_headers()
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/oidc/v1/token":
+                seen.append(b64.b64decode(self.headers["Authorization"].split()[1]).decode())
+                return self._json({"access_token": "sp-access-token", "token_type": "Bearer", "expires_in": 3600})
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Workspace)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+
+
+def test_the_apps_service_principal_signs_in_by_oauth_m2m(oidc_workspace, monkeypatch, tmp_path):
+    host, seen = oidc_workspace
+    for name in ("DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_HOST", "DATABRICKS_AUTH_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / ".databrickscfg"))
+    monkeypatch.setenv("DATABRICKS_CLIENT_ID", "app-sp-id")  # what Databricks Apps sets
+    monkeypatch.setenv("DATABRICKS_CLIENT_SECRET", "app-sp-secret")
+    arguments, mode = connect_arguments(EngineConfig(**{**CONFIG.__dict__, "host": host}))
+    assert mode == "oauth-m2m"
+    assert arguments["credentials_provider"]()()["Authorization"] == "Bearer sp-access-token"
+    assert seen and seen[0] == "app-sp-id:app-sp-secret"
+
+
 class TestParameters:
     def test_types(self):
         when = datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2)))
