@@ -9,18 +9,19 @@ class NavItem:
     label: str
     url_name: str
     section: str
+    area: str  # of the role table (tenancy.roles): the item shows only to roles that may read it
 
 
 NAVIGATION = [
-    NavItem("Customers", "customers:list", "customers"),
-    NavItem("Segments", "console:section", "segments"),
-    NavItem("Journeys", "console:section", "journeys"),
-    NavItem("Campaigns", "console:section", "campaigns"),
-    NavItem("Analytics", "console:section", "analytics"),
-    NavItem("Identity", "identity:index", "identity"),
-    NavItem("Live events", "tracking:live", "events"),
-    NavItem("Operations", "operations:index", "operations"),
-    NavItem("Settings", "tenancy:members", "settings"),
+    NavItem("Customers", "customers:list", "customers", "customers"),
+    NavItem("Segments", "console:section", "segments", "account"),
+    NavItem("Journeys", "console:section", "journeys", "account"),
+    NavItem("Campaigns", "console:section", "campaigns", "account"),
+    NavItem("Analytics", "console:section", "analytics", "account"),
+    NavItem("Identity", "identity:index", "identity", "identity"),
+    NavItem("Live events", "tracking:live", "events", "events"),
+    NavItem("Operations", "operations:index", "operations", "operations"),
+    NavItem("Settings", "tenancy:members", "settings", "settings"),
 ]
 
 # Sections whose pages arrive with their own apps; until then the console says so plainly.

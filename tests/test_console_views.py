@@ -119,3 +119,25 @@ def test_switching_tenant_returns_to_a_page_of_this_site_only(signed_in, tenant_
     for elsewhere in ("https://evil.example/", "//evil.example/x", "console:home", "/\\evil.example"):
         response = client.post("/tenant/", {"tenant": tenant_a.slug, "next": elsewhere})
         assert response.status_code == 302 and response["Location"] == "/", elsewhere
+
+
+@pytest.mark.usefixtures("lakehouse")
+@pytest.mark.parametrize(("role", "hidden"), [(Role.VIEWER, {"Operations", "Settings"}), (Role.EDITOR, {"Operations", "Settings"}),
+                                              (Role.ADMIN, set())])
+def test_the_navigation_shows_only_what_the_role_can_open(signed_in, role, hidden):
+    client = signed_in(role)
+    home = client.get("/").content.decode()
+    nav = re.findall(r'<nav class="mainnav".*?</nav>', home, re.S)[0]
+    labels = set(re.findall(r">([^<>]+)</a>", nav))
+    assert not labels & hidden and {"Customers", "Identity"} <= labels
+    for href in re.findall(r'href="([^"]+)"', nav):
+        assert client.get(href).status_code == 200, (role, href)
+
+
+@pytest.mark.usefixtures("lakehouse")
+def test_viewers_read_the_rules_without_fields_they_cannot_use(signed_in):
+    page = signed_in(Role.VIEWER).get("/identity/rules/").content.decode()
+    assert "Only admins can change the rules" in page and "<fieldset class=\"plain\" disabled>" in page
+    assert "Save and rebuild" not in page
+    admin = signed_in(Role.ADMIN).get("/identity/rules/").content.decode()
+    assert "Save and rebuild" in admin and "disabled>" not in admin
