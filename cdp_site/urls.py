@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.templatetags.static import static
+from django.views.generic import RedirectView
 from django.urls import include, path, re_path
 
 from cdp_site import health
@@ -9,6 +11,7 @@ from console import views as console_views
 urlpatterns = [
     path("health", health.health, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("api/redoc", redoc_view, name="api-redoc"),
     path("api/", api.urls),
     # Unknown API paths answer with a problem document even when DEBUG shows HTML elsewhere.
@@ -21,6 +24,8 @@ urlpatterns = [
     path("identity/", include("identity.urls")),
     path("events/", include("tracking.urls")),
     path("", include("console.urls")),
+    # Anything else is the product's 404 page (problem details under /api), DEBUG or not.
+    re_path(r"^", not_found),
 ]
 
 handler404 = not_found

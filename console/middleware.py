@@ -1,6 +1,9 @@
-"""Domain errors raised under console pages become a readable page with the right status."""
+"""Domain errors raised under console pages become a readable page with the right status, and a
+page that does not exist is the product's own 404 page, in development (DEBUG) too: Django's
+technical 404 lists every URL pattern, which is for developers, not for the people using it."""
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import render
 
 from kernel.errors import DomainError, ServiceUnavailable
@@ -22,4 +25,6 @@ class ConsoleDomainErrorMiddleware:
             exception = ServiceUnavailable(str(exception))
         if isinstance(exception, DomainError):
             return render(request, "console/error.html", {"error": exception}, status=exception.status)
+        if isinstance(exception, Http404):
+            return render(request, "errors/404.html", status=404)
         return None

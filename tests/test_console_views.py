@@ -141,3 +141,16 @@ def test_viewers_read_the_rules_without_fields_they_cannot_use(signed_in):
     assert "Save and rebuild" not in page
     admin = signed_in(Role.ADMIN).get("/identity/rules/").content.decode()
     assert "Save and rebuild" in admin and "disabled>" not in admin
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_console_urls_get_the_products_404_page_in_debug_too(signed_in, settings, debug):
+    settings.DEBUG = debug
+    client = signed_in()
+    for path in ("/no/such/page/", "/customers/c_missing/timeline/x/", "/settings/nothing/here/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        page = response.content.decode()
+        assert "There is no page at" in page and "URLconf" not in page, path
+    assert client.get("/operations")["Location"] == "/operations/"  # a missing slash is still added
+    assert client.get("/favicon.ico")["Location"].endswith("img/favicon.svg")
