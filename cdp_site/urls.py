@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.templatetags.static import static
-from django.views.generic import RedirectView
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from cdp_site import health
 from cdp_site.api import api, redoc_view
