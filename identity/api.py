@@ -73,12 +73,12 @@ def rules_preview(request: HttpRequest, response: HttpResponse, payload: RulesIn
     return Status(202, selectors.run_get(tenant=request.auth.tenant, run_id=run_id))
 
 
-@router.get("/shared-identifiers", response=list[SharedIdentifierOut],
+@router.get("/shared-identifiers", response=PageOut[SharedIdentifierOut],
             summary="Identifiers in the most conflicts (at least two): usually something many people share",
             description="Such an identifier ties its customers into one component that every load touching any of them "
-                        "re-resolves; block it with POST /customers/{cdp_id}/unmerge. At most `limit` (default 10, up to 100).")
-def shared_identifiers(request: HttpRequest, limit: Query[int] = 10):
-    return selectors.shared_identifiers(tenant=request.auth.tenant, limit=max(1, min(limit, 100)))
+                        "re-resolves; block it with POST /customers/{cdp_id}/unmerge. Paged like every list.")
+def shared_identifiers(request: HttpRequest, page: Query[PageParams]):
+    return selectors.shared_identifier_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
 
 
 @router.get("/conflicts", response=PageOut[ConflictOut], summary="Edges not merged because a rule forbade it")
@@ -94,7 +94,7 @@ def merges(request: HttpRequest, page: Query[PageParams]):
 @router.post("/runs", response={202: RunOut}, auth=TenantAuth("identity-rules"), summary="Queue a rebuild of the tenant's identities (a full run)",
              description="Answers 202 with the queued run (also in `Location`); poll GET /api/identity/runs/{id} until it has "
                          "succeeded or failed. A rebuild of a large tenant takes minutes, so it runs on a worker (qcluster).")
-def run_create(request: HttpRequest, response: HttpResponse, payload: RunIn):
+def run_create(request: HttpRequest, response: HttpResponse, payload: RunIn | None = None):  # a bodiless POST is a full run
     run_id = services.run_queue(tenant=request.auth.tenant, trigger=request.auth.actor)
     response["Location"] = f"/api/identity/runs/{run_id}"
     return Status(202, selectors.run_get(tenant=request.auth.tenant, run_id=run_id))

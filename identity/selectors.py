@@ -123,12 +123,18 @@ def conflict_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
     return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
 
 
-def shared_identifiers(*, tenant: TenantRef, limit: int = 10) -> list[dict]:
+def shared_identifier_page(*, tenant: TenantRef, limit: int = 10, offset: int = 0) -> Page[dict]:
     """Identifiers in the most conflicts: usually one thing many people share (a kiosk device, a
     family email), which ties their customers into one component every load re-resolves. Blocking
     it (un-merge) ends both."""
-    rows = get_engine().execute(sql.SHARED_IDENTIFIERS, {"tenant_id": tenant.slug, "at_least": 2, "limit": limit})
-    return [{"type": r["id_type"], "value": r["id_value"], "conflicts": r["conflicts"], "cdp_id": r["cdp_id"]} for r in rows]
+    rows = get_engine().execute(sql.SHARED_IDENTIFIERS, {"tenant_id": tenant.slug, "at_least": 2, "limit": limit + 1, "offset": offset})
+    items = [{"type": r["id_type"], "value": r["id_value"], "conflicts": r["conflicts"], "cdp_id": r["cdp_id"]} for r in rows]
+    return Page(items=items[:limit], limit=limit, offset=offset, has_more=len(items) > limit)
+
+
+def shared_identifiers(*, tenant: TenantRef, limit: int = 10) -> list[dict]:
+    """The first `limit` of `shared_identifier_page`, for the Identity page."""
+    return shared_identifier_page(tenant=tenant, limit=limit).items
 
 
 def merge_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:

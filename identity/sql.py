@@ -128,9 +128,9 @@ SHARED_IDENTIFIERS = statement(
     ) AS s
     LEFT JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.id_type = s.id_type AND i.id_value = s.id_value
     ORDER BY s.conflicts DESC, s.id_type, s.id_value
-    LIMIT :limit
+    LIMIT :limit OFFSET :offset
     """,
-    example={"tenant_id": "acme", "at_least": 2, "limit": 10},
+    example={"tenant_id": "acme", "at_least": 2, "limit": 10, "offset": 0},
     returns={"conflicts": "bigint"},
 )
 

@@ -90,6 +90,8 @@ def test_full_rebuild_keeps_every_id(api, send):
     assert run.json()["changed"] == 0, "nothing moves when nothing changed"
     assert {v: _id(api, "user_id", v) for v in before} == before
     assert api.get(f"/api/identity/runs/{run.json()['id']}").json()["customers"] == 3
+    bodiless = api.request("POST", "/api/identity/runs", None)  # no body at all: a full run, as with {}
+    assert bodiless.status_code == 202 and bodiless.json()["kind"] == "full"
 
 
 def test_unmerge_splits_and_data_follows_identifiers(api, send):
@@ -200,7 +202,9 @@ def test_a_merged_id_acts_on_the_customer_it_was_merged_into(api, send):
 def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_its_customers(api, send, console_as, tenant_a):
     send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
             "context": {"device": {"id": "store-kiosk"}}} for n in range(4)])
-    shared = api.get("/api/identity/shared-identifiers").json()
+    listed = api.get("/api/identity/shared-identifiers").json()
+    assert set(listed) == {"items", "limit", "offset", "next_offset"}, "the one page shape of every list"
+    shared = listed["items"]
     assert shared[0]["type"] == "device_id" and shared[0]["value"] == "store-kiosk" and shared[0]["conflicts"] == 3
     owner = shared[0]["cdp_id"]
     assert owner == _id(api, "user_id", "shopper-0"), "the kiosk joined the first shopper; the others were refused"
@@ -212,7 +216,7 @@ def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_i
                        follow=True).content.decode()
     assert "Blocked device_id store-kiosk" in done
     assert _id(api, "device_id", "store-kiosk") is None
-    assert all(s["value"] != "store-kiosk" or s["cdp_id"] is None for s in api.get("/api/identity/shared-identifiers").json())
+    assert all(s["value"] != "store-kiosk" or s["cdp_id"] is None for s in api.get("/api/identity/shared-identifiers").json()["items"])
 
     # And loads stop paying for it: resolving one shopper no longer reaches the others through the kiosk.
     from identity.services import resolve_and_apply
