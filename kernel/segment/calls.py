@@ -150,13 +150,16 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
 
     if call_type == "track":
         name = get("event")
-        if not isinstance(name, str) or not name.strip():
+        if name is not None and not isinstance(name, str):  # say the type: the name is there, in the wrong shape
+            errors.append(("event", f"must be a string (the event's name), not {_json_type(name)}"))
+            name = None
+        elif name is None or not name.strip():
             errors.append(("event", "track needs an event name"))
             name = None
     else:
         name = get("name")
         if name is not None and not isinstance(name, str):
-            errors.append(("name", "must be a string"))
+            errors.append(("name", f"must be a string, not {_json_type(name)}"))
             name = None
     if name is not None and len(name) > 255:
         errors.append(("event" if call_type == "track" else "name", "must be at most 255 characters"))
@@ -192,6 +195,19 @@ def check_call(raw: Any, *, received_at: datetime, batch_sent_at: datetime | Non
             return _rejected(index, message_id, [("", f"is larger than {MAX_EVENT_BYTES // 1024} KB")])
     message_id = message_id or f"srv-{uuid.uuid4().hex}"
     return Checked(raw=raw, type=call_type, message_id=message_id, ids=ids, name=name, event_time=when)
+
+
+def _json_type(value: object) -> str:
+    """What a JSON value is, in JSON's words: for messages that say what was sent instead."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else "a string"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -157,3 +157,14 @@ class TestIngestionAuth:
     def test_unknown_or_revoked_write_keys_are_401(self, tenant_a, api_as):
         assert ApiClient.for_write_key("cdp_wk_nope").post("/api/v1/track", {}).status_code == 401
         assert ApiClient().post("/api/v1/batch", {"batch": []}).status_code == 401
+
+
+def test_a_wrongly_typed_event_name_says_its_type(tenant_a):
+    client = ApiClient.for_write_key(tenant_a.write_key)
+    for sent, said in ((["Signed Up"], "not an array"), (42, "not a number"), ({"name": "x"}, "not an object")):
+        response = client.post("/api/v1/track", {"userId": "u1", "event": sent, "messageId": f"m-{said}"})
+        assert response.status_code == 422, sent
+        errors = response.json()["errors"]
+        assert errors[0]["field"] == "event" and "must be a string" in errors[0]["message"] and said in errors[0]["message"]
+    missing = client.post("/api/v1/track", {"userId": "u1", "messageId": "m-none"}).json()["errors"][0]
+    assert missing["message"] == "track needs an event name"
