@@ -71,9 +71,12 @@ class CustomerEventOut(Schema):
 
 
 class CustomerIn(Schema):
+    """At least one identifier: user_id, anonymous_id, email or phone (also as traits.email / traits.phone)."""
+
     user_id: str | None = Field(None, max_length=255)
     anonymous_id: str | None = Field(None, max_length=255)
     email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=64)
     traits: dict[str, Any] = Field(default_factory=dict)
 
 

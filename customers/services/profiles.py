@@ -1,6 +1,8 @@
 """Changing customers: identify/create, trait edits, consent, suppression and erasure. Each is audited."""
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 
 from django.db import transaction
@@ -28,12 +30,19 @@ def _identify_call(*, user_id: str | None, anonymous_id: str | None, traits: dic
 
 
 def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: str | None, email: str | None,
-                      traits: dict, actor: str, source: str = "api") -> CustomerProfile:
+                      traits: dict, actor: str, source: str = "api", phone: str | None = None) -> CustomerProfile:
     """Create a customer, or add traits to the one these identifiers name: an identify call made by
-    the product itself, validated and suppression-checked like SDK traffic and applied at once."""
+    the product itself, validated and suppression-checked like SDK traffic and applied at once.
+
+    A customer known only by an email or a phone (a CRM import, a sign-up form) gets an anonymous id
+    derived from it, so creating it again finds the same customer, and the identity graph joins it to
+    the SDK's calls that carry the same email or phone."""
+    traits = {**traits, **({"email": email} if email else {}), **({"phone": phone} if phone else {})}
     if not user_id and not anonymous_id:
-        raise InvalidInput("Name the customer by user_id or anonymous_id.", errors=[{"field": "user_id", "message": "send user_id or anonymous_id"}])
-    traits = {**traits, **({"email": email} if email else {})}
+        anonymous_id = _anonymous_id_from_contact(traits)
+        if anonymous_id is None:
+            raise InvalidInput("Name the customer by user_id, anonymous_id, email or phone.",
+                               errors=[{"field": "user_id", "message": "send user_id, anonymous_id, email or phone"}])
     call = normalize_call(_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source), received_at=timezone.now())
     if isinstance(call, Rejected):
         raise InvalidInput("The customer is not valid.", errors=call.errors)
@@ -47,6 +56,15 @@ def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: s
                            errors=[{"field": "user_id", "message": "blocked value; send a real user or anonymous id"}])
     audit_record(tenant=tenant, actor=actor, action="customer.identify", target=cdp_id, details={"traits": sorted(traits)})
     return customer_get(tenant=tenant, cdp_id=cdp_id)
+
+
+def _anonymous_id_from_contact(traits: dict) -> str | None:
+    for kind in ("email", "phone"):
+        value = traits.get(kind)
+        if isinstance(value, str) and value.strip():
+            canonical = value.strip().lower() if kind == "email" else re.sub(r"[^\d+]", "", value)
+            return f"cdp-{kind}-" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    return None
 
 
 def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, unset: list[str], actor: str,

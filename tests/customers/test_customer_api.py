@@ -163,3 +163,18 @@ def test_export_holds_profile_and_every_event(api, ada):
     assert {t["key"] for t in export["traits"]} >= {"email", "plan"}
     assert {i["value"] for i in export["identities"]} == {"ada", "anon-ada", "ada@example.com"}
 
+
+
+def test_a_customer_can_be_created_from_an_email_or_a_phone_alone(api, ada):
+    from_email = api.post("/api/customers", {"email": "Grace@Example.com", "traits": {"plan": "free"}})
+    assert from_email.status_code == 201, from_email.content
+    again = api.post("/api/customers", {"email": "grace@example.com"})
+    assert again.json()["cdp_id"] == from_email.json()["cdp_id"], "the same email names the same customer"
+    by_email = api.get("/api/customers/lookup?type=email&value=grace@example.com").json()
+    assert by_email["cdp_id"] == from_email.json()["cdp_id"]
+    # An existing customer's email reaches that customer (the identity graph joins on it).
+    known = api.post("/api/customers", {"email": "ada@example.com", "traits": {"tier": "gold"}})
+    assert known.json()["cdp_id"] == _ada_id(api)
+    assert api.post("/api/customers", {"phone": "+44 20 7946 0000"}).status_code == 201
+    nothing = api.post("/api/customers", {"traits": {"plan": "x"}})
+    assert nothing.status_code == 422 and "email or phone" in nothing.json()["detail"]
