@@ -40,3 +40,26 @@ def test_preview_rules_without_reload_and_see_the_graph(page, live_server, shop)
     page.wait_for_selector("svg.identity-graph")
     assert page.locator("svg.identity-graph circle").count() >= 3
     assert page.locator("svg.identity-graph line[data-state=conflict]").count() == 1
+
+
+def test_an_htmx_request_the_server_refuses_shows_its_message_where_it_was_made(page, live_server, shop):
+    from playwright.sync_api import expect
+
+    page.goto(live_server.url + "/signin/?next=/identity/rules/")
+    page.fill("#id_username", "op@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('Identity rules')")
+    page.evaluate("window.__same_page = true")
+    page.fill("#id_limits", "user_id=2, *=5")
+    page.click("button[name=preview]")
+    page.wait_for_selector("#preview >> text=Customers after")
+    page.fill("#id_limits", "bogus")  # the server answers 422 with the form's error
+    page.click("button[name=preview]")
+    error = page.locator("form [data-request-error]")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("limits")
+    assert page.evaluate("window.__same_page === true"), "shown in place, without a page load"
+    page.fill("#id_limits", "user_id=2, *=5")  # a request that succeeds clears it
+    page.click("button[name=preview]")
+    expect(error).to_be_hidden()
