@@ -1,0 +1,51 @@
+"""Every console page fits the screen at 1400 px and at 390 px (a phone): the document is never
+wider than the viewport, and every action button can be seen and clicked."""
+from __future__ import annotations
+
+import pytest
+
+from customers.services import customer_identify
+from tenancy import services
+from tenancy.roles import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("lakehouse")]
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def shop(db):
+    tenant = services.tenant_create(slug="shop", name="Shop with a rather long name", actor="test")
+    services.member_set(tenant=tenant, email="operator.with.a.long.address@example.com", role=Role.ADMIN, actor="test",
+                        password=PASSWORD)
+    long_value = "a-very-long-value-without-spaces-" * 6
+    profile = customer_identify(tenant=tenant, user_id="ada", anonymous_id="anon-" + "x" * 60, email="ada.lovelace.long@example.com",
+                                traits={"favourite_colour_in_a_long_trait_name": long_value, "plan": "pro"}, actor="test")
+    return profile.cdp_id
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_server, shop, width):
+    from tests.browser import ARTIFACTS
+
+    shots = ARTIFACTS / "fit" / str(width)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + "/signin/")
+    page.fill("#id_username", "operator.with.a.long.address@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+    pages = ["/", "/customers/", f"/customers/{shop}/", "/customers/computed-traits/", "/identity/", "/identity/rules/",
+             "/events/", "/operations/", "/settings/members/", "/settings/api-keys/", "/settings/write-keys/", "/settings/audit/"]
+    for path in pages:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(shots / (path.strip("/").replace("/", "_") or "home")) + ".png", full_page=True)
+        too_wide = page.evaluate("document.documentElement.scrollWidth") - page.evaluate("window.innerWidth")
+        assert too_wide <= 0, f"{path} at {width}px is {too_wide}px wider than the screen"
+        buttons = page.locator("header button:visible, main button:visible")
+        for i in range(buttons.count()):
+            button = buttons.nth(i)
+            button.scroll_into_view_if_needed()
+            box = button.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (path, width, button.inner_text())
