@@ -12,6 +12,10 @@ CLI_ACTOR = "cli"
 class KeyCommand(BaseCommand):
     kind = ""  # "API key" | "write key"
 
+    @property
+    def article(self) -> str:
+        return "an" if self.kind[:1].lower() in "aeiou" else "a"
+
     def list_keys(self, tenant):
         raise NotImplementedError
 
@@ -26,14 +30,14 @@ class KeyCommand(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create", help=f"Create a {self.kind}; prints the secret once.")
-        create.add_argument("--tenant", required=True)
-        create.add_argument("--name", default="")
+        create = sub.add_parser("create", help=f"Create {self.article} {self.kind}; prints the secret once.")
+        create.add_argument("--tenant", required=True, help="The tenant's slug.")
+        create.add_argument("--name", default="", help="A name saying what uses the key (default: cli).")
         self.add_create_arguments(create)
         listing = sub.add_parser("list", help=f"List a tenant's {self.kind}s (never their secrets).")
-        listing.add_argument("--tenant", required=True)
-        revoke = sub.add_parser("revoke", help=f"Revoke a {self.kind} by its id or prefix.")
-        revoke.add_argument("--tenant", required=True)
+        listing.add_argument("--tenant", required=True, help="The tenant's slug.")
+        revoke = sub.add_parser("revoke", help=f"Revoke {self.article} {self.kind} by its id or prefix.")
+        revoke.add_argument("--tenant", required=True, help="The tenant's slug.")
         revoke.add_argument("key", help="The key's numeric id or its prefix (cdp_.._xxxxxxxx).")
 
     def handle(self, *args, action, tenant, **options):

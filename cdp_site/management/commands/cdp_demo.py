@@ -14,7 +14,8 @@ class Command(LakehouseCommand):
             "into the demo tenant. Idempotent. Password: CDP_ADMIN_PASSWORD, or generated.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--admin-email", default=env.str("CDP_ADMIN_EMAIL", DEMO_ADMIN_EMAIL))
+        parser.add_argument("--admin-email", default=env.str("CDP_ADMIN_EMAIL", DEMO_ADMIN_EMAIL),
+                            help="The demo admin's email (default: CDP_ADMIN_EMAIL, else admin@example.com).")
         parser.add_argument("--no-data", action="store_true", help="Only the tenants and the admin, no customer data.")
 
     def handle(self, *args, admin_email, no_data, **options):

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         sub.add_parser("migrate", help="Create missing tables and add new columns (idempotent).")
         sub.add_parser("status", help="Engine, location, and each table's rows and schema version.")
         sql = sub.add_parser("sql", help="Run one statement; {table} placeholders are qualified for the engine.")
-        sql.add_argument("statement")
+        sql.add_argument("statement", help="One SQL statement; write {events}, {traits}, ... for the tables.")
         sql.add_argument("--write", action="store_true", help="Allow statements that change data.")
         sql.add_argument("--json", dest="as_json", action="store_true", help="Print rows as JSON lines.")
 

@@ -8,7 +8,7 @@ class Command(KeyCommand):
     kind = "API key"
 
     def add_create_arguments(self, parser):
-        parser.add_argument("--role", choices=Role.values, default=Role.VIEWER)
+        parser.add_argument("--role", choices=Role.values, default=Role.VIEWER, help="What the key may do (default: viewer).")
 
     def list_keys(self, tenant):
         return selectors.api_key_list(tenant=tenant)

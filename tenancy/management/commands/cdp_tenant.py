@@ -11,8 +11,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a tenant.")
-        create.add_argument("slug")
-        create.add_argument("--name", default="")
+        create.add_argument("slug", help="Short name used in URLs and X-Tenant-ID (letters, digits, hyphens).")
+        create.add_argument("--name", default="", help="Display name (default: the slug).")
         sub.add_parser("list", help="List tenants.")
 
     def handle(self, *args, action, **options):

@@ -13,15 +13,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a user (or change their role) in a tenant.")
-        create.add_argument("email")
-        create.add_argument("--tenant", required=True)
-        create.add_argument("--role", choices=Role.values, default=Role.VIEWER)
+        create.add_argument("email", help="The person's email, which is also their sign-in name.")
+        create.add_argument("--tenant", required=True, help="The tenant's slug.")
+        create.add_argument("--role", choices=Role.values, default=Role.VIEWER, help="Their role there (default: viewer).")
         create.add_argument("--password", default=None, help="Omit to generate one, printed once.")
         listing = sub.add_parser("list", help="List a tenant's members.")
-        listing.add_argument("--tenant", required=True)
+        listing.add_argument("--tenant", required=True, help="The tenant's slug.")
         remove = sub.add_parser("remove", help="Remove a person from a tenant (their user stays for other tenants).")
-        remove.add_argument("email")
-        remove.add_argument("--tenant", required=True)
+        remove.add_argument("email", help="The member's email.")
+        remove.add_argument("--tenant", required=True, help="The tenant's slug.")
 
     def handle(self, *args, action, tenant, **options):
         try:

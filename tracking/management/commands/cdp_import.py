@@ -18,7 +18,7 @@ class Command(LakehouseCommand):
             "messageId deduplication as the tracking API; importing a file twice adds nothing the second time.")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path)
+        parser.add_argument("file", type=Path, help="A .csv, .jsonl or .parquet file of customers or events.")
         parser.add_argument("--tenant", required=True, help="The tenant's slug.")
         parser.add_argument("--kind", choices=KINDS, default="customers",
                             help="customers: one identify per row, other columns are traits; events: one call per row "

@@ -10,7 +10,7 @@ class Command(LakehouseCommand):
     help = "Move accepted calls from the inbox into the lakehouse events table (exactly once)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help=f"Inbox batches loaded per round (default: {DEFAULT_BATCH}).")
         parser.add_argument("--max-batches", type=int, default=None, help="Stop after this many batches.")
         parser.add_argument("--retry-failed", action="store_true",
                             help="First put batches set aside after a failed load back in line (after fixing the cause).")
