@@ -52,8 +52,11 @@ def task_run_info(task: Task) -> TaskRunInfo:
     if not task.success and task.result is not None:
         lines = [line for line in str(task.result).strip().splitlines() if line.strip()]
         error = lines[-1][:500] if lines else "failed"
+    # django-q names a scheduled run with random words ("pizza-michigan-mississippi-pluto"); its
+    # group is the schedule's name, which says what it did.
+    scheduled = task.group and not task.group.startswith("tenant:")
     return TaskRunInfo(
-        id=task.id, name=task.name, func=task.func, started=task.started, stopped=task.stopped,
+        id=task.id, name=task.group if scheduled else task.name, func=task.func, started=task.started, stopped=task.stopped,
         seconds=round((task.stopped - task.started).total_seconds(), 3), success=task.success,
         error=error, attempts=task.attempt_count,
     )
