@@ -295,10 +295,6 @@ class DatabricksEngine(SparkSqlDialect, Engine):
         names = ", ".join(f"c{i}" for i in range(len(table.columns)))
         return f"(SELECT {columns} FROM (SELECT inline(from_json(:rows, 'array<struct<{fields}>>')) AS ({names})))"
 
-    def values_source(self, table: Table, rows: Sequence[tuple]) -> tuple[str, dict]:
-        [chunk] = rows_json_chunks(rows, max_bytes=10**12)
-        return self.rows_source(table), {"rows": chunk}
-
     def insert_statements(self, table: Table, rows: Sequence[tuple], *, skip_existing: bool) -> list[tuple[str, dict]]:
         source = self.rows_source(table)
         columns = ", ".join(self.quote(c) for c in table.column_names)
