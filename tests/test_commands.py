@@ -84,3 +84,24 @@ def test_cdp_resolve_rebuilds_a_tenant_and_reports_each_phase(tenant_a, sdk):
     assert f"{tenant_a.slug}: run" in out and "done: 1 customers" in out
     with pytest.raises(CommandError, match="No tenant"):
         run("cdp_resolve", "--tenant", "nobody")
+
+
+@pytest.mark.usefixtures("lakehouse")
+def test_demo_shows_no_empty_progress_bar_when_its_data_is_there(monkeypatch, capsys):
+    import json
+
+    from cdp_site.demo import DEMO_DATA_TENANT
+    from tenancy.selectors import tenant_get
+    from tracking.demo import FIRST_MESSAGE_ID
+    from tracking.loader import load_inbox
+    from tracking.services import ingest
+
+    monkeypatch.setenv("CDP_ADMIN_PASSWORD", "")
+    run("cdp_demo", "--no-data")  # the demo tenants; then the dataset's first call, as if loaded before
+    call = {"type": "track", "userId": "u", "event": "E", "messageId": FIRST_MESSAGE_ID}
+    ingest(tenant=tenant_get(slug=DEMO_DATA_TENANT), body=json.dumps(call).encode(), implied_type="track")
+    load_inbox()
+    capsys.readouterr()
+    out = run("cdp_demo")
+    assert "Demo data already in" in out
+    assert "demo data" not in capsys.readouterr().err, "no progress bar for work that is not done"

@@ -32,15 +32,20 @@ class Command(LakehouseCommand):
                               f"(reset it with: .venv/bin/python manage.py changepassword {result.admin_email}).")
 
     def _data(self, *, quiet: bool) -> None:
-        with tqdm(unit="event", desc="demo data", disable=quiet) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        bars = []  # made at the first progress report: with the data already there, no empty bar
 
-            try:
-                data = demo_data_load(tenant=tenant_get(slug=DEMO_DATA_TENANT), progress=progress)
-            except LakehouseError as exc:
-                raise CommandError(f"Cannot load demo data: {exc}") from None
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(tqdm(unit="event", desc="demo data", total=total, disable=quiet))
+            bars[0].update(done - bars[0].n)
+
+        try:
+            data = demo_data_load(tenant=tenant_get(slug=DEMO_DATA_TENANT), progress=progress)
+        except LakehouseError as exc:
+            raise CommandError(f"Cannot load demo data: {exc}") from None
+        finally:
+            for bar in bars:
+                bar.close()
         if data.created:
             self.stdout.write(self.style.SUCCESS(f"Demo data: {data.customers} customers, {data.events} events in '{DEMO_DATA_TENANT}'."))
         else:
