@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from kernel.clients import client_address
@@ -47,14 +48,14 @@ def sign_in_allowed(request, username: str) -> bool:
     limit = settings.CDP_LOGIN_ATTEMPTS_PER_15_MINUTES
     if limit <= 0:
         return True
-    since = timezone.now() - WINDOW
     address = client_address(request)
-    recent = SignInAttempt.objects.filter(at__gte=since)
-    return not (
-        recent.filter(username=username, address=address).count() >= limit
-        or recent.filter(address=address).count() >= limit * PER_ADDRESS_FACTOR
-        or recent.filter(username=username).count() >= limit * PER_USER_FACTOR
+    counts = SignInAttempt.objects.filter(Q(username=username) | Q(address=address), at__gte=timezone.now() - WINDOW).aggregate(
+        pair=Count("id", filter=Q(username=username, address=address)),
+        by_address=Count("id", filter=Q(address=address)),
+        by_user=Count("id", filter=Q(username=username)),
     )
+    return (counts["pair"] < limit and counts["by_address"] < limit * PER_ADDRESS_FACTOR
+            and counts["by_user"] < limit * PER_USER_FACTOR)
 
 
 def sign_in_failed(request, username: str, *, throttled: bool) -> None:

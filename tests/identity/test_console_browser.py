@@ -21,7 +21,8 @@ def shop(db):
     return tenant
 
 
-def test_preview_rules_without_reload_and_see_the_graph(page, live_server, shop):
+def _preview_on_the_rules_page(page, live_server) -> None:
+    """Signed in on the rules page, with a first preview shown (and a marker a page load would clear)."""
     page.goto(live_server.url + "/signin/?next=/identity/rules/")
     page.fill("#id_username", "op@example.com")
     page.fill("#id_password", PASSWORD)
@@ -31,6 +32,10 @@ def test_preview_rules_without_reload_and_see_the_graph(page, live_server, shop)
     page.fill("#id_limits", "user_id=2, *=5")
     page.click("button[name=preview]")
     page.wait_for_selector("#preview >> text=Customers after")
+
+
+def test_preview_rules_without_reload_and_see_the_graph(page, live_server, shop):
+    _preview_on_the_rules_page(page, live_server)
     assert page.evaluate("window.__same_page === true"), "the preview arrived without a page load"
     row = page.locator("#preview tr", has_text="Customers after")
     assert row.inner_text().split()[-1] == "1", "with two user ids allowed, ada and bob's shared iPad joins them"
@@ -45,15 +50,7 @@ def test_preview_rules_without_reload_and_see_the_graph(page, live_server, shop)
 def test_an_htmx_request_the_server_refuses_shows_its_message_where_it_was_made(page, live_server, shop):
     from playwright.sync_api import expect
 
-    page.goto(live_server.url + "/signin/?next=/identity/rules/")
-    page.fill("#id_username", "op@example.com")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1:has-text('Identity rules')")
-    page.evaluate("window.__same_page = true")
-    page.fill("#id_limits", "user_id=2, *=5")
-    page.click("button[name=preview]")
-    page.wait_for_selector("#preview >> text=Customers after")
+    _preview_on_the_rules_page(page, live_server)
     page.fill("#id_limits", "bogus")  # the server answers 422 with the form's error
     page.click("button[name=preview]")
     error = page.locator("form [data-request-error]")

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
-
 from lakehouse import get_engine
-from lakehouse.errors import LakehouseError
+from lakehouse.commands import LakehouseCommand
 from lakehouse.migrate import migrate, status
 from lakehouse.readonly import ensure_read_only
 from lakehouse.statements import Statement
 
 
-class Command(BaseCommand):
+class Command(LakehouseCommand):
     help = "Create and upgrade the lakehouse tables, show their state, or run a SQL statement."
 
     def add_arguments(self, parser):
@@ -25,11 +23,7 @@ class Command(BaseCommand):
         sql.add_argument("--json", dest="as_json", action="store_true", help="Print rows as JSON lines.")
 
     def handle(self, *args, action, **options):
-        try:
-            engine = get_engine()
-            getattr(self, f"_{action}")(engine, **options)
-        except LakehouseError as exc:
-            raise CommandError(str(exc)) from None
+        getattr(self, f"_{action}")(get_engine(), **options)
 
     def _migrate(self, engine, **options):
         self.stdout.write(f"Lakehouse: {engine.location()}")
