@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from console.access import role_required
+from console.dashboard import dashboard
 from console.navigation import UPCOMING_SECTIONS
 from tenancy.middleware import SESSION_TENANT_KEY
 
@@ -48,7 +49,7 @@ sign_out = auth_views.LogoutView.as_view()
 
 @role_required("account")
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/home.html")
+    return render(request, "console/home.html", {"board": dashboard(tenant=request.tenant)})
 
 
 @require_POST

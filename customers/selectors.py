@@ -9,9 +9,10 @@ from customers import sql
 from customers.models import ComputedTrait
 from customers.privacy import customer_is_suppressed
 from customers.traits import is_unset, trait_value
-from customers.types import ActivityDay, Consent, CustomerEvent, CustomerProfile, CustomerSummary, Identity, ProfileChange, Trait
+from customers.types import ActivityDay, Consent, CustomerEvent, EventVolume, CustomerProfile, CustomerSummary, Identity, ProfileChange, Trait
 from identity import selectors as identity_selectors
 from kernel.errors import NotFound
+from kernel.timezones import tenant_zone
 from kernel.pagination import Page
 from lakehouse import get_engine
 from tenancy.types import TenantRef
@@ -117,13 +118,34 @@ def customer_export(*, tenant: TenantRef, cdp_id: str) -> dict:
 
 
 def customer_activity(*, tenant: TenantRef, cdp_id: str, days: int = 90, now: datetime | None = None) -> list[ActivityDay]:
-    """Events per day over the last `days` (oldest first, empty days included), for the profile chart."""
-    today = (now or datetime.now(UTC)).date()
+    """Events per day over the last `days` (oldest first, empty days included), for the profile
+    chart; days are the tenant's (its time zone)."""
+    zone = tenant_zone(tenant)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-    counts = Counter(row["event_time"].date() for row in get_engine().execute(
-        sql.CUSTOMER_ACTIVITY, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "since": since, "limit": ACTIVITY_LIMIT}))
+    since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    counts = Counter(row["event_time"].astimezone(zone).date() for row in get_engine().execute(
+        sql.CUSTOMER_ACTIVITY, {"tenant_id": tenant.slug, "cdp_id": cdp_id, "since": since.astimezone(UTC), "limit": ACTIVITY_LIMIT}))
     return [ActivityDay(day=first + timedelta(days=n), events=counts.get(first + timedelta(days=n), 0)) for n in range(days)]
+
+
+def event_volume(*, tenant: TenantRef, days: int = 30, now: datetime | None = None) -> EventVolume:
+    """Events per day of the tenant's (its time zone) over the last `days`, today included, and
+    in the last 24 hours, by event time. One statement grouped by UTC hour, folded into local days
+    here: a day boundary in any whole-hour zone falls on an hour boundary."""
+    now = now or datetime.now(UTC)
+    zone = tenant_zone(tenant)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    per_day, last_24h = Counter(), 0
+    for row in get_engine().execute(sql.EVENT_HOURS, {"tenant_id": tenant.slug, "since": since, "until": now,
+                                                      "recent_since": now - timedelta(hours=24)}):
+        hour = datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC)
+        per_day[hour.astimezone(zone).date()] += row["events"]
+        last_24h += row["recent"] or 0
+    return EventVolume(days=[(first + timedelta(days=n), per_day.get(first + timedelta(days=n), 0)) for n in range(days)],
+                       last_24h=last_24h)
 
 
 def _json(text: str | None) -> dict:

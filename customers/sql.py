@@ -183,6 +183,23 @@ CUSTOMER_ACTIVITY = statement(
     returns={"event_time": "timestamp"},
 )
 
+# Events per UTC hour since a time, for the home dashboard (the caller folds hours into the
+# tenant's days); `recent` counts those at or after :recent_since, so "the last 24 hours" is exact
+# though its first hour is partly in the window.
+EVENT_HOURS = statement(
+    "customers.event_hours",
+    """
+    SELECT {utc_hour(event_time)} AS hour, COUNT(*) AS events,
+           SUM(CASE WHEN event_time >= :recent_since THEN 1 ELSE 0 END) AS recent
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND event_time >= :since AND event_time < :until
+    GROUP BY {utc_hour(event_time)}
+    ORDER BY hour
+    """,
+    example={"tenant_id": "acme", "since": SINCE, "recent_since": datetime(2026, 3, 1, tzinfo=UTC), "until": datetime(2027, 1, 1, tzinfo=UTC)},
+    returns={"events": "bigint", "recent": "bigint"},
+)
+
 EVENT_EXISTS = statement(
     "customers.event_exists",
     """

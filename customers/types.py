@@ -100,3 +100,14 @@ class ComputedTraitInfo:
 class ActivityDay:
     day: date
     events: int
+
+
+@dataclass(frozen=True)
+class EventVolume:
+    """A tenant's events per local day (oldest first, empty days included) and in the last 24 hours."""
+
+    days: list[tuple[date, int]]
+    last_24h: int
+
+    def last(self, n: int) -> int:
+        return sum(count for _, count in self.days[-n:])

@@ -13,6 +13,7 @@ from customers.forms import VALUE_TYPES, ComputedTraitForm, ConsentForm, EraseFo
 from customers.services import computed_traits
 from identity.layout import graph_layout
 from identity.selectors import customer_graph
+from kernel.charts import BarChart, daily_bar_chart
 from kernel.errors import DomainError, NotFound
 
 PAGE_SIZE = 25
@@ -41,14 +42,8 @@ def _profile_context(request: HttpRequest, cdp_id: str, **extra) -> dict:
             "erase_form": EraseForm(), "trait_types": VALUE_TYPES, **extra}
 
 
-def activity_chart(days, *, height: int = 60, bar: int = 8, gap: int = 2) -> dict:
-    """Bar geometry for the profile's server-rendered SVG chart (no chart library needed)."""
-    peak = max((d.events for d in days), default=0)
-    bars = [{"x": i * (bar + gap), "w": bar, "h": max(round(height * d.events / peak), 1), "day": d.day, "events": d.events}
-            for i, d in enumerate(days) if d.events]
-    for b in bars:
-        b["y"] = height - b["h"]
-    return {"bars": bars, "peak": peak, "total": sum(d.events for d in days), "width": len(days) * (bar + gap), "height": height}
+def activity_chart(days) -> BarChart:
+    return daily_bar_chart([(d.day, d.events) for d in days], title="Events per day, last 90 days")
 
 
 def _timeline(request: HttpRequest, cdp_id: str):

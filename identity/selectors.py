@@ -171,3 +171,17 @@ def merges_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int =
     reader keeps its watermark)."""
     return get_engine().execute(sql.MERGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
                                                    "limit": limit}).dicts()
+
+
+def customer_totals(*, tenant: TenantRef) -> tuple[int, int]:
+    """(customers, identified): how many customers, and how many have an identifier other than an
+    anonymous id (a user id, an email, a phone...)."""
+    row = get_engine().execute(sql.CUSTOMER_TOTALS, {"tenant_id": tenant.slug}).first()
+    return (row["customers"], row["identified"]) if row else (0, 0)
+
+
+def resolution_since(*, tenant: TenantRef, since: datetime) -> dict[str, int]:
+    """How many merges were made and conflicts detected since a time."""
+    counts = {"merges": 0, "conflicts": 0}
+    counts.update({row["kind"]: row["n"] for row in get_engine().execute(sql.RESOLUTION_SINCE, {"tenant_id": tenant.slug, "since": since})})
+    return counts

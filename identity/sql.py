@@ -161,6 +161,32 @@ MERGES_SINCE = statement(
     returns={"merged_at": "timestamp", "run_id": "bigint"},
 )
 
+# The home dashboard's figures: one row per tenant (none for a tenant without data).
+CUSTOMER_TOTALS = statement(
+    "identity.customer_totals",
+    """
+    SELECT tenant_id, COUNT(DISTINCT cdp_id) AS customers,
+           COUNT(DISTINCT CASE WHEN id_type <> 'anonymous_id' THEN cdp_id END) AS identified
+    FROM {identities}
+    WHERE tenant_id = :tenant_id
+    GROUP BY tenant_id
+    """,
+    example={"tenant_id": "acme"},
+    returns={"customers": "bigint", "identified": "bigint"},
+)
+
+RESOLUTION_SINCE = statement(
+    "identity.resolution_since",
+    """
+    SELECT 'merges' AS kind, COUNT(*) AS n FROM {identity_merges} WHERE tenant_id = :tenant_id AND merged_at >= :since GROUP BY tenant_id
+    UNION ALL
+    SELECT 'conflicts', COUNT(*) FROM {identity_conflicts} WHERE tenant_id = :tenant_id AND detected_at >= :since GROUP BY tenant_id
+    ORDER BY kind
+    """,
+    example={"tenant_id": "acme", "since": SINCE},
+    returns={"n": "bigint"},
+)
+
 # --- named deletes ------------------------------------------------------------------------------
 
 DELETE_IDENTITIES_OF_TYPE = deletion(

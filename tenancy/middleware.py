@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 
+from kernel.timezones import tenant_zone
 from tenancy.selectors import tenants_for, user_principal
 from tenancy.services import app_user_provision
 
@@ -43,4 +45,8 @@ class ConsoleTenantMiddleware:
             chosen = next(((t, r) for t, r in choices if t.slug == wanted), choices[0] if choices else None)
             if chosen:
                 request.tenant, request.role = chosen
-        return self.get_response(request)
+        if request.tenant is None:
+            return self.get_response(request)
+        # Console pages show times and days in the tenant's zone (the API answers in UTC).
+        with timezone.override(tenant_zone(request.tenant)):
+            return self.get_response(request)

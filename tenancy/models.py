@@ -10,6 +10,8 @@ from tenancy.roles import Role
 class Tenant(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, blank=True, help_text="IANA zone (Europe/Paris) the console shows times and days in; "
+                                                                      "empty: the CDP_TIME_ZONE setting.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

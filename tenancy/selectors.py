@@ -1,6 +1,7 @@
 """Reads for tenants, members, keys and the audit log; they return frozen values."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from kernel.errors import NotFound
@@ -10,7 +11,12 @@ from tenancy.types import AuditInfo, IssuedKeyInfo, MemberInfo, Principal, Tenan
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
-    return TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name)
+    return TenantRef(id=tenant.id, slug=tenant.slug, name=tenant.name, time_zone=tenant.time_zone or settings.TIME_ZONE)
+
+
+def tenant_own_time_zone(*, tenant: TenantRef) -> str:
+    """The zone the tenant chose, or "" when it follows the site's CDP_TIME_ZONE."""
+    return Tenant.objects.filter(id=tenant.id).values_list("time_zone", flat=True).first() or ""
 
 
 def tenant_ref_by_id(tenant_id: int) -> TenantRef:

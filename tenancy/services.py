@@ -7,6 +7,7 @@ import re
 import secrets
 import string
 from datetime import timedelta
+from zoneinfo import available_timezones
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -41,6 +42,21 @@ def tenant_create(*, slug: str, name: str = "", actor: str) -> TenantRef:
     ref = tenant_ref(tenant)
     audit_record(tenant=ref, actor=actor, action="tenant.create", target=slug)
     return ref
+
+
+def tenant_update(*, tenant: TenantRef, name: str, time_zone: str, actor: str) -> TenantRef:
+    """Rename a tenant or set the time zone its console shows times and days in."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the tenant a name.", errors=[{"field": "name", "message": "must not be empty"}])
+    if time_zone and time_zone not in available_timezones():
+        raise InvalidInput(f"Unknown time zone '{time_zone}'.", errors=[{"field": "time_zone", "message": "must be an IANA zone such as Europe/Paris"}])
+    row = Tenant.objects.get(id=tenant.id)
+    changed = {field: value for field, value in (("name", name), ("time_zone", time_zone)) if getattr(row, field) != value}
+    if changed:
+        Tenant.objects.filter(id=tenant.id).update(**changed)
+        audit_record(tenant=tenant, actor=actor, action="tenant.update", target=tenant.slug, details=changed)
+    return tenant_ref(Tenant.objects.get(id=tenant.id))
 
 
 def tenant_get_or_create(*, slug: str, name: str = "", actor: str) -> TenantRef:

@@ -10,6 +10,7 @@ class TenantRef:
     id: int
     slug: str
     name: str
+    time_zone: str = "UTC"  # IANA name: the tenant's own, or the site's CDP_TIME_ZONE
 
 
 @dataclass(frozen=True)

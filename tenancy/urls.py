@@ -7,6 +7,7 @@ urlpatterns = [
     path("members/", views.members, name="members"),
     path("members/<int:member_id>/remove/", views.member_remove, name="member-remove"),
     path("audit/", views.audit, name="audit"),
+    path("general/", views.general, name="general"),
     path("<slug:kind>/", views.keys, name="keys"),
     path("<slug:kind>/<int:key_pk>/revoke/", views.key_revoke, name="key-revoke"),
 ]

@@ -10,7 +10,7 @@ from console.access import console_context, offset_param, role_required
 from kernel.errors import DomainError
 from kernel.pagination import page_of
 from tenancy import selectors, services
-from tenancy.forms import KeyForm, MemberForm
+from tenancy.forms import KeyForm, MemberForm, TenantForm
 from tenancy.keycache import REVOCATION_CHECK_SECONDS
 from tenancy.roles import Role
 
@@ -87,6 +87,26 @@ def member_remove(request: HttpRequest, member_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail)
     return redirect("tenancy:members")
+
+
+@ADMIN_ONLY
+def general(request: HttpRequest) -> HttpResponse:
+    form = TenantForm(request.POST or None, initial={"name": request.tenant.name, "time_zone": _own_zone(request)})
+    if request.method == "POST" and form.is_valid():
+        ctx = console_context(request)
+        try:
+            services.tenant_update(tenant=ctx.tenant, actor=ctx.actor, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("tenancy:general")
+    return render(request, "tenancy/general.html", {"form": form}, status=422 if form.errors else 200)
+
+
+def _own_zone(request: HttpRequest) -> str:
+    """The tenant's own zone, empty when it follows the site's."""
+    return selectors.tenant_own_time_zone(tenant=request.tenant)
 
 
 @ADMIN_ONLY

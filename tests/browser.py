@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def console_pages(cdp_id: str) -> list[str]:
+    """Every console page (a customer's with `cdp_id`), for the tests that walk them all."""
+    return ["/", "/customers/", f"/customers/{cdp_id}/", "/customers/computed-traits/", "/identity/", "/identity/rules/",
+            "/events/", "/operations/", "/settings/general/", "/settings/members/", "/settings/api-keys/", "/settings/write-keys/",
+            "/settings/audit/"]
+
+
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -1,5 +1,6 @@
 """Every console page fits the screen at 1400 px and at 390 px (a phone): the document is never
-wider than the viewport, and every action button can be seen and clicked."""
+wider than the viewport, and every action button can be seen and clicked; and no page asks
+another host for anything (fonts, scripts, images: everything is served by the product)."""
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,13 @@ def shop(db):
 
 @pytest.mark.parametrize("width", [1400, 390])
 def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_server, shop, width):
-    from tests.browser import ARTIFACTS
+    from urllib.parse import urlsplit
 
+    from tests.browser import ARTIFACTS, console_pages
+
+    elsewhere = []
+    page.on("request", lambda request: urlsplit(request.url).netloc not in ("", urlsplit(live_server.url).netloc)
+            and not request.url.startswith(("data:", "blob:")) and elsewhere.append(request.url))
     shots = ARTIFACTS / "fit" / str(width)
     shots.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": 900})
@@ -35,9 +41,7 @@ def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_serve
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("h1")
-    pages = ["/", "/customers/", f"/customers/{shop}/", "/customers/computed-traits/", "/identity/", "/identity/rules/",
-             "/events/", "/operations/", "/settings/members/", "/settings/api-keys/", "/settings/write-keys/", "/settings/audit/"]
-    for path in pages:
+    for path in console_pages(shop):
         page.goto(live_server.url + path)
         page.wait_for_load_state("load")
         page.screenshot(path=str(shots / (path.strip("/").replace("/", "_") or "home")) + ".png", full_page=True)
@@ -49,3 +53,4 @@ def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_serve
             button.scroll_into_view_if_needed()
             box = button.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (path, width, button.inner_text())
+        assert elsewhere == [], f"{path} asked another host: {elsewhere}"

@@ -35,6 +35,18 @@ class InboxMessage(models.Model):
         constraints = [models.UniqueConstraint(fields=["tenant_id", "message_id"], name="inbox_unique_message")]
 
 
+class RejectedDay(models.Model):
+    """How many calls were refused (invalid) per tenant and UTC day, for the home dashboard: refused
+    calls are answered with their errors and stored nowhere else."""
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    calls = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="rejected_day_unique")]
+
+
 class DebugWatch(models.Model):
     """Someone has the tenant's live event view open, until `until` (tracking.debugger)."""
 

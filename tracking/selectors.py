@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Count, QuerySet, Sum
 
 from customers.selectors import loaded_message_ids
 from tenancy.types import TenantRef
-from tracking.models import InboxBatch, RecentCall
+from tracking.models import InboxBatch, RecentCall, RejectedDay
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,28 @@ def inbox_status(*, tenant_id: int, limit: int = 50) -> InboxStatus:
               for b in waiting.only("id", "received_at", "calls", "failed_at", "error")[:limit]]
     return InboxStatus(pending_calls=pending_count(tenant_id), set_aside_batches=totals["batches"],
                        set_aside_calls=totals["calls"] or 0, set_aside=listed)
+
+
+@dataclass(frozen=True)
+class IngestionStatus:
+    """Whether data is arriving: the last request received and loaded, what waits or was refused."""
+
+    last_received_at: datetime | None
+    last_loaded_at: datetime | None
+    pending_calls: int
+    set_aside_calls: int
+    rejected_calls: int  # refused as invalid since the day asked for
+
+
+def ingestion_status(*, tenant_id: int, rejected_since: date) -> IngestionStatus:
+    batches = InboxBatch.objects.filter(tenant_id=tenant_id).order_by("-id")
+    # The newest rows by primary key (batches are stamped in arrival order): no scan of the history.
+    last_received = batches.values_list("received_at", flat=True).first()
+    last_loaded = batches.filter(loaded_at__isnull=False).values_list("loaded_at", flat=True).first()
+    set_aside = set_aside_batches(tenant_id).aggregate(calls=Sum("calls"))["calls"] or 0
+    rejected = RejectedDay.objects.filter(tenant_id=tenant_id, day__gte=rejected_since).aggregate(n=Sum("calls"))["n"] or 0
+    return IngestionStatus(last_received_at=last_received, last_loaded_at=last_loaded, pending_calls=pending_count(tenant_id),
+                           set_aside_calls=set_aside, rejected_calls=rejected)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from customers.privacy import suppressed_calls
@@ -16,6 +18,7 @@ from tenancy.services import audit_record
 from tenancy.types import TenantRef
 from tracking import debugger
 from tracking.inbox import inbox_store
+from tracking.models import RejectedDay
 from tracking.selectors import set_aside_batches
 
 
@@ -86,6 +89,7 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
         fields = ", ".join(sorted({e["field"] for e in errors})[:10])
         if debugger.watching(tenant.id):
             _record(tenant, received_at, source, data, implied_type, [], set(), set(), rejected)
+        rejected_count(tenant_id=tenant.id, day=received_at.date(), calls=len(rejected))
         raise InvalidInput(f"No call could be accepted: {fields}.", errors=errors)
     result = IngestResult(rejected=rejected)
     first_of_each: dict[str, tuple[int, Checked]] = {}
@@ -101,7 +105,20 @@ def ingest(*, tenant: TenantRef, body: bytes, content_encoding: str = "", implie
         result.duplicates += len(kept) - len(fresh)
     if debugger.watching(tenant.id):
         _record(tenant, received_at, source, data, implied_type, accepted, fresh, {c.message_id for _, c in kept}, rejected)
+    if rejected:
+        rejected_count(tenant_id=tenant.id, day=received_at.date(), calls=len(rejected))
     return result
+
+
+def rejected_count(*, tenant_id: int, day, calls: int) -> None:
+    """Add refused calls to the tenant's count for the day (a statement on the refusal path only)."""
+    if RejectedDay.objects.filter(tenant_id=tenant_id, day=day).update(calls=F("calls") + calls):
+        return
+    try:
+        with transaction.atomic():
+            RejectedDay.objects.create(tenant_id=tenant_id, day=day, calls=calls)
+    except IntegrityError:  # another request created the day's row first
+        RejectedDay.objects.filter(tenant_id=tenant_id, day=day).update(calls=F("calls") + calls)
 
 
 def _record(tenant: TenantRef, received_at, source: str, data, implied_type, accepted, fresh: set[str], kept: set[str],

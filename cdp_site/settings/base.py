@@ -107,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "console.context_processors.console",
             ],
+            # Human formatting (numbers, money, relative times) in every template without a {% load %}.
+            "builtins": ["console.templatetags.console_tags"],
         },
     },
 ]

@@ -1,6 +1,11 @@
 import json
+from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
 
@@ -19,3 +24,59 @@ def json_value(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+# --- human formatting (issue 14): numbers grouped, money with two decimals, times relative with
+# the exact local time on hover. Times are shown in the tenant's zone (activated per request by
+# tenancy.middleware); the API keeps UTC.
+
+@register.filter
+def number(value) -> str:
+    """12,345 (and 1,234.5 for a fraction)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return number_format(value, decimal_pos=0 if value.is_integer() else 1, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def money(value) -> str:
+    """1,234.50: two decimals, grouped."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return number_format(float(value), decimal_pos=2, use_l10n=True, force_grouping=True)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def percent(value) -> str:
+    """0.4567 -> 46%."""
+    if value is None:
+        return "—"
+    return f"{round(float(value) * 100)}%"
+
+
+@register.filter
+def when(value, now=None):
+    """<time> with '5 minutes ago' (or 'in 2 days') as text and the exact local time on hover."""
+    if not isinstance(value, datetime):
+        return "—" if value in (None, "") else value
+    now = now if isinstance(now, datetime) else timezone.now()
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    local = timezone.localtime(value)
+    delta = now - value
+    if abs(delta) < timedelta(seconds=45):
+        text = "just now"
+    elif delta > timedelta(0):
+        text = f"{timesince(value, now, depth=1)} ago"
+    else:
+        text = f"in {timeuntil(value, now, depth=1)}"
+    exact = f"{local:%a %d %b %Y, %H:%M:%S} {local.tzname()}"
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.astimezone(UTC).isoformat(timespec="seconds"), exact,
+                       text.replace("\xa0", " "))

@@ -59,13 +59,18 @@ class Engine:
         return self.quote(table_name)
 
     def fragments(self) -> dict:
-        return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null}
+        return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null, "utc_hour": self.utc_hour}
 
     def null(self, kind: str) -> str:
         """A typed NULL, so the branches of a UNION agree on column types on every engine."""
         return f"CAST(NULL AS {self.type_names[kind]})"
 
     def json_text(self, column: str, path: str) -> str:
+        raise NotImplementedError
+
+    def utc_hour(self, column: str) -> str:
+        """A timestamp's UTC hour as text, 'YYYY-MM-DD HH': a bucket to count by that is the same on
+        every engine (callers fold hours into days in a tenant's time zone)."""
         raise NotImplementedError
 
     def json_double(self, column: str, path: str) -> str:

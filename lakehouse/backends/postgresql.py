@@ -26,6 +26,9 @@ class PostgreSQLEngine(EmbeddedEngine):
         keys = path.strip("'\"").removeprefix("$.").split(".")
         return f"(({column})::jsonb #>> '{{{','.join(keys)}}}')"
 
+    def utc_hour(self, column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+
     def json_double(self, column: str, path: str) -> str:
         """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
         A plain CAST would fail the statement."""

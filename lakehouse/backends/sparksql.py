@@ -40,6 +40,9 @@ class SparkSqlDialect:
         Writes keep one marker per value: Delta limits subqueries in DELETE and MERGE conditions."""
         return expand_list_params(sql, params, as_one=None if writes else _json_list)
 
+    def utc_hour(self, column: str) -> str:
+        return f"date_format({column}, 'yyyy-MM-dd HH')"  # sessions run in UTC (spark.sql.session.timeZone, TIMEZONE)
+
     def json_double(self, column: str, path: str) -> str:
         # ANSI mode (Spark 4, Databricks SQL) fails a plain CAST of 'n/a'; a junk value is NULL.
         return f"TRY_CAST({self.json_text(column, path)} AS DOUBLE)"

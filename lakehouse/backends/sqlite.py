@@ -42,6 +42,9 @@ class SQLiteEngine(EmbeddedEngine):
     def json_text(self, column: str, path: str) -> str:
         return f"json_extract({column}, {path})"
 
+    def utc_hour(self, column: str) -> str:
+        return f"substr({column}, 1, 13)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text (sqlite_timestamp)
+
     def json_double(self, column: str, path: str) -> str:
         """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
         A plain CAST would read 'n/a' as 0."""

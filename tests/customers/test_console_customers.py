@@ -1,6 +1,8 @@
 """The customer console without JavaScript: search, profile, trait edits, consent, erasure, computed traits."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tenancy.roles import Role
@@ -45,7 +47,8 @@ def test_profile_shows_traits_timeline_with_paging_and_activity(console, grace):
     page = client.get(f"/customers/{grace}/").content.decode()
     assert "Grace Hopper" in page and "Arlington" in page
     assert "Older events" in page, "42 events page by 30"
-    assert "<svg class=\"activity\"" in page
+    assert '<svg class="bar-chart"' in page and "Table view" in page, "the activity chart, with its table"
+    assert re.search(r'<text class="axis"[^>]*>\d+ [A-Z][a-z]{2}</text>', page), "day labels on the x axis"
     more = client.get(f"/customers/{grace}/timeline/?offset=30", headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in more and "Page 9" in more and "items: 3" in more and "Older events" not in more
     assert client.get("/customers/cdp_nobody/").status_code == 404
