@@ -9,11 +9,21 @@ from customers import sql
 from customers.models import ComputedTrait
 from customers.privacy import customer_is_suppressed
 from customers.traits import is_unset, trait_value
-from customers.types import ActivityDay, Consent, CustomerEvent, EventVolume, CustomerProfile, CustomerSummary, Identity, ProfileChange, Trait
+from customers.types import (
+    ActivityDay,
+    Consent,
+    CustomerEvent,
+    CustomerProfile,
+    CustomerSummary,
+    EventVolume,
+    Identity,
+    ProfileChange,
+    Trait,
+)
 from identity import selectors as identity_selectors
 from kernel.errors import NotFound
-from kernel.timezones import tenant_zone
 from kernel.pagination import Page
+from kernel.timezones import tenant_zone
 from lakehouse import get_engine
 from tenancy.types import TenantRef
 
