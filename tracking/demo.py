@@ -31,6 +31,8 @@ PRODUCTS = [(f"sku-{n:03d}", name, price) for n, (name, price) in enumerate([
     ("Headlamp", 39.0), ("Water Filter", 45.0)])]
 JUNK_IDS = ["undefined", "null", "0", "anonymous", "-1"]
 FIRST_MESSAGE_ID = "demo-000000"
+SESSION_CALLS = 6  # calls in an average session (home, one to three products viewed, sometimes a cart)
+ONE_TIME_SHARE = 0.35  # visitors who come once
 COMPUTED_TRAITS = [
     {"name": "orders_30d", "aggregation": "count", "event": "Order Completed", "window_days": 30,
      "description": "Orders in the last 30 days."},
@@ -74,7 +76,7 @@ class _Shop:
         if user_id:
             self.emails.append(email)
         start = self.now - timedelta(days=rng.uniform(0, 90))
-        sessions = max(1, round(rng.expovariate(1 / max(self.target / customers / 11, 1))))
+        sessions = self.session_count(customers)
         span = (self.now - start).total_seconds() / 60 - 30  # every session ends before now
         starts = sorted(rng.uniform(0, max(span, 1)) for _ in range(sessions - 1))
         identified = False
@@ -99,11 +101,21 @@ class _Shop:
             self.session({"anonymousId": phone_id}, at)
             self.call(type="identify", anonymousId=phone_id, userId=user_id, timestamp=self.when(at, 60 * 24 * rng.uniform(3, 7)).isoformat())
 
+    def session_count(self, customers: int) -> int:
+        """A third come once; the others return, on days of their own across the 90 days, about
+        as often as the events budget allows (a session is about six calls), so profiles and
+        charts show history rather than one burst."""
+        per_visitor = max(self.target / customers / SESSION_CALLS, 1)
+        if per_visitor <= 1 or self.rng.random() < ONE_TIME_SHARE:
+            return 1
+        returning_mean = (per_visitor - ONE_TIME_SHARE) / (1 - ONE_TIME_SHARE)
+        return 1 + round(self.rng.expovariate(1 / max(returning_mean - 1, 0.5)))
+
     def session(self, ids: dict, at: datetime) -> None:
         rng = self.rng
         self.call(type="page", name="Home", timestamp=at.isoformat(), context={"page": {"path": "/"}}, **ids)
         cart = []
-        for _step in range(rng.randint(1, 6)):
+        for _step in range(rng.randint(1, 3)):
             sku, name, price = rng.choice(PRODUCTS)
             at = self.when(at, rng.uniform(0.2, 4))
             self.call(type="page", name=name, timestamp=at.isoformat(), context={"page": {"path": f"/products/{sku}"}}, **ids)

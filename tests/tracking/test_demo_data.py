@@ -33,6 +33,14 @@ def test_demo_data_has_the_shapes_operators_expect_and_loads_once(tenant_a, lake
 
     kiosk = [s for s in shared_identifiers(tenant=tenant_a.ref) if s["value"] == "store-kiosk-1"]
     assert kiosk and kiosk[0]["conflicts"] >= 2, "the kiosk many sign in at shows up as a shared identifier"
+    # Returning customers' events fall on days of their own across the 90 days, not on one day
+    # (before: half the customers had a single active day, 2.2 on average).
+    days: dict[str, set] = {}
+    for row in _q(lakehouse, tenant_a, "SELECT cdp_id, event_time FROM {events} WHERE tenant_id = :tenant_id"):
+        days.setdefault(row["cdp_id"], set()).add(row["event_time"].date())
+    active = [len(d) for d in days.values()]
+    assert sum(active) / len(active) >= 2.8 and sum(1 for n in active if n == 1) / len(active) <= 0.42, active
+    assert (max(max(d) for d in days.values()) - min(min(d) for d in days.values())).days >= 80, "over the 90 days"
     again = demo_data_load(tenant=tenant_a.ref, customers=200, events=4000, seed=3)
     assert not again.created
     assert _q(lakehouse, tenant_a, "SELECT COUNT(*) AS n FROM {events} WHERE tenant_id = :tenant_id")[0]["n"] == 4000
