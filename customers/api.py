@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from customers import selectors, services
 from customers.schemas import (
@@ -27,8 +28,10 @@ router = Router(tags=["customers"], auth=TenantAuth("customers"))
 
 
 class CustomerFilters(Schema):
-    q: str = ""
-    trait: str = ""
+    q: str = Field("", max_length=200, description="Any identifier or trait value contains it (case-insensitive).")
+    trait: str = Field("", description="An exact trait, `key:value`.")
+    sort: Literal["first_seen", "last_seen", "name"] = Field(
+        "first_seen", description="first_seen: newest first; last_seen: most recently active first; name: A to Z, the nameless last.")
 
 
 class EventFilters(Schema):
@@ -38,8 +41,9 @@ class EventFilters(Schema):
     before: datetime | None = None
 
 
-@router.get("", response=PageOut[CustomerSummaryOut], summary="List or search customers, newest first",
-            description="`q` matches any identifier or trait value (contains, case-insensitive); `trait=key:value` an exact trait.")
+@router.get("", response=PageOut[CustomerSummaryOut], summary="List, search and sort customers",
+            description="`q` matches any identifier or trait value (contains, case-insensitive); `trait=key:value` an exact trait; "
+                        "both may be given. `total` counts every customer that matches.")
 def customer_list(request: HttpRequest, page: Query[PageParams], filters: Query[CustomerFilters]):
     trait = None
     if filters.trait:
@@ -47,7 +51,8 @@ def customer_list(request: HttpRequest, page: Query[PageParams], filters: Query[
         if not sep or not key:
             raise InvalidInput("trait must look like key:value.", errors=[{"field": "trait", "message": "expected key:value"}])
         trait = (key, value)
-    return selectors.customer_page(tenant=request.auth.tenant, q=filters.q, trait=trait, limit=page.limit, offset=page.offset)
+    return selectors.customer_page(tenant=request.auth.tenant, q=filters.q, trait=trait, sort=filters.sort, limit=page.limit,
+                                   offset=page.offset)
 
 
 @router.get("/lookup", response=CustomerOut, summary="Find a customer by an identifier of any type (email, user_id, anonymous_id, phone, device_id, custom)",

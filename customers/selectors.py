@@ -21,7 +21,7 @@ from customers.types import (
     Trait,
 )
 from identity import selectors as identity_selectors
-from kernel.errors import NotFound
+from kernel.errors import InvalidInput, NotFound
 from kernel.pagination import Page
 from kernel.timezones import tenant_zone
 from lakehouse import get_engine
@@ -38,18 +38,46 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def customer_page(*, tenant: TenantRef, q: str = "", trait: tuple[str, str] | None = None, limit: int, offset: int) -> Page[CustomerSummary]:
-    """Customers, newest first; `q` matches any identifier or trait value, `trait` an exact key=value."""
-    params = {"tenant_id": tenant.slug, "limit": limit + 1, "offset": offset}
-    if q.strip():
-        rows = get_engine().execute(sql.CUSTOMER_SEARCH, {**params, "pattern": like_pattern(q)}).dicts()
-    elif trait:
-        rows = get_engine().execute(sql.CUSTOMERS_WITH_TRAIT_PAGE, {**params, "key": trait[0], "value": trait[1]}).dicts()
-    else:
-        rows = get_engine().execute(sql.CUSTOMER_PAGE, params).dicts()
+CUSTOMER_SORTS = {"first_seen": "newest first", "last_seen": "most recently active first", "name": "by name, A to Z"}
+
+
+def customer_page(*, tenant: TenantRef, q: str = "", trait: tuple[str, str] | None = None, sort: str = "first_seen",
+                  limit: int, offset: int, with_total: bool = True) -> Page[CustomerSummary]:
+    """Customers matching `q` (any identifier or trait value contains it) and `trait` (an exact
+    key=value), sorted by one of CUSTOMER_SORTS, with how many match in all."""
+    params = _customer_filter(tenant, q, trait)
+    engine = get_engine()
+    rows = engine.execute(sql.CUSTOMER_PAGE, {**params, "sort": _sort(sort), "limit": limit + 1, "offset": offset}).dicts()
     names = _summary_traits(tenant, [row["cdp_id"] for row in rows[:limit]])
-    items = [CustomerSummary(**row, **names.get(row["cdp_id"], {})) for row in rows[:limit]]
-    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit)
+    items = [CustomerSummary(**{k: v for k, v in row.items() if k != "sort_name"}, **names.get(row["cdp_id"], {})) for row in rows[:limit]]
+    total = None
+    if with_total:
+        counted = engine.execute(sql.CUSTOMER_COUNT, params).first()
+        total = counted["customers"] if counted else 0
+    return Page(items=items, limit=limit, offset=offset, has_more=len(rows) > limit, total=total)
+
+
+def customer_rows(*, tenant: TenantRef, q: str = "", trait: tuple[str, str] | None = None, sort: str = "first_seen",
+                  chunk: int = 1000):
+    """Every customer of the list as it is filtered and sorted, a page at a time (for CSV export)."""
+    offset = 0
+    while True:
+        page = customer_page(tenant=tenant, q=q, trait=trait, sort=sort, limit=chunk, offset=offset, with_total=False)
+        yield from page.items
+        if page.next_offset is None:
+            return
+        offset = page.next_offset
+
+
+def _customer_filter(tenant: TenantRef, q: str, trait: tuple[str, str] | None) -> dict:
+    key, value = trait or ("", "")
+    return {"tenant_id": tenant.slug, "pattern": like_pattern(q) if q.strip() else "", "key": key, "value": value}
+
+
+def _sort(sort: str) -> str:
+    if sort not in CUSTOMER_SORTS:
+        raise InvalidInput(f"Unknown sort '{sort}'.", errors=[{"field": "sort", "message": f"must be one of {', '.join(CUSTOMER_SORTS)}"}])
+    return sort
 
 
 def _summary_traits(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, dict]:

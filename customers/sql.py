@@ -94,52 +94,47 @@ LAST_SEEN = statement(
     returns={"last_seen_at": "timestamp", "events": "bigint"},
 )
 
+# The customers list: all, or those matching a search (`:pattern`, any identifier or trait value
+# contains it; '' for all) and a trait (`:key` = `:value`; '' for any), sorted by `:sort`:
+# first_seen (newest first), last_seen (most recently active first) or name (A to Z, the nameless
+# last). `!` escapes LIKE wildcards in the pattern; one escape character every engine reads alike.
+_CUSTOMER_FILTER = """
+    i.tenant_id = :tenant_id
+    AND (:pattern = ''
+         OR i.cdp_id IN (SELECT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND LOWER(id_value) LIKE :pattern ESCAPE '!')
+         OR i.cdp_id IN (SELECT cdp_id FROM {traits} WHERE tenant_id = :tenant_id AND LOWER(value) LIKE :pattern ESCAPE '!'))
+    AND (:key = '' OR i.cdp_id IN (SELECT cdp_id FROM {traits} WHERE tenant_id = :tenant_id AND key = :key AND value = :value))
+"""
+_FILTER_EXAMPLE = {"tenant_id": "acme", "pattern": "", "key": "", "value": ""}
+
 CUSTOMER_PAGE = statement(
     "customers.page",
     """
-    SELECT cdp_id, MIN(first_seen_at) AS first_seen_at, MAX(last_seen_at) AS last_seen_at, COUNT(*) AS identifiers
-    FROM {identities}
-    WHERE tenant_id = :tenant_id
-    GROUP BY cdp_id
-    ORDER BY first_seen_at DESC, cdp_id
+    SELECT i.cdp_id, MIN(i.first_seen_at) AS first_seen_at, MAX(i.last_seen_at) AS last_seen_at,
+           COUNT(*) AS identifiers, MAX(n.value) AS sort_name
+    FROM {identities} AS i
+    LEFT JOIN {traits} AS n ON n.tenant_id = :tenant_id AND n.cdp_id = i.cdp_id AND n.key = 'name'
+    WHERE """ + _CUSTOMER_FILTER + """
+    GROUP BY i.cdp_id
+    ORDER BY CASE WHEN :sort = 'name' THEN LOWER(MAX(n.value)) END ASC NULLS LAST,
+             CASE WHEN :sort = 'last_seen' THEN MAX(i.last_seen_at) END DESC,
+             MIN(i.first_seen_at) DESC, i.cdp_id
     LIMIT :limit OFFSET :offset
     """,
-    example={"tenant_id": "acme", "limit": 3, "offset": 1},
+    example={**_FILTER_EXAMPLE, "sort": "name", "limit": 3, "offset": 1},
     returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
 )
 
-# `!` escapes LIKE wildcards in the pattern; one escape character every engine reads the same way.
-CUSTOMER_SEARCH = statement(
-    "customers.search",
+CUSTOMER_COUNT = statement(
+    "customers.count",
     """
-    SELECT m.cdp_id, MIN(i.first_seen_at) AS first_seen_at, MAX(i.last_seen_at) AS last_seen_at, COUNT(DISTINCT i.id_value) AS identifiers
-    FROM (
-        SELECT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND LOWER(id_value) LIKE :pattern ESCAPE '!'
-        UNION
-        SELECT cdp_id FROM {traits} WHERE tenant_id = :tenant_id AND LOWER(value) LIKE :pattern ESCAPE '!'
-    ) AS m
-    JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.cdp_id = m.cdp_id
-    GROUP BY m.cdp_id
-    ORDER BY first_seen_at DESC, m.cdp_id
-    LIMIT :limit OFFSET :offset
+    SELECT i.tenant_id, COUNT(DISTINCT i.cdp_id) AS customers
+    FROM {identities} AS i
+    WHERE """ + _CUSTOMER_FILTER + """
+    GROUP BY i.tenant_id
     """,
-    example={"tenant_id": "acme", "pattern": "%c2%", "limit": 10, "offset": 0},
-    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
-)
-
-CUSTOMERS_WITH_TRAIT_PAGE = statement(
-    "customers.with_trait_page",
-    """
-    SELECT t.cdp_id, MIN(i.first_seen_at) AS first_seen_at, MAX(i.last_seen_at) AS last_seen_at, COUNT(*) AS identifiers
-    FROM {traits} AS t
-    JOIN {identities} AS i ON i.tenant_id = :tenant_id AND i.cdp_id = t.cdp_id
-    WHERE t.tenant_id = :tenant_id AND t.key = :key AND t.value = :value
-    GROUP BY t.cdp_id
-    ORDER BY first_seen_at DESC, t.cdp_id
-    LIMIT :limit OFFSET :offset
-    """,
-    example={"tenant_id": "acme", "key": "plan", "value": "pro", "limit": 10, "offset": 0},
-    returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp", "identifiers": "bigint"},
+    example={**_FILTER_EXAMPLE, "key": "plan", "value": "pro"},
+    returns={"customers": "bigint"},
 )
 
 SUMMARY_TRAITS = statement(

@@ -5,6 +5,7 @@ from customers import views
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("export.csv", views.customer_list_export, name="export"),
     path("computed-traits/", views.computed_trait_list, name="computed-traits"),
     path("computed-traits/<int:trait_id>/delete/", views.computed_trait_delete, name="computed-trait-delete"),
     path("<str:cdp_id>/", views.customer_profile, name="profile"),

@@ -1,7 +1,7 @@
 """One pagination style for every list: `?limit=&offset=`, answered with `items` and `next_offset`.
 
-No total count: counting a large lakehouse table costs a scan on every page, and no screen
-needs it to page; `next_offset` is null on the last page.
+`next_offset` is null on the last page. `total` is given only where counting is cheap (the
+customers list, conflicts): counting a large lakehouse table costs a scan, and nothing needs it to page.
 """
 from __future__ import annotations
 
@@ -31,10 +31,16 @@ class Page(Generic[T]):
     limit: int
     offset: int
     has_more: bool
+    total: int | None = None
 
     @property
     def next_offset(self) -> int | None:
         return self.offset + self.limit if self.has_more else None
+
+    @property
+    def end(self) -> int:
+        """The position of the page's last item, counting from 1 ("21-40 of 95")."""
+        return self.offset + len(self.items)
 
     @property
     def previous_offset(self) -> int | None:
@@ -46,6 +52,7 @@ class PageOut(Schema, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None
+    total: int | None = Field(None, description="How many items in all, where that is cheap to count; null otherwise.")
 
 
 def page_of(rows: Sequence | object, *, limit: int, offset: int, mapper: Callable = lambda row: row) -> Page:

@@ -41,6 +41,9 @@ def traits() -> list[dict]:
                                              ("ltv", str(c * 100.25), c * 100.25, "number")):
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": key, "value": value, "number_value": number,
                              "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": kind})
+            if c % 3:  # a name, in an order of its own (the customers list sorts by it, the nameless last)
+                rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "name", "value": ["", "Zed", "Amy", "", "Mia", "Bob"][c],
+                             "number_value": None, "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": "string"})
             if c % 2 == 0:  # a computed trait
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "orders", "value": str(c + tenant_index), "number_value": float(c + tenant_index),
                              "updated_at": BASE + timedelta(hours=c, minutes=9), "source": "computed", "value_type": "number"})
