@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +20,10 @@ from customers.types import (
     Identity,
     ProfileChange,
     Trait,
+    TraitDistribution,
 )
 from identity import selectors as identity_selectors
+from kernel.charts import nice_ceiling
 from kernel.errors import InvalidInput, NotFound
 from kernel.pagination import Page
 from kernel.timezones import tenant_zone
@@ -184,6 +187,62 @@ def event_volume(*, tenant: TenantRef, days: int = 30, now: datetime | None = No
         last_24h += row["recent"] or 0
     return EventVolume(days=[(first + timedelta(days=n), per_day.get(first + timedelta(days=n), 0)) for n in range(days)],
                        last_24h=last_24h)
+
+
+DISTRIBUTION_BARS = 12
+DISTRIBUTION_DAYS = 30
+
+
+def trait_distribution(*, tenant: TenantRef, key: str) -> TraitDistribution:
+    """How a trait's values spread across the tenant's customers, for its chart: numbers in up to
+    12 equal ranges, dates by day over the 30 days up to the latest, anything else by value."""
+    engine, params = get_engine(), {"tenant_id": tenant.slug, "key": key}
+    stats = engine.execute(sql.TRAIT_STATS, params).first()
+    if not stats:
+        return TraitDistribution(key=key, customers=0, kind="none", bars=[])
+    if stats["numbers"] and stats["numbers"] >= stats["customers"] / 2:
+        return _number_distribution(engine, params, stats)
+    if stats["times"] and stats["times"] >= stats["customers"] / 2:
+        return _day_distribution(engine, tenant, params, stats)
+    top = engine.execute(sql.TRAIT_TOP_VALUES, {**params, "limit": DISTRIBUTION_BARS}).dicts()
+    return TraitDistribution(key=key, customers=stats["customers"], kind="values", bars=[(row["value"], row["customers"]) for row in top])
+
+
+def _number_distribution(engine, params: dict, stats: dict) -> TraitDistribution:
+    low, high = stats["low"], stats["high"]
+    whole = float(low).is_integer() and float(high).is_integer()
+    if whole and high - low < DISTRIBUTION_BARS:
+        width = 1.0  # counts: one bar per value
+    else:
+        width = nice_ceiling((high - low) / DISTRIBUTION_BARS) if high > low else 1.0
+        low = math.floor(low / width) * width
+    count = max(min(math.floor((high - low) / width) + 1, DISTRIBUTION_BARS + 1), 1)
+    found = {row["bucket"]: row["customers"] for row in engine.execute(
+        sql.TRAIT_BUCKETS, {**params, "low": float(low), "high": float(low + width * (count - 1)), "width": float(width),
+                            "last_bucket": count - 1})}
+
+    def label(n: int) -> str:
+        start = low + n * width
+        if width == 1 and whole:
+            return f"{start:g}"
+        return f"{start:,.6g}–{start + width:,.6g}" if n < count - 1 else f"{start:,.6g}+"
+
+    return TraitDistribution(key=params["key"], customers=stats["customers"], kind="numbers",
+                             bars=[(label(n), found.get(n, 0)) for n in range(count)], low=stats["low"], high=stats["high"],
+                             mean=stats["mean"])
+
+
+def _day_distribution(engine, tenant: TenantRef, params: dict, stats: dict) -> TraitDistribution:
+    zone = tenant_zone(tenant)
+    last = stats["latest"].astimezone(zone).date()
+    first = last - timedelta(days=DISTRIBUTION_DAYS - 1)
+    since = datetime.combine(first, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    per_day = Counter()
+    for row in engine.execute(sql.TRAIT_TIME_HOURS, {**params, "since": since}):
+        per_day[datetime.strptime(row["hour"], "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone).date()] += row["customers"]
+    days = [first + timedelta(days=n) for n in range(DISTRIBUTION_DAYS)]
+    return TraitDistribution(key=params["key"], customers=stats["customers"], kind="days",
+                             bars=[(day.isoformat(), per_day.get(day, 0)) for day in days], latest=stats["latest"])
 
 
 def _json(text: str | None) -> dict:

@@ -195,6 +195,67 @@ EVENT_HOURS = statement(
     returns={"events": "bigint", "recent": "bigint"},
 )
 
+# A trait's values across customers (a computed trait's distribution): how many hold it, and the
+# range of its numbers; then the numbers in equal-width buckets from :low, or the commonest values.
+# An unset trait keeps its row with no value and no type (customers.traits.is_unset): not counted.
+TRAIT_STATS = statement(
+    "customers.trait_stats",
+    """
+    SELECT key, COUNT(*) AS customers, COUNT(number_value) AS numbers, MIN(number_value) AS low,
+           MAX(number_value) AS high, AVG(number_value) AS mean, COUNT(time_value) AS times, MAX(time_value) AS latest
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND key = :key AND (value IS NOT NULL OR value_type IS NOT NULL)
+    GROUP BY key
+    """,
+    example={"tenant_id": "acme", "key": "orders"},
+    returns={"customers": "bigint", "numbers": "bigint", "low": "double", "high": "double", "mean": "double", "times": "bigint",
+             "latest": "timestamp"},
+)
+
+TRAIT_BUCKETS = statement(
+    "customers.trait_buckets",
+    """
+    SELECT bucket, COUNT(*) AS customers
+    FROM (
+        SELECT CASE WHEN number_value >= :high THEN :last_bucket
+                    ELSE CAST(FLOOR((number_value - :low) / :width) AS BIGINT) END AS bucket
+        FROM {traits}
+        WHERE tenant_id = :tenant_id AND key = :key AND number_value IS NOT NULL AND number_value >= :low
+    ) AS b
+    GROUP BY bucket
+    ORDER BY bucket
+    """,
+    example={"tenant_id": "acme", "key": "orders", "low": 1.0, "high": 4.5, "width": 1.0, "last_bucket": 3},
+    returns={"bucket": "bigint", "customers": "bigint"},
+)
+
+TRAIT_TIME_HOURS = statement(
+    "customers.trait_time_hours",
+    """
+    SELECT {utc_hour(time_value)} AS hour, COUNT(*) AS customers
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND key = :key AND time_value >= :since
+    GROUP BY {utc_hour(time_value)}
+    ORDER BY hour
+    """,
+    example={"tenant_id": "acme", "key": "renews_at", "since": SINCE},
+    returns={"customers": "bigint"},
+)
+
+TRAIT_TOP_VALUES = statement(
+    "customers.trait_top_values",
+    """
+    SELECT value, COUNT(*) AS customers
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND key = :key AND value IS NOT NULL
+    GROUP BY value
+    ORDER BY customers DESC, value
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "key": "plan", "limit": 10},
+    returns={"customers": "bigint"},
+)
+
 EVENT_EXISTS = statement(
     "customers.event_exists",
     """

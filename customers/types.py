@@ -111,3 +111,18 @@ class EventVolume:
 
     def last(self, n: int) -> int:
         return sum(count for _, count in self.days[-n:])
+
+
+@dataclass(frozen=True)
+class TraitDistribution:
+    """How a trait's values spread across customers: `kind` says what `bars` are (number ranges,
+    days of a date, or the commonest values), each (label, customers)."""
+
+    key: str
+    customers: int
+    kind: str  # numbers | days | values | none
+    bars: list[tuple[str, int]]
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    latest: datetime | None = None

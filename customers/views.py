@@ -3,7 +3,7 @@ consent, suppression, erasure, and computed-trait definitions. Thin: one service
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,7 +17,7 @@ from customers.forms import VALUE_TYPES, ComputedTraitForm, ConsentForm, EraseFo
 from customers.services import computed_traits
 from identity.layout import graph_layout
 from identity.selectors import customer_graph
-from kernel.charts import BarChart, daily_bar_chart
+from kernel.charts import BarChart, bar_chart, daily_bar_chart
 from kernel.csvcells import csv_cell
 from kernel.errors import DomainError, NotFound
 
@@ -199,6 +199,52 @@ def computed_trait_list(request: HttpRequest) -> HttpResponse:
     busy = any(t.state in ("queued", "running") for t in page.items)
     template = "customers/computed_traits.html#definitions" if request.htmx and request.method == "GET" else "customers/computed_traits.html"
     return render(request, template, {"form": form, "page": page, "busy": busy}, status=status)
+
+
+@role_required("customers")
+def computed_trait_detail(request: HttpRequest, trait_id: int) -> HttpResponse:
+    """One definition: its values' distribution, its state (polled while it computes), and for
+    editors the definition to change (saving recomputes it for everyone)."""
+    info = computed_traits.computed_trait_get(tenant=request.tenant, trait_id=trait_id)
+    form = ComputedTraitForm(request.POST or None, initial={f: getattr(info, f) for f in ComputedTraitForm.base_fields})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():  # role_required let only roles that may change customers post
+            ctx = console_context(request)
+            try:
+                info = computed_traits.computed_trait_update(tenant=ctx.tenant, trait_id=trait_id, actor=ctx.actor, changes=form.cleaned_data)
+            except DomainError as exc:
+                for error in exc.errors or [{"field": None, "message": exc.detail}]:
+                    form.add_error(error["field"] if error.get("field") in form.fields else None, error["message"])
+            else:
+                messages.success(request, f"{info.name} is saved; it is being recomputed for every customer.")
+                return redirect("customers:computed-trait", trait_id=trait_id)
+        status = 422
+    busy = info.state in ("queued", "running")
+    if request.htmx and request.method == "GET":
+        return render(request, "customers/computed_trait.html#state", {"trait": info, "busy": busy})
+    distribution = selectors.trait_distribution(tenant=request.tenant, key=info.name)
+    return render(request, "customers/computed_trait.html", {"trait": info, "form": form, "busy": busy, "distribution": distribution,
+                                                             "chart": distribution_chart(distribution)}, status=status)
+
+
+def distribution_chart(distribution) -> BarChart | None:
+    if not distribution.bars:
+        return None
+    if distribution.kind == "days":
+        return daily_bar_chart([(date.fromisoformat(day), n) for day, n in distribution.bars], title=f"{distribution.key} by day",
+                               unit="customer")
+    return bar_chart(distribution.bars, title=f"Customers by {distribution.key}", unit="customer",
+                     category="Range" if distribution.kind == "numbers" else "Value")
+
+
+@require_POST
+@role_required("customers")
+def computed_trait_refresh(request: HttpRequest, trait_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    info = computed_traits.computed_trait_refresh(tenant=ctx.tenant, trait_id=trait_id, actor=ctx.actor)
+    messages.success(request, f"{info.name} is being recomputed for every customer.")
+    return redirect("customers:computed-trait", trait_id=trait_id)
 
 
 @require_POST

@@ -8,7 +8,7 @@ figures goes with each chart, for copying and for people who do not read charts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from django.utils.formats import number_format
@@ -20,9 +20,8 @@ class Bar:
     y: float
     w: float
     h: float
-    day: date
     value: float
-    label: str  # "Mon 3 Nov: 12 events", for the hover title and the table
+    label: str  # "Mon 3 Nov: 12 events", for the hover title
 
 
 @dataclass(frozen=True)
@@ -45,12 +44,13 @@ class BarChart:
     total: float
     peak: float
     unit: str
-    days: list[tuple[date, float]]  # every point, empty ones included, for the table view
+    category: str  # what the table's first column is: "Day", "Value"
+    rows: list[tuple[str, float]]  # every point, empty ones included, for the table view
 
     @property
     def summary(self) -> str:
         """What a screen reader says for the whole chart."""
-        return f"{self.title}: {_count(self.total, self.unit)} in all; busiest day {_count(self.peak, self.unit)}."
+        return f"{self.title}: {_count(self.total, self.unit)} in all; the largest bar {_count(self.peak, self.unit)}."
 
 
 def nice_ceiling(value: float) -> float:
@@ -61,10 +61,11 @@ def nice_ceiling(value: float) -> float:
     return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
 
 
-def daily_bar_chart(points: list[tuple[date, float]], *, title: str, unit: str = "event",
-                    width: int = 600, height: int = 150) -> BarChart:
-    """A bar per day (oldest first, empty days included), with a value axis from 0 to a round
-    maximum and day labels spaced to fit: every day up to two weeks, then weekly, then monthly."""
+def bar_chart(points: list[tuple[str, float]], *, title: str, unit: str, category: str = "Value", hover: list[str] | None = None,
+              ticks: list[int] | None = None, width: int = 600, height: int = 150) -> BarChart:
+    """A bar per point (label, value), with a value axis from 0 to a round maximum. `ticks` are
+    the indexes of the points whose label goes under the axis (default: all up to 14, else
+    evenly spaced); `hover` the bars' titles (default: "label: N units")."""
     left, top, bottom = 44, 8, height - 22
     plot_w, plot_h = width - left - 4, bottom - top
     peak = max((v for _, v in points), default=0)
@@ -72,19 +73,31 @@ def daily_bar_chart(points: list[tuple[date, float]], *, title: str, unit: str =
     slot = plot_w / max(len(points), 1)
     bar_w = max(slot * 0.8, 1)
     bars = []
-    for i, (day, value) in enumerate(points):
+    for i, (label, value) in enumerate(points):
         if value:
             h = max(plot_h * value / ceiling, 1)
             bars.append(Bar(x=round(left + i * slot + (slot - bar_w) / 2, 2), y=round(bottom - h, 2), w=round(bar_w, 2),
-                            h=round(h, 2), day=day, value=value, label=f"{day:%a} {day.day} {day:%b}: {_count(value, unit)}"))
+                            h=round(h, 2), value=value, label=hover[i] if hover else f"{label}: {_count(value, unit)}"))
+    if ticks is None:
+        ticks = list(range(len(points))) if len(points) <= 14 else list(range(0, len(points), math.ceil(len(points) / 8)))
     y_ticks = [Tick(at=round(bottom - plot_h * f, 2), label=_short(ceiling * f)) for f in (0, 0.5, 1)]
     return BarChart(title=title, width=width, height=height, left=left, top=top, bottom=bottom, bars=bars,
-                    x_ticks=_day_ticks(points, left=left, slot=slot), y_ticks=y_ticks, total=sum(v for _, v in points),
-                    peak=peak, unit=unit, days=list(points))
+                    x_ticks=[Tick(at=round(left + i * slot + slot / 2, 2), label=points[i][0]) for i in ticks],
+                    y_ticks=y_ticks, total=sum(v for _, v in points), peak=peak, unit=unit, category=category,
+                    rows=list(points))
 
 
-def _day_ticks(points: list[tuple[date, float]], *, left: float, slot: float) -> list[Tick]:
-    days = [day for day, _ in points]
+def daily_bar_chart(points: list[tuple[date, float]], *, title: str, unit: str = "event",
+                    width: int = 600, height: int = 150) -> BarChart:
+    """A bar per day (oldest first, empty days included), day labels spaced to fit: every day up
+    to two weeks, then weekly, then monthly."""
+    chart = bar_chart([(f"{d.day} {d:%b}", v) for d, v in points], title=title, unit=unit, category="Day",
+                      hover=[f"{d:%a} {d.day} {d:%b}: {_count(v, unit)}" for d, v in points],
+                      ticks=_day_ticks([d for d, _ in points]), width=width, height=height)
+    return replace(chart, rows=[(f"{d:%a} {d.day} {d:%b} {d.year}", v) for d, v in points])
+
+
+def _day_ticks(days: list[date]) -> list[int]:
     if len(days) <= 14:
         chosen = list(enumerate(days))
     elif len(days) <= 45:
@@ -93,7 +106,7 @@ def _day_ticks(points: list[tuple[date, float]], *, left: float, slot: float) ->
         chosen = [(i, d) for i, d in enumerate(days) if d.day == 1 or i == 0]  # months (and where it starts)
         if len(chosen) > 1 and chosen[1][0] - chosen[0][0] < 8:
             chosen.pop(0)  # the start too close to the next month's label
-    return [Tick(at=round(left + i * slot + slot / 2, 2), label=f"{d.day} {d:%b}") for i, d in chosen]
+    return [i for i, _ in chosen]
 
 
 def _short(value: float) -> str:

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kernel.charts import daily_bar_chart, nice_ceiling
+from kernel.charts import bar_chart, daily_bar_chart, nice_ceiling
 
 
 def days(n: int, start: date = date(2026, 9, 3), value=lambda i: i % 3):
@@ -24,8 +24,8 @@ def test_bars_are_proportional_to_the_axis_and_say_their_value():
     assert chart.bars[0].label == "Mon 2 Nov: 10 events"
     assert [t.label for t in chart.y_ticks] == ["0", "5", "10"]
     assert [t.label for t in chart.x_ticks] == ["2 Nov", "3 Nov", "4 Nov"], "every day labelled up to two weeks"
-    assert chart.total == 15 and chart.peak == 10 and len(chart.days) == 3
-    assert chart.summary == "Events: 15 events in all; busiest day 10 events."
+    assert chart.total == 15 and chart.peak == 10 and chart.rows[0] == ("Mon 2 Nov 2026", 10) and len(chart.rows) == 3
+    assert chart.summary == "Events: 15 events in all; the largest bar 10 events."
     assert all(chart.left <= b.x and b.x + b.w <= chart.width for b in chart.bars)
 
 
@@ -47,3 +47,10 @@ def test_large_numbers_are_short_on_the_axis_and_grouped_in_titles():
 def test_an_empty_chart_has_an_axis_and_no_bars():
     chart = daily_bar_chart(days(7, value=lambda i: 0), title="Events")
     assert chart.bars == [] and [t.label for t in chart.y_ticks] == ["0", "0.5", "1"] and len(chart.x_ticks) == 7
+
+
+def test_a_chart_of_categories_labels_them_all_or_evenly():
+    few = bar_chart([("0-10", 4), ("10-20", 0), ("20-30", 2)], title="Values", unit="customer")
+    assert [t.label for t in few.x_ticks] == ["0-10", "10-20", "20-30"] and few.bars[1].label == "20-30: 2 customers"
+    many = bar_chart([(str(n), n) for n in range(40)], title="Values", unit="customer")
+    assert 4 <= len(many.x_ticks) <= 8 and many.rows[-1] == ("39", 39) and many.category == "Value"

@@ -56,7 +56,7 @@ def test_the_dashboard_adds_up_a_known_dataset(tenant_a):
     assert board.identified_share == pytest.approx(2 / 3)
     assert board.events.last_24h == 4 + 3, "three at -2 h, one at -20 h, the three identifies at -1 h"
     assert board.events_last_7_days == 9 and board.chart.total == 9, "the event 60 days ago is outside both"
-    assert len(board.chart.days) == 30 and board.chart.days[-1][0] == now.date()
+    assert len(board.chart.rows) == 30 and board.events.days[-1][0] == now.date()
     assert (board.ingestion.rejected_calls, board.ingestion.set_aside_calls, board.ingestion.pending_calls) == (1, 4, 0)
     assert board.ingestion.last_received_at is not None and board.ingestion.last_loaded_at is not None and board.receiving
     assert (board.merges_this_week, board.conflicts_this_week) == (1, 1)

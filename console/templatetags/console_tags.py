@@ -65,7 +65,7 @@ def percent(value) -> str:
 def when(value, now=None):
     """<time> with '5 minutes ago' (or 'in 2 days') as text and the exact local time on hover."""
     if not isinstance(value, datetime):
-        return "—" if value in (None, "") else value
+        return "" if value in (None, "") else value  # empty: `|when|default:"never"` says what it means
     now = now if isinstance(now, datetime) else timezone.now()
     if timezone.is_naive(value):
         value = timezone.make_aware(value, UTC)

@@ -41,6 +41,9 @@ def traits() -> list[dict]:
                                              ("ltv", str(c * 100.25), c * 100.25, "number")):
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": key, "value": value, "number_value": number,
                              "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": kind})
+            renews = BASE + timedelta(days=c + tenant_index, hours=c)  # a date trait (time_value), for date conditions
+            rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "renews_at", "value": renews.isoformat(), "number_value": None,
+                         "time_value": renews, "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": "string"})
             if c % 3:  # a name, in an order of its own (the customers list sorts by it, the nameless last)
                 rows.append({"tenant_id": tenant, "cdp_id": f"c{c}", "key": "name", "value": ["", "Zed", "Amy", "", "Mia", "Bob"][c],
                              "number_value": None, "updated_at": BASE + timedelta(hours=c), "source": "identify", "value_type": "string"})
