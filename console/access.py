@@ -40,9 +40,10 @@ def role_required(area: str):
     return decorate
 
 
-def offset_param(request) -> int:
-    """The `?offset=` of a console list page; junk or negatives mean the first page."""
+def offset_param(request, name: str = "offset") -> int:
+    """The `?offset=` (or another name, for a page with several lists) of a console list page;
+    junk or negatives mean the first page."""
     try:
-        return min(max(int(request.GET.get("offset", 0)), 0), MAX_OFFSET)
+        return min(max(int(request.GET.get(name, 0)), 0), MAX_OFFSET)
     except ValueError:
         return 0

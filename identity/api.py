@@ -7,6 +7,7 @@ from ninja import Query, Router, Status
 from customers.services import profiles_follow
 from identity import selectors, services
 from identity.schemas import (
+    BlockOut,
     ConflictOut,
     GraphOut,
     MergeOut,
@@ -17,6 +18,8 @@ from identity.schemas import (
     RunIn,
     RunOut,
     SharedIdentifierOut,
+    UnblockIn,
+    UnblockOut,
     UnmergeIn,
     UnmergeOut,
 )
@@ -45,6 +48,20 @@ def identity_unmerge(request: HttpRequest, cdp_id: str, payload: UnmergeIn):
                                         other_type=payload.other_type, other_value=payload.other_value, reason=payload.reason,
                                         actor=request.auth.actor, on_moved=profiles_follow)
     return {"cdp_id": cdp_id, "customers": sorted({c for c in outcome.assignment.values()})}
+
+
+@router.get("/blocks", response=PageOut[BlockOut], summary="Blocked identifiers and edges (from un-merge), newest first")
+def block_list(request: HttpRequest, page: Query[PageParams]):
+    return selectors.block_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
+
+
+@router.post("/blocks/{block_id}/unblock", response=UnblockOut, summary="Lift a block and re-resolve what it kept apart",
+             description="The identifier joins customers again as its edges say; the reason goes into the audit log.",
+             openapi_extra=problems(404))
+def block_lift(request: HttpRequest, block_id: int, payload: UnblockIn):
+    outcome = services.identity_unblock(tenant=request.auth.tenant, block_id=block_id, reason=payload.reason, actor=request.auth.actor,
+                                        on_moved=profiles_follow)
+    return {"merges": outcome.merges, "conflicts": outcome.conflicts, "customers": outcome.customers}
 
 
 @router.get("/rules", response=RulesOut, summary="The tenant's resolution rules (and the defaults)")

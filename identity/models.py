@@ -30,7 +30,7 @@ class IdentityBlock(models.Model):
 class IdentityRun(models.Model):
     """One resolution run (full rebuild or incremental), with what it did."""
 
-    KINDS = [("full", "Full rebuild"), ("incremental", "Incremental"), ("unmerge", "Un-merge"), ("preview", "Rules preview")]
+    KINDS = [("full", "Full rebuild"), ("incremental", "Incremental"), ("unmerge", "Un-merge"), ("preview", "Rules preview"), ("unblock", "Unblock")]
     STATES = [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")

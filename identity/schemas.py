@@ -116,6 +116,27 @@ class UnmergeOut(Schema):
     customers: list[str] = Field(..., description="The customers the former customer's identifiers now belong to.")
 
 
+class BlockOut(Schema):
+    id: int
+    id_type: str
+    id_value: str
+    other_type: str = Field("", description="Set for an edge block: the other end.")
+    other_value: str = ""
+    reason: str
+    created_by: str
+    created_at: datetime
+
+
+class UnblockIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=500, description="Why the block is lifted (kept in the audit log).")
+
+
+class UnblockOut(Schema):
+    merges: int = Field(..., description="Merges the identifier's edges made once it could join again.")
+    conflicts: int
+    customers: int = Field(..., description="Customers in the re-resolved component.")
+
+
 class RunIn(Schema):
     kind: Literal["full"] = Field("full", description="full: rebuild the whole tenant's identities (loads resolve incrementally by themselves).")
 

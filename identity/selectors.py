@@ -118,9 +118,18 @@ def _blocked_set(tenant: TenantRef) -> set:
     return {(b.id_type, b.id_value) for b in IdentityBlock.objects.filter(tenant_id=tenant.id, other_type="")}
 
 
-def conflict_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
+def log_counts(*, tenant: TenantRef) -> dict[str, int]:
+    """How many conflicts and merges the tenant has (two grouped counts in one statement)."""
+    counts = {"conflicts": 0, "merges": 0}
+    counts.update({row["kind"]: row["n"] for row in get_engine().execute(sql.LOG_COUNTS, {"tenant_id": tenant.slug})})
+    return counts
+
+
+def conflict_page(*, tenant: TenantRef, limit: int, offset: int, total: int | None = None) -> Page[dict]:
     rows = get_engine().execute(sql.CONFLICTS_PAGE, {"tenant_id": tenant.slug, "cdp_id": "", "limit": limit + 1, "offset": offset}).dicts()
-    return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
+    if total is None:
+        total = log_counts(tenant=tenant)["conflicts"]
+    return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit, total=total)
 
 
 def shared_identifier_page(*, tenant: TenantRef, limit: int = 10, offset: int = 0) -> Page[dict]:
@@ -137,9 +146,19 @@ def shared_identifiers(*, tenant: TenantRef, limit: int = 10) -> list[dict]:
     return shared_identifier_page(tenant=tenant, limit=limit).items
 
 
-def merge_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
+def merge_page(*, tenant: TenantRef, limit: int, offset: int, total: int | None = None) -> Page[dict]:
     rows = get_engine().execute(sql.RECENT_MERGES, {"tenant_id": tenant.slug, "limit": limit + 1, "offset": offset}).dicts()
-    return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit)
+    if total is None:
+        total = log_counts(tenant=tenant)["merges"]
+    return Page(items=rows[:limit], limit=limit, offset=offset, has_more=len(rows) > limit, total=total)
+
+
+def block_page(*, tenant: TenantRef, limit: int, offset: int) -> Page[dict]:
+    """Blocked identifiers and edges (from un-merge), newest first."""
+    blocks = IdentityBlock.objects.filter(tenant_id=tenant.id).order_by("-created_at", "-id")
+    fields = ("id", "id_type", "id_value", "other_type", "other_value", "reason", "created_by", "created_at")
+    page = page_of(blocks.values(*fields), limit=limit, offset=offset)
+    return Page(items=page.items, limit=limit, offset=offset, has_more=page.has_more, total=blocks.count())
 
 
 def run_info(run: IdentityRun) -> dict:

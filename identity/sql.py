@@ -161,6 +161,45 @@ MERGES_SINCE = statement(
     returns={"merged_at": "timestamp", "run_id": "bigint"},
 )
 
+# The stored conflicts a resolution may settle: those naming any of its identifiers' values (the
+# caller keeps those whose type matches too), or every one of a tenant's for a whole rebuild.
+CONFLICTS_OF_VALUES = statement(
+    "identity.conflicts_of_values",
+    """
+    SELECT a_type, a_value, b_type, b_value, detected_at
+    FROM {identity_conflicts}
+    WHERE tenant_id = :tenant_id AND (a_value IN :values OR b_value IN :values)
+    ORDER BY a_type, a_value, b_type, b_value
+    """,
+    example={"tenant_id": "acme", "values": ["u1", "c2@example.com", "a3"]},
+    returns={"detected_at": "timestamp"},
+)
+
+ALL_CONFLICTS = statement(
+    "identity.all_conflicts",
+    """
+    SELECT a_type, a_value, b_type, b_value, detected_at
+    FROM {identity_conflicts}
+    WHERE tenant_id = :tenant_id
+    ORDER BY a_type, a_value, b_type, b_value
+    """,
+    example={"tenant_id": "acme"},
+    returns={"detected_at": "timestamp"},
+)
+
+# How many conflicts and merges a tenant has, for the Identity page's pagers.
+LOG_COUNTS = statement(
+    "identity.log_counts",
+    """
+    SELECT 'conflicts' AS kind, COUNT(*) AS n FROM {identity_conflicts} WHERE tenant_id = :tenant_id GROUP BY tenant_id
+    UNION ALL
+    SELECT 'merges', COUNT(*) FROM {identity_merges} WHERE tenant_id = :tenant_id GROUP BY tenant_id
+    ORDER BY kind
+    """,
+    example={"tenant_id": "acme"},
+    returns={"n": "bigint"},
+)
+
 # The home dashboard's figures: one row per tenant (none for a tenant without data).
 CUSTOMER_TOTALS = statement(
     "identity.customer_totals",
@@ -188,6 +227,20 @@ RESOLUTION_SINCE = statement(
 )
 
 # --- named deletes ------------------------------------------------------------------------------
+
+# Conflicts that no longer hold (an identifier blocked since, a rule raised), by the identifier on
+# one side and the values on the other: one statement for every conflict a blocked kiosk had.
+DELETE_CONFLICTS_FROM_A = deletion(
+    "identity.delete_conflicts_from_a", "identity_conflicts",
+    "tenant_id = :tenant_id AND a_type = :id_type AND a_value = :id_value AND b_value IN :values",
+    example={"tenant_id": "acme", "id_type": "user_id", "id_value": "u1", "values": ["a1", "a2"]},
+)
+
+DELETE_CONFLICTS_TO_B = deletion(
+    "identity.delete_conflicts_to_b", "identity_conflicts",
+    "tenant_id = :tenant_id AND b_type = :id_type AND b_value = :id_value AND a_value IN :values",
+    example={"tenant_id": "acme", "id_type": "anonymous_id", "id_value": "a1", "values": ["u1", "u2"]},
+)
 
 DELETE_IDENTITIES_OF_TYPE = deletion(
     "identity.delete_identities_of_type", "identities",

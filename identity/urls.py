@@ -10,4 +10,5 @@ urlpatterns = [
     path("runs/panel/", views.runs_panel, name="runs-panel"),
     path("rules/preview/<int:run_id>/", views.preview_panel, name="preview"),
     path("customers/<str:cdp_id>/unmerge/", views.unmerge, name="unmerge"),
+    path("blocks/<int:block_id>/unblock/", views.unblock, name="unblock"),
 ]

@@ -13,16 +13,39 @@ from identity import selectors, services
 from identity.forms import RulesForm, UnmergeForm
 from kernel.errors import DomainError
 
+LOG_PAGE = 25
+
 
 @role_required("identity")
 def index(request: HttpRequest) -> HttpResponse:
+    """The merge log, conflicts and blocks, each paged on its own (`merges`, `conflicts`, `blocks`
+    offsets in the query string, so paging one keeps the others where they are)."""
+    counts = selectors.log_counts(tenant=request.tenant)
+    offsets = {name: offset_param(request, name) for name in ("merges", "conflicts", "blocks")}
     context = {
-        "merges": selectors.merge_page(tenant=request.tenant, limit=50, offset=offset_param(request)),
-        "conflicts": selectors.conflict_page(tenant=request.tenant, limit=50, offset=0),
+        "merges": selectors.merge_page(tenant=request.tenant, limit=LOG_PAGE, offset=offsets["merges"], total=counts["merges"]),
+        "conflicts": selectors.conflict_page(tenant=request.tenant, limit=LOG_PAGE, offset=offsets["conflicts"], total=counts["conflicts"]),
+        "blocks": selectors.block_page(tenant=request.tenant, limit=LOG_PAGE, offset=offsets["blocks"]),
         "shared": selectors.shared_identifiers(tenant=request.tenant),
+        "offsets": offsets,
         **_runs_context(request),
     }
     return render(request, "identity/index.html", context)
+
+
+@require_POST
+@role_required("identity")
+def unblock(request: HttpRequest, block_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    try:
+        outcome = services.identity_unblock(tenant=ctx.tenant, block_id=block_id, reason=request.POST.get("reason", ""), actor=ctx.actor,
+                                            on_moved=profiles_follow)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Unblocked; {outcome.merges} merge{'s' if outcome.merges != 1 else ''} followed "
+                                  f"and {outcome.conflicts} conflict{'s' if outcome.conflicts != 1 else ''} were found again.")
+    return redirect("identity:index")
 
 
 @role_required("identity-rules")

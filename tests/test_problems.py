@@ -114,7 +114,7 @@ def test_unexpected_errors_are_500_problems_not_html(tenant_a, api_as, monkeypat
 def test_pagination_shape_is_the_same_everywhere(tenant_a, api_as):
     client = api_as(tenant_a)
     first = client.get("/api/api-keys?limit=2").json()
-    assert set(first) == {"items", "limit", "offset", "next_offset"}
+    assert set(first) == {"items", "limit", "offset", "next_offset", "total"}
     assert len(first["items"]) == 2 and first["next_offset"] == 2
     rest = client.get(f"/api/api-keys?limit=2&offset={first['next_offset']}").json()
     assert rest["next_offset"] is None

@@ -11,6 +11,7 @@ from identity.services.apply import Outcome, resolve_and_apply
 from identity.services.runs import (
            OnMoved,
            customer_unmerge,
+           identity_unblock,
     preview_execute,
     preview_queue,
            rules_checked,
@@ -21,5 +22,5 @@ from identity.services.runs import (
            run_start,
 )
 
-__all__ = ["OnMoved", "Outcome", "customer_unmerge", "preview_execute", "preview_queue", "resolve_and_apply", "rules_checked", "rules_preview", "rules_update",
+__all__ = ["OnMoved", "Outcome", "customer_unmerge", "identity_unblock", "preview_execute", "preview_queue", "resolve_and_apply", "rules_checked", "rules_preview", "rules_update",
            "run_execute", "run_queue", "run_start"]

@@ -163,18 +163,56 @@ def _apply(engine, tenant: TenantRef, scope: Scope, result: Resolution, *, rules
         if moved_from:
             outcome.affected = moved_from | moved_to
             outcome.retired = _successors(outcome.assignment, moved_from - set(result.cdp_ids), previous)
-        _log(engine, tenant.slug, result, run_id, now)
+        _log(engine, tenant.slug, result, run_id, now, _stored_conflicts(engine, tenant.slug, scope, previous))
     return outcome
 
 
-def _log(engine, slug: str, result: Resolution, run_id, now) -> None:
+Edge = tuple[str, str, str, str]  # a_type, a_value, b_type, b_value
+
+
+def _stored_conflicts(engine, slug: str, scope: Scope, previous: dict[Node, str]) -> dict[Edge, datetime]:
+    """The stored conflicts naming an identifier of the scope (every one of the tenant's for a
+    whole rebuild), with when each was first detected."""
+    if scope.identity_table is not None:
+        rows = engine.execute(sql.ALL_CONFLICTS, {"tenant_id": slug})
+    else:
+        nodes = set(previous) | set(scope.identities)
+        rows = [row for chunk in engine.chunks({value for _, value in nodes})
+                for row in engine.execute(sql.CONFLICTS_OF_VALUES, {"tenant_id": slug, "values": chunk})
+                if (row["a_type"], row["a_value"]) in nodes or (row["b_type"], row["b_value"]) in nodes]
+    return {(r["a_type"], r["a_value"], r["b_type"], r["b_value"]): r["detected_at"] for r in rows}
+
+
+def _log(engine, slug: str, result: Resolution, run_id, now, stored_conflicts: dict[Edge, datetime]) -> None:
+    """The merge log gets this resolution's merges; the conflicts table becomes what holds now for
+    the scope: conflicts refused again keep when they were first detected, and those that no
+    longer hold (a side blocked since, a limit raised) are removed, so every count of conflicts
+    (the Identity page, shared identifiers, the dashboard, a rebuild's figure) agrees."""
     if result.merges:
         engine.insert_many(MERGES, [{
             "tenant_id": slug, "merge_id": uuid.uuid4().hex, "cdp_id": m.survivor, "merged_cdp_id": m.merged,
             "a_type": m.edge[0][0], "a_value": m.edge[0][1], "b_type": m.edge[1][0], "b_value": m.edge[1][1],
             "message_id": m.message_id, "rule": m.rule, "run_id": run_id, "merged_at": now} for m in result.merges])
-    if result.conflicts:
+    detected = {(*c.edge[0], *c.edge[1]): c for c in result.conflicts}
+    _conflicts_remove(engine, slug, [edge for edge in stored_conflicts if edge not in detected])
+    if detected:
         engine.upsert(CONFLICTS, [{
-            "tenant_id": slug, "a_type": c.edge[0][0], "a_value": c.edge[0][1], "b_type": c.edge[1][0], "b_value": c.edge[1][1],
+            "tenant_id": slug, "a_type": edge[0], "a_value": edge[1], "b_type": edge[2], "b_value": edge[3],
             "reason": c.reason, "cdp_id": c.cdp_ids[0], "other_cdp_id": c.cdp_ids[1], "message_id": c.message_id,
-            "detected_at": now} for c in result.conflicts])
+            "detected_at": stored_conflicts.get(edge, now)} for edge, c in detected.items()])
+
+
+def _conflicts_remove(engine, slug: str, stale: list[Edge]) -> None:
+    """Delete these conflicts, grouped by the identifier they share (one side or the other,
+    whichever makes fewer statements)."""
+    if not stale:
+        return
+    by_a: dict[Node, list[str]] = {}
+    by_b: dict[Node, list[str]] = {}
+    for a_type, a_value, b_type, b_value in stale:
+        by_a.setdefault((a_type, a_value), []).append(b_value)
+        by_b.setdefault((b_type, b_value), []).append(a_value)
+    statement, groups = (sql.DELETE_CONFLICTS_FROM_A, by_a) if len(by_a) <= len(by_b) else (sql.DELETE_CONFLICTS_TO_B, by_b)
+    for (id_type, id_value), values in sorted(groups.items()):
+        for chunk in engine.chunks(sorted(set(values)), writes=True):
+            engine.delete(statement, {"tenant_id": slug, "id_type": id_type, "id_value": id_value, "values": chunk})

@@ -113,6 +113,28 @@ def customer_unmerge(*, tenant: TenantRef, cdp_id: str, id_type: str, id_value: 
     return outcome
 
 
+def identity_unblock(*, tenant: TenantRef, block_id: int, reason: str, actor: str, on_moved: OnMoved) -> Outcome:
+    """Lift a block (un-merge) and re-resolve what it kept apart: the identifier joins customers
+    again as its edges say. The reason goes into the audit log with what was blocked and why."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the block is lifted.", errors=[{"field": "reason", "message": "must not be empty"}])
+    block = IdentityBlock.objects.filter(tenant_id=tenant.id, id=block_id).first()
+    if block is None:
+        raise NotFound(f"No block {block_id} in this tenant.")
+    seeds = {(block.id_type, block.id_value)} | ({(block.other_type, block.other_value)} if block.other_type else set())
+    details = {"blocked": sorted(f"{t}:{v}" for t, v in seeds), "blocked_reason": block.reason, "blocked_by": block.created_by,
+               "reason": reason}
+    block.delete()
+    run = run_start(tenant=tenant, kind="unblock", trigger=actor)
+    outcome = _resolved(get_engine(), tenant, seeds=seeds, run_id=run.id, on_moved=on_moved)
+    IdentityRun.objects.filter(id=run.id).update(state="succeeded", finished_at=dj_timezone.now(), identifiers=outcome.identifiers,
+                                                 edges=outcome.edges, customers=outcome.customers, changed=outcome.changed,
+                                                 merges=outcome.merges, conflicts=outcome.conflicts)
+    audit_record(tenant=tenant, actor=actor, action="identity.unblock", target=details["blocked"][0], details=details)
+    return outcome
+
+
 def rules_update(*, tenant: TenantRef, data: dict, actor: str) -> int:
     """Save new rules and queue a rebuild of the tenant's identities under them. Returns the run's id."""
     rules = rules_checked(data)

@@ -203,7 +203,7 @@ def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_i
     send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
             "context": {"device": {"id": "store-kiosk"}}} for n in range(4)])
     listed = api.get("/api/identity/shared-identifiers").json()
-    assert set(listed) == {"items", "limit", "offset", "next_offset"}, "the one page shape of every list"
+    assert set(listed) == {"items", "limit", "offset", "next_offset", "total"}, "the one page shape of every list"
     shared = listed["items"]
     assert shared[0]["type"] == "device_id" and shared[0]["value"] == "store-kiosk" and shared[0]["conflicts"] == 3
     owner = shared[0]["cdp_id"]
@@ -225,3 +225,62 @@ def test_a_shared_identifier_is_listed_by_its_conflicts_and_blocking_it_unties_i
     said = []
     resolve_and_apply(get_engine(), tenant_a.ref, seeds={("user_id", "shopper-2")}, progress=said.append)
     assert said[0].startswith("read 0 edges and 1 identifiers"), said
+
+
+def test_blocking_settles_every_count_at_once_and_unblocking_brings_it_back(api, send, console_as, tenant_a):
+    """Issue 14: after Block the kiosk kept topping Shared identifiers with its old conflicts while
+    a rebuild counted fewer. Conflicts that no longer hold are removed when resolution settles the
+    scope, so the Identity page, the API, the dashboard and a rebuild's figure agree."""
+    from console.dashboard import dashboard
+    from tenancy.selectors import audit_list
+
+    send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
+            "context": {"device": {"id": "store-kiosk"}}} for n in range(5)],
+         {"type": "identify", "userId": "ada", "anonymousId": "laptop", "messageId": "l1", "timestamp": _at(10)},
+         {"type": "identify", "userId": "bob", "anonymousId": "laptop", "messageId": "l2", "timestamp": _at(11)})
+    assert api.get("/api/identity/conflicts").json()["total"] == 5, "four shoppers refused at the kiosk, bob on the laptop"
+    owner = _id(api, "device_id", "store-kiosk")
+    first_detected = {frozenset((c["a_value"], c["b_value"])): c["detected_at"] for c in api.get("/api/identity/conflicts").json()["items"]}
+    assert api.post(f"/api/identity/customers/{owner}/unmerge", {"type": "device_id", "value": "store-kiosk", "reason": "kiosk"}).status_code == 200
+
+    conflicts = api.get("/api/identity/conflicts").json()
+    [left] = conflicts["items"]
+    assert conflicts["total"] == 1 and "laptop" in (left["a_value"], left["b_value"]), "the kiosk's conflicts are gone with it"
+    assert left["detected_at"] == first_detected[frozenset((left["a_value"], left["b_value"]))], \
+        "a conflict that still holds keeps when it was first detected"
+    assert all(s["value"] != "store-kiosk" for s in api.get("/api/identity/shared-identifiers").json()["items"])
+    assert dashboard(tenant=tenant_a.ref).conflicts_this_week == 1
+    page = console_as(Role.VIEWER).get("/identity/").content.decode()
+    assert 'Conflicts <span class="muted">(1)</span>' in page and "store-kiosk" in page and "Blocked" in page
+    run = api.post("/api/identity/runs").json()
+    assert api.get(f"/api/identity/runs/{run['id']}").json()["conflicts"] == 1 == api.get("/api/identity/conflicts").json()["total"], \
+        "a rebuild counts what the page shows"
+
+    [block] = api.get("/api/identity/blocks").json()["items"]
+    assert (block["id_type"], block["id_value"], block["reason"]) == ("device_id", "store-kiosk", "kiosk")
+    assert api.post(f"/api/identity/blocks/{block['id']}/unblock", {"reason": ""}).status_code == 422, "a reason is required"
+    lifted = api.post(f"/api/identity/blocks/{block['id']}/unblock", {"reason": "it was a staff phone"})
+    assert lifted.status_code == 200 and lifted.json()["conflicts"] >= 4, lifted.json()
+    assert _id(api, "device_id", "store-kiosk") is not None and api.get("/api/identity/blocks").json()["total"] == 0
+    assert api.get("/api/identity/conflicts").json()["total"] == 5
+    [entry] = [e for e in audit_list(tenant=tenant_a.ref) if e.action == "identity.unblock"]
+    assert entry.details["reason"] == "it was a staff phone" and entry.details["blocked_reason"] == "kiosk"
+    assert api.post(f"/api/identity/blocks/{block['id']}/unblock", {"reason": "again"}).status_code == 404
+
+
+def test_the_identity_page_pages_merges_and_conflicts_both_ways_on_their_own(api, send, console_as):
+    # 30 merges (a visitor and a user, each a customer, identified together) and 30 conflicts (a
+    # second user id on the same visitor).
+    send(*[{"type": "page", "anonymousId": f"v{n}", "messageId": f"p{n}", "timestamp": _at(n)} for n in range(30)],
+         *[{"type": "identify", "userId": f"u{n}", "messageId": f"k{n}", "timestamp": _at(n)} for n in range(30)])
+    send(*[{"type": "identify", "userId": f"u{n}", "anonymousId": f"v{n}", "messageId": f"i{n}", "timestamp": _at(n + 1)} for n in range(30)])
+    send(*[{"type": "identify", "userId": f"w{n}", "anonymousId": f"v{n}", "messageId": f"j{n}", "timestamp": _at(n + 2)} for n in range(30)])
+    client = console_as(Role.VIEWER)
+    first = client.get("/identity/").content.decode()
+    assert "1–25 of 30" in first and "Older →" in first and "← Newer" not in first.split('id="conflicts"')[0]
+    both = client.get("/identity/?merges=25&conflicts=25").content.decode()
+    merges_part, conflicts_part = both.split('id="conflicts"')[0], both.split('id="conflicts"')[1]
+    assert "26–30 of 30" in merges_part and "← Newer" in merges_part and "Older →" not in merges_part
+    assert "26–30 of 30" in conflicts_part
+    assert 'href="?conflicts=25&amp;merges=0#merges"' in merges_part or 'href="?conflicts=25&amp;merges=0' in merges_part, \
+        "paging the merge log keeps the conflicts where they are"
