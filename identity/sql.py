@@ -233,13 +233,13 @@ RESOLUTION_SINCE = statement(
 DELETE_CONFLICTS_FROM_A = deletion(
     "identity.delete_conflicts_from_a", "identity_conflicts",
     "tenant_id = :tenant_id AND a_type = :id_type AND a_value = :id_value AND b_value IN :values",
-    example={"tenant_id": "acme", "id_type": "user_id", "id_value": "u1", "values": ["a1", "a2"]},
+    example={"tenant_id": "acme", "id_type": "device_id", "id_value": "kiosk", "values": ["u1", "u2"]},
 )
 
 DELETE_CONFLICTS_TO_B = deletion(
     "identity.delete_conflicts_to_b", "identity_conflicts",
     "tenant_id = :tenant_id AND b_type = :id_type AND b_value = :id_value AND a_value IN :values",
-    example={"tenant_id": "acme", "id_type": "anonymous_id", "id_value": "a1", "values": ["u1", "u2"]},
+    example={"tenant_id": "acme", "id_type": "user_id", "id_value": "u1", "values": ["d1", "kiosk"]},
 )
 
 DELETE_IDENTITIES_OF_TYPE = deletion(
