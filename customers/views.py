@@ -23,6 +23,7 @@ from kernel.errors import DomainError, NotFound
 
 PAGE_SIZE = 25
 TIMELINE_PAGE = 30
+PROFILE_CONFLICTS = 10  # listed under the graph before "Show all"
 
 
 
@@ -86,7 +87,9 @@ def _profile_context(request: HttpRequest, cdp_id: str, **extra) -> dict:
         graph = customer_graph(tenant=request.tenant, cdp_id=cdp_id)
     except NotFound:  # traits without identifiers (every one blocked): nothing to draw
         graph = {"nodes": [], "edges": [], "merges": [], "conflicts": []}
-    return {"profile": profile, "profile_id": cdp_id, "graph": graph, "graph_svg": graph_layout(graph),
+    expanded = request.GET.get("graph") == "all"
+    return {"profile": profile, "profile_id": cdp_id, "graph": graph, "graph_svg": graph_layout(graph, expanded=expanded),
+            "conflicts_shown": len(graph["conflicts"]) if expanded else PROFILE_CONFLICTS,
             "chart": activity_chart(selectors.customer_activity(tenant=request.tenant, cdp_id=cdp_id)),
             "timeline": _timeline(request, cdp_id), "trait_form": TraitForm(), "consent_form": ConsentForm(),
             "erase_form": EraseForm(), "trait_types": VALUE_TYPES, **extra}

@@ -284,3 +284,18 @@ def test_the_identity_page_pages_merges_and_conflicts_both_ways_on_their_own(api
     assert "26–30 of 30" in conflicts_part
     assert 'href="?conflicts=25&amp;merges=0#merges"' in merges_part or 'href="?conflicts=25&amp;merges=0' in merges_part, \
         "paging the merge log keeps the conflicts where they are"
+
+
+def test_a_kiosk_profile_folds_its_graph_and_lists_ten_conflicts_until_asked(api, send, console_as):
+    send(*[{"type": "identify", "userId": f"shopper-{n}", "messageId": f"kiosk-{n}", "timestamp": _at(n),
+            "context": {"device": {"id": "store-kiosk"}}} for n in range(30)])
+    owner = _id(api, "device_id", "store-kiosk")
+    client = console_as(Role.VIEWER)
+    page = client.get(f"/customers/{owner}/").content.decode()
+    assert 'id="graph-folded"' in page and "Show all" in page and "10 of 29 conflicts" in page
+    import re
+
+    assert len(set(re.findall(r"shopper-(\d+)\b", page))) < 25, "neither the graph nor the list shows every shopper"
+    everything = client.get(f"/customers/{owner}/?graph=all").content.decode()
+    assert 'id="graph-folded"' not in everything and "Fold the graph" in everything and "10 of 29" not in everything
+    assert all(f"shopper-{n}<" in everything or f"shopper-{n}</code>" in everything for n in range(1, 30))
