@@ -50,6 +50,17 @@ def _identity_run(tenant) -> dict:
     return {"run_id": run_start(tenant=tenant.ref, kind="full", trigger=f"marker-{tenant.slug}-run").id}
 
 
+def _block(tenant) -> dict:
+    from customers.services import profiles_follow
+    from identity.selectors import block_page
+    from identity.services import customer_unmerge
+
+    cdp_id = _customer(tenant)["cdp_id"]
+    customer_unmerge(tenant=tenant.ref, cdp_id=cdp_id, id_type="email", id_value=f"marker-{tenant.slug}@example.com",
+                     reason=f"marker-{tenant.slug}-block", actor="test", on_moved=profiles_follow)
+    return {"block_id": block_page(tenant=tenant.ref, limit=1, offset=0).items[0]["id"]}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
@@ -64,6 +75,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/identity/customers/{cdp_id}/graph": _customer,
     "/api/identity/customers/{cdp_id}/unmerge": _customer,
     "/api/identity/runs/{run_id}": _identity_run,
+    "/api/identity/blocks/{block_id}/unblock": _block,
     "/api/members/{member_id}": _member,
     "/api/api-keys/{key_pk}": _api_key,
     "/api/write-keys/{key_pk}": _write_key,
