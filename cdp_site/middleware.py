@@ -10,6 +10,7 @@ from django.http import HttpResponseBadRequest
 
 from cdp_site.logging import request_id_var
 from kernel.problems import problem_response
+from tenancy.invitations import loggable_path
 from tracking.cors import TRACKING_PREFIXES
 
 request_logger = logging.getLogger("cdp.request")
@@ -59,10 +60,10 @@ class RequestLogMiddleware:
         console_tenant = getattr(request, "tenant", None)
         tenant = context.tenant.slug if context else (console_tenant.slug if console_tenant else None)
         request_logger.info(
-            "%s %s %s", request.method, request.path, response.status_code,
+            "%s %s %s", request.method, loggable_path(request.path), response.status_code,
             extra={
                 "cdp_tenant": tenant, "cdp_principal": principal_label, "cdp_method": request.method,
-                "cdp_path": request.path, "cdp_status": response.status_code,
+                "cdp_path": loggable_path(request.path), "cdp_status": response.status_code,
                 "cdp_duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )

@@ -5,13 +5,16 @@ from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from console.access import role_required
 from console.dashboard import dashboard
 from console.navigation import UPCOMING_SECTIONS
+from tenancy.invitations import mail_configured
 from tenancy.middleware import SESSION_TENANT_KEY
+from tenancy.services import audit_record
 
 
 class SignInView(auth_views.LoginView):
@@ -45,6 +48,45 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
 
 
 sign_out = auth_views.LogoutView.as_view()
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """A set-password link (tenancy/invitations.py): choose a password, then you are signed in.
+    Django's view moves the token into the session and redirects, so it leaves the address bar
+    (and any Referer) at once; a used or expired link says so and what to do."""
+
+    template_name = "console/set_password.html"
+    post_reset_login = True
+    post_reset_login_backend = "tenancy.signin.ThrottledModelBackend"
+    success_url = reverse_lazy("console:home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is set; you are signed in.")
+        audit_record(tenant=None, actor=f"user:{form.user.username}", action="auth.password_set", target=form.user.username)
+        return response
+
+
+class ForgotPasswordView(auth_views.PasswordResetView):
+    """Mail a set-password link to a member who forgot their password, when the site has mail;
+    otherwise say who can make one. It answers the same whether the address is known or not."""
+
+    template_name = "console/forgot_password.html"
+    email_template_name = "console/forgot_password_email.txt"
+    subject_template_name = "console/forgot_password_subject.txt"
+    success_url = reverse_lazy("console:forgot-password-sent")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "mail": mail_configured()}
+
+    def post(self, request, *args, **kwargs):
+        if not mail_configured():
+            return self.get(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)
+
+
+def forgot_password_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/forgot_password_sent.html")
 
 
 @role_required("account")

@@ -15,10 +15,12 @@ from tenancy.schemas import (
     AuditOut,
     KeyCreatedOut,
     KeyOut,
+    MemberAddedOut,
     MemberIn,
     MemberOut,
     MemberPatch,
     MeOut,
+    PasswordLinkOut,
     TenantOut,
     WriteKeyIn,
 )
@@ -79,9 +81,22 @@ def member_list(request: HttpRequest, page: Query[PageParams]):
     return page_of(selectors.member_list(tenant=request.auth.tenant), limit=page.limit, offset=page.offset, mapper=selectors.member_info)
 
 
-@admin.post("/members", response={201: MemberOut}, summary="Add a person to this tenant, or change their role", openapi_extra=problems(409))
+@admin.post("/members", response={201: MemberAddedOut}, summary="Add a person to this tenant, or change their role",
+            description="Someone who cannot sign in yet gets a one-time set-password link: in the answer (shown once) and by "
+                        "mail when the site has mail configured.", openapi_extra=problems(409))
 def member_add(request: HttpRequest, payload: MemberIn):
-    return Status(201, services.member_set(tenant=request.auth.tenant, email=payload.email, role=payload.role, actor=request.auth.actor))
+    info, link = services.member_invite(tenant=request.auth.tenant, email=payload.email, role=payload.role, actor=request.auth.actor,
+                                        base_url=request.build_absolute_uri("/"))
+    return Status(201, {**asdict(info), "set_password_url": link.url if link else None, "emailed": bool(link and link.emailed)})
+
+
+@admin.post("/members/{member_id}/password-link", response=PasswordLinkOut, summary="A new one-time set-password link for a member",
+            description="For a lost invitation or a forgotten password; mailed too when the site has mail configured.",
+            openapi_extra=problems(404))
+def member_password_link(request: HttpRequest, member_id: int):
+    link = services.member_password_link(tenant=request.auth.tenant, member_id=member_id, actor=request.auth.actor,
+                                         base_url=request.build_absolute_uri("/"))
+    return {"email": link.email, "set_password_url": link.url, "emailed": link.emailed}
 
 
 @admin.patch("/members/{member_id}", response=MemberOut, openapi_extra=problems(409))

@@ -62,6 +62,18 @@ class MemberOut(Schema):
     created_at: datetime
 
 
+class MemberAddedOut(MemberOut):
+    set_password_url: str | None = Field(None, description="For someone who cannot sign in yet: their one-time link to set a "
+                                                           "password (shown once; it expires). Null when they already have one.")
+    emailed: bool = Field(False, description="Whether the link was mailed to them (when the site has mail configured).")
+
+
+class PasswordLinkOut(Schema):
+    email: str
+    set_password_url: str = Field(..., description="One-time link to set (or reset) the password; shown once, it expires.")
+    emailed: bool
+
+
 class AuditOut(Schema):
     id: int
     actor: str

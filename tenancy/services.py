@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kernel.errors import Conflict, InvalidInput, NotFound
+from tenancy.invitations import SetPasswordLink, set_password_link
 from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.selectors import key_info, member_info, tenant_ref
@@ -95,6 +96,27 @@ def member_set(*, tenant: TenantRef, email: str, role: str, actor: str, password
         membership, _ = Membership.objects.update_or_create(user=user, tenant_id=tenant.id, defaults={"role": role})
         audit_record(tenant=tenant, actor=actor, action="member.set", target=email, details={"role": role})
     return member_info(membership)
+
+
+def member_invite(*, tenant: TenantRef, email: str, role: str, actor: str, base_url: str) -> tuple[MemberInfo, SetPasswordLink | None]:
+    """Add a person (or change their role) and, when they cannot sign in yet, make their one-time
+    set-password link: mailed when mail is configured, and returned for the admin to copy."""
+    info = member_set(tenant=tenant, email=email, role=role, actor=actor)
+    link = None
+    if not get_user_model().objects.get(username=info.email).has_usable_password():
+        link = set_password_link(email=info.email, base_url=base_url, tenant_name=tenant.name)
+        audit_record(tenant=tenant, actor=actor, action="member.invite", target=info.email, details={"emailed": link.emailed})
+    return info, link
+
+
+def member_password_link(*, tenant: TenantRef, member_id: int, actor: str, base_url: str) -> SetPasswordLink:
+    """A new set-password link for a member of this tenant (a lost invitation, a forgotten password)."""
+    member = Membership.objects.select_related("user").filter(tenant_id=tenant.id, id=member_id).first()
+    if member is None:
+        raise NotFound(f"No member {member_id} in this tenant.")
+    link = set_password_link(email=member.user.username, base_url=base_url, tenant_name=tenant.name)
+    audit_record(tenant=tenant, actor=actor, action="member.password_link", target=link.email, details={"emailed": link.emailed})
+    return link
 
 
 @transaction.atomic

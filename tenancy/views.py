@@ -1,6 +1,7 @@
 """Console settings: members, API keys, write keys and the audit log (admins only)."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +12,7 @@ from kernel.errors import DomainError
 from kernel.pagination import page_of
 from tenancy import selectors, services
 from tenancy.forms import KeyForm, MemberForm, TenantForm
+from tenancy.invitations import mail_configured
 from tenancy.keycache import REVOCATION_CHECK_SECONDS
 from tenancy.roles import Role
 
@@ -67,14 +69,39 @@ def key_revoke(request: HttpRequest, kind: str, key_pk: int) -> HttpResponse:
 
 @ADMIN_ONLY
 def members(request: HttpRequest) -> HttpResponse:
-    form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        ctx = console_context(request)
-        info = services.member_set(tenant=ctx.tenant, email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=ctx.actor)
-        messages.success(request, f"{info.email} is now {info.role} in {ctx.tenant.slug}.")
-        return redirect("tenancy:members")
+    """Add or change members. Someone who cannot sign in yet gets a one-time set-password link,
+    shown here once (and mailed when the site has mail): no redirect, so it is never in a URL."""
+    form, link, status = MemberForm(request.POST or None), None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            ctx = console_context(request)
+            try:
+                info, link = services.member_invite(tenant=ctx.tenant, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                                                    actor=ctx.actor, base_url=request.build_absolute_uri("/"))
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                messages.success(request, f"{info.email} is now {info.role} in {ctx.tenant.slug}."
+                                          + ("" if link else " They sign in with the password they already have."))
+                if not link:
+                    return redirect("tenancy:members")
+                form = MemberForm()
+        status = 422 if form.errors else 200
     page = _page(request, selectors.member_list(tenant=request.tenant), selectors.member_info)
-    return render(request, "tenancy/members.html", {"form": form, "page": page}, status=422 if form.errors else 200)
+    return render(request, "tenancy/members.html", {"form": form, "page": page, **_link_context(link)}, status=status)
+
+
+def _link_context(link) -> dict:
+    return {"link": link, "mail": mail_configured(), "link_days": settings.PASSWORD_RESET_TIMEOUT // 86400}
+
+
+@require_POST
+@ADMIN_ONLY
+def member_password_link(request: HttpRequest, member_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    link = services.member_password_link(tenant=ctx.tenant, member_id=member_id, actor=ctx.actor, base_url=request.build_absolute_uri("/"))
+    page = _page(request, selectors.member_list(tenant=request.tenant), selectors.member_info)
+    return render(request, "tenancy/members.html", {"form": MemberForm(), "page": page, **_link_context(link)})
 
 
 @require_POST

@@ -77,6 +77,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/identity/runs/{run_id}": _identity_run,
     "/api/identity/blocks/{block_id}/unblock": _block,
     "/api/members/{member_id}": _member,
+    "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,
     "/api/write-keys/{key_pk}": _write_key,
 }

@@ -103,3 +103,34 @@ def standalone_connection(engine: str, name: str, **settings):
         "ATOMIC_REQUESTS": False, "TEST": {}, **settings,
     }
     return load_backend(engine).DatabaseWrapper(settings_dict, alias=f"standalone-{name}")
+
+
+class SmtpInbox:
+    """What a loopback SMTP server received: each message as parsed email."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd in a thread), with the site's mail settings pointing
+    at it; `.inbox.messages` holds what arrived. Stopped after the test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", controller.port, False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    controller.inbox = inbox
+    try:
+        yield controller
+    finally:
+        controller.stop()

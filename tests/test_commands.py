@@ -22,9 +22,17 @@ def test_tenant_user_and_key_lifecycle_from_the_shell():
     assert "Created tenant acme" in run("cdp_tenant", "create", "acme", "--name", "Acme")
     assert "acme\tAcme" in run("cdp_tenant", "list")
     created = run("cdp_user", "create", "Ops@Example.com", "--tenant", "acme", "--role", "editor")
-    assert "ops@example.com is editor in acme" in created and "Password (shown once)" in created
+    assert "ops@example.com is editor in acme" in created and "Set-password link (shown once, works once):" in created
+    link = created.strip().splitlines()[-1]
+    assert link.startswith("http://localhost:8000/signin/set-password/")
     assert Membership.objects.get(user__username="ops@example.com").role == "editor"
-    run("cdp_user", "create", "boss@example.com", "--tenant", "acme", "--role", "admin")
+    again = run("cdp_user", "create", "ops@example.com", "--tenant", "acme", "--role", "editor")
+    assert "Set-password link" in again, "still no password: a new link"
+    run("cdp_user", "create", "boss@example.com", "--tenant", "acme", "--role", "admin", "--password", "a-long-pass-phrase-1")
+    existing = run("cdp_user", "create", "boss@example.com", "--tenant", "acme", "--role", "admin")
+    assert "already had an account: they sign in with their own password" in existing and "Set-password link" not in existing
+    reset = run("cdp_user", "link", "boss@example.com", "--tenant", "acme", "--base-url", "https://cdp.example.com/")
+    assert reset.strip().splitlines()[-1].startswith("https://cdp.example.com/signin/set-password/")
     assert "ops@example.com\teditor" in run("cdp_user", "list", "--tenant", "acme")
     assert "Removed ops@example.com" in run("cdp_user", "remove", "ops@example.com", "--tenant", "acme")
     with pytest.raises(CommandError, match="not a member"):

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything comes through `env`; see README.md for the table."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from cdp_site.database import database_settings
@@ -172,6 +173,19 @@ CDP_LOGIN_ATTEMPTS_PER_15_MINUTES = env.int("CDP_LOGIN_ATTEMPTS_PER_15_MINUTES",
 # REMOTE_ADDR. Databricks Apps' proxy sets X-Real-Ip, and nothing reaches an app around it.
 CDP_CLIENT_ADDRESS_HEADER = env.str("CDP_CLIENT_ADDRESS_HEADER", "X-Real-Ip" if RUNNING_AS_DATABRICKS_APP else "")
 
+# --- Mail: set-password links for invited members and password resets ----------------------
+# Without CDP_EMAIL_HOST the product sends no mail: an admin copies an invited member's link from
+# the Members page instead. Links work once and expire after CDP_SET_PASSWORD_LINK_DAYS.
+EMAIL_HOST = env.str("CDP_EMAIL_HOST", "")
+EMAIL_PORT = env.int("CDP_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env.str("CDP_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env.str("CDP_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("CDP_EMAIL_STARTTLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("CDP_EMAIL_FROM", "CDP <cdp@localhost>")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.dummy.EmailBackend"
+PASSWORD_RESET_TIMEOUT = env.int("CDP_SET_PASSWORD_LINK_DAYS", 3) * 24 * 3600
+
 # --- Scheduler (django-q2, ORM broker: no extra server) ------------------------------------
 # "scheduler": django-q2 ticks the journey orchestrator; "job": a Databricks job does (the bundle's).
 CDP_ORCHESTRATOR_RUNS_IN = env.str("CDP_ORCHESTRATOR_RUNS_IN", "scheduler")
@@ -192,7 +206,10 @@ Q_CLUSTER = {
 }
 
 # --- Logging: one JSON line per request, secrets scrubbed ----------------------------------
-CDP_LOG_FORMAT = env.str("CDP_LOG_FORMAT", "json")
+# auto: plain text lines when standard error is a terminal (a person running a command), JSON
+# otherwise (the app, jobs, anything a log collector reads).
+CDP_LOG_FORMAT = env.str("CDP_LOG_FORMAT", "auto")
+_LOG_FORMATTER = CDP_LOG_FORMAT if CDP_LOG_FORMAT in ("json", "text") else ("text" if sys.stderr.isatty() else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -204,7 +221,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": CDP_LOG_FORMAT if CDP_LOG_FORMAT in ("json", "text") else "json",
+            "formatter": _LOG_FORMATTER,
+            "stream": "ext://sys.stderr",
             "filters": ["redact"],
         },
     },

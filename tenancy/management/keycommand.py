@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from kernel.errors import DomainError
+from kernel.tables import write_table
 from tenancy import selectors
 
 CLI_ACTOR = "cli"
@@ -49,11 +50,12 @@ class KeyCommand(BaseCommand):
                 self.stdout.write("Copy it now; it is not stored and will not be shown again:")
                 self.stdout.write(secret)
             elif action == "list":
-                for info in map(selectors.key_info, self.list_keys(ref)):
-                    state = f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active"
-                    used = f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"
-                    role = f" {info.role}" if info.role else ""
-                    self.stdout.write(f"{info.id}\t{info.prefix}\t{info.name}{role}\t{state}\tlast used {used}")
+                keys = list(map(selectors.key_info, self.list_keys(ref)))
+                with_role = self.kind == "API key"
+                write_table(self.stdout, ["id", "prefix", "name", *(["role"] if with_role else []), "state", "last used"], [
+                    [info.id, info.prefix, info.name, *([info.role] if with_role else []),
+                     f"revoked {info.revoked_at:%Y-%m-%d}" if info.revoked_at else "active",
+                     f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at else "never"] for info in keys])
             else:
                 key_pk = self._key_pk(ref, options["key"])
                 info = self.revoke_key(ref, key_pk)

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from kernel.errors import DomainError
+from kernel.tables import write_table
 from tenancy import selectors, services
-from tenancy.models import Tenant
 
 
 class Command(BaseCommand):
@@ -23,5 +23,5 @@ class Command(BaseCommand):
                 raise CommandError(exc.detail) from None
             self.stdout.write(self.style.SUCCESS(f"Created tenant {ref.slug} ({ref.name})."))
         else:
-            for ref in map(selectors.tenant_ref, Tenant.objects.order_by("slug")):
-                self.stdout.write(f"{ref.slug}\t{ref.name}")
+            write_table(self.stdout, ["slug", "name", "time zone"],
+                        [[ref.slug, ref.name, ref.time_zone] for ref in selectors.tenant_list()])
