@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
@@ -9,11 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Redoc, Swagger
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
 from kernel.errors import DomainError
 from kernel.jsontext import JsonRejected, loads_storable
 from kernel.openapi import document_problems
 from kernel.problems import problem_response, validation_errors
+from kernel.times import api_time
 from lakehouse.errors import BadStatement, LakehouseError
 from tenancy.auth import PrincipalRateThrottle, TenantAuth
 from tracking.cors import TRACKING_PREFIXES
@@ -39,6 +43,19 @@ DOCS_POLICY = csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'sel
 LAKEHOUSE_TAGS = frozenset({"customers", "computed traits", "identity"})
 
 
+class ApiJSONEncoder(NinjaJSONEncoder):
+    """ninja's encoder with the API's one timestamp format (Django's cuts times to milliseconds)."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return api_time(o)
+        return super().default(o)
+
+
+class ApiJSONRenderer(JSONRenderer):
+    encoder_class = ApiJSONEncoder
+
+
 class CdpApi(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """ninja's document plus the problem responses of every operation (kernel/openapi.py)."""
@@ -58,6 +75,7 @@ api = CdpApi(
     # Each router names its area of the role table; one that forgot would need admin.
     auth=TenantAuth("settings"),
     parser=StrictJsonParser(),
+    renderer=ApiJSONRenderer(),
     throttle=[PrincipalRateThrottle()],
     docs=Swagger(),
     docs_url="/docs",

@@ -16,3 +16,12 @@ def parse_time(value: Any) -> datetime | None:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar by its offset
         return None
+
+
+def api_time(value: datetime) -> str:
+    """The API's one timestamp format: RFC 3339 in UTC with `Z`, to the second, with six fraction
+    digits when the time has a fraction ("2026-03-01T10:00:00Z", "2026-03-01T10:00:00.250000Z"):
+    what msgspec writes for the hot reads (kernel/responses.py), so every endpoint agrees."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -81,3 +81,4 @@ class AuditOut(Schema):
     target: str
     details: dict
     created_at: datetime
+    sentence: str = Field("", description="What happened, as a person reads it: \"made ada@example.com editor\".")

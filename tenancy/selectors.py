@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from kernel.errors import NotFound
+from tenancy.audit_text import audit_sentence
 from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
 from tenancy.roles import Role
 from tenancy.types import AuditInfo, IssuedKeyInfo, MemberInfo, Principal, TenantRef
@@ -82,7 +83,8 @@ def audit_list(*, tenant: TenantRef) -> QuerySet:
 
 
 def audit_info(entry: AuditEntry) -> AuditInfo:
-    return AuditInfo(id=entry.id, actor=entry.actor, action=entry.action, target=entry.target, details=entry.details, created_at=entry.created_at)
+    return AuditInfo(id=entry.id, actor=entry.actor, action=entry.action, target=entry.target, details=entry.details, created_at=entry.created_at,
+                     sentence=audit_sentence(entry.action, entry.target, entry.details))
 
 
 def member_get(*, tenant: TenantRef, member_id: int) -> MemberInfo:

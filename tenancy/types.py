@@ -68,3 +68,4 @@ class AuditInfo:
     target: str
     details: dict
     created_at: datetime
+    sentence: str = ""  # what happened, as a person reads it (tenancy/audit_text.py)
