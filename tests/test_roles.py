@@ -13,7 +13,9 @@ from tenancy.roles import ROLE_TABLE
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 # Console routes that are not pages of an area: signing in and out, choosing a tenant.
-CONSOLE_WITHOUT_AREA = {"console:login", "console:logout", "console:tenant-switch"}
+# Pages for people not signed in yet (or signing out): no tenant, so no area of the role table.
+CONSOLE_WITHOUT_AREA = {"console:login", "console:logout", "console:tenant-switch", "console:forgot-password",
+                        "console:forgot-password-sent", "console:set-password"}
 
 
 def _api_operations():
@@ -72,6 +74,10 @@ def test_the_same_work_asks_for_the_same_role_in_the_api_and_the_console():
         ("POST /api/identity/rules/preview", "identity:rules"),
         ("POST /api/identity/customers/{cdp_id}/unmerge", "identity:unmerge"),
         ("POST /api/members", "tenancy:members"),
+        ("POST /api/members/{member_id}/password-link", "tenancy:member-password-link"),
+        ("POST /api/identity/blocks/{block_id}/unblock", "identity:unblock"),
+        ("GET /api/customers/", "customers:export"),
+        ("PATCH /api/customers/computed-traits/{trait_id}", "customers:computed-trait"),
         ("DELETE /api/api-keys/{key_pk}", "tenancy:key-revoke"),
         ("GET /api/audit", "tenancy:audit"),
         ("POST /api/operations/inbox/retry", "operations:retry_inbox"),

@@ -7,6 +7,8 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
+from kernel.times import parse_time
+
 register = template.Library()
 
 
@@ -32,14 +34,19 @@ def json_value(value) -> str:
 
 @register.filter
 def number(value) -> str:
-    """12,345 (and 1,234.5 for a fraction)."""
+    """12,345, and up to two decimals for a fraction (1,234.5, 0.25)."""
     if value is None or value == "":
         return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number_format(value, use_l10n=True, force_grouping=True)  # exact, however large
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return str(value)
-    return number_format(value, decimal_pos=0 if value.is_integer() else 1, use_l10n=True, force_grouping=True)
+    if value.is_integer():
+        return number_format(value, decimal_pos=0, use_l10n=True, force_grouping=True)
+    text = number_format(round(value, 2), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return text.rstrip("0").rstrip(".")
 
 
 @register.filter
@@ -49,7 +56,7 @@ def money(value) -> str:
         return "—"
     try:
         return number_format(float(value), decimal_pos=2, use_l10n=True, force_grouping=True)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return str(value)
 
 
@@ -80,3 +87,21 @@ def when(value, now=None):
     exact = f"{local:%a %d %b %Y, %H:%M:%S} {local.tzname()}"
     return format_html('<time datetime="{}" title="{}">{}</time>', value.astimezone(UTC).isoformat(timespec="seconds"), exact,
                        text.replace("\xa0", " "))
+
+
+MONEY_WORDS = ("revenue", "price", "amount", "total", "spend", "value", "ltv", "cost", "paid")
+
+
+@register.filter
+def trait_display(trait):
+    """A trait's value as a person reads it: numbers grouped (money-like names with two decimals:
+    `lifetime_value` 0 -> 0.00), ISO times as a relative time, text as it is, anything else as JSON."""
+    value, key = trait.value, trait.key.lower()
+    if value is None:
+        return "—"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return money(value) if any(word in key for word in MONEY_WORDS) else number(value)
+    if isinstance(value, str):
+        parsed = parse_time(value) if len(value) >= 19 and value[4:5] == "-" and value[10:11] in ("T", " ") else None
+        return when(parsed) if parsed else value
+    return format_html('<code title="{}">{}</code>', trait.type, json_value(value))
