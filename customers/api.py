@@ -65,7 +65,8 @@ def customer_lookup(request: HttpRequest, type: str, value: str):
 @router.post("", response={201: CustomerOut}, summary="Create a customer or identify one with traits", openapi_extra=problems(409))
 def customer_create(request: HttpRequest, payload: CustomerIn):
     profile = services.customer_identify(tenant=request.auth.tenant, user_id=payload.user_id, anonymous_id=payload.anonymous_id,
-                                         email=payload.email, phone=payload.phone, traits=payload.traits, actor=request.auth.actor)
+                                         email=payload.email, phone=payload.phone, identifiers=payload.identifiers, traits=payload.traits,
+                                         actor=request.auth.actor)
     return Status(201, profile)
 
 

@@ -71,12 +71,16 @@ class CustomerEventOut(Schema):
 
 
 class CustomerIn(Schema):
-    """At least one identifier: user_id, anonymous_id, email or phone (also as traits.email / traits.phone)."""
+    """At least one identifier: user_id, anonymous_id, email, phone (also as traits.email /
+    traits.phone), or any other type the tenant's identity rules know, in `identifiers`."""
 
     user_id: str | None = Field(None, max_length=255)
     anonymous_id: str | None = Field(None, max_length=255)
     email: str | None = Field(None, max_length=254)
     phone: str | None = Field(None, max_length=64)
+    identifiers: dict[str, str] = Field(default_factory=dict, max_length=20,
+                                        description='Other identifier types by name: {"device_id": "d-1", "crm_id": "C-42"} '
+                                                    "(custom types as the tenant's rules define them).")
     traits: dict[str, Any] = Field(default_factory=dict)
 
 

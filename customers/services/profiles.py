@@ -24,26 +24,31 @@ from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
 
-def _identify_call(*, user_id: str | None, anonymous_id: str | None, traits: dict, source: str) -> dict:
+def _identify_call(*, user_id: str | None, anonymous_id: str | None, traits: dict, source: str, context: dict | None = None) -> dict:
     return {"type": "identify", "messageId": f"{source}-{uuid.uuid4().hex}", "userId": user_id, "anonymousId": anonymous_id,
-            "traits": traits, "context": {"cdp_source": source}}
+            "traits": traits, "context": {**(context or {}), "cdp_source": source}}
 
 
 def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: str | None, email: str | None,
-                      traits: dict, actor: str, source: str = "api", phone: str | None = None) -> CustomerProfile:
+                      traits: dict, actor: str, source: str = "api", phone: str | None = None,
+                      identifiers: dict[str, str] | None = None) -> CustomerProfile:
     """Create a customer, or add traits to the one these identifiers name: an identify call made by
     the product itself, validated and suppression-checked like SDK traffic and applied at once.
+    `identifiers` names any other type the tenant's rules know (`device_id`, a custom `crm_id`),
+    placed where the rules read it (a trait, the context).
 
-    A customer known only by an email or a phone (a CRM import, a sign-up form) gets an anonymous id
-    derived from it, so creating it again finds the same customer, and the identity graph joins it to
-    the SDK's calls that carry the same email or phone."""
+    A customer known by none of user_id and anonymous_id (a CRM import, a sign-up form) gets an
+    anonymous id derived from its first identifier, so creating it again finds the same customer,
+    and the identity graph joins it to the SDK's calls that carry the same email, phone or id."""
     traits = {**traits, **({"email": email} if email else {}), **({"phone": phone} if phone else {})}
+    context = _place_identifiers(tenant, identifiers or {}, traits)
     if not user_id and not anonymous_id:
-        anonymous_id = _anonymous_id_from_contact(traits)
+        anonymous_id = _anonymous_id_from_contact(traits) or _anonymous_id_from(identifiers or {})
         if anonymous_id is None:
-            raise InvalidInput("Name the customer by user_id, anonymous_id, email or phone.",
-                               errors=[{"field": "user_id", "message": "send user_id, anonymous_id, email or phone"}])
-    call = normalize_call(_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source), received_at=timezone.now())
+            raise InvalidInput("Name the customer by an identifier: user_id, anonymous_id, email, phone, or one in identifiers.",
+                               errors=[{"field": "user_id", "message": "send user_id, anonymous_id, email, phone or identifiers"}])
+    call = normalize_call(_identify_call(user_id=user_id, anonymous_id=anonymous_id, traits=traits, source=source, context=context),
+                          received_at=timezone.now())
     if isinstance(call, Rejected):
         raise InvalidInput("The customer is not valid.", errors=call.errors)
     if suppressed_calls(tenant=tenant, calls=[(call.message_id, call.payload)], fresh=True):
@@ -56,6 +61,39 @@ def customer_identify(*, tenant: TenantRef, user_id: str | None, anonymous_id: s
                            errors=[{"field": "user_id", "message": "blocked value; send a real user or anonymous id"}])
     audit_record(tenant=tenant, actor=actor, action="customer.identify", target=cdp_id, details={"traits": sorted(traits)})
     return customer_get(tenant=tenant, cdp_id=cdp_id)
+
+
+def _place_identifiers(tenant: TenantRef, identifiers: dict[str, str], traits: dict) -> dict:
+    """Put each identifier where the tenant's rules read it: traits for email, phone and custom
+    trait types, the context for device_id and custom context types. Returns the context; unknown
+    types are refused, naming the ones that exist."""
+    rules = identity_selectors.rules_for(tenant.id)
+    custom = {c.name: c for c in rules.custom}
+    context: dict = {}
+    for id_type, value in identifiers.items():
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"identifiers.{id_type} needs a value.", errors=[{"field": f"identifiers.{id_type}", "message": "empty"}])
+        if id_type in ("email", "phone"):
+            traits[id_type] = value
+        elif id_type == "device_id":
+            context.setdefault("device", {})["id"] = value
+        elif id_type in custom:
+            where, path = (traits, custom[id_type].path) if custom[id_type].source.startswith("trait:") else (context, custom[id_type].path)
+            for part in path[:-1]:
+                where = where.setdefault(part, {})
+            where[path[-1]] = value
+        else:
+            known = ", ".join(["email", "phone", "device_id", *sorted(custom)])
+            raise InvalidInput(f"'{id_type}' is not an identifier type of this tenant's rules (user_id and anonymous_id have fields of their own).",
+                               errors=[{"field": f"identifiers.{id_type}", "message": f"one of: {known}"}])
+    return context
+
+
+def _anonymous_id_from(identifiers: dict[str, str]) -> str | None:
+    for id_type, value in sorted(identifiers.items()):
+        if id_type not in ("email", "phone"):
+            return f"cdp-{id_type}-" + hashlib.sha256(value.strip().encode()).hexdigest()[:24]
+    return None
 
 
 def _anonymous_id_from_contact(traits: dict) -> str | None:

@@ -177,4 +177,24 @@ def test_a_customer_can_be_created_from_an_email_or_a_phone_alone(api, ada):
     assert known.json()["cdp_id"] == _ada_id(api)
     assert api.post("/api/customers", {"phone": "+44 20 7946 0000"}).status_code == 201
     nothing = api.post("/api/customers", {"traits": {"plan": "x"}})
-    assert nothing.status_code == 422 and "email or phone" in nothing.json()["detail"]
+    assert nothing.status_code == 422 and "email, phone" in nothing.json()["detail"]
+
+
+def test_a_customer_can_be_created_from_any_identifier_the_rules_know(api, tenant_a, api_as):
+    admin = api_as(tenant_a, Role.ADMIN)
+    rules = {k: v for k, v in admin.get("/api/identity/rules").json().items() if k != "defaults"}
+    rules["custom"] = [{"name": "crm_id", "source": "trait:crm.id"}, {"name": "install_id", "source": "context:app.install"}]
+    rules["priority"] = [*rules["priority"], "crm_id", "install_id"]
+    saved = admin.put("/api/identity/rules", rules)
+    assert saved.status_code == 202, saved.content
+    for id_type, value in (("device_id", "dev-1"), ("crm_id", "C-42"), ("install_id", "inst-9")):
+        created = api.post("/api/customers", {"identifiers": {id_type: value}})
+        assert created.status_code == 201, created.content
+        again = api.post("/api/customers", {"identifiers": {id_type: value}, "traits": {"plan": "pro"}})
+        assert again.json()["cdp_id"] == created.json()["cdp_id"], f"the same {id_type} names the same customer"
+        found = api.get(f"/api/customers/lookup?type={id_type}&value={value}")
+        assert found.status_code == 200 and found.json()["cdp_id"] == created.json()["cdp_id"], id_type
+    unknown = api.post("/api/customers", {"identifiers": {"loyalty_id": "L-1"}})
+    assert unknown.status_code == 422 and "not an identifier type" in unknown.json()["detail"]
+    assert "crm_id" in unknown.content.decode(), "the answer names the types that exist"
+    assert api.post("/api/customers", {"identifiers": {"device_id": " "}}).status_code == 422
