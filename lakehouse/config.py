@@ -41,6 +41,11 @@ class EngineConfig:
     http_path: str = ""
     profile: str = ""
 
+    @property
+    def one_process(self) -> bool:
+        """A local Spark session's warehouse serves one process at a time (lakehouse/backends/spark.py)."""
+        return self.kind == "spark" and self.master != "active"
+
 
 def _problem(url: str, why: str) -> ConfigurationError:
     return ConfigurationError(f"CDP_LAKEHOUSE={url!r} is not usable: {why}. See docs/lakehouse.md for the accepted forms.")

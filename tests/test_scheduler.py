@@ -66,3 +66,11 @@ def test_orchestrator_schedule_steps_aside_when_a_databricks_job_runs_it(setting
     settings.CDP_ORCHESTRATOR_RUNS_IN = "scheduler"
     schedules_ensure()
     assert Schedule.objects.filter(name="journey-orchestrator").exists()
+
+
+def test_qcluster_refuses_a_lakehouse_that_serves_one_process(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.CDP_LAKEHOUSE = "spark://local[1]"
+    with pytest.raises(CommandError, match="serves one at a time"):
+        call_command("qcluster")

@@ -32,11 +32,11 @@ INSTALLED_APPS = [
     "csp",
     "template_partials",
     "ninja",
+    "operations",  # before django_q: its qcluster command wraps django-q's (operations/management/commands/qcluster.py)
     "django_q",
     "cdp_site",
     "tenancy",
     "console",
-    "operations",
     "lakehouse",
     "customers",
     "identity",
