@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import Resolver404, resolve, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -109,8 +109,26 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     wanted_next = request.POST.get("next") or ""
     if wanted_next.startswith("/") and url_has_allowed_host_and_scheme(wanted_next, allowed_hosts={request.get_host()},
                                                                         require_https=request.is_secure()):
-        return redirect(wanted_next)
+        return redirect(_same_page_elsewhere(wanted_next))
     return redirect("console:home")
+
+
+def _same_page_elsewhere(path: str) -> str:
+    """The page to show in the tenant just chosen: the same one, unless it shows one object of the
+    old tenant (a profile, a computed trait), which the new one does not have: then its list."""
+    parts = [p for p in path.partition("?")[0].split("/") if p]
+    first = True
+    while parts:
+        candidate = "/" + "/".join(parts) + "/"
+        try:
+            match = resolve(candidate)
+        except Resolver404:
+            match = None
+        if match is not None and set(match.kwargs) <= {"kind", "section"}:  # lists (keys by kind, sections)
+            return path if first else candidate
+        parts.pop()  # up one level: /customers/computed-traits/5/ -> /customers/computed-traits/
+        first = False
+    return "/"
 
 
 @role_required("account")

@@ -116,6 +116,11 @@ def test_switching_tenant_returns_to_a_page_of_this_site_only(signed_in, tenant_
     client = signed_in()
     back = client.post("/tenant/", {"tenant": tenant_a.slug, "next": "/customers/?q=ada"})
     assert back.status_code == 302 and back["Location"] == "/customers/?q=ada"
+    profile = client.post("/tenant/", {"tenant": tenant_a.slug, "next": "/customers/cdp_0123456789abcdef/"})
+    assert profile["Location"] == "/customers/", "a profile of the old tenant is not in the new one: its list instead"
+    assert client.post("/tenant/", {"tenant": tenant_a.slug, "next": "/settings/api-keys/"})["Location"] == "/settings/api-keys/"
+    trait = client.post("/tenant/", {"tenant": tenant_a.slug, "next": "/customers/computed-traits/7/"})
+    assert trait["Location"] == "/customers/computed-traits/"
     for elsewhere in ("https://evil.example/", "//evil.example/x", "console:home", "/\\evil.example"):
         response = client.post("/tenant/", {"tenant": tenant_a.slug, "next": elsewhere})
         assert response.status_code == 302 and response["Location"] == "/", elsewhere
