@@ -19,6 +19,7 @@ from kernel.openapi import document_problems
 from kernel.problems import problem_response, validation_errors
 from kernel.times import api_time
 from lakehouse.errors import BadStatement, LakehouseError
+from segments.definitions import openapi_components as segment_definition_components
 from tenancy.auth import PrincipalRateThrottle, TenantAuth
 from tracking.cors import TRACKING_PREFIXES
 
@@ -60,6 +61,7 @@ class CdpApi(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """ninja's document plus the problem responses of every operation (kernel/openapi.py)."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(segment_definition_components())
         return document_problems(schema, tracking_prefixes=TRACKING_PREFIXES, lakehouse_tags=LAKEHOUSE_TAGS)
 
 
@@ -160,6 +162,7 @@ def _mount_routers() -> None:
     from customers.computed_api import router as computed_traits_router
     from identity.api import router as identity_router
     from operations.api import router as operations_router
+    from segments.api import router as segments_router
     from tenancy.api import router as tenancy_router
     from tracking.api import beacon_router, source_config_router
     from tracking.api import router as tracking_router
@@ -174,6 +177,7 @@ def _mount_routers() -> None:
     api.add_router("/beacon", beacon_router)
     api.add_router("/sourceConfig", source_config_router)
     api.add_router("/identity", identity_router)
+    api.add_router("/segments", segments_router)
     api.add_router("/", tenancy_router)
     api.add_router("/operations", operations_router)
 

@@ -6,7 +6,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 
-class IdentityOut(Schema):
+class ResolvedIdentityOut(Schema):
     type: str
     value: str
     first_seen_at: datetime
@@ -14,7 +14,7 @@ class IdentityOut(Schema):
 
 class ResolveOut(Schema):
     cdp_id: str
-    identities: list[IdentityOut]
+    identities: list[ResolvedIdentityOut]
 
 
 class NodeOut(Schema):

@@ -27,6 +27,10 @@ SCHEDULES = [
         description="Recompute every computed trait for everyone, so rolling windows move with time.",
     ),
     ScheduleSpec(
+        name="segments", func="segments.tasks.segments_refresh", minutes=5,
+        description="Refresh every segment whose interval has passed (default 5 minutes): who entered, who left.",
+    ),
+    ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
         # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.

@@ -61,6 +61,14 @@ def _block(tenant) -> dict:
     return {"block_id": block_page(tenant=tenant.ref, limit=1, offset=0).items[0]["id"]}
 
 
+def _segment(tenant) -> dict:
+    from segments.services import segment_create
+
+    info = segment_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-segment-{uuid.uuid4().hex[:6]}", actor="test",
+                          definition={"type": "identifier", "id_type": "user_id"})
+    return {"segment_id": info.id}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
@@ -76,6 +84,10 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/identity/customers/{cdp_id}/unmerge": _customer,
     "/api/identity/runs/{run_id}": _identity_run,
     "/api/identity/blocks/{block_id}/unblock": _block,
+    "/api/segments/{segment_id}": _segment,
+    "/api/segments/{segment_id}/refresh": _segment,
+    "/api/segments/{segment_id}/members": _segment,
+    "/api/segments/{segment_id}/history": _segment,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "customers",
     "identity",
     "tracking",
+    "segments",
     "journeys",
     "campaigns",
 ]

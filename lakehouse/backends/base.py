@@ -59,7 +59,8 @@ class Engine:
         return self.quote(table_name)
 
     def fragments(self) -> dict:
-        return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null, "utc_hour": self.utc_hour}
+        return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null, "utc_hour": self.utc_hour,
+                "json_string": self.json_string}
 
     def null(self, kind: str) -> str:
         """A typed NULL, so the branches of a UNION agree on column types on every engine."""
@@ -67,6 +68,11 @@ class Engine:
 
     def json_text(self, column: str, path: str) -> str:
         raise NotImplementedError
+
+    def json_string(self, column: str, path: str) -> str:
+        """A JSON value as text, the same on every engine: a string as it is, a number as written
+        (42), true/false as the words; NULL when absent."""
+        return self.json_text(column, path)
 
     def utc_hour(self, column: str) -> str:
         """A timestamp's UTC hour as text, 'YYYY-MM-DD HH': a bucket to count by that is the same on

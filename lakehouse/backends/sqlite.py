@@ -42,6 +42,11 @@ class SQLiteEngine(EmbeddedEngine):
     def json_text(self, column: str, path: str) -> str:
         return f"json_extract({column}, {path})"
 
+    def json_string(self, column: str, path: str) -> str:
+        # json_extract gives 1/0 for true/false and a number for a number: spelled as text instead.
+        return (f"(CASE json_type({column}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                f"ELSE CAST(json_extract({column}, {path}) AS TEXT) END)")
+
     def utc_hour(self, column: str) -> str:
         return f"substr({column}, 1, 13)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text (sqlite_timestamp)
 

@@ -112,12 +112,28 @@ def profile_changes() -> list[dict]:
     return rows
 
 
+def segment_rows() -> dict[str, list[dict]]:
+    """Segment 1's members and its log: c1 entered and stayed, c2 entered and left, c3 (and c4 in
+    the other tenant) entered later."""
+    members, log = [], []
+    for tenant_index, tenant in enumerate(TENANTS):
+        story = [("c1", "entered", 5 * tenant_index), ("c2", "entered", 1), ("c2", "exited", 30), ("c3", "entered", 40)]
+        story += [("c4", "entered", 50)] if tenant_index else []
+        for n, (cdp_id, change, minutes) in enumerate(story):
+            log.append({"tenant_id": tenant, "change_id": f"{tenant}-s{n}", "segment_id": 1, "cdp_id": cdp_id, "change": change,
+                        "changed_at": BASE + timedelta(days=20, minutes=minutes), "run_id": n})
+        for cdp_id, _, minutes in story:
+            if cdp_id != "c2":
+                members.append({"tenant_id": tenant, "segment_id": 1, "cdp_id": cdp_id, "entered_at": BASE + timedelta(days=20, minutes=minutes)})
+    return {"segment_members": members, "segment_membership_log": log}
+
+
 def load(engine) -> None:
     from customers.tables import CONSENTS, EVENTS, PROFILE_CHANGES, TRAITS
     from identity.tables import IDENTITIES
     from lakehouse.schema import TABLES
 
-    for name, rows in identity_rows().items():
+    for name, rows in {**identity_rows(), **segment_rows()}.items():
         engine.insert_many(TABLES[name], rows)
 
     engine.insert_many(EVENTS, events())

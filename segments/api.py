@@ -1,0 +1,153 @@
+"""Segments under /api/segments: definitions, preview, refresh, members (now and at a past time), history."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+
+from kernel.openapi import problems
+from kernel.pagination import PageOut, PageParams
+from segments import selectors, services
+from tenancy.auth import TenantAuth
+
+router = Router(tags=["segments"], auth=TenantAuth("segments"))
+
+DEFINITION_HELP = ("A condition tree: groups {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...} of conditions "
+                   "(trait, event, identifier, consent, segment), as the SegmentDefinition schema describes (docs/segments.md). "
+                   "Checked by the product itself, so a bad condition is answered 422 with its JSON path.")
+# The definition travels as a JSON object checked by segments.definitions (which names the bad
+# node by its path); its full, recursive schema is published as the SegmentDefinition component
+# (cdp_site/api.py) rather than inlined here, where every client generator and fuzzer would
+# expand it.
+Definition = dict[str, Any]
+DEFINITION_EXAMPLE = {"all": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"},
+                              {"type": "event", "event": "Order Completed", "within_days": 30, "count": {"op": "gte", "value": 2}}]}
+
+
+class SegmentIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    definition: Definition = Field(..., examples=[DEFINITION_EXAMPLE], description=DEFINITION_HELP)
+    refresh_minutes: int = Field(5, ge=1, le=24 * 60)
+
+
+class SegmentPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    definition: Definition | None = Field(None, description=DEFINITION_HELP)
+    refresh_minutes: int | None = Field(None, ge=1, le=24 * 60)
+
+
+class SegmentOut(Schema):
+    id: int
+    name: str
+    description: str
+    definition: dict[str, Any]
+    version: int
+    refresh_minutes: int
+    members: int
+    last_refreshed_at: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SegmentPreviewIn(Schema):
+    definition: Definition = Field(..., examples=[DEFINITION_EXAMPLE], description=DEFINITION_HELP)
+
+
+class SegmentPreviewOut(Schema):
+    members: int
+    sample: list[str] = Field(..., description="Up to 20 of them, by cdp_id.")
+
+
+class SegmentMemberOut(Schema):
+    cdp_id: str
+    entered_at: datetime
+
+
+class SegmentRunOut(Schema):
+    id: int
+    state: str
+    version: int
+    clock: datetime
+    members: int
+    entered: int
+    exited: int
+    error: str
+
+
+class SegmentHistoryOut(Schema):
+    day: str
+    entered: int
+    exited: int
+    members: int
+
+
+class SegmentMembersQuery(Schema):
+    at: datetime | None = Field(None, description="Members at this past time, from the membership log (default: now).")
+
+
+def _raw(payload: Schema, field: str):
+    """The definition as the client sent it (JSON), checked with its paths by the services."""
+    return getattr(payload, field)
+
+
+@router.get("", response=PageOut[SegmentOut], summary="Segments, by name")
+def segment_list(request: HttpRequest, page: Query[PageParams]):
+    return selectors.segment_list(tenant=request.auth.tenant, limit=page.limit, offset=page.offset)
+
+
+@router.post("", response={201: SegmentOut}, summary="Create a segment (refreshed every `refresh_minutes`)", openapi_extra=problems(409))
+def segment_create(request: HttpRequest, payload: SegmentIn):
+    return Status(201, services.segment_create(tenant=request.auth.tenant, name=payload.name, description=payload.description,
+                                               definition=_raw(payload, "definition"), refresh_minutes=payload.refresh_minutes,
+                                               actor=request.auth.actor))
+
+
+@router.post("/preview", response=SegmentPreviewOut, summary="How many customers a definition holds for now, and a sample, without saving")
+def segment_preview(request: HttpRequest, payload: SegmentPreviewIn):
+    definition = _raw(payload, "definition")
+    services._checked(request.auth.tenant, definition)
+    return selectors.segment_preview(tenant=request.auth.tenant, definition=definition)
+
+
+@router.get("/{segment_id}", response=SegmentOut, openapi_extra=problems(404))
+def segment_get(request: HttpRequest, segment_id: int):
+    return selectors.segment_get(tenant=request.auth.tenant, segment_id=segment_id)
+
+
+@router.patch("/{segment_id}", response=SegmentOut, summary="Change a segment; a new definition is a new version",
+              openapi_extra=problems(404, 409))
+def segment_update(request: HttpRequest, segment_id: int, payload: SegmentPatch):
+    changes = payload.model_dump(exclude_unset=True, exclude={"definition"})
+    if payload.definition is not None:
+        changes["definition"] = _raw(payload, "definition")
+    return services.segment_update(tenant=request.auth.tenant, segment_id=segment_id, actor=request.auth.actor, changes=changes)
+
+
+@router.delete("/{segment_id}", response={204: None}, summary="Delete a segment no other segment uses", openapi_extra=problems(404, 409))
+def segment_delete(request: HttpRequest, segment_id: int):
+    services.segment_delete(tenant=request.auth.tenant, segment_id=segment_id, actor=request.auth.actor)
+    return Status(204, None)
+
+
+@router.post("/{segment_id}/refresh", response={202: SegmentRunOut}, summary="Refresh now: who entered and who left",
+             openapi_extra=problems(404, 409))
+def segment_refresh(request: HttpRequest, response: HttpResponse, segment_id: int):
+    run = services.segment_refresh(tenant=request.auth.tenant, segment_id=segment_id, trigger=request.auth.actor)
+    return Status(202, run)
+
+
+@router.get("/{segment_id}/members", response=PageOut[SegmentMemberOut], summary="Members now (newest first), or at a past time with `at`",
+            openapi_extra=problems(404))
+def segment_members(request: HttpRequest, segment_id: int, page: Query[PageParams], query: Query[SegmentMembersQuery]):
+    return selectors.segment_members(tenant=request.auth.tenant, segment_id=segment_id, limit=page.limit, offset=page.offset, at=query.at)
+
+
+@router.get("/{segment_id}/history", response=list[SegmentHistoryOut], summary="Entries, exits and size per day over the last 30 days",
+            openapi_extra=problems(404))
+def segment_history(request: HttpRequest, segment_id: int):
+    return selectors.segment_history(tenant=request.auth.tenant, segment_id=segment_id)

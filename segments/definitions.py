@@ -1,0 +1,229 @@
+"""Segment definitions: a condition tree as validated JSON.
+
+A definition is a node: a group (`{"all": [...]}`, `{"any": [...]}`, `{"not": node}`) or a
+condition (`{"type": "trait", ...}`). The pydantic models below are the schema published in the
+OpenAPI document; `definition_errors` walks a tree and names each bad condition by its JSON path
+(`$.all[1].value`), which the API answers as a 422.
+
+Semantics (the reference evaluator in the tests holds every engine to them):
+- trait: the customer's trait `key` (ordinary or computed). `equals`/`in`/`contains`/`starts_with`
+  compare text (case-insensitive for contains and starts_with); a number value compares the trait
+  as a number. `not_equals` is NOT equals (a customer without the trait is not equal). `gt`, `gte`,
+  `lt`, `lte`, `between` compare numbers, or dates when the value is an ISO date. Relative dates
+  (`within_last_days`, `more_than_days_ago`, `in_next_days`) read a date trait against the refresh's
+  clock. `exists` / `missing`.
+- event: calls of the customer (track event name, or page/screen name; `event_type` to narrow)
+  within the last `within_days` (or ever), whose properties pass every `where` filter, counted and
+  compared with `count` (default: at least 1). A count that zero satisfies (`{"op": "eq", "value": 0}`,
+  `lt`) includes customers who never performed it: that is "not performed".
+- identifier: has an identifier of `id_type`.
+- consent: the latest decision for `channel` and `purpose` (or the `*` channel) is `granted`.
+- segment: is a current member of segment `segment_id` (cycles are refused when saved).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,4}$")
+TEXT_OPS = ("equals", "not_equals", "in", "contains", "starts_with")
+RANGE_OPS = ("gt", "gte", "lt", "lte", "between")
+RELATIVE_OPS = ("within_last_days", "more_than_days_ago", "in_next_days")
+PRESENCE_OPS = ("exists", "missing")
+TRAIT_OPS = (*TEXT_OPS, *RANGE_OPS, *RELATIVE_OPS, *PRESENCE_OPS)
+PROPERTY_OPS = (*TEXT_OPS, *RANGE_OPS, *PRESENCE_OPS)
+COUNT_OPS = ("gte", "gt", "eq", "lte", "lt")
+MAX_DEPTH = 8
+MAX_CONDITIONS = 50
+
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TraitCondition(_Strict):
+    type: Literal["trait"]
+    key: str = Field(..., min_length=1, max_length=128, description="A trait or computed trait.")
+    op: Literal[TRAIT_OPS]
+    value: Scalar | list[Scalar] | None = Field(None, description="A value, a list for `in` and `between` ([low, high]), "
+                                                                  "a number of days for the relative date operators.")
+
+
+class PropertyFilter(_Strict):
+    property: str = Field(..., description="A property name, dotted for nested ones: `product.sku`.")
+    op: Literal[PROPERTY_OPS]
+    value: Scalar | list[Scalar] | None = None
+
+
+class CountRule(_Strict):
+    op: Literal[COUNT_OPS] = "gte"
+    value: int = Field(1, ge=0, le=1_000_000)
+
+
+class EventCondition(_Strict):
+    type: Literal["event"]
+    event: str = Field(..., min_length=1, max_length=255, description="Track event name, or page/screen name.")
+    event_type: Literal["", "track", "page", "screen", "identify", "group", "alias"] = ""
+    within_days: int | None = Field(None, ge=1, le=3650, description="Only calls in the last N days (empty: ever).")
+    where: list[PropertyFilter] = Field(default_factory=list, max_length=10)
+    count: CountRule = Field(default_factory=CountRule)
+
+
+class IdentifierCondition(_Strict):
+    type: Literal["identifier"]
+    id_type: str = Field(..., min_length=1, max_length=32)
+
+
+class ConsentCondition(_Strict):
+    type: Literal["consent"]
+    channel: str = Field(..., min_length=1, max_length=32)
+    purpose: str = Field(..., min_length=1, max_length=64)
+    granted: bool = True
+
+
+class SegmentCondition(_Strict):
+    type: Literal["segment"]
+    segment_id: int = Field(..., ge=1)
+
+
+Condition = Annotated[TraitCondition | EventCondition | IdentifierCondition | ConsentCondition | SegmentCondition,
+                      Field(discriminator="type")]
+
+
+class AllGroup(_Strict):
+    all: list[Node] = Field(..., min_length=1, max_length=MAX_CONDITIONS)
+
+
+class AnyGroup(_Strict):
+    any: list[Node] = Field(..., min_length=1, max_length=MAX_CONDITIONS)
+
+
+class NotGroup(_Strict):
+    not_: Node = Field(..., alias="not")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+Node = AllGroup | AnyGroup | NotGroup | Condition
+for _model in (AllGroup, AnyGroup, NotGroup):
+    _model.model_rebuild()
+
+
+class Definition(BaseModel):
+    """The schema of a definition (published in the OpenAPI document)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"all": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"},
+                 {"type": "event", "event": "Order Completed", "within_days": 30, "count": {"op": "gte", "value": 2}}]}]})
+    root: Node
+
+
+def definition_errors(tree: Any, *, path: str = "$", depth: int = 0) -> list[dict]:
+    """Problems with a definition, each with the JSON path of the node at fault; [] when valid."""
+    if depth > MAX_DEPTH:
+        return [{"field": path, "message": f"nested deeper than {MAX_DEPTH} groups"}]
+    if not isinstance(tree, dict) or not tree:
+        return [{"field": path, "message": "a condition ({\"type\": ...}) or a group ({\"all\": [...]}, {\"any\": [...]}, {\"not\": ...})"}]
+    groups = [key for key in ("all", "any", "not") if key in tree]
+    if groups:
+        if len(tree) != 1:
+            return [{"field": path, "message": "a group has exactly one key: all, any or not"}]
+        key = groups[0]
+        if key == "not":
+            return definition_errors(tree["not"], path=f"{path}.not", depth=depth + 1)
+        members = tree[key]
+        if not isinstance(members, list) or not members:
+            return [{"field": f"{path}.{key}", "message": "a non-empty list of conditions"}]
+        if len(members) > MAX_CONDITIONS:
+            return [{"field": f"{path}.{key}", "message": f"at most {MAX_CONDITIONS} conditions"}]
+        return [error for i, member in enumerate(members) for error in definition_errors(member, path=f"{path}.{key}[{i}]", depth=depth + 1)]
+    try:
+        condition = _CONDITION_MODELS[tree.get("type")].model_validate(tree)
+    except KeyError:
+        return [{"field": f"{path}.type", "message": f"one of {', '.join(_CONDITION_MODELS)}"}]
+    except ValidationError as exc:
+        return [{"field": ".".join([path, *(str(p) for p in e["loc"])]).replace(".[", "["), "message": e["msg"]} for e in exc.errors()]
+    return [{"field": f"{path}.{field}", "message": message} for field, message in _value_problems(condition)]
+
+
+_CONDITION_MODELS = {"trait": TraitCondition, "event": EventCondition, "identifier": IdentifierCondition,
+                     "consent": ConsentCondition, "segment": SegmentCondition}
+
+
+def _value_problems(condition) -> list[tuple[str, str]]:
+    if isinstance(condition, TraitCondition):
+        return [("value", m) for m in _operand_problems(condition.op, condition.value)]
+    if isinstance(condition, EventCondition):
+        problems = []
+        for i, f in enumerate(condition.where):
+            if not PROPERTY.match(f.property):
+                problems.append((f"where[{i}].property", "letters, digits and _, dotted for nested properties"))
+            problems += [(f"where[{i}].value", m) for m in _operand_problems(f.op, f.value)]
+        return problems
+    return []
+
+
+def _operand_problems(op: str, value) -> list[str]:
+    if op in PRESENCE_OPS:
+        return [] if value is None else ["exists and missing take no value"]
+    if op in RELATIVE_OPS:
+        return [] if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 36500 else ["a number of days (1 or more)"]
+    if op == "in":
+        return [] if isinstance(value, list) and 0 < len(value) <= 500 and all(isinstance(v, (str, int, float)) for v in value) \
+            else ["a list of 1 to 500 values"]
+    if op == "between":
+        if not (isinstance(value, list) and len(value) == 2):
+            return ["[low, high]"]
+        kinds = {_range_kind(v) for v in value}
+        return [] if len(kinds) == 1 and None not in kinds else ["two numbers or two ISO dates"]
+    if op in ("gt", "gte", "lt", "lte"):
+        return [] if _range_kind(value) else ["a number or an ISO date"]
+    if isinstance(value, (list, dict)) or value is None:
+        return ["a single value"]
+    if op in ("contains", "starts_with") and not isinstance(value, str):
+        return ["text"]
+    return []
+
+
+def _range_kind(value) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return "date"
+        except ValueError:
+            return None
+    return None
+
+
+def referenced_segments(tree: Any) -> set[int]:
+    """The segment ids a definition's `segment` conditions name."""
+    if not isinstance(tree, dict):
+        return set()
+    if tree.get("type") == "segment":
+        return {int(tree["segment_id"])}
+    found = set()
+    for key in ("all", "any"):
+        for member in tree.get(key) or []:
+            found |= referenced_segments(member)
+    if "not" in tree:
+        found |= referenced_segments(tree["not"])
+    return found
+
+
+def openapi_components() -> dict[str, dict]:
+    """The definition's schema as OpenAPI components: `SegmentDefinition` and the nodes it names
+    (published by cdp_site/api.py; request bodies carry the definition as a plain object)."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(Node).json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.pop("$defs", {})
+    components["SegmentDefinition"] = {**schema, "description": __doc__.split("\n\n")[1].replace("\n", " ")}
+    return components

@@ -1,0 +1,191 @@
+"""Segment writes: definitions (versioned on every change) and refreshes (membership and its log).
+
+A refresh evaluates the definition as one statement at the run's clock, compares the audience
+with the stored members, and in one lakehouse transaction writes the entries and exits to the
+log and the current members. One refresh per segment at a time (a lease); the log is append-only,
+so who was a member at any past time is a query of it (`selectors.segment_members(at=...)`).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kernel.errors import Conflict, InvalidInput, NotFound
+from lakehouse import get_engine
+from operations.leases import lease_acquire, lease_release
+from segments import sql
+from segments.compiler import compile_audience
+from segments.definitions import definition_errors, referenced_segments
+from segments.models import Segment, SegmentRun, SegmentVersion
+from segments.selectors import segment_info
+from segments.tables import MEMBERS, MEMBERSHIP_LOG
+from segments.types import SegmentInfo
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+logger = logging.getLogger("cdp.segments")
+REFRESH_LEASE_SECONDS = 15 * 60
+
+
+def _checked(tenant: TenantRef, definition, *, segment_id: int | None = None) -> dict:
+    errors = definition_errors(definition)
+    if errors:
+        raise InvalidInput("The definition is not valid.", errors=[{**e, "field": "definition" + e["field"][1:]} for e in errors])
+    _refuse_cycle(tenant, definition, segment_id)
+    return definition
+
+
+def _refuse_cycle(tenant: TenantRef, definition: dict, segment_id: int | None) -> None:
+    """A segment may name others, never itself through any chain of them."""
+    names = dict(Segment.objects.filter(tenant_id=tenant.id).values_list("id", "name"))
+    uses = {sid: referenced_segments(d) for sid, d in Segment.objects.filter(tenant_id=tenant.id).values_list("id", "definition")}
+    unknown = sorted(referenced_segments(definition) - set(names))
+    if unknown:
+        raise InvalidInput(f"No segment {unknown[0]} in this tenant.", errors=[{"field": "definition", "message": f"unknown segment {unknown[0]}"}])
+    if segment_id is None:
+        return
+    uses[segment_id] = referenced_segments(definition)
+    path, seen = [], set()
+
+    def visit(sid: int) -> list[int] | None:
+        if sid == segment_id and path:
+            return [*path, sid]
+        if sid in seen:
+            return None
+        seen.add(sid)
+        path.append(sid)
+        for nxt in sorted(uses.get(sid, ())):
+            found = visit(nxt)
+            if found:
+                return found
+        path.pop()
+        return None
+
+    cycle = visit(segment_id)
+    if cycle:
+        chain = " → ".join(names.get(s, str(s)) for s in cycle)
+        raise InvalidInput(f"A segment cannot contain itself: {chain}.", errors=[{"field": "definition", "message": f"cycle: {chain}"}])
+
+
+def segment_create(*, tenant: TenantRef, name: str, definition: dict, actor: str, description: str = "",
+                   refresh_minutes: int = 5) -> SegmentInfo:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the segment a name.", errors=[{"field": "name", "message": "must not be empty"}])
+    _checked(tenant, definition)
+    try:
+        with transaction.atomic():
+            row = Segment.objects.create(tenant_id=tenant.id, name=name, description=description, definition=definition,
+                                         refresh_minutes=refresh_minutes, created_by=actor)
+            SegmentVersion.objects.create(segment=row, version=1, definition=definition, created_by=actor)
+    except IntegrityError:
+        raise Conflict(f"A segment named '{name}' already exists.") from None
+    audit_record(tenant=tenant, actor=actor, action="segment.create", target=name, details={"id": row.id})
+    return segment_info(row)
+
+
+def segment_update(*, tenant: TenantRef, segment_id: int, actor: str, changes: dict) -> SegmentInfo:
+    """Change the name, description, refresh interval or definition; a new definition is a new version."""
+    row = _get(tenant, segment_id)
+    if "definition" in changes and changes["definition"] != row.definition:
+        row.definition = _checked(tenant, changes["definition"], segment_id=row.id)
+        row.version += 1
+        SegmentVersion.objects.create(segment=row, version=row.version, definition=row.definition, created_by=actor)
+    for field in ("name", "description", "refresh_minutes"):
+        if field in changes and changes[field] is not None:
+            setattr(row, field, changes[field].strip() if isinstance(changes[field], str) else changes[field])
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise Conflict(f"A segment named '{row.name}' already exists.") from None
+    audit_record(tenant=tenant, actor=actor, action="segment.update", target=row.name, details={"version": row.version})
+    return segment_info(row)
+
+
+def segment_delete(*, tenant: TenantRef, segment_id: int, actor: str) -> None:
+    """Delete a segment no other segment uses (journeys and campaigns will be checked here too)."""
+    row = _get(tenant, segment_id)
+    users = [name for name, d in Segment.objects.filter(tenant_id=tenant.id).exclude(id=row.id).values_list("name", "definition")
+             if row.id in referenced_segments(d)]
+    if users:
+        raise Conflict(f"{row.name} is used by {', '.join(sorted(users))}; change them first.")
+    get_engine().delete(sql.DELETE_SEGMENT, {"tenant_id": tenant.slug, "segment_id": row.id})
+    row.delete()
+    audit_record(tenant=tenant, actor=actor, action="segment.delete", target=row.name)
+
+
+def _get(tenant: TenantRef, segment_id: int) -> Segment:
+    row = Segment.objects.filter(tenant_id=tenant.id, id=segment_id).first()
+    if row is None:
+        raise NotFound(f"No segment {segment_id} in this tenant.")
+    return row
+
+
+def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: datetime | None = None) -> SegmentRun:
+    """Re-evaluate the segment at `now` (default: the current time) and record who entered and
+    left. Raises Conflict while another refresh of it runs."""
+    row = _get(tenant, segment_id)
+    lease = f"segment-refresh-{row.id}"
+    token = lease_acquire(lease, seconds=REFRESH_LEASE_SECONDS)
+    if token is None:
+        raise Conflict(f"{row.name} is being refreshed; try again when that ends.")
+    now = (now or timezone.now()).astimezone(UTC)
+    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now)
+    try:
+        entered, exited, members = _apply(tenant, row, run.id, now)
+    except Exception as exc:
+        SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        lease_release(lease, token)
+    SegmentRun.objects.filter(id=run.id).update(state="succeeded", finished_at=timezone.now(), members=members, entered=entered, exited=exited)
+    Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=now)
+    run.refresh_from_db()
+    return run
+
+
+def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime) -> tuple[int, int, int]:
+    engine = get_engine()
+    compiled = compile_audience(row.definition, tenant_id=tenant.slug, now=now)
+    audience = {r["cdp_id"] for r in engine.execute(compiled.statement(), compiled.params)}
+    stored = {r["cdp_id"] for r in engine.execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id})}
+    entered, exited = sorted(audience - stored), sorted(stored - audience)
+    log = [{"tenant_id": tenant.slug, "change_id": uuid.uuid4().hex, "segment_id": row.id, "cdp_id": cdp_id, "change": change,
+            "changed_at": now, "run_id": run_id} for change, ids in (("entered", entered), ("exited", exited)) for cdp_id in ids]
+    with engine.transaction():
+        if log:
+            engine.insert_many(MEMBERSHIP_LOG, log)
+        if entered:
+            engine.insert_many(MEMBERS, [{"tenant_id": tenant.slug, "segment_id": row.id, "cdp_id": c, "entered_at": now} for c in entered])
+        for chunk in engine.chunks(exited, writes=True):
+            engine.delete(sql.DELETE_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id, "cdp_ids": chunk})
+    logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": len(audience), "cdp_entered": len(entered),
+                                            "cdp_exited": len(exited)})
+    return len(entered), len(exited), len(audience)
+
+
+def segments_refresh_due(*, now: datetime | None = None) -> dict[str, int]:
+    """The scheduled refresh: every segment whose interval has passed, segments others use first."""
+    now = now or timezone.now()
+    from tenancy.selectors import tenants_by_id
+
+    rows = list(Segment.objects.all())
+    due = [r for r in rows if r.last_refreshed_at is None or (now - r.last_refreshed_at).total_seconds() >= r.refresh_minutes * 60 - 5]
+    used = {sid for r in rows for sid in referenced_segments(r.definition)}
+    tenants = tenants_by_id({r.tenant_id for r in due})
+    done = failed = 0
+    for r in sorted(due, key=lambda r: (r.id not in used, r.id)):
+        try:
+            segment_refresh(tenant=tenants[r.tenant_id], segment_id=r.id, trigger="schedule", now=now)
+            done += 1
+        except Conflict:
+            continue  # refreshing already
+        except Exception:
+            failed += 1
+            logger.exception("segment refresh failed", extra={"cdp_segment": r.id})
+    return {"refreshed": done, "failed": failed}

@@ -1,0 +1,101 @@
+"""Named statements over segment membership."""
+from datetime import UTC, datetime
+
+from lakehouse.statements import deletion, statement
+
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+CURRENT_MEMBERS = statement(
+    "segments.current_members",
+    """
+    SELECT cdp_id, entered_at
+    FROM {segment_members}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id
+    ORDER BY cdp_id
+    """,
+    example={"tenant_id": "acme", "segment_id": 1},
+    returns={"entered_at": "timestamp"},
+)
+
+MEMBERS_PAGE = statement(
+    "segments.members_page",
+    """
+    SELECT cdp_id, entered_at
+    FROM {segment_members}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id
+    ORDER BY entered_at DESC, cdp_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "segment_id": 1, "limit": 10, "offset": 0},
+    returns={"entered_at": "timestamp"},
+)
+
+# Members at a past time: each customer's last change at or before it, when that was an entry.
+MEMBERS_AT = statement(
+    "segments.members_at",
+    """
+    SELECT cdp_id, changed_at AS entered_at
+    FROM (
+        SELECT cdp_id, change, changed_at,
+               ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY changed_at DESC, change_id DESC) AS position
+        FROM {segment_membership_log}
+        WHERE tenant_id = :tenant_id AND segment_id = :segment_id AND changed_at <= :at
+    ) AS latest
+    WHERE position = 1 AND change = 'entered'
+    ORDER BY entered_at DESC, cdp_id
+    LIMIT :limit OFFSET :offset
+    """,
+    example={"tenant_id": "acme", "segment_id": 1, "at": datetime(2026, 3, 1, tzinfo=UTC), "limit": 10, "offset": 0},
+    returns={"entered_at": "timestamp"},
+)
+
+HISTORY = statement(
+    "segments.history",
+    """
+    SELECT {utc_hour(changed_at)} AS hour, change, COUNT(*) AS customers
+    FROM {segment_membership_log}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id AND changed_at >= :since
+    GROUP BY {utc_hour(changed_at)}, change
+    ORDER BY hour, change
+    """,
+    example={"tenant_id": "acme", "segment_id": 1, "since": SINCE},
+    returns={"customers": "bigint"},
+)
+
+CUSTOMER_SEGMENTS = statement(
+    "segments.customer_segments",
+    """
+    SELECT segment_id, entered_at
+    FROM {segment_members}
+    WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id
+    ORDER BY segment_id
+    """,
+    example={"tenant_id": "acme", "cdp_id": "c1"},
+    returns={"segment_id": "bigint", "entered_at": "timestamp"},
+)
+
+# The log as journeys read it: from their own watermark (changed_at, change_id), in order.
+CHANGES_SINCE = statement(
+    "segments.changes_since",
+    """
+    SELECT change_id, segment_id, cdp_id, change, changed_at, run_id
+    FROM {segment_membership_log}
+    WHERE tenant_id = :tenant_id AND (changed_at > :after_at OR (changed_at = :after_at AND change_id > :after_id))
+    ORDER BY changed_at, change_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "after_at": datetime(2026, 1, 1, tzinfo=UTC), "after_id": "", "limit": 10},
+    returns={"segment_id": "bigint", "changed_at": "timestamp", "run_id": "bigint"},
+)
+
+DELETE_MEMBERS = deletion(
+    "segments.delete_members", "segment_members",
+    "tenant_id = :tenant_id AND segment_id = :segment_id AND cdp_id IN :cdp_ids",
+    example={"tenant_id": "acme", "segment_id": 1, "cdp_ids": ["c1", "c2"]},
+)
+
+DELETE_SEGMENT = deletion(
+    "segments.delete_segment", "segment_members",
+    "tenant_id = :tenant_id AND segment_id = :segment_id",
+    example={"tenant_id": "acme", "segment_id": 1},
+)

@@ -1,0 +1,118 @@
+"""Segments through /api/segments: validated definitions (422 with the JSON path), versions,
+preview, refresh with entries and exits, members now and at a past time, history, cycles and
+segments in use refused."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from segments import selectors, services
+from tenancy.roles import Role
+from tracking.loader import load_inbox
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+PRO = {"type": "trait", "key": "plan", "op": "equals", "value": "pro"}
+
+
+@pytest.fixture
+def api(tenant_a, api_as):
+    return api_as(tenant_a, Role.EDITOR)
+
+
+@pytest.fixture
+def people(sdk):
+    calls = [{"type": "identify", "userId": f"u{n}", "traits": {"plan": "pro" if n % 2 else "free", "score": n * 10},
+              "messageId": f"i{n}", "timestamp": "2026-11-01T10:00:00Z"} for n in range(6)]
+    calls += [{"type": "track", "userId": "u1", "event": "Order Completed", "properties": {"revenue": 120}, "messageId": f"o{n}",
+               "timestamp": "2026-11-02T10:00:00Z"} for n in range(2)]
+    assert sdk.post("/api/v1/batch", {"batch": calls}).status_code == 200
+    load_inbox()
+
+
+def _ids(api, user_ids):
+    return sorted(api.get(f"/api/customers/lookup?type=user_id&value={u}").json()["cdp_id"] for u in user_ids)
+
+
+def test_an_invalid_definition_is_a_422_naming_the_bad_condition(api):
+    bad = api.post("/api/segments", {"name": "x", "definition": {"all": [PRO, {"type": "trait", "key": "score", "op": "gt", "value": "lots"}]}})
+    assert bad.status_code == 422
+    assert any(e["field"] == "definition.all[1].value" for e in bad.json()["errors"]), bad.json()
+    unknown = api.post("/api/segments", {"name": "x", "definition": {"type": "weather", "op": "sunny"}})
+    assert unknown.status_code == 422
+    prop = api.post("/api/segments", {"name": "x", "definition": {"type": "event", "event": "A", "where": [{"property": "a'; DROP", "op": "exists"}]}})
+    assert prop.status_code == 422 and any("where[0].property" in e["field"] for e in prop.json()["errors"])
+
+
+def test_preview_refresh_entries_exits_and_members_at_a_past_time(api, people, tenant_a):
+    preview = api.post("/api/segments/preview", {"definition": PRO})
+    assert preview.status_code == 200 and preview.json()["members"] == 3 and len(preview.json()["sample"]) == 3
+    created = api.post("/api/segments", {"name": "Pro", "definition": PRO})
+    assert created.status_code == 201 and created.json()["version"] == 1
+    sid = created.json()["id"]
+    first = datetime(2026, 11, 10, tzinfo=UTC)
+    run = services.segment_refresh(tenant=tenant_a.ref, segment_id=sid, trigger="test", now=first)
+    assert (run.state, run.members, run.entered, run.exited) == ("succeeded", 3, 3, 0)
+    assert sorted(m["cdp_id"] for m in api.get(f"/api/segments/{sid}/members").json()["items"]) == _ids(api, ["u1", "u3", "u5"])
+
+    # u1 moves to free, u2 to pro: one exit, one entry.
+    sdk_calls = [{"type": "identify", "userId": "u1", "traits": {"plan": "free"}, "messageId": "c1", "timestamp": "2026-11-11T10:00:00Z"},
+                 {"type": "identify", "userId": "u2", "traits": {"plan": "pro"}, "messageId": "c2", "timestamp": "2026-11-11T10:00:00Z"}]
+    from tests.conftest import ApiClient
+    ApiClient.for_write_key(tenant_a.write_key).post("/api/v1/batch", {"batch": sdk_calls})
+    load_inbox()
+    second = first + timedelta(days=2)
+    run = services.segment_refresh(tenant=tenant_a.ref, segment_id=sid, trigger="test", now=second)
+    assert (run.members, run.entered, run.exited) == (3, 1, 1)
+    now_members = sorted(m["cdp_id"] for m in api.get(f"/api/segments/{sid}/members").json()["items"])
+    assert now_members == _ids(api, ["u2", "u3", "u5"])
+    before = api.get(f"/api/segments/{sid}/members?at={(first + timedelta(days=1)).isoformat().replace('+00:00', 'Z')}")
+    assert sorted(m["cdp_id"] for m in before.json()["items"]) == _ids(api, ["u1", "u3", "u5"]), "members at a past time, from the log"
+    assert api.get(f"/api/segments/{sid}/members?at=2026-11-01T00:00:00Z").json()["items"] == [], "before the first refresh: nobody"
+    history = selectors.segment_history(tenant=tenant_a.ref, segment_id=sid, days=5, now=second)
+    assert [(h.day, h.entered, h.exited, h.members) for h in history[-3:]] == [
+        ("2026-11-10", 3, 0, 3), ("2026-11-11", 0, 0, 3), ("2026-11-12", 1, 1, 3)]
+    changes = selectors.membership_changes_since(tenant=tenant_a.ref, after=(datetime(1970, 1, 1, tzinfo=UTC), ""))
+    assert [c["change"] for c in changes].count("entered") == 4 and [c["change"] for c in changes].count("exited") == 1
+    assert api.post(f"/api/segments/{sid}/refresh").status_code == 202
+
+
+def test_versions_cycles_and_segments_in_use(api, tenant_a, people):
+    a = api.post("/api/segments", {"name": "A", "definition": PRO}).json()
+    b = api.post("/api/segments", {"name": "B", "definition": {"all": [{"type": "segment", "segment_id": a["id"]},
+                                                                       {"type": "identifier", "id_type": "user_id"}]}}).json()
+    cycle = api.patch(f"/api/segments/{a['id']}", {"definition": {"type": "segment", "segment_id": b["id"]}})
+    assert cycle.status_code == 422 and "A → B → A" in cycle.json()["detail"]
+    itself = api.patch(f"/api/segments/{a['id']}", {"definition": {"not": {"type": "segment", "segment_id": a["id"]}}})
+    assert itself.status_code == 422
+    changed = api.patch(f"/api/segments/{a['id']}", {"definition": {"type": "trait", "key": "score", "op": "gte", "value": 20}})
+    assert changed.status_code == 200 and changed.json()["version"] == 2
+    assert api.patch(f"/api/segments/{a['id']}", {"description": "high scores"}).json()["version"] == 2, "only a new definition is a version"
+    in_use = api.delete(f"/api/segments/{a['id']}")
+    assert in_use.status_code == 409 and "used by B" in in_use.json()["detail"]
+    assert api.post("/api/segments", {"name": "A", "definition": PRO}).status_code == 409, "names are unique per tenant"
+    assert api.delete(f"/api/segments/{b['id']}").status_code == 204 and api.delete(f"/api/segments/{a['id']}").status_code == 204
+    assert api.get("/api/segments").json()["total"] == 0
+
+
+def test_the_schedule_refreshes_what_is_due_dependencies_first(tenant_a, people):
+    a = services.segment_create(tenant=tenant_a.ref, name="A", definition=PRO, actor="test")
+    b = services.segment_create(tenant=tenant_a.ref, name="B", definition={"type": "segment", "segment_id": a.id}, actor="test")
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    assert services.segments_refresh_due(now=now) == {"refreshed": 2, "failed": 0}
+    assert selectors.segment_get(tenant=tenant_a.ref, segment_id=b.id).members == 3, "A was refreshed before B, which reads it"
+    assert services.segments_refresh_due(now=now + timedelta(minutes=1)) == {"refreshed": 0, "failed": 0}, "not due yet"
+    assert services.segments_refresh_due(now=now + timedelta(minutes=5))["refreshed"] == 2
+
+
+def test_viewers_read_and_editors_change(tenant_a, api_as):
+    viewer = api_as(tenant_a, Role.VIEWER)
+    assert viewer.get("/api/segments").status_code == 200
+    assert viewer.post("/api/segments", {"name": "x", "definition": PRO}).status_code == 403
+
+
+def test_the_definition_schema_is_published(api):
+    document = api.get("/api/openapi.json").json()
+    components = document["components"]["schemas"]
+    assert "SegmentDefinition" in components and {"TraitCondition", "EventCondition", "AllGroup"} <= set(components)
+    assert "discriminator" in str(components["SegmentDefinition"]) or "anyOf" in components["SegmentDefinition"]
