@@ -110,7 +110,7 @@ def segment_create(request: HttpRequest, payload: SegmentIn):
 @router.post("/preview", response=SegmentPreviewOut, summary="How many customers a definition holds for now, and a sample, without saving")
 def segment_preview(request: HttpRequest, payload: SegmentPreviewIn):
     definition = _raw(payload, "definition")
-    services._checked(request.auth.tenant, definition)
+    services.definition_checked(request.auth.tenant, definition)
     return selectors.segment_preview(tenant=request.auth.tenant, definition=definition)
 
 

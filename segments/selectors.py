@@ -22,7 +22,8 @@ def segment_info(row: Segment) -> SegmentInfo:
     return SegmentInfo(**{f: getattr(row, f) for f in SegmentInfo.__dataclass_fields__})
 
 
-def _row(tenant: TenantRef, segment_id: int) -> Segment:
+def segment_row(tenant: TenantRef, segment_id: int) -> Segment:
+    """The tenant's segment (the ORM row, for this app's own services), or NotFound."""
     row = Segment.objects.filter(tenant_id=tenant.id, id=segment_id).first()
     if row is None:
         raise NotFound(f"No segment {segment_id} in this tenant.")
@@ -30,7 +31,7 @@ def _row(tenant: TenantRef, segment_id: int) -> Segment:
 
 
 def segment_get(*, tenant: TenantRef, segment_id: int) -> SegmentInfo:
-    return segment_info(_row(tenant, segment_id))
+    return segment_info(segment_row(tenant, segment_id))
 
 
 def segment_list(*, tenant: TenantRef, limit: int, offset: int) -> Page[SegmentInfo]:
@@ -52,7 +53,7 @@ def segment_preview(*, tenant: TenantRef, definition: dict, now: datetime | None
 
 def segment_members(*, tenant: TenantRef, segment_id: int, limit: int, offset: int, at: datetime | None = None) -> Page[Member]:
     """Current members (newest first), or those at a past time `at` from the membership log."""
-    row = _row(tenant, segment_id)
+    row = segment_row(tenant, segment_id)
     params = {"tenant_id": tenant.slug, "segment_id": row.id, "limit": limit + 1, "offset": offset}
     if at is None:
         rows = get_engine().execute(sql.MEMBERS_PAGE, params).dicts()
@@ -65,7 +66,7 @@ def segment_members(*, tenant: TenantRef, segment_id: int, limit: int, offset: i
 
 def segment_history(*, tenant: TenantRef, segment_id: int, days: int = 30, now: datetime | None = None) -> list[HistoryDay]:
     """Entries, exits and the size at the end of each UTC day over the last `days` (oldest first)."""
-    row = _row(tenant, segment_id)
+    row = segment_row(tenant, segment_id)
     now = (now or timezone.now()).astimezone(UTC)
     first = now.date() - timedelta(days=days - 1)
     changes = Counter()
@@ -83,7 +84,7 @@ def segment_history(*, tenant: TenantRef, segment_id: int, days: int = 30, now: 
 
 
 def segment_runs(*, tenant: TenantRef, segment_id: int, limit: int = 10) -> list[SegmentRun]:
-    return list(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id=_row(tenant, segment_id).id).order_by("-id")[:limit])
+    return list(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id=segment_row(tenant, segment_id).id).order_by("-id")[:limit])
 
 
 def customer_segments(*, tenant: TenantRef, cdp_id: str) -> list[dict]:

@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
 from operations.leases import lease_acquire, lease_release
 from segments import sql
 from segments.compiler import compile_audience
 from segments.definitions import definition_errors, referenced_segments
 from segments.models import Segment, SegmentRun, SegmentVersion
-from segments.selectors import segment_info
+from segments.selectors import segment_info, segment_row
 from segments.tables import MEMBERS, MEMBERSHIP_LOG
 from segments.types import SegmentInfo
 from tenancy.services import audit_record
@@ -31,7 +31,8 @@ logger = logging.getLogger("cdp.segments")
 REFRESH_LEASE_SECONDS = 15 * 60
 
 
-def _checked(tenant: TenantRef, definition, *, segment_id: int | None = None) -> dict:
+def definition_checked(tenant: TenantRef, definition, *, segment_id: int | None = None) -> dict:
+    """The definition, or InvalidInput naming each bad node by its path (and any cycle it makes)."""
     errors = definition_errors(definition)
     if errors:
         raise InvalidInput("The definition is not valid.", errors=[{**e, "field": "definition" + e["field"][1:]} for e in errors])
@@ -76,7 +77,7 @@ def segment_create(*, tenant: TenantRef, name: str, definition: dict, actor: str
     name = name.strip()
     if not name:
         raise InvalidInput("Give the segment a name.", errors=[{"field": "name", "message": "must not be empty"}])
-    _checked(tenant, definition)
+    definition_checked(tenant, definition)
     try:
         with transaction.atomic():
             row = Segment.objects.create(tenant_id=tenant.id, name=name, description=description, definition=definition,
@@ -90,9 +91,9 @@ def segment_create(*, tenant: TenantRef, name: str, definition: dict, actor: str
 
 def segment_update(*, tenant: TenantRef, segment_id: int, actor: str, changes: dict) -> SegmentInfo:
     """Change the name, description, refresh interval or definition; a new definition is a new version."""
-    row = _get(tenant, segment_id)
+    row = segment_row(tenant, segment_id)
     if "definition" in changes and changes["definition"] != row.definition:
-        row.definition = _checked(tenant, changes["definition"], segment_id=row.id)
+        row.definition = definition_checked(tenant, changes["definition"], segment_id=row.id)
         row.version += 1
         SegmentVersion.objects.create(segment=row, version=row.version, definition=row.definition, created_by=actor)
     for field in ("name", "description", "refresh_minutes"):
@@ -109,7 +110,7 @@ def segment_update(*, tenant: TenantRef, segment_id: int, actor: str, changes: d
 
 def segment_delete(*, tenant: TenantRef, segment_id: int, actor: str) -> None:
     """Delete a segment no other segment uses (journeys and campaigns will be checked here too)."""
-    row = _get(tenant, segment_id)
+    row = segment_row(tenant, segment_id)
     users = [name for name, d in Segment.objects.filter(tenant_id=tenant.id).exclude(id=row.id).values_list("name", "definition")
              if row.id in referenced_segments(d)]
     if users:
@@ -119,17 +120,10 @@ def segment_delete(*, tenant: TenantRef, segment_id: int, actor: str) -> None:
     audit_record(tenant=tenant, actor=actor, action="segment.delete", target=row.name)
 
 
-def _get(tenant: TenantRef, segment_id: int) -> Segment:
-    row = Segment.objects.filter(tenant_id=tenant.id, id=segment_id).first()
-    if row is None:
-        raise NotFound(f"No segment {segment_id} in this tenant.")
-    return row
-
-
 def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: datetime | None = None) -> SegmentRun:
     """Re-evaluate the segment at `now` (default: the current time) and record who entered and
     left. Raises Conflict while another refresh of it runs."""
-    row = _get(tenant, segment_id)
+    row = segment_row(tenant, segment_id)
     lease = f"segment-refresh-{row.id}"
     token = lease_acquire(lease, seconds=REFRESH_LEASE_SECONDS)
     if token is None:
