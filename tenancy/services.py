@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kernel.errors import Conflict, InvalidInput, NotFound
+from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tenancy.invitations import SetPasswordLink, set_password_link
 from tenancy.models import ApiKey, AuditEntry, IssuedKey, Membership, Tenant, WriteKey
 from tenancy.roles import Role
@@ -103,17 +103,31 @@ def member_invite(*, tenant: TenantRef, email: str, role: str, actor: str, base_
     set-password link: mailed when mail is configured, and returned for the admin to copy."""
     info = member_set(tenant=tenant, email=email, role=role, actor=actor)
     link = None
-    if not get_user_model().objects.get(username=info.email).has_usable_password():
+    user = get_user_model().objects.get(username=info.email)
+    if not user.has_usable_password() and _password_is_this_tenants(user, tenant):
         link = set_password_link(email=info.email, base_url=base_url, tenant_name=tenant.name)
         audit_record(tenant=tenant, actor=actor, action="member.invite", target=info.email, details={"emailed": link.emailed})
     return info, link
 
 
-def member_password_link(*, tenant: TenantRef, member_id: int, actor: str, base_url: str) -> SetPasswordLink:
-    """A new set-password link for a member of this tenant (a lost invitation, a forgotten password)."""
+def _password_is_this_tenants(user, tenant: TenantRef) -> bool:
+    """May this tenant's admin set the account's password? Only when the account reaches nothing
+    else: a link for a platform operator, or for someone who also belongs to another tenant, would
+    let one tenant's admin take over access they do not have."""
+    return not user.is_superuser and not Membership.objects.filter(user=user).exclude(tenant_id=tenant.id).exists()
+
+
+def member_password_link(*, tenant: TenantRef, member_id: int, actor: str, base_url: str, platform: bool = False) -> SetPasswordLink:
+    """A new set-password link for a member of this tenant (a lost invitation, a forgotten password).
+    Refused for accounts that reach more than this tenant, unless asked by the platform's operator
+    (`platform`: the command line)."""
     member = Membership.objects.select_related("user").filter(tenant_id=tenant.id, id=member_id).first()
     if member is None:
         raise NotFound(f"No member {member_id} in this tenant.")
+    if not platform and not _password_is_this_tenants(member.user, tenant):
+        raise PermissionDenied(f"{member.user.username} also signs in elsewhere on this platform (another tenant, or as an operator): "
+                        "they reset their own password (Forgot your password on the sign-in page), or a platform operator "
+                        "makes a link with `manage.py cdp_user link`.")
     link = set_password_link(email=member.user.username, base_url=base_url, tenant_name=tenant.name)
     audit_record(tenant=tenant, actor=actor, action="member.password_link", target=link.email, details={"emailed": link.emailed})
     return link

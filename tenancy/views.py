@@ -99,7 +99,12 @@ def _link_context(link) -> dict:
 @ADMIN_ONLY
 def member_password_link(request: HttpRequest, member_id: int) -> HttpResponse:
     ctx = console_context(request)
-    link = services.member_password_link(tenant=ctx.tenant, member_id=member_id, actor=ctx.actor, base_url=request.build_absolute_uri("/"))
+    try:
+        link = services.member_password_link(tenant=ctx.tenant, member_id=member_id, actor=ctx.actor,
+                                             base_url=request.build_absolute_uri("/"))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("tenancy:members")
     page = _page(request, selectors.member_list(tenant=request.tenant), selectors.member_info)
     return render(request, "tenancy/members.html", {"form": MemberForm(), "page": page, **_link_context(link)})
 

@@ -163,3 +163,25 @@ def test_invite_and_first_sign_in_in_chromium(page, live_server, chromium):
     page.wait_for_selector("#dashboard")
     page.goto(link)
     assert "This link has been used or has expired." in page.inner_text("main")
+
+
+def test_one_tenants_admin_cannot_take_over_an_account_that_reaches_more(console_as, tenant_a, tenant_b, api_as):
+    """A link for someone who also belongs to another tenant (or operates the platform) would let
+    this tenant's admin set their password and act in the other tenant."""
+    services.member_set(tenant=tenant_b.ref, email="shared@example.com", role=Role.ADMIN, actor="test", password="b-tenant-pass-phrase-1")
+    admin = console_as(Role.ADMIN)
+    added = admin.post("/settings/members/", {"email": "shared@example.com", "role": Role.VIEWER}, follow=True).content.decode()
+    assert 'id="set-password-url"' not in added and "sign in with the password they already have" in added
+    member = selectors.member_by_email(tenant=tenant_a.ref, email="shared@example.com")
+    refused = admin.post(f"/settings/members/{member.id}/password-link/", follow=True).content.decode()
+    assert "also signs in elsewhere" in refused and 'id="set-password-url"' not in refused
+    assert api_as(tenant_a, Role.ADMIN).post(f"/api/members/{member.id}/password-link").status_code == 403
+    # Invited without a password by tenant B, then added to A: A's admin gets no link for it either.
+    services.member_set(tenant=tenant_b.ref, email="pending@example.com", role=Role.ADMIN, actor="test")
+    invited = api_as(tenant_a, Role.ADMIN).post("/api/members", {"email": "pending@example.com", "role": "viewer"}).json()
+    assert invited["set_password_url"] is None
+    superuser = get_user_model().objects.get(username="admin@example.com")
+    superuser.is_superuser = True
+    superuser.save()
+    own = selectors.member_by_email(tenant=tenant_a.ref, email="admin@example.com")
+    assert api_as(tenant_a, Role.ADMIN).post(f"/api/members/{own.id}/password-link").status_code == 403, "not for a platform operator"

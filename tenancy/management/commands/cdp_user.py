@@ -45,7 +45,8 @@ class Command(BaseCommand):
                 return
             if action == "link":
                 member = selectors.member_by_email(tenant=ref, email=options["email"])
-                self._link(services.member_password_link(tenant=ref, member_id=member.id, actor="cli", base_url=options["base_url"]))
+                self._link(services.member_password_link(tenant=ref, member_id=member.id, actor="cli", base_url=options["base_url"],
+                                                        platform=True))
                 return
             existed = selectors.user_exists(email=options["email"])
             if options["password"]:
