@@ -134,11 +134,18 @@ def segment_delete(request: HttpRequest, segment_id: int):
     return Status(204, None)
 
 
-@router.post("/{segment_id}/refresh", response={202: SegmentRunOut}, summary="Refresh now: who entered and who left",
-             openapi_extra=problems(404, 409))
+@router.post("/{segment_id}/refresh", response={202: SegmentRunOut}, summary="Queue a refresh: who entered and who left",
+             description="Answers 202 with the queued run; poll GET /api/segments/{id}/runs until its state is succeeded or failed.",
+             openapi_extra=problems(404))
 def segment_refresh(request: HttpRequest, response: HttpResponse, segment_id: int):
-    run = services.segment_refresh(tenant=request.auth.tenant, segment_id=segment_id, trigger=request.auth.actor)
+    run = services.segment_refresh_queue(tenant=request.auth.tenant, segment_id=segment_id, trigger=request.auth.actor)
     return Status(202, run)
+
+
+@router.get("/{segment_id}/runs", response=list[SegmentRunOut], summary="The segment's last ten refreshes, newest first",
+            openapi_extra=problems(404))
+def segment_runs(request: HttpRequest, segment_id: int):
+    return selectors.segment_runs(tenant=request.auth.tenant, segment_id=segment_id)
 
 
 @router.get("/{segment_id}/members", response=PageOut[SegmentMemberOut], summary="Members now (newest first), or at a past time with `at`",

@@ -32,7 +32,7 @@ class SegmentVersion(models.Model):
 
 
 class SegmentRun(models.Model):
-    STATES = [("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
+    STATES = [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="runs")
     tenant_id = models.BigIntegerField()

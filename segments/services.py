@@ -17,6 +17,7 @@ from django.utils import timezone
 from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
 from operations.leases import lease_acquire, lease_release
+from operations.queue import task_enqueue
 from segments import sql
 from segments.compiler import compile_audience
 from segments.definitions import definition_errors, referenced_segments
@@ -24,6 +25,7 @@ from segments.models import Segment, SegmentRun, SegmentVersion
 from segments.selectors import segment_info, segment_row
 from segments.tables import MEMBERS, MEMBERSHIP_LOG
 from segments.types import SegmentInfo
+from tenancy.selectors import tenant_ref_by_id, tenants_by_id
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
@@ -122,23 +124,43 @@ def segment_delete(*, tenant: TenantRef, segment_id: int, actor: str) -> None:
 
 def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: datetime | None = None) -> SegmentRun:
     """Re-evaluate the segment at `now` (default: the current time) and record who entered and
-    left. Raises Conflict while another refresh of it runs."""
+    left, here and now (the schedule, tests). Raises Conflict while another refresh of it runs."""
     row = segment_row(tenant, segment_id)
+    now = (now or timezone.now()).astimezone(UTC)
+    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now)
+    return segment_refresh_execute(run.id)
+
+
+def segment_refresh_queue(*, tenant: TenantRef, segment_id: int, trigger: str) -> SegmentRun:
+    """Queue a refresh (it can take minutes on a large tenant): the run is recorded as queued and
+    `segments.tasks.segment_refresh_run` carries it out on a worker; poll `GET .../runs`."""
+    row = segment_row(tenant, segment_id)
+    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=timezone.now(),
+                                    state="queued")
+    task_enqueue("segments.tasks.segment_refresh_run", run.id, name=f"segment-refresh-{tenant.slug}-{row.id}", tenant_id=tenant.id)
+    run.refresh_from_db()
+    return run
+
+
+def segment_refresh_execute(run_id: int) -> SegmentRun:
+    """Carry out a started or queued run at its clock, under the segment's lease."""
+    run = SegmentRun.objects.select_related("segment").get(id=run_id)
+    row, tenant = run.segment, tenant_ref_by_id(run.tenant_id)
     lease = f"segment-refresh-{row.id}"
     token = lease_acquire(lease, seconds=REFRESH_LEASE_SECONDS)
     if token is None:
+        SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error="another refresh of it was running")
         raise Conflict(f"{row.name} is being refreshed; try again when that ends.")
-    now = (now or timezone.now()).astimezone(UTC)
-    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now)
+    SegmentRun.objects.filter(id=run.id).update(state="running")
     try:
-        entered, exited, members = _apply(tenant, row, run.id, now)
+        entered, exited, members = _apply(tenant, row, run.id, run.clock)
     except Exception as exc:
         SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     finally:
         lease_release(lease, token)
     SegmentRun.objects.filter(id=run.id).update(state="succeeded", finished_at=timezone.now(), members=members, entered=entered, exited=exited)
-    Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=now)
+    Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=run.clock)
     run.refresh_from_db()
     return run
 
@@ -166,8 +188,6 @@ def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime) -> tuple
 def segments_refresh_due(*, now: datetime | None = None) -> dict[str, int]:
     """The scheduled refresh: every segment whose interval has passed, segments others use first."""
     now = now or timezone.now()
-    from tenancy.selectors import tenants_by_id
-
     rows = list(Segment.objects.all())
     due = [r for r in rows if r.last_refreshed_at is None or (now - r.last_refreshed_at).total_seconds() >= r.refresh_minutes * 60 - 5]
     used = {sid for r in rows for sid in referenced_segments(r.definition)}

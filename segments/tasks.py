@@ -1,6 +1,12 @@
 """Scheduled segment work (django-q2 runs these by dotted path)."""
-from segments.services import segments_refresh_due
+from segments.services import segment_refresh_execute, segments_refresh_due
 
 
 def segments_refresh() -> dict[str, int]:
     return segments_refresh_due()
+
+
+def segment_refresh_run(run_id: int) -> dict[str, int]:
+    """Carry out a refresh queued from the API."""
+    run = segment_refresh_execute(run_id)
+    return {"run": run.id, "members": run.members, "entered": run.entered, "exited": run.exited}

@@ -88,6 +88,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/segments/{segment_id}/refresh": _segment,
     "/api/segments/{segment_id}/members": _segment,
     "/api/segments/{segment_id}/history": _segment,
+    "/api/segments/{segment_id}/runs": _segment,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

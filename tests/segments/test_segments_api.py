@@ -74,7 +74,10 @@ def test_preview_refresh_entries_exits_and_members_at_a_past_time(api, people, t
         ("2026-11-10", 3, 0, 3), ("2026-11-11", 0, 0, 3), ("2026-11-12", 1, 1, 3)]
     changes = selectors.membership_changes_since(tenant=tenant_a.ref, after=(datetime(1970, 1, 1, tzinfo=UTC), ""))
     assert [c["change"] for c in changes].count("entered") == 4 and [c["change"] for c in changes].count("exited") == 1
-    assert api.post(f"/api/segments/{sid}/refresh").status_code == 202
+    queued = api.post(f"/api/segments/{sid}/refresh")
+    assert queued.status_code == 202 and queued.json()["state"] in ("queued", "succeeded"), "queued (tests run tasks at once)"
+    runs = api.get(f"/api/segments/{sid}/runs").json()
+    assert runs[0]["id"] == queued.json()["id"] and runs[0]["state"] == "succeeded" and runs[0]["members"] == 3 and len(runs) == 3
 
 
 def test_versions_cycles_and_segments_in_use(api, tenant_a, people):
