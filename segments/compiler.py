@@ -11,6 +11,8 @@ message") adds its function without touching the others.
 """
 from __future__ import annotations
 
+import calendar
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -105,7 +107,52 @@ def _trait(c: dict, ctx: _Context) -> str:
         return _in(base + test)
     if op in ("gt", "gte", "lt", "lte", "between"):
         return _in(base + _range_test(op, value, "number_value", "time_value", ctx))
+    if op == "anniversary_in_next_days":
+        return _in(base + f"time_value IS NOT NULL AND {{month_day(time_value)}} IN {ctx.param(anniversary_days(ctx.now, int(value)))}")
+    if op == "includes":
+        # Elements compare as text (a number as written); anything but an array does not include.
+        # The table is aliased: inside the array's rows (SQLite's json_each) a bare `value` is the element's.
+        return _in(f"SELECT t.cdp_id FROM {{traits}} AS t WHERE t.tenant_id = :tenant_id AND t.key = {key} AND "
+                   f"(CASE WHEN t.value_type = 'array' THEN {{json_array_has(t.value, {ctx.param(str(value))})}} ELSE FALSE END)")
     return _in(base + _text_test(op, value, "value", "number_value", ctx))
+
+
+def anniversary_days(now: datetime, days: int) -> list[str]:
+    """The UTC month-days ('MM-DD') from now's date to `days` later. A 29 February anniversary
+    falls on 28 February in other years."""
+    today = now.astimezone(UTC).date()
+    found = set()
+    for i in range(days + 1):
+        day = today + timedelta(days=i)
+        found.add(day.strftime("%m-%d"))
+        if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+            found.add("02-29")
+    return sorted(found)
+
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def held_encodings(value) -> list[str]:
+    """How the profile change log writes a value (compact JSON; a whole number either way)."""
+    if isinstance(value, bool) or isinstance(value, str):
+        return [_DUMPS(value)]
+    if float(value).is_integer():
+        return sorted({_DUMPS(int(value)), _DUMPS(float(value))})
+    return [_DUMPS(value)]
+
+
+def _trait_held(c: dict, ctx: _Context) -> str:
+    """The trait equals the value now, every write of it in the last N days set that value, and the
+    last write before them did too: it has held the value for at least N days."""
+    key, cut, encodings = ctx.param(c["key"]), ctx.param(ctx.now - timedelta(days=int(c["days"]))), ctx.param(held_encodings(c["value"]))
+    now = _in(_TRAITS % key + _text_test("equals", c["value"], "value", "number_value", ctx))
+    changes = f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {key}"
+    before = (f"SELECT cdp_id, action, value, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY event_time DESC, changed_at DESC, "
+              f"change_id DESC) AS position {changes} AND event_time <= {cut}")
+    held_then = _in(f"SELECT cdp_id FROM ({before}) AS h WHERE position = 1 AND action = 'set' AND value IN {encodings}")
+    broken = _not_in(f"SELECT cdp_id {changes} AND event_time > {cut} AND (action <> 'set' OR value IS NULL OR value NOT IN {encodings})")
+    return f"({now} AND {held_then} AND {broken})"
 
 
 def _text_test(op: str, value, text_col: str, number_col: str, ctx: _Context) -> str:
@@ -148,41 +195,112 @@ def _count_holds(op: str, n: int, count: int) -> bool:
     return {"gte": count >= n, "gt": count > n, "eq": count == n, "lte": count <= n, "lt": count < n}[op]
 
 
-def _event(c: dict, ctx: _Context) -> str:
-    tests = [f"event = {ctx.param(c['event'])}", "cdp_id IS NOT NULL"]
-    if c.get("event_type"):
-        tests.append(f"type = {ctx.param(c['event_type'])}")
+def _step_tests(step: dict, ctx: _Context, alias: str = "") -> list[str]:
+    """The tests a call passes to be one of a step's calls (name, type, property filters)."""
+    a = f"{alias}." if alias else ""
+    tests = [f"{a}tenant_id = :tenant_id", f"{a}event = {ctx.param(step['event'])}", f"{a}cdp_id IS NOT NULL"]
+    if step.get("event_type"):
+        tests.append(f"{a}type = {ctx.param(step['event_type'])}")
+    tests += [_property_test(f, ctx, f"{a}properties") for f in step.get("where") or []]
+    return tests
+
+
+def _window_tests(c: dict, ctx: _Context, alias: str = "") -> list[str]:
+    a = f"{alias}." if alias else ""
     if c.get("within_days"):
-        tests.append(f"event_time >= {ctx.param(ctx.now - timedelta(days=int(c['within_days'])))}")
-        tests.append(f"event_time <= {ctx.param(ctx.now)}")
-    for f in c.get("where") or []:
-        tests.append(_property_test(f, ctx))
+        return [f"{a}event_time >= {ctx.param(ctx.now - timedelta(days=int(c['within_days'])))}", f"{a}event_time <= {ctx.param(ctx.now)}"]
+    if c.get("between"):
+        low, high = (_as_time(v) for v in c["between"])
+        return [f"{a}event_time >= {ctx.param(low)}", f"{a}event_time <= {ctx.param(high)}"]
+    return []
+
+
+def _as_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _time_test(test: dict, column: str, ctx: _Context) -> str:
+    op, value = test["op"], test["value"]
+    if op == "within_last_days":
+        return f"{column} >= {ctx.param(ctx.now - timedelta(days=int(value)))} AND {column} <= {ctx.param(ctx.now)}"
+    if op == "more_than_days_ago":
+        return f"{column} < {ctx.param(ctx.now - timedelta(days=int(value)))}"
+    return f"{column} {'<' if op == 'before' else '>'} {ctx.param(_as_time(value))}"
+
+
+def _event(c: dict, ctx: _Context) -> str:
+    tests = " AND ".join(_step_tests(c, ctx) + _window_tests(c, ctx))
     rule = c.get("count") or {}
     op, n = rule.get("op", "gte"), int(rule.get("value", 1))
-    matching = f"SELECT cdp_id FROM {{events}} WHERE tenant_id = :tenant_id AND {' AND '.join(tests)} GROUP BY cdp_id"
+    matching = f"SELECT cdp_id FROM {{events}} WHERE {tests} GROUP BY cdp_id"
     if _count_holds(op, n, 0):
         # Zero satisfies the rule, so customers without a matching call are in: everyone except
-        # those whose count fails it ("not performed" is count eq 0).
+        # those whose count fails it ("not performed" is count eq 0). Validation refuses first,
+        # last and last_where here (they need a call).
         return _not_in(f"{matching} HAVING NOT (COUNT(*) {_COUNT_SQL[op]} {ctx.param(n)})")
-    return _in(f"{matching} HAVING COUNT(*) {_COUNT_SQL[op]} {ctx.param(n)}")
+    having = [f"COUNT(*) {_COUNT_SQL[op]} {ctx.param(n)}"]
+    if c.get("first"):
+        having.append(_time_test(c["first"], "MIN(event_time)", ctx))
+    if c.get("last"):
+        having.append(_time_test(c["last"], "MAX(event_time)", ctx))
+    condition = _in(f"{matching} HAVING {' AND '.join(having)}")
+    if c.get("last_where"):
+        # The last matching call (ties by message id, as the reference does) must pass these too.
+        latest = (f"SELECT cdp_id, properties, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY event_time DESC, message_id DESC) "
+                  f"AS position FROM {{events}} WHERE {tests}")
+        filters = " AND ".join(_property_test(f, ctx) for f in c["last_where"])
+        condition = f"({condition} AND {_in(f'SELECT cdp_id FROM ({latest}) AS l WHERE position = 1 AND {filters}')})"
+    return condition
 
 
-def _property_test(f: dict, ctx: _Context) -> str:
+def _sequence(c: dict, ctx: _Context) -> str:
+    first = _step_tests(c["first"], ctx, "a") + _window_tests(c, ctx, "a")
+    seconds = ctx.param(float(int(c["within_hours"]) * 3600))
+    follow = " AND ".join([*_step_tests(c["then"], ctx, "b"), "b.cdp_id = a.cdp_id", "b.event_time > a.event_time",
+                           f"{{epoch_seconds(b.event_time)}} <= {{epoch_seconds(a.event_time)}} + {seconds}"])
+    if c.get("then_missing"):
+        # Only a first call whose window has closed counts: until then, the second may still come.
+        closed = f"{{epoch_seconds(a.event_time)}} + {seconds} <= {ctx.param(ctx.now.timestamp())}"
+        return _in(f"SELECT a.cdp_id FROM {{events}} AS a WHERE {' AND '.join(first)} AND {closed} "
+                   f"AND NOT EXISTS (SELECT 1 FROM {{events}} AS b WHERE {follow})")
+    return _in(f"SELECT a.cdp_id FROM {{events}} AS a WHERE {' AND '.join(first)} AND EXISTS (SELECT 1 FROM {{events}} AS b WHERE {follow})")
+
+
+_UNIT_SECONDS = {"day": 86_400, "week": 7 * 86_400}
+
+
+def _regular(c: dict, ctx: _Context) -> str:
+    """Active in at least K of the last M days (or weeks): periods counted back from the clock, so
+    period 0 is the last 24 hours (7 days) before it."""
+    unit = _UNIT_SECONDS[c.get("unit", "day")]
+    start = ctx.param(ctx.now - timedelta(seconds=unit * int(c["of_last"])))
+    period = f"{{age_bucket(event_time, {ctx.param(ctx.now.timestamp())}, {ctx.param(float(unit))})}}"
+    tests = " AND ".join([*_step_tests(c, ctx), f"event_time > {start}", f"event_time <= {ctx.param(ctx.now)}"])
+    return _in(f"SELECT cdp_id FROM {{events}} WHERE {tests} GROUP BY cdp_id HAVING COUNT(DISTINCT {period}) >= {ctx.param(int(c['at_least']))}")
+
+
+def _lapsed(c: dict, ctx: _Context) -> str:
+    """Performed before, but not in the last N days (nor since)."""
+    cut = ctx.param(ctx.now - timedelta(days=int(c["days"])))
+    tests = " AND ".join(_step_tests(c, ctx))
+    return _in(f"SELECT cdp_id FROM {{events}} WHERE {tests} GROUP BY cdp_id HAVING MAX(event_time) < {cut}")
+
+
+def _property_test(f: dict, ctx: _Context, column: str = "properties") -> str:
     prop = f["property"]
     if not PROPERTY.match(prop):  # validated on save; never write anything else into the text
         raise ValueError(f"bad property name {prop!r}")
     path = f"'$.{prop}'"
-    text, number = f"{{json_string(properties, {path})}}", f"{{json_double(properties, {path})}}"
+    text, number = f"{{json_string({column}, {path})}}", f"{{json_double({column}, {path})}}"
     op, value = f["op"], f.get("value")
     if op == "exists":
-        return f"{{json_text(properties, {path})}} IS NOT NULL"
+        return f"{{json_text({column}, {path})}} IS NOT NULL"
     if op == "missing":
-        return f"{{json_text(properties, {path})}} IS NULL"
+        return f"{{json_text({column}, {path})}} IS NULL"
     if op == "not_equals":
-        return f"NOT ({_text_test('equals', value, text, number, ctx)}) AND {{json_text(properties, {path})}} IS NOT NULL"
+        return f"NOT ({_text_test('equals', value, text, number, ctx)}) AND {{json_text({column}, {path})}} IS NOT NULL"
     if op in ("gt", "gte", "lt", "lte", "between"):
-        if _range_kind(value if op != "between" else value[0]) == "date":
-            raise ValueError("date ranges on event properties are not supported yet")
         return _range_test(op, value, number, number, ctx)
     return _text_test(op, value, text, number, ctx)
 
@@ -201,13 +319,26 @@ def _consent(c: dict, ctx: _Context) -> str:
     return _in(f"SELECT cdp_id FROM ({latest}) AS d WHERE position = 1 AND granted = {ctx.param(bool(c.get('granted', True)))}")
 
 
+def _bucket(c: dict, ctx: _Context) -> str:
+    """A deterministic share of customers: the bucket (0-9999) of tenant, salt and cdp_id."""
+    seed = ctx.param(f"{ctx.params['tenant_id']}:{c['salt']}:")
+    low, high = round(float(c.get("from_percent", 0)) * 100), round(float(c["to_percent"]) * 100)
+    bucket = f"{{bucket({seed} || u.cdp_id)}}"
+    return f"({bucket} >= {ctx.param(low)} AND {bucket} < {ctx.param(high)})"
+
+
 def _segment(c: dict, ctx: _Context) -> str:
     return _in(f"SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = {ctx.param(int(c['segment_id']))}")
 
 
 COMPILERS: dict[str, Callable[[dict, _Context], str]] = {
     "trait": _trait,
+    "trait_held": _trait_held,
     "event": _event,
+    "sequence": _sequence,
+    "regular": _regular,
+    "lapsed": _lapsed,
+    "bucket": _bucket,
     "identifier": _identifier,
     "consent": _consent,
     "segment": _segment,

@@ -32,8 +32,11 @@ PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,6
 TEXT_OPS = ("equals", "not_equals", "in", "contains", "starts_with")
 RANGE_OPS = ("gt", "gte", "lt", "lte", "between")
 RELATIVE_OPS = ("within_last_days", "more_than_days_ago", "in_next_days")
+ANNIVERSARY_OPS = ("anniversary_in_next_days",)
 PRESENCE_OPS = ("exists", "missing")
-TRAIT_OPS = (*TEXT_OPS, *RANGE_OPS, *RELATIVE_OPS, *PRESENCE_OPS)
+ARRAY_OPS = ("includes",)
+TRAIT_OPS = (*TEXT_OPS, *RANGE_OPS, *RELATIVE_OPS, *ANNIVERSARY_OPS, *ARRAY_OPS, *PRESENCE_OPS)
+TIME_OPS = ("within_last_days", "more_than_days_ago", "before", "after")
 PROPERTY_OPS = (*TEXT_OPS, *RANGE_OPS, *PRESENCE_OPS)
 COUNT_OPS = ("gte", "gt", "eq", "lte", "lt")
 MAX_DEPTH = 8
@@ -51,7 +54,8 @@ class TraitCondition(_Strict):
     key: str = Field(..., min_length=1, max_length=128, description="A trait or computed trait.")
     op: Literal[TRAIT_OPS]
     value: Scalar | list[Scalar] | None = Field(None, description="A value, a list for `in` and `between` ([low, high]), "
-                                                                  "a number of days for the relative date operators.")
+                                                                  "a number of days for the relative date operators "
+                                                                  "(0 to 366 for `anniversary_in_next_days`, 0 being today).")
 
 
 class PropertyFilter(_Strict):
@@ -65,13 +69,64 @@ class CountRule(_Strict):
     value: int = Field(1, ge=0, le=1_000_000)
 
 
-class EventCondition(_Strict):
-    type: Literal["event"]
+class TimeTest(_Strict):
+    op: Literal[TIME_OPS]
+    value: int | str = Field(..., description="Days for within_last_days / more_than_days_ago; an ISO date for before / after.")
+
+
+EventType = Literal["", "track", "page", "screen", "identify", "group", "alias"]
+
+
+class EventStep(_Strict):
     event: str = Field(..., min_length=1, max_length=255, description="Track event name, or page/screen name.")
-    event_type: Literal["", "track", "page", "screen", "identify", "group", "alias"] = ""
-    within_days: int | None = Field(None, ge=1, le=3650, description="Only calls in the last N days (empty: ever).")
+    event_type: EventType = ""
     where: list[PropertyFilter] = Field(default_factory=list, max_length=10)
+
+
+class EventCondition(EventStep):
+    type: Literal["event"]
+    within_days: int | None = Field(None, ge=1, le=3650, description="Only calls in the last N days (empty: ever).")
+    between: list[str] | None = Field(None, min_length=2, max_length=2, description="Only calls between two ISO dates (inclusive).")
     count: CountRule = Field(default_factory=CountRule)
+    first: TimeTest | None = Field(None, description="When the first matching call was.")
+    last: TimeTest | None = Field(None, description="When the last matching call was.")
+    last_where: list[PropertyFilter] = Field(default_factory=list, max_length=10,
+                                             description="Filters on the properties of the last matching call.")
+
+
+class SequenceCondition(_Strict):
+    type: Literal["sequence"]
+    first: EventStep
+    then: EventStep
+    within_hours: int = Field(..., ge=1, le=24 * 366, description="`then` at most this long after `first`.")
+    then_missing: bool = Field(False, description="Holds when a `first` call's window has passed without `then` (abandonment).")
+    within_days: int | None = Field(None, ge=1, le=3650, description="Only `first` calls in the last N days (empty: ever).")
+
+
+class RegularCondition(EventStep):
+    type: Literal["regular"]
+    at_least: int = Field(..., ge=1, le=366)
+    of_last: int = Field(..., ge=1, le=366)
+    unit: Literal["day", "week"] = "day"
+
+
+class LapsedCondition(EventStep):
+    type: Literal["lapsed"]
+    days: int = Field(..., ge=1, le=3650, description="Performed before, but not in the last N days.")
+
+
+class TraitHeldCondition(_Strict):
+    type: Literal["trait_held"]
+    key: str = Field(..., min_length=1, max_length=128)
+    value: Scalar = Field(..., description="The value the trait has held.")
+    days: int = Field(..., ge=1, le=3650, description="For at least N days.")
+
+
+class BucketCondition(_Strict):
+    type: Literal["bucket"]
+    salt: str = Field(..., min_length=1, max_length=64, description="Names the draw: the same salt gives the same buckets.")
+    from_percent: float = Field(0, ge=0, le=100)
+    to_percent: float = Field(..., ge=0, le=100)
 
 
 class IdentifierCondition(_Strict):
@@ -91,8 +146,8 @@ class SegmentCondition(_Strict):
     segment_id: int = Field(..., ge=1)
 
 
-Condition = Annotated[TraitCondition | EventCondition | IdentifierCondition | ConsentCondition | SegmentCondition,
-                      Field(discriminator="type")]
+Condition = Annotated[TraitCondition | EventCondition | SequenceCondition | RegularCondition | LapsedCondition | TraitHeldCondition
+                      | IdentifierCondition | ConsentCondition | SegmentCondition | BucketCondition, Field(discriminator="type")]
 
 
 class AllGroup(_Strict):
@@ -150,26 +205,69 @@ def definition_errors(tree: Any, *, path: str = "$", depth: int = 0) -> list[dic
     return [{"field": f"{path}.{field}", "message": message} for field, message in _value_problems(condition)]
 
 
-_CONDITION_MODELS = {"trait": TraitCondition, "event": EventCondition, "identifier": IdentifierCondition,
-                     "consent": ConsentCondition, "segment": SegmentCondition}
+_CONDITION_MODELS = {"trait": TraitCondition, "event": EventCondition, "sequence": SequenceCondition, "regular": RegularCondition,
+                     "lapsed": LapsedCondition, "trait_held": TraitHeldCondition, "identifier": IdentifierCondition,
+                     "consent": ConsentCondition, "segment": SegmentCondition, "bucket": BucketCondition}
 
 
 def _value_problems(condition) -> list[tuple[str, str]]:
     if isinstance(condition, TraitCondition):
         return [("value", m) for m in _operand_problems(condition.op, condition.value)]
+    if isinstance(condition, SequenceCondition):
+        return [(f"first.{f}", m) for f, m in _filter_problems(condition.first.where)] + \
+            [(f"then.{f}", m) for f, m in _filter_problems(condition.then.where)]
+    if isinstance(condition, (RegularCondition, LapsedCondition)):
+        problems = _filter_problems(condition.where)
+        if isinstance(condition, RegularCondition) and condition.at_least > condition.of_last:
+            problems.append(("at_least", f"at most of_last ({condition.of_last})"))
+        return problems
+    if isinstance(condition, BucketCondition):
+        return [] if condition.from_percent < condition.to_percent else [("to_percent", "greater than from_percent")]
     if isinstance(condition, EventCondition):
-        problems = []
-        for i, f in enumerate(condition.where):
-            if not PROPERTY.match(f.property):
-                problems.append((f"where[{i}].property", "letters, digits and _, dotted for nested properties"))
-            problems += [(f"where[{i}].value", m) for m in _operand_problems(f.op, f.value)]
+        problems = _filter_problems(condition.where) + [(f"last_{f}", m) for f, m in _filter_problems(condition.last_where, "where")]
+        if condition.between is not None and not all(_range_kind(v) == "date" for v in condition.between):
+            problems.append(("between", "two ISO dates"))
+        if condition.between is not None and condition.within_days:
+            problems.append(("between", "either within_days or between, not both"))
+        for name in ("first", "last"):
+            test = getattr(condition, name)
+            if test is not None:
+                problems += [(f"{name}.value", m) for m in _time_problems(test)]
+        rule = condition.count
+        if (condition.first or condition.last or condition.last_where) and _zero_passes(rule.op, rule.value):
+            problems.append(("count", "first, last and last_where need at least one call: a count that zero does not satisfy"))
         return problems
     return []
 
 
-def _operand_problems(op: str, value) -> list[str]:
+def _filter_problems(filters: list[PropertyFilter], prefix: str = "where") -> list[tuple[str, str]]:
+    problems = []
+    for i, f in enumerate(filters):
+        if not PROPERTY.match(f.property):
+            problems.append((f"{prefix}[{i}].property", "letters, digits and _, dotted for nested properties"))
+        problems += [(f"{prefix}[{i}].value", m) for m in _operand_problems(f.op, f.value, on_properties=True)]
+    return problems
+
+
+def _time_problems(test: TimeTest) -> list[str]:
+    if test.op in ("before", "after"):
+        return [] if _range_kind(test.value) == "date" else ["an ISO date"]
+    return [] if isinstance(test.value, int) and 0 < test.value <= 36500 else ["a number of days (1 or more)"]
+
+
+def _zero_passes(op: str, n: int) -> bool:
+    return {"gte": 0 >= n, "gt": 0 > n, "eq": n == 0, "lte": 0 <= n, "lt": 0 < n}[op]
+
+
+def _operand_problems(op: str, value, *, on_properties: bool = False) -> list[str]:
     if op in PRESENCE_OPS:
         return [] if value is None else ["exists and missing take no value"]
+    if op == "anniversary_in_next_days":
+        return [] if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 366 else ["a number of days, 0 (today) to 366"]
+    if op == "includes":
+        return [] if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)) else ["text or a whole number"]
+    if on_properties and op in RANGE_OPS and any(_range_kind(v) == "date" for v in (value if isinstance(value, list) else [value])):
+        return ["a number (date ranges apply to traits)"]
     if op in RELATIVE_OPS:
         return [] if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 36500 else ["a number of days (1 or more)"]
     if op == "in":
@@ -208,7 +306,7 @@ def referenced_segments(tree: Any) -> set[int]:
     if not isinstance(tree, dict):
         return set()
     if tree.get("type") == "segment":
-        return {int(tree["segment_id"])}
+        return {int(tree["segment_id"])} if isinstance(tree.get("segment_id"), int) else set()
     found = set()
     for key in ("all", "any"):
         for member in tree.get(key) or []:

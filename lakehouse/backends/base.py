@@ -60,7 +60,8 @@ class Engine:
 
     def fragments(self) -> dict:
         return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null, "utc_hour": self.utc_hour,
-                "json_string": self.json_string}
+                "json_string": self.json_string, "epoch_seconds": self.epoch_seconds, "month_day": self.month_day,
+                "age_bucket": self.age_bucket, "bucket": self.bucket, "json_array_has": self.json_array_has}
 
     def null(self, kind: str) -> str:
         """A typed NULL, so the branches of a UNION agree on column types on every engine."""
@@ -82,6 +83,34 @@ class Engine:
     def json_double(self, column: str, path: str) -> str:
         return f"CAST({self.json_text(column, path)} AS {self.type_names['double']})"
 
+    def epoch_seconds(self, column: str) -> str:
+        """A timestamp as seconds since 1970-01-01 UTC (a double): for durations between two
+        columns ("B within 2 hours after A") and buckets counted back from a clock."""
+        raise NotImplementedError
+
+    def month_day(self, column: str) -> str:
+        """A timestamp's UTC month and day as text, 'MM-DD' (anniversaries)."""
+        raise NotImplementedError
+
+    def floor(self, expression: str) -> str:
+        """The largest whole number not above a number, as a bigint."""
+        return f"CAST(FLOOR({expression}) AS {self.type_names['bigint']})"
+
+    def age_bucket(self, column: str, clock: str, seconds: str) -> str:
+        """How many whole `seconds` (a marker) lie between a timestamp and a clock (a marker, in
+        epoch seconds): 0 for the last `seconds` before it. "Active in K of the last M days" counts these."""
+        return self.floor(f"(({clock}) - {self.epoch_seconds(column)}) / ({seconds})")
+
+    def bucket(self, expression: str) -> str:
+        """A text's deterministic bucket, 0 to 9999, the same on every engine (lakehouse.functions.bucket):
+        random samples and holdouts that a customer keeps wherever it is computed."""
+        raise NotImplementedError
+
+    def json_array_has(self, column: str, value: str) -> str:
+        """Whether a JSON array (text) has an element whose text is `value` (a marker); false for
+        anything that is not an array. The caller guards the column to arrays."""
+        raise NotImplementedError
+
     def location(self) -> str:
         """Where the data lives, for `lakehouse status` and logs (never credentials)."""
         return self.vendor
@@ -92,6 +121,8 @@ class Engine:
         cache = self.__dict__.setdefault("_rendered", {})
         text = cache.get(statement.sql)
         if text is None:
+            if len(cache) >= 2000:  # texts built per request (segment definitions) must not grow it forever
+                cache.clear()
             text = cache[statement.sql] = statement.render(qualify=self.qualify, fragments=self.fragments())
         return text
 

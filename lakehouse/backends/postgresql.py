@@ -29,6 +29,18 @@ class PostgreSQLEngine(EmbeddedEngine):
     def utc_hour(self, column: str) -> str:
         return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 
+    def epoch_seconds(self, column: str) -> str:
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
+
+    def month_day(self, column: str) -> str:
+        return f"to_char({column} AT TIME ZONE 'UTC', 'MM-DD')"
+
+    def bucket(self, expression: str) -> str:
+        return f"(('x' || substr(md5({expression}), 1, 8))::bit(32)::bigint % 10000)"
+
+    def json_array_has(self, column: str, value: str) -> str:
+        return f"EXISTS (SELECT 1 FROM jsonb_array_elements_text(({column})::jsonb) AS e(v) WHERE e.v = {value})"
+
     def json_double(self, column: str, path: str) -> str:
         """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
         A plain CAST would fail the statement."""

@@ -43,6 +43,18 @@ class SparkSqlDialect:
     def utc_hour(self, column: str) -> str:
         return f"date_format({column}, 'yyyy-MM-dd HH')"  # sessions run in UTC (spark.sql.session.timeZone, TIMEZONE)
 
+    def epoch_seconds(self, column: str) -> str:
+        return f"(CAST(unix_micros({column}) AS DOUBLE) / 1000000)"
+
+    def month_day(self, column: str) -> str:
+        return f"date_format({column}, 'MM-dd')"
+
+    def bucket(self, expression: str) -> str:
+        return f"(CAST(conv(substr(md5({expression}), 1, 8), 16, 10) AS BIGINT) % 10000)"
+
+    def json_array_has(self, column: str, value: str) -> str:
+        return f"COALESCE(array_contains(from_json({column}, 'array<string>'), {value}), false)"
+
     def json_double(self, column: str, path: str) -> str:
         # ANSI mode (Spark 4, Databricks SQL) fails a plain CAST of 'n/a'; a junk value is NULL.
         return f"TRY_CAST({self.json_text(column, path)} AS DOUBLE)"

@@ -50,6 +50,25 @@ class SQLiteEngine(EmbeddedEngine):
     def utc_hour(self, column: str) -> str:
         return f"substr({column}, 1, 13)"  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC text (sqlite_timestamp)
 
+    def epoch_seconds(self, column: str) -> str:
+        # Whole seconds exactly, then the microseconds of the fixed format ('...HH:MM:SS.ffffff'):
+        # julianday's fractions of a day would put a call at exactly N days on either side of N.
+        return f"(CAST(strftime('%s', {column}) AS REAL) + CAST(substr({column}, 21, 6) AS REAL) / 1000000.0)"
+
+    def month_day(self, column: str) -> str:
+        return f"substr({column}, 6, 5)"
+
+    def floor(self, expression: str) -> str:
+        # FLOOR is only in builds with the math functions; a cast truncates, corrected below zero.
+        return f"(CAST({expression} AS INTEGER) - (({expression}) < CAST({expression} AS INTEGER)))"
+
+    def bucket(self, expression: str) -> str:
+        return f"cdp_bucket({expression})"  # lakehouse.functions, registered on each connection
+
+    def json_array_has(self, column: str, value: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE e.type NOT IN ('null', 'object', 'array') "
+                f"AND (CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(e.value AS TEXT) END) = {value})")
+
     def json_double(self, column: str, path: str) -> str:
         """A number, or a numeric string, as a double; anything else NULL (as TRY_CAST on Spark).
         A plain CAST would read 'n/a' as 0."""

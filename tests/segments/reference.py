@@ -2,8 +2,12 @@
 segments/definitions.py says they mean. Every engine's compiled statement must agree with it."""
 from __future__ import annotations
 
+import calendar
 import json
+import math
 from datetime import UTC, datetime, timedelta
+
+from lakehouse.functions import bucket
 
 
 def _parse_date(value: str) -> datetime:
@@ -44,8 +48,10 @@ def _prop(properties: dict, path: str):
 
 
 class Reference:
-    def __init__(self, *, identities, traits, events, consents, members, now: datetime):
+    def __init__(self, *, identities, traits, events, consents, members, now: datetime, changes=(), tenant_id: str = "acme"):
         self.now = now
+        self.tenant_id = tenant_id
+        self.changes = list(changes)
         self.customers = {r["cdp_id"] for r in identities}
         self.identities = identities
         self.traits = {(r["cdp_id"], r["key"]): r for r in traits}
@@ -79,23 +85,102 @@ class Reference:
         if row is None:
             return False
         text, number, when = row["value"], row["number_value"], row.get("time_value")
+        if op == "includes":
+            if row["value_type"] != "array":
+                return False
+            return str(v) in [_json_text(x) for x in json.loads(text) if x is not None and not isinstance(x, (dict, list))]
         return _compare(op, v, text, number, when, self.now)
 
-    def _event(self, e, c):
-        count = 0
+    def _calls(self, step, c, *, window=None):
+        out = []
         for row in self.events:
-            if row["cdp_id"] != c or row["event"] != e["event"]:
+            if row["cdp_id"] != c or row["event"] != step["event"]:
                 continue
-            if e.get("event_type") and row["type"] != e["event_type"]:
+            if step.get("event_type") and row["type"] != step["event_type"]:
                 continue
-            if e.get("within_days") and not (self.now - timedelta(days=e["within_days"]) <= row["event_time"] <= self.now):
+            if window and not window(row["event_time"]):
                 continue
             props = json.loads(row["properties"]) if row["properties"] else {}
-            if all(self._property(f, props) for f in e.get("where") or []):
-                count += 1
+            if all(self._property(f, props) for f in step.get("where") or []):
+                out.append(row)
+        return out
+
+    def _window(self, e):
+        if e.get("within_days"):
+            return lambda t: self.now - timedelta(days=e["within_days"]) <= t <= self.now
+        if e.get("between"):
+            low, high = (_parse_date(v) for v in e["between"])
+            return lambda t: low <= t <= high
+        return None
+
+    def _event(self, e, c):
+        calls = self._calls(e, c, window=self._window(e))
         rule = e.get("count") or {}
         op, n = rule.get("op", "gte"), rule.get("value", 1)
-        return {"gte": count >= n, "gt": count > n, "eq": count == n, "lte": count <= n, "lt": count < n}[op]
+        if not {"gte": len(calls) >= n, "gt": len(calls) > n, "eq": len(calls) == n, "lte": len(calls) <= n, "lt": len(calls) < n}[op]:
+            return False
+        if e.get("first") and not self._time(e["first"], min(r["event_time"] for r in calls)):
+            return False
+        if e.get("last") and not self._time(e["last"], max(r["event_time"] for r in calls)):
+            return False
+        if e.get("last_where"):
+            last = max(calls, key=lambda r: (r["event_time"], r["message_id"]))
+            props = json.loads(last["properties"]) if last["properties"] else {}
+            return all(self._property(f, props) for f in e["last_where"])
+        return True
+
+    def _time(self, test, when):
+        op, v = test["op"], test["value"]
+        if op == "within_last_days":
+            return self.now - timedelta(days=v) <= when <= self.now
+        if op == "more_than_days_ago":
+            return when < self.now - timedelta(days=v)
+        return when < _parse_date(v) if op == "before" else when > _parse_date(v)
+
+    def _sequence(self, s, c):
+        window = self._window(s)
+        span = timedelta(hours=s["within_hours"])
+        thens = [r["event_time"] for r in self._calls(s["then"], c)]
+        for a in self._calls(s["first"], c, window=window):
+            followed = any(a["event_time"] < t <= a["event_time"] + span for t in thens)
+            if s.get("then_missing"):
+                if a["event_time"] + span <= self.now and not followed:
+                    return True
+            elif followed:
+                return True
+        return False
+
+    def _regular(self, r, c):
+        unit = 86400 if r.get("unit", "day") == "day" else 7 * 86400
+        start = self.now - timedelta(seconds=unit * r["of_last"])
+        periods = {math.floor((self.now - row["event_time"]).total_seconds() / unit)
+                   for row in self._calls(r, c, window=lambda t: start < t <= self.now)}
+        return len(periods) >= r["at_least"]
+
+    def _lapsed(self, r, c):
+        calls = self._calls(r, c)
+        return bool(calls) and max(row["event_time"] for row in calls) < self.now - timedelta(days=r["days"])
+
+    def _trait_held(self, t, c):
+        if not self._trait({"key": t["key"], "op": "equals", "value": t["value"]}, c):
+            return False
+        v = t["value"]
+        encodings = {json.dumps(v, separators=(",", ":"), ensure_ascii=False)}
+        if not isinstance(v, (bool, str)) and float(v).is_integer():
+            encodings |= {json.dumps(int(v)), json.dumps(float(v))}
+        cut = self.now - timedelta(days=t["days"])
+        rows = [r for r in self.changes if r["cdp_id"] == c and r["key"] == t["key"]]
+        before = [r for r in rows if r["event_time"] <= cut]
+        if not before:
+            return False
+        last = max(before, key=lambda r: (r["event_time"], r["changed_at"], r["change_id"]))
+        if last["action"] != "set" or last["value"] not in encodings:
+            return False
+        return all(r["action"] == "set" and r["value"] in encodings for r in rows if r["event_time"] > cut)
+
+    def _bucket(self, b, c):
+        n = bucket(f"{self.tenant_id}:{b['salt']}:{c}")
+        return round(b.get("from_percent", 0) * 100) <= n < round(b["to_percent"] * 100)
 
     def _property(self, f, props):
         raw = _prop(props, f["property"])
@@ -153,4 +238,14 @@ def _compare(op, v, text, number, when, now) -> bool:
         return when is not None and when < now - timedelta(days=v)
     if op == "in_next_days":
         return when is not None and now <= when <= now + timedelta(days=v)
+    if op == "anniversary_in_next_days":
+        if when is None:
+            return False
+        for i in range(v + 1):
+            day = (now + timedelta(days=i)).date()
+            if (when.month, when.day) == (day.month, day.day):
+                return True
+            if (when.month, when.day) == (2, 29) and (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+                return True
+        return False
     raise ValueError(op)
