@@ -162,6 +162,7 @@ def _mount_routers() -> None:
     from customers.computed_api import router as computed_traits_router
     from identity.api import router as identity_router
     from operations.api import router as operations_router
+    from segments.api import customer_router as customer_segments_router
     from segments.api import router as segments_router
     from tenancy.api import router as tenancy_router
     from tracking.api import beacon_router, source_config_router
@@ -173,6 +174,7 @@ def _mount_routers() -> None:
     # Before /customers, whose /{cdp_id} would otherwise take "computed-traits" for an id.
     api.add_router("/customers/computed-traits", computed_traits_router)
     api.add_router("/customers", customers_router)
+    api.add_router("/customers", customer_segments_router)  # /customers/{id}/segments: segments' own read
     api.add_router("/v1", tracking_router)
     api.add_router("/beacon", beacon_router)
     api.add_router("/sourceConfig", source_config_router)

@@ -94,6 +94,8 @@ class ApiContentTypeMiddleware:
     is still refused there (400)."""
 
     ACCEPTED = ("application/json", "text/plain")  # Segment's browser SDK beacons send text/plain
+    # Uploads whose body is a file: a manual list's members as CSV.
+    CSV_ROUTES = re.compile(r"^/api/segments/\d+/members/import$")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -106,7 +108,8 @@ class ApiContentTypeMiddleware:
             and int(request.META.get("CONTENT_LENGTH") or 0) > 0
         ):
             content_type = request.content_type or ""
-            if content_type not in self.ACCEPTED and not content_type.endswith("+json"):
+            csv_ok = content_type == "text/csv" and self.CSV_ROUTES.match(request.path)
+            if content_type not in self.ACCEPTED and not content_type.endswith("+json") and not csv_ok:
                 return problem_response(
                     request, status=415, type_slug="unsupported-media-type",
                     detail=f"Send the body as application/json, not {content_type or 'an unnamed type'}.",

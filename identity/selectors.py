@@ -57,6 +57,29 @@ def known_user_ids(engine, *, tenant: TenantRef, values: list[str]) -> set[str]:
     return known
 
 
+def identifier_owners(*, tenant: TenantRef, identifiers: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The customers many identifiers resolve to, in a few reads: {(id_type, value as given): cdp_id}.
+    Blocked, malformed and unknown identifiers are left out."""
+    rules, engine = rules_for(tenant.id), get_engine()
+    normalized = {}
+    for id_type, value in identifiers:
+        stored = normalize(id_type, value, rules)
+        if stored is not None:
+            normalized.setdefault((id_type, stored), []).append((id_type, value))
+    found = {}
+    for chunk in engine.chunks(sorted({v for _, v in normalized})):
+        for r in engine.execute(sql.IDENTITIES_BY_VALUES, {"tenant_id": tenant.slug, "values": chunk}):
+            for given in normalized.get((r["id_type"], r["id_value"]), ()):
+                found[given] = r["cdp_id"]
+    return found
+
+
+def live_customers(*, tenant: TenantRef, cdp_ids) -> set[str]:
+    """Which of these ids are customers now (not merged away, not erased)."""
+    engine = get_engine()
+    return {r["cdp_id"] for r in identities_of_customers(engine, tenant=tenant, cdp_ids=sorted(set(cdp_ids)))}
+
+
 def identities_of_customers(engine, *, tenant: TenantRef, cdp_ids) -> list[dict]:
     """The identifiers of some customers (type, value, cdp_id, first and last seen)."""
     rows = []

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
+from kernel.errors import InvalidInput
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from segments import selectors, services
+from segments.lists import refs_from_csv
+from segments.types import MemberRef
 from tenancy.auth import TenantAuth
 
 router = Router(tags=["segments"], auth=TenantAuth("segments"))
@@ -29,7 +32,9 @@ DEFINITION_EXAMPLE = {"all": [{"type": "trait", "key": "plan", "op": "equals", "
 class SegmentIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
-    definition: Definition = Field(..., examples=[DEFINITION_EXAMPLE], description=DEFINITION_HELP)
+    kind: Literal["rules", "manual"] = Field("rules", description="rules: the definition decides; manual: a list whose members are "
+                                                                  "uploaded or edited (POST .../members), with no definition.")
+    definition: Definition | None = Field(None, examples=[DEFINITION_EXAMPLE], description=DEFINITION_HELP + " Required for rules.")
     refresh_minutes: int = Field(5, ge=1, le=24 * 60)
 
 
@@ -44,6 +49,7 @@ class SegmentOut(Schema):
     id: int
     name: str
     description: str
+    kind: str
     definition: dict[str, Any]
     version: int
     refresh_minutes: int
@@ -86,6 +92,36 @@ class SegmentHistoryOut(Schema):
     members: int
 
 
+class MemberRefIn(Schema):
+    cdp_id: str = Field("", max_length=64, description="The customer's id; or name it by an identifier:")
+    type: str = Field("", max_length=32, description="An identifier type (email, user_id, phone, ...).")
+    value: str = Field("", max_length=1024)
+
+
+class ListEditIn(Schema):
+    add: list[MemberRefIn] = Field(default_factory=list, max_length=10_000)
+    remove: list[MemberRefIn] = Field(default_factory=list, max_length=10_000)
+    replace: bool = Field(False, description="Make the list exactly `add` (those not in it leave).")
+
+
+class ListEditOut(Schema):
+    added: int
+    removed: int
+    members: int
+    unknown: list[str] = Field(..., description="The first 20 references that name no customer of this tenant.")
+    unknown_count: int
+
+
+class ListImportQuery(Schema):
+    mode: Literal["add", "remove", "replace"] = "add"
+
+
+class CustomerSegmentOut(Schema):
+    segment_id: int
+    name: str
+    entered_at: datetime
+
+
 class SegmentMembersQuery(Schema):
     at: datetime | None = Field(None, description="Members at this past time, from the membership log (default: now).")
 
@@ -104,7 +140,7 @@ def segment_list(request: HttpRequest, page: Query[PageParams]):
 def segment_create(request: HttpRequest, payload: SegmentIn):
     return Status(201, services.segment_create(tenant=request.auth.tenant, name=payload.name, description=payload.description,
                                                definition=_raw(payload, "definition"), refresh_minutes=payload.refresh_minutes,
-                                               actor=request.auth.actor))
+                                               actor=request.auth.actor, kind=payload.kind))
 
 
 @router.post("/preview", response=SegmentPreviewOut, summary="How many customers a definition holds for now, and a sample, without saving")
@@ -158,3 +194,68 @@ def segment_members(request: HttpRequest, segment_id: int, page: Query[PageParam
             openapi_extra=problems(404))
 def segment_history(request: HttpRequest, segment_id: int):
     return selectors.segment_history(tenant=request.auth.tenant, segment_id=segment_id)
+
+
+@router.get("/{segment_id}/explain/{cdp_id}", response=dict[str, Any], summary="Why a customer is in the segment, or not",
+            description="The definition's tree: at each node whether it holds now; at each condition the values it was decided on "
+                        "(a trait's value and time, the matching calls' count, first and last time, the bucket...). `member` and "
+                        "`member_since` say what the last refresh decided.", openapi_extra=problems(404))
+def segment_explain(request: HttpRequest, segment_id: int, cdp_id: str):
+    return selectors.segment_explain(tenant=request.auth.tenant, segment_id=segment_id, cdp_id=cdp_id)
+
+
+def _refs(items: list[MemberRefIn], field: str) -> list[MemberRef]:
+    refs, errors = [], []
+    for i, item in enumerate(items):
+        if item.cdp_id.strip():
+            refs.append(MemberRef(cdp_id=item.cdp_id.strip()))
+        elif item.type.strip() and item.value.strip():
+            refs.append(MemberRef(id_type=item.type.strip().lower(), value=item.value.strip()))
+        else:
+            errors.append({"field": f"{field}[{i}]", "message": "a cdp_id, or an identifier type and value"})
+    if errors:
+        raise InvalidInput("Name each customer by cdp_id or by an identifier (type and value).", errors=errors)
+    return refs
+
+
+@router.post("/{segment_id}/members", response=ListEditOut, summary="Add customers to a manual list, or remove them",
+             openapi_extra=problems(404, 409))
+def segment_list_edit(request: HttpRequest, segment_id: int, payload: ListEditIn):
+    return services.segment_list_edit(tenant=request.auth.tenant, segment_id=segment_id, actor=request.auth.actor,
+                                      add=_refs(payload.add, "add"), remove=_refs(payload.remove, "remove"), replace=payload.replace)
+
+
+@router.post("/{segment_id}/members/import", response=ListEditOut, summary="Upload a manual list's members as CSV",
+             description="The body is CSV (text/csv) whose header names each column: cdp_id, or an identifier type (email, user_id, "
+                         "phone, ...); each row names one customer by its first non-empty column. `mode` adds them, removes them, or "
+                         "makes the list exactly the file.",
+             openapi_extra={**problems(404, 409), "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+def segment_list_import(request: HttpRequest, segment_id: int, query: Query[ListImportQuery]):
+    selectors.segment_get(tenant=request.auth.tenant, segment_id=segment_id)  # 404 before reading the file
+    try:
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("The file is not UTF-8 text; export it as CSV UTF-8.", errors=[{"field": "body", "message": "UTF-8 CSV"}]) from None
+    refs = refs_from_csv(text)
+    return services.segment_list_edit(tenant=request.auth.tenant, segment_id=segment_id, actor=request.auth.actor,
+                                      add=refs if query.mode != "remove" else [], remove=refs if query.mode == "remove" else [],
+                                      replace=query.mode == "replace")
+
+
+@router.get("/{segment_id}/members.csv", summary="The current members as CSV (cdp_id, entered_at, user_id, email)",
+            openapi_extra={**problems(404), "responses": {200: {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}}})
+def segment_members_csv(request: HttpRequest, segment_id: int):
+    tenant = request.auth.tenant
+    lines = selectors.segment_members_csv(tenant=tenant, segment_id=segment_id)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment_id}-{tenant.slug}.csv"'
+    return response
+
+
+customer_router = Router(tags=["segments"], auth=TenantAuth("segments"))
+
+
+@customer_router.get("/{cdp_id}/segments", response=list[CustomerSegmentOut], summary="The segments a customer is in now, and since when",
+                     openapi_extra=problems(404))
+def customer_segments(request: HttpRequest, cdp_id: str):
+    return selectors.customer_segments(tenant=request.auth.tenant, cdp_id=cdp_id, known=True)

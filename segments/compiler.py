@@ -28,8 +28,10 @@ class Compiled:
     sql: str
     params: dict = field(default_factory=dict)
 
+    returns: dict = field(default_factory=dict)
+
     def statement(self, name: str = "segments.audience") -> Statement:
-        return Statement(name=name, sql=self.sql)
+        return Statement(name=name, sql=self.sql, returns=self.returns)
 
 
 @dataclass
@@ -343,3 +345,97 @@ COMPILERS: dict[str, Callable[[dict, _Context], str]] = {
     "consent": _consent,
     "segment": _segment,
 }
+
+
+# --- explanations --------------------------------------------------------------------------------
+
+def leaves(tree: dict, path: str = "$") -> list[tuple[str, dict]]:
+    """The conditions of a tree with their JSON paths, in order."""
+    if "all" in tree or "any" in tree:
+        key = "all" if "all" in tree else "any"
+        return [leaf for i, member in enumerate(tree[key]) for leaf in leaves(member, f"{path}.{key}[{i}]")]
+    if "not" in tree:
+        return leaves(tree["not"], f"{path}.not")
+    return [(path, tree)]
+
+
+def compile_leaves(tree: dict, *, tenant_id: str, cdp_id: str, now: datetime) -> Compiled:
+    """One statement naming (`leaf`, its position in `leaves`) each condition that holds for one customer."""
+    ctx = _Context(now=now, params={"tenant_id": tenant_id, "cdp_id": cdp_id})
+    one = "(SELECT DISTINCT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id) AS u"
+    branches = [f"SELECT {i} AS leaf FROM {one} WHERE {COMPILERS[c['type']](c, ctx)}" for i, (_, c) in enumerate(leaves(tree))]
+    return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params)
+
+
+_FACT = "SELECT {leaf} AS leaf, '{fact}' AS fact, {calls} AS calls, {first} AS first_at, {last} AS last_at, {value} AS value"
+_NO = {"calls": "{null(bigint)}", "first": "{null(timestamp)}", "last": "{null(timestamp)}", "value": "{null(string)}"}
+FACT_TYPES = {"leaf": "bigint", "calls": "bigint", "first_at": "timestamp", "last_at": "timestamp"}
+
+
+def _fact(leaf: int, fact: str, rest: str, **columns) -> str:
+    return _FACT.format(leaf=leaf, fact=fact, **{**_NO, **columns}) + " " + rest
+
+
+def _calls_fact(leaf: int, fact: str, tests: list[str]) -> str:
+    return _fact(leaf, fact, f"FROM {{events}} WHERE {' AND '.join([*tests, 'cdp_id = :cdp_id'])}", calls="COUNT(*)",
+                 first="MIN(event_time)", last="MAX(event_time)")
+
+
+def _trait_fact(leaf: int, key: str) -> str:
+    return _fact(leaf, "trait", f"FROM {{traits}} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id AND key = {key}",
+                 first="time_value", last="updated_at", value="value")
+
+
+def _facts_of(leaf: int, c: dict, ctx: _Context) -> list[str]:
+    """What the explanation shows of a condition for one customer: the values it was decided on."""
+    kind = c["type"]
+    if kind == "trait":
+        return [_trait_fact(leaf, ctx.param(c["key"]))]
+    if kind == "trait_held":
+        key = ctx.param(c["key"])
+        return [_trait_fact(leaf, key),
+                _fact(leaf, "writes", f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id AND key = {key}",
+                      calls="COUNT(*)", first="MIN(event_time)", last="MAX(event_time)")]
+    if kind == "event":
+        tests = _step_tests(c, ctx) + _window_tests(c, ctx)
+        facts = [_calls_fact(leaf, "calls", tests)]
+        if c.get("last_where"):
+            latest = (f"SELECT event_time, properties, ROW_NUMBER() OVER (ORDER BY event_time DESC, message_id DESC) AS position "
+                      f"FROM {{events}} WHERE {' AND '.join([*tests, 'cdp_id = :cdp_id'])}")
+            facts.append(_fact(leaf, "last_call", f"FROM ({latest}) AS l WHERE position = 1", last="event_time", value="properties"))
+        return facts
+    if kind == "sequence":
+        return [_calls_fact(leaf, "first", _step_tests(c["first"], ctx) + _window_tests(c, ctx)),
+                _calls_fact(leaf, "then", _step_tests(c["then"], ctx))]
+    if kind == "regular":
+        unit = _UNIT_SECONDS[c.get("unit", "day")]
+        start = ctx.param(ctx.now - timedelta(seconds=unit * int(c["of_last"])))
+        tests = [*_step_tests(c, ctx), f"event_time > {start}", f"event_time <= {ctx.param(ctx.now)}", "cdp_id = :cdp_id"]
+        period = f"{{age_bucket(event_time, {ctx.param(ctx.now.timestamp())}, {ctx.param(float(unit))})}}"
+        return [_calls_fact(leaf, "calls", tests[:-1]),
+                _fact(leaf, "periods", f"FROM {{events}} WHERE {' AND '.join(tests)}", calls=f"COUNT(DISTINCT {period})")]
+    if kind == "lapsed":
+        return [_calls_fact(leaf, "calls", _step_tests(c, ctx))]
+    if kind == "identifier":
+        return [_fact(leaf, "identifiers", f"FROM {{identities}} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id "
+                                           f"AND id_type = {ctx.param(c['id_type'])}", calls="COUNT(*)", first="MIN(first_seen_at)",
+                      last="MAX(last_seen_at)")]
+    if kind == "consent":
+        channel, purpose = ctx.param(c["channel"].strip().lower()), ctx.param(c["purpose"].strip().lower())
+        latest = (f"SELECT channel, granted, updated_at, ROW_NUMBER() OVER (ORDER BY updated_at DESC, channel DESC) AS position "
+                  f"FROM {{consents}} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id AND purpose = {purpose} "
+                  f"AND (channel = {channel} OR channel = '*')")
+        return [_fact(leaf, "consent", f"FROM ({latest}) AS d WHERE position = 1", last="updated_at",
+                      value="CASE WHEN granted THEN 'granted' ELSE 'denied' END || ' for ' || channel")]
+    if kind == "segment":
+        return [_fact(leaf, "member", f"FROM {{segment_members}} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id "
+                                      f"AND segment_id = {ctx.param(int(c['segment_id']))}", last="entered_at")]
+    return []  # bucket: worked out in Python (lakehouse.functions.bucket), no read
+
+
+def compile_facts(tree: dict, *, tenant_id: str, cdp_id: str, now: datetime) -> Compiled | None:
+    """One statement of the values each condition was decided on for one customer (leaf, fact,
+    calls, first_at, last_at, value), or None when no condition reads any."""
+    ctx = _Context(now=now, params={"tenant_id": tenant_id, "cdp_id": cdp_id})
+    branches = [sql for i, (_, c) in enumerate(leaves(tree)) for sql in _facts_of(i, c, ctx)]
+    return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params, returns=FACT_TYPES) if branches else None

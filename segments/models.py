@@ -3,10 +3,14 @@ from django.db import models
 
 
 class Segment(models.Model):
+    KINDS = [("rules", "Rules"), ("manual", "Manual list")]
+
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    definition = models.JSONField(help_text="The condition tree (segments/definitions.py).")
+    kind = models.CharField(max_length=16, choices=KINDS, default="rules",
+                            help_text="rules: the definition decides the members; manual: a list edited by upload, the API or manage.py.")
+    definition = models.JSONField(help_text="The condition tree (segments/definitions.py); empty for a manual list.")
     version = models.IntegerField(default=1)
     refresh_minutes = models.IntegerField(default=5, help_text="How often the scheduler refreshes it.")
     members = models.BigIntegerField(default=0, help_text="Members after the last refresh.")

@@ -1,16 +1,22 @@
 """Reading segments: definitions, runs, current and past members, size over time, a customer's segments."""
 from __future__ import annotations
 
+import csv
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
+from identity.selectors import identities_of_customers, live_customers
+from kernel.csvcells import csv_cell
 from kernel.errors import NotFound
 from kernel.pagination import Page, page_of
+from kernel.times import api_time
 from lakehouse import get_engine
+from lakehouse.functions import bucket
 from segments import sql
-from segments.compiler import compile_audience, compile_count
+from segments.compiler import compile_audience, compile_count, compile_facts, compile_leaves, leaves
 from segments.models import Segment, SegmentRun
 from segments.types import HistoryDay, Member, Preview, SegmentInfo
 from tenancy.types import TenantRef
@@ -64,6 +70,43 @@ def segment_members(*, tenant: TenantRef, segment_id: int, limit: int, offset: i
     return Page(items=[Member(**r) for r in rows[:limit]], limit=limit, offset=offset, has_more=len(rows) > limit, total=total)
 
 
+EXPORT_PAGE = 1000
+
+
+def segment_members_csv(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
+    """The current members as CSV lines (cdp_id, entered_at, user_id, email), read a thousand at a
+    time by cdp_id, so a large segment streams without being held."""
+    row = segment_row(tenant, segment_id)
+    engine = get_engine()
+    buffer = _Line()
+    writer = csv.writer(buffer)
+
+    def lines():
+        yield writer.writerow(["cdp_id", "entered_at", "user_id", "email"])
+        after = ""
+        while True:
+            page = engine.execute(sql.MEMBERS_AFTER, {"tenant_id": tenant.slug, "segment_id": row.id, "after": after,
+                                                      "limit": EXPORT_PAGE}).dicts()
+            if not page:
+                return
+            ids: dict[str, dict] = {}
+            for i in identities_of_customers(engine, tenant=tenant, cdp_ids=[m["cdp_id"] for m in page]):
+                if i["id_type"] in ("user_id", "email"):
+                    ids.setdefault(i["cdp_id"], {}).setdefault(i["id_type"], i["id_value"])
+            for m in page:
+                known = ids.get(m["cdp_id"], {})
+                yield writer.writerow([csv_cell(m["cdp_id"]), api_time(m["entered_at"]), csv_cell(known.get("user_id", "")),
+                                       csv_cell(known.get("email", ""))])
+            after = page[-1]["cdp_id"]
+
+    return lines()
+
+
+class _Line:
+    def write(self, text: str) -> str:
+        return text
+
+
 def segment_history(*, tenant: TenantRef, segment_id: int, days: int = 30, now: datetime | None = None) -> list[HistoryDay]:
     """Entries, exits and the size at the end of each UTC day over the last `days` (oldest first)."""
     row = segment_row(tenant, segment_id)
@@ -87,12 +130,59 @@ def segment_runs(*, tenant: TenantRef, segment_id: int, limit: int = 10) -> list
     return list(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id=segment_row(tenant, segment_id).id).order_by("-id")[:limit])
 
 
-def customer_segments(*, tenant: TenantRef, cdp_id: str) -> list[dict]:
-    """The segments a customer is in now, with when each was entered."""
+def customer_segments(*, tenant: TenantRef, cdp_id: str, known: bool = False) -> list[dict]:
+    """The segments a customer is in now, with when each was entered. `known`: NotFound unless
+    the customer exists (the API's answer for an id of nobody, or of another tenant)."""
+    if known and not live_customers(tenant=tenant, cdp_ids=[cdp_id]):
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
     rows = get_engine().execute(sql.CUSTOMER_SEGMENTS, {"tenant_id": tenant.slug, "cdp_id": cdp_id}).dicts()
     names = dict(Segment.objects.filter(tenant_id=tenant.id, id__in=[r["segment_id"] for r in rows]).values_list("id", "name"))
     return [{"segment_id": r["segment_id"], "name": names.get(r["segment_id"], ""), "entered_at": r["entered_at"]} for r in rows
             if r["segment_id"] in names]
+
+
+def segment_explain(*, tenant: TenantRef, segment_id: int, cdp_id: str, now: datetime | None = None) -> dict:
+    """Why a customer is in a segment, or not: the definition's tree with, at each node, whether it
+    holds now and, at each condition, the values it was decided on (the trait's value and time,
+    the matching calls' count and last time, the bucket...). Also whether the last refresh put
+    the customer in, and since when (a refresh since may have changed it)."""
+    row = segment_row(tenant, segment_id)
+    now = (now or timezone.now()).astimezone(UTC)
+    engine = get_engine()
+    membership = next((r for r in customer_segments(tenant=tenant, cdp_id=cdp_id) if r["segment_id"] == row.id), None)
+    out = {"segment_id": row.id, "cdp_id": cdp_id, "at": now, "kind": row.kind, "member": membership is not None,
+           "member_since": membership["entered_at"] if membership else None}
+    if row.kind == "manual":
+        out["holds"], out["tree"] = out["member"], None
+        return out
+    tests = compile_leaves(row.definition, tenant_id=tenant.slug, cdp_id=cdp_id, now=now)
+    held = {r["leaf"] for r in engine.execute(tests.statement("segments.explain_leaves"), tests.params)}
+    facts: dict[int, list[dict]] = {}
+    compiled = compile_facts(row.definition, tenant_id=tenant.slug, cdp_id=cdp_id, now=now)
+    if compiled is not None:
+        for r in engine.execute(compiled.statement("segments.explain_facts"), compiled.params).dicts():
+            facts.setdefault(r.pop("leaf"), []).append({k: v for k, v in r.items() if v is not None})
+    positions = {path: i for i, (path, _) in enumerate(leaves(row.definition))}
+    out["tree"] = _explained(row.definition, "$", positions, held, facts, tenant, cdp_id)
+    out["holds"] = out["tree"]["holds"]
+    return out
+
+
+def _explained(tree: dict, path: str, positions: dict, held: set, facts: dict, tenant: TenantRef, cdp_id: str) -> dict:
+    if "all" in tree or "any" in tree:
+        key = "all" if "all" in tree else "any"
+        children = [_explained(m, f"{path}.{key}[{i}]", positions, held, facts, tenant, cdp_id) for i, m in enumerate(tree[key])]
+        holds = all(c["holds"] for c in children) if key == "all" else any(c["holds"] for c in children)
+        return {"path": path, "group": key, "holds": holds, "children": children}
+    if "not" in tree:
+        child = _explained(tree["not"], f"{path}.not", positions, held, facts, tenant, cdp_id)
+        return {"path": path, "group": "not", "holds": not child["holds"], "children": [child]}
+    i = positions[path]
+    found = facts.get(i, [])
+    if tree["type"] == "bucket":
+        drawn = bucket(f"{tenant.slug}:{tree['salt']}:{cdp_id}")
+        found = [{"fact": "bucket", "calls": drawn, "value": f"{drawn / 100:.2f}%"}]
+    return {"path": path, "condition": tree, "holds": i in held, "facts": found}
 
 
 def membership_changes_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int = 10_000) -> list[dict]:

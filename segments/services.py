@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from identity.selectors import alias_target, identifier_owners, live_customers
 from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
 from operations.leases import lease_acquire, lease_release
@@ -24,7 +25,7 @@ from segments.definitions import definition_errors, referenced_segments
 from segments.models import Segment, SegmentRun, SegmentVersion
 from segments.selectors import segment_info, segment_row
 from segments.tables import MEMBERS, MEMBERSHIP_LOG
-from segments.types import SegmentInfo
+from segments.types import ListEdit, MemberRef, SegmentInfo
 from tenancy.selectors import tenant_ref_by_id, tenants_by_id
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
@@ -74,16 +75,28 @@ def _refuse_cycle(tenant: TenantRef, definition: dict, segment_id: int | None) -
         raise InvalidInput(f"A segment cannot contain itself: {chain}.", errors=[{"field": "definition", "message": f"cycle: {chain}"}])
 
 
-def segment_create(*, tenant: TenantRef, name: str, definition: dict, actor: str, description: str = "",
-                   refresh_minutes: int = 5) -> SegmentInfo:
+def segment_create(*, tenant: TenantRef, name: str, definition: dict | None, actor: str, description: str = "",
+                   refresh_minutes: int = 5, kind: str = "rules") -> SegmentInfo:
+    """A segment decided by its rules (`definition`), or a manual list (`kind="manual"`, no
+    definition: its members are edited by `segment_list_edit`)."""
     name = name.strip()
     if not name:
         raise InvalidInput("Give the segment a name.", errors=[{"field": "name", "message": "must not be empty"}])
-    definition_checked(tenant, definition)
+    if kind == "manual":
+        if definition:
+            raise InvalidInput("A manual list has no definition: its members are uploaded or edited.",
+                               errors=[{"field": "definition", "message": "leave it out for a manual list"}])
+        definition = {}
+    elif kind == "rules":
+        if definition is None:
+            raise InvalidInput("Give the segment a definition.", errors=[{"field": "definition", "message": "required"}])
+        definition_checked(tenant, definition)
+    else:
+        raise InvalidInput("A segment is decided by rules or is a manual list.", errors=[{"field": "kind", "message": "rules or manual"}])
     try:
         with transaction.atomic():
             row = Segment.objects.create(tenant_id=tenant.id, name=name, description=description, definition=definition,
-                                         refresh_minutes=refresh_minutes, created_by=actor)
+                                         refresh_minutes=refresh_minutes, created_by=actor, kind=kind)
             SegmentVersion.objects.create(segment=row, version=1, definition=definition, created_by=actor)
     except IntegrityError:
         raise Conflict(f"A segment named '{name}' already exists.") from None
@@ -94,7 +107,10 @@ def segment_create(*, tenant: TenantRef, name: str, definition: dict, actor: str
 def segment_update(*, tenant: TenantRef, segment_id: int, actor: str, changes: dict) -> SegmentInfo:
     """Change the name, description, refresh interval or definition; a new definition is a new version."""
     row = segment_row(tenant, segment_id)
-    if "definition" in changes and changes["definition"] != row.definition:
+    if row.kind == "manual" and changes.get("definition"):
+        raise InvalidInput("A manual list has no definition: edit its members instead.",
+                           errors=[{"field": "definition", "message": "a manual list has none"}])
+    if "definition" in changes and changes["definition"] is not None and changes["definition"] != row.definition:
         row.definition = definition_checked(tenant, changes["definition"], segment_id=row.id)
         row.version += 1
         SegmentVersion.objects.create(segment=row, version=row.version, definition=row.definition, created_by=actor)
@@ -167,10 +183,35 @@ def segment_refresh_execute(run_id: int) -> SegmentRun:
 
 def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime) -> tuple[int, int, int]:
     engine = get_engine()
-    compiled = compile_audience(row.definition, tenant_id=tenant.slug, now=now)
-    audience = {r["cdp_id"] for r in engine.execute(compiled.statement(), compiled.params)}
     stored = {r["cdp_id"] for r in engine.execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id})}
-    entered, exited = sorted(audience - stored), sorted(stored - audience)
+    if row.kind == "manual":
+        audience = _list_followed(tenant, stored)
+    else:
+        compiled = compile_audience(row.definition, tenant_id=tenant.slug, now=now)
+        audience = {r["cdp_id"] for r in engine.execute(compiled.statement(), compiled.params)}
+    entered, exited = _write_changes(tenant, row, run_id, now, entered=audience - stored, exited=stored - audience)
+    logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": len(audience), "cdp_entered": entered,
+                                            "cdp_exited": exited})
+    return entered, exited, len(audience)
+
+
+def _list_followed(tenant: TenantRef, stored: set[str]) -> set[str]:
+    """A manual list's members after merges: a member merged into another customer is replaced by
+    that customer; one erased leaves."""
+    live = live_customers(tenant=tenant, cdp_ids=stored)
+    followed = set(live)
+    for gone in stored - live:
+        target = alias_target(tenant=tenant, cdp_id=gone)
+        if target:
+            followed.add(target)
+    return followed
+
+
+def _write_changes(tenant: TenantRef, row: Segment, run_id: int, now: datetime, *, entered: set[str], exited: set[str]) -> tuple[int, int]:
+    """Record entries and exits: the append-only log and the current members, in one lakehouse
+    transaction on the engines that have them."""
+    engine = get_engine()
+    entered, exited = sorted(entered), sorted(exited)
     log = [{"tenant_id": tenant.slug, "change_id": uuid.uuid4().hex, "segment_id": row.id, "cdp_id": cdp_id, "change": change,
             "changed_at": now, "run_id": run_id} for change, ids in (("entered", entered), ("exited", exited)) for cdp_id in ids]
     with engine.transaction():
@@ -180,9 +221,62 @@ def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime) -> tuple
             engine.insert_many(MEMBERS, [{"tenant_id": tenant.slug, "segment_id": row.id, "cdp_id": c, "entered_at": now} for c in entered])
         for chunk in engine.chunks(exited, writes=True):
             engine.delete(sql.DELETE_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id, "cdp_ids": chunk})
-    logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": len(audience), "cdp_entered": len(entered),
-                                            "cdp_exited": len(exited)})
-    return len(entered), len(exited), len(audience)
+    return len(entered), len(exited)
+
+
+# --- manual lists --------------------------------------------------------------------------------
+
+MAX_LIST_EDIT = 100_000
+
+
+def segment_list_edit(*, tenant: TenantRef, segment_id: int, actor: str, add: list[MemberRef] = (), remove: list[MemberRef] = (),
+                      replace: bool = False, now: datetime | None = None) -> ListEdit:
+    """Add customers to a manual list and remove others, each named by cdp_id or by an identifier;
+    `replace` makes the list exactly `add`. Identifiers that resolve to nobody are reported, not
+    fatal. Recorded like a refresh: a run, the membership log, the audit trail."""
+    row = segment_row(tenant, segment_id)
+    if row.kind != "manual":
+        raise InvalidInput(f"{row.name} is decided by its rules; only a manual list's members are edited.",
+                           errors=[{"field": "kind", "message": "not a manual list"}])
+    if len(add) + len(remove) > MAX_LIST_EDIT:
+        raise InvalidInput(f"At most {MAX_LIST_EDIT:,} customers an edit; split the file.",
+                           errors=[{"field": "add", "message": f"at most {MAX_LIST_EDIT} in all"}])
+    adding, unknown_add = _resolve(tenant, add)
+    removing, unknown_remove = _resolve(tenant, remove)
+    unknown = unknown_add + unknown_remove
+    now = (now or timezone.now()).astimezone(UTC)
+    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, kind="edit", trigger=f"edited by {actor}", version=row.version,
+                                    clock=now)
+    lease = f"segment-refresh-{row.id}"
+    token = lease_acquire(lease, seconds=REFRESH_LEASE_SECONDS)
+    if token is None:
+        SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error="a refresh of it was running")
+        raise Conflict(f"{row.name} is being changed by another edit or refresh; try again when that ends.")
+    try:
+        stored = {r["cdp_id"] for r in get_engine().execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id})}
+        wanted = adding if replace else (stored | adding) - removing
+        entered, exited = _write_changes(tenant, row, run.id, now, entered=wanted - stored, exited=stored - wanted)
+    except Exception as exc:
+        SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    finally:
+        lease_release(lease, token)
+    SegmentRun.objects.filter(id=run.id).update(state="succeeded", finished_at=timezone.now(), members=len(wanted), entered=entered,
+                                                exited=exited)
+    Segment.objects.filter(id=row.id).update(members=len(wanted), last_refreshed_at=now)
+    audit_record(tenant=tenant, actor=actor, action="segment.members", target=row.name,
+                 details={"added": entered, "removed": exited, "unknown": len(unknown), "replace": replace})
+    return ListEdit(added=entered, removed=exited, members=len(wanted), unknown=unknown[:20], unknown_count=len(unknown))
+
+
+def _resolve(tenant: TenantRef, refs) -> tuple[set[str], list[str]]:
+    """cdp_ids for references (a cdp_id, or an identifier type and value), and those that name nobody."""
+    ids = {r.cdp_id for r in refs if r.cdp_id}
+    identifiers = [(r.id_type, r.value) for r in refs if not r.cdp_id]
+    owners = identifier_owners(tenant=tenant, identifiers=identifiers) if identifiers else {}
+    live = live_customers(tenant=tenant, cdp_ids=ids) if ids else set()
+    unknown = sorted(ids - live) + [f"{t}:{v}" for t, v in identifiers if (t, v) not in owners]
+    return live | set(owners.values()), unknown
 
 
 def segments_refresh_due(*, now: datetime | None = None) -> dict[str, int]:

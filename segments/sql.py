@@ -30,6 +30,20 @@ MEMBERS_PAGE = statement(
     returns={"entered_at": "timestamp"},
 )
 
+# Every member, a page at a time after the last one seen (exports: no OFFSET to rescan).
+MEMBERS_AFTER = statement(
+    "segments.members_after",
+    """
+    SELECT cdp_id, entered_at
+    FROM {segment_members}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id AND cdp_id > :after
+    ORDER BY cdp_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "segment_id": 1, "after": "", "limit": 10},
+    returns={"entered_at": "timestamp"},
+)
+
 # Members at a past time: each customer's last change at or before it, when that was an entry.
 MEMBERS_AT = statement(
     "segments.members_at",

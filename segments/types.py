@@ -10,6 +10,7 @@ class SegmentInfo:
     id: int
     name: str
     description: str
+    kind: str
     definition: dict
     version: int
     refresh_minutes: int
@@ -38,3 +39,21 @@ class HistoryDay:
 class Preview:
     members: int
     sample: list[str]
+
+
+@dataclass(frozen=True)
+class ListEdit:
+    """What a manual list's edit did."""
+    added: int
+    removed: int
+    members: int
+    unknown: list[str]  # identifiers that resolve to nobody (the first 20)
+    unknown_count: int
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A customer named for a manual list: by cdp_id, or by an identifier (type and value)."""
+    cdp_id: str = ""
+    id_type: str = ""
+    value: str = ""

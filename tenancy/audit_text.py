@@ -69,6 +69,9 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "segment.create": lambda t, d: f"created segment “{t}”",
     "segment.update": lambda t, d: f"changed segment “{t}” (now version {_plain(d.get('version'))})",
     "segment.delete": lambda t, d: f"deleted segment “{t}” and its members",
+    "segment.members": lambda t, d: (f"{'replaced' if d.get('replace') else 'edited'} the list “{t}”: {_plain(d.get('added'))} added, "
+                                     f"{_plain(d.get('removed'))} removed"
+                                     + (f", {_plain(d.get('unknown'))} not found" if d.get("unknown") else "")),
     "tenant.create": lambda t, d: f"created the tenant {t}",
     "tenant.update": lambda t, d: "changed the tenant's " + ", ".join(f"{k.replace('_', ' ')} to “{_plain(v)}”" for k, v in d.items()),
     "user.superuser": lambda t, d: f"made {t} a platform operator",

@@ -69,6 +69,10 @@ def _segment(tenant) -> dict:
     return {"segment_id": info.id}
 
 
+def _segment_and_customer(tenant) -> dict:
+    return {**_segment(tenant), **_customer(tenant)}
+
+
 FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/customers/{cdp_id}": _customer,
     "/api/customers/{cdp_id}/events": _customer,
@@ -89,6 +93,10 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/segments/{segment_id}/members": _segment,
     "/api/segments/{segment_id}/history": _segment,
     "/api/segments/{segment_id}/runs": _segment,
+    "/api/segments/{segment_id}/members/import": _segment,
+    "/api/segments/{segment_id}/members.csv": _segment,
+    "/api/segments/{segment_id}/explain/{cdp_id}": _segment_and_customer,
+    "/api/customers/{cdp_id}/segments": _customer,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

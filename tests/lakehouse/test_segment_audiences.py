@@ -280,3 +280,29 @@ def test_compiled_definitions_parse_as_databricks_sql():
             if table.name and table.db:
                 assert table.name in SCHEMA[table.catalog][table.db], table.name
         qualify(expression.copy(), schema=SCHEMA, dialect="databricks", catalog="main", db="cdp")
+
+
+def test_explanations_agree_with_the_reference_on_every_engine(loaded):
+    """For one customer: which conditions hold (one statement) and the values they were decided on
+    (one statement), the same on every engine and as the reference counts them."""
+    from segments.compiler import compile_facts, compile_leaves, leaves
+
+    engines, tenant_id, reference = loaded
+    rng = random.Random(5)
+    trees = [{"all": [random_condition(rng) for _ in range(4)]} for _ in range(4)]
+    for tree in trees:
+        for c in ("c01", "c06"):
+            expected = [i for i, (_, leaf) in enumerate(leaves(tree)) if reference.holds(leaf, c)]
+            tests = compile_leaves(tree, tenant_id=tenant_id, cdp_id=c, now=NOW)
+            facts = compile_facts(tree, tenant_id=tenant_id, cdp_id=c, now=NOW)
+            for name, engine in engines.items():
+                assert sorted(r["leaf"] for r in engine.execute(tests.statement(), tests.params)) == expected, (name, c, tree)
+                rows = engine.execute(facts.statement(), facts.params).dicts() if facts else []
+                for i, (_, leaf) in enumerate(leaves(tree)):
+                    if leaf["type"] == "event":
+                        calls = reference._calls(leaf, c, window=reference._window(leaf))
+                        fact = next(r for r in rows if r["leaf"] == i and r["fact"] == "calls")
+                        assert fact["calls"] == len(calls), (name, c, leaf)
+                        assert fact["last_at"] == (max(r["event_time"] for r in calls) if calls else None), (name, c, leaf)
+                    if leaf["type"] == "trait" and (c, leaf["key"]) in reference.traits:
+                        assert any(r["leaf"] == i and r["fact"] == "trait" for r in rows), (name, leaf)

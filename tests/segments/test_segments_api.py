@@ -119,3 +119,75 @@ def test_the_definition_schema_is_published(api):
     components = document["components"]["schemas"]
     assert "SegmentDefinition" in components and {"TraitCondition", "EventCondition", "AllGroup"} <= set(components)
     assert "discriminator" in str(components["SegmentDefinition"]) or "anyOf" in components["SegmentDefinition"]
+
+
+def test_manual_lists_by_api_csv_and_merges(api, people, tenant_a):
+    created = api.post("/api/segments", {"name": "VIP list", "kind": "manual"})
+    assert created.status_code == 201 and created.json()["kind"] == "manual" and created.json()["definition"] == {}
+    sid = created.json()["id"]
+    u1, u3 = _ids(api, ["u1"])[0], _ids(api, ["u3"])[0]
+    edit = api.post(f"/api/segments/{sid}/members", {"add": [{"cdp_id": u1}, {"type": "user_id", "value": "u2"},
+                                                            {"type": "email", "value": "nobody@example.com"}]})
+    assert edit.status_code == 200, edit.json()
+    assert edit.json() | {"unknown": None} == {"added": 2, "removed": 0, "members": 2, "unknown": None, "unknown_count": 1}
+    assert edit.json()["unknown"] == ["email:nobody@example.com"]
+    bad = api.post(f"/api/segments/{sid}/members", {"add": [{"type": "email"}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "add[0]"
+
+    # A CSV: header names the columns; each row its first non-empty cell.
+    csv_text = "user_id,email\nu3,\n,unknown@example.com\nu1,\n"
+    imported = api.client.post(f"/api/segments/{sid}/members/import?mode=replace", data=csv_text, content_type="text/csv", headers=api.headers)
+    assert imported.status_code == 200, imported.content
+    assert (imported.json()["added"], imported.json()["removed"], imported.json()["members"]) == (1, 1, 2)
+    members = sorted(m["cdp_id"] for m in api.get(f"/api/segments/{sid}/members").json()["items"])
+    assert members == sorted([u1, u3])
+    no_header = api.client.post(f"/api/segments/{sid}/members/import", data="u1 u2\n", content_type="text/csv", headers=api.headers)
+    assert no_header.status_code == 422
+
+    # Rules segments are not edited by hand, and a manual list has no definition.
+    rules = api.post("/api/segments", {"name": "Pro", "definition": PRO}).json()["id"]
+    assert api.post(f"/api/segments/{rules}/members", {"add": [{"cdp_id": u1}]}).status_code == 422
+    assert api.patch(f"/api/segments/{sid}", {"definition": PRO}).status_code == 422
+    assert api.post("/api/segments", {"name": "No rules"}).status_code == 422
+
+    # The customer's segments, and the list as CSV.
+    services.segment_refresh(tenant=tenant_a.ref, segment_id=rules, trigger="test")
+    mine = api.get(f"/api/customers/{u1}/segments").json()
+    assert {s["name"] for s in mine} == {"VIP list", "Pro"} and all(s["entered_at"].endswith("Z") for s in mine)
+    exported = api.client.get(f"/api/segments/{sid}/members.csv", headers=api.headers)
+    lines = b"".join(exported.streaming_content).decode().splitlines()
+    assert lines[0] == "cdp_id,entered_at,user_id,email" and sorted(line.split(",")[2] for line in lines[1:]) == ["u1", "u3"]
+
+
+def test_a_manual_list_follows_merges(api, people, sdk, tenant_a):
+    sid = api.post("/api/segments", {"name": "List", "kind": "manual"}).json()["id"]
+    u4 = _ids(api, ["u4"])[0]
+    api.post(f"/api/segments/{sid}/members", {"add": [{"cdp_id": u4}]})
+    # u4's anonymous visitor and u5 turn out to be one person: u4 merges with u5.
+    calls = [{"type": "identify", "userId": "u4", "traits": {"email": "same@example.com"}, "messageId": "m1", "timestamp": "2026-11-03T10:00:00Z"},
+             {"type": "identify", "userId": "u5", "traits": {"email": "same@example.com"}, "messageId": "m2", "timestamp": "2026-11-03T10:00:00Z"}]
+    assert sdk.post("/api/v1/batch", {"batch": calls}).status_code == 200
+    load_inbox()
+    survivor = _ids(api, ["u4"])[0]
+    run = services.segment_refresh(tenant=tenant_a.ref, segment_id=sid, trigger="test")
+    assert run.state == "succeeded"
+    members = [m["cdp_id"] for m in api.get(f"/api/segments/{sid}/members").json()["items"]]
+    assert members == [survivor]
+
+
+def test_explain_names_the_values_each_condition_was_decided_on(api, people, tenant_a):
+    definition = {"all": [PRO, {"type": "event", "event": "Order Completed", "count": {"op": "gte", "value": 2}},
+                          {"not": {"type": "bucket", "salt": "holdout", "to_percent": 0.01}}]}
+    sid = api.post("/api/segments", {"name": "Buyers", "definition": definition}).json()["id"]
+    services.segment_refresh(tenant=tenant_a.ref, segment_id=sid, trigger="test")
+    u1, u2 = _ids(api, ["u1"])[0], _ids(api, ["u2"])[0]
+    why = api.get(f"/api/segments/{sid}/explain/{u1}").json()
+    assert why["holds"] is True and why["member"] is True and why["member_since"].endswith("Z")
+    pro, orders, holdout = why["tree"]["children"]
+    assert pro["holds"] and pro["facts"][0]["value"] == "pro" and pro["path"] == "$.all[0]"
+    assert orders["facts"][0]["calls"] == 2 and orders["facts"][0]["last_at"] == "2026-11-02T10:00:00Z"
+    assert holdout["group"] == "not" and holdout["children"][0]["facts"][0]["fact"] == "bucket"
+    why_not = api.get(f"/api/segments/{sid}/explain/{u2}").json()
+    assert why_not["holds"] is False and why_not["member"] is False
+    assert [c["holds"] for c in why_not["tree"]["children"]] == [False, False, True]
+    assert why_not["tree"]["children"][1]["facts"][0]["calls"] == 0
