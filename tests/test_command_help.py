@@ -6,7 +6,7 @@ import argparse
 from django.core.management import get_commands, load_command_class
 
 DJANGO_OWN = {"version", "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks", "help"}
-OURS = ("cdp_site", "tenancy", "customers", "identity", "tracking", "lakehouse", "journeys", "operations", "campaigns")
+OURS = ("cdp_site", "tenancy", "customers", "identity", "tracking", "lakehouse", "journeys", "operations", "campaigns", "segments")
 
 
 def _undocumented(parser: argparse.ArgumentParser, prefix: str) -> list[str]:

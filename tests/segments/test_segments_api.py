@@ -191,3 +191,23 @@ def test_explain_names_the_values_each_condition_was_decided_on(api, people, ten
     assert why_not["holds"] is False and why_not["member"] is False
     assert [c["holds"] for c in why_not["tree"]["children"]] == [False, False, True]
     assert why_not["tree"]["children"][1]["facts"][0]["calls"] == 0
+
+
+def test_manage_py_fills_a_manual_list_from_a_file(api, people, tenant_a, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    sid = api.post("/api/segments", {"name": "Imported", "kind": "manual"}).json()["id"]
+    path = tmp_path / "list.csv"
+    path.write_text("email,user_id\n,u1\n,u2\nghost@example.com,\n", encoding="utf-8")
+    out = StringIO()
+    call_command("cdp_segment", "add", str(sid), str(path), tenant=tenant_a.slug, stdout=out)
+    assert "2 added, 0 removed: 2 members." in out.getvalue() and "1 name no customer" in out.getvalue()
+    listed = StringIO()
+    call_command("cdp_segment", "list", tenant=tenant_a.slug, stdout=listed)
+    assert "Imported" in listed.getvalue() and "manual" in listed.getvalue()
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("cdp_segment", "add", str(sid), str(tmp_path / "missing.csv"), tenant=tenant_a.slug)
+    with pytest.raises(CommandError, match="No segment"):
+        call_command("cdp_segment", "refresh", "999", tenant=tenant_a.slug)
