@@ -1,5 +1,5 @@
 """Customer data tables: events, traits and consents (the identifier-to-customer map is identity's)."""
-from lakehouse.schema import AddColumns, Column, Personal, Table, register_table
+from lakehouse.schema import AddColumns, AddIndexes, Column, Personal, Table, register_table
 
 EVENTS = register_table(Table(
     name="events",
@@ -21,10 +21,13 @@ EVENTS = register_table(Table(
         Column("loaded_at", "timestamp"),
         Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),
     ),
-    migrations=(AddColumns(version=2, columns=(Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),)),),
+    migrations=(AddColumns(version=2, columns=(Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),)),
+                # Segments' incremental refresh reads the calls loaded since its watermark.
+                AddIndexes(version=3, indexes=(("tenant_id", "loaded_at"),))),
     key=("tenant_id", "message_id"),
     cluster_by=("tenant_id", "cdp_id", "event_time"),
-    indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time")),
+    indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time"),
+             ("tenant_id", "loaded_at")),
     personal=Personal(customers=("cdp_id",), typed=(("user_id", "user_id"), ("anonymous_id", "anonymous_id"))),
 ))
 
@@ -66,6 +69,8 @@ CONSENTS = register_table(Table(
     ),
     key=("tenant_id", "cdp_id", "channel", "purpose"),
     cluster_by=("tenant_id", "cdp_id"),
+    indexes=(("tenant_id", "updated_at"),),
+    migrations=(AddIndexes(version=2, indexes=(("tenant_id", "updated_at"),)),),  # decisions since a watermark (segments)
     personal=Personal(customers=("cdp_id",)),
 ))
 

@@ -207,6 +207,17 @@ def rules_get(*, tenant: TenantRef) -> dict:
     return {**rules_for(tenant.id).as_dict(), "defaults": Rules().as_dict()}
 
 
+def identity_rewritten_since(*, tenant: TenantRef, since: datetime) -> bool:
+    """Whether customers were rebuilt, unmerged, blocked or unblocked since a time: changes that
+    move identifiers between customers without a merge in the merge log (readers that follow the
+    log from a watermark re-read everything then)."""
+    from django.db.models import Q
+
+    runs = IdentityRun.objects.filter(tenant_id=tenant.id, kind__in=("full", "unmerge", "unblock")).filter(
+        Q(started_at__gte=since) | Q(finished_at__gte=since))
+    return runs.exists() or IdentityBlock.objects.filter(tenant_id=tenant.id, created_at__gte=since).exists()
+
+
 def merges_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int = 10_000) -> list[dict]:
     """The merge log after a reader's watermark `(merged_at, merge_id)`, oldest first: which
     customers were merged into which (see `customers.selectors.profile_changes_since` for how a

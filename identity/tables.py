@@ -1,6 +1,6 @@
 """Identity data in the lakehouse: the identifier -> customer map, the edges seen, the ids issued,
 the merge log and conflicts. Only identity's statements write these tables."""
-from lakehouse.schema import Column, Personal, Table, register_table
+from lakehouse.schema import AddIndexes, Column, Personal, Table, register_table
 
 IDENTITIES = register_table(Table(
     name="identities",
@@ -51,7 +51,8 @@ CUSTOMER_IDS = register_table(Table(
     ),
     key=("tenant_id", "cdp_id"),
     cluster_by=("tenant_id", "cdp_id"),
-    indexes=(("tenant_id", "id_type", "id_value"),),
+    indexes=(("tenant_id", "id_type", "id_value"), ("tenant_id", "issued_at")),
+    migrations=(AddIndexes(version=2, indexes=(("tenant_id", "issued_at"),)),),  # customers new since a watermark (segments)
     personal=Personal(customers=("cdp_id",), identifiers=(("id_type", "id_value"),)),
 ))
 
@@ -71,7 +72,8 @@ MERGES = register_table(Table(
     ),
     key=("tenant_id", "merge_id"),
     cluster_by=("tenant_id", "cdp_id"),
-    indexes=(("tenant_id", "cdp_id"), ("tenant_id", "merged_cdp_id")),
+    indexes=(("tenant_id", "cdp_id"), ("tenant_id", "merged_cdp_id"), ("tenant_id", "merged_at")),
+    migrations=(AddIndexes(version=2, indexes=(("tenant_id", "merged_at"),)),),  # merges since a watermark (segments)
     personal=Personal(customers=("cdp_id", "merged_cdp_id"), identifiers=(("a_type", "a_value"), ("b_type", "b_value"))),
 ))
 

@@ -73,15 +73,20 @@ def _migrate_table(engine: Engine, table: Table, recorded: int | None) -> str:
         _run_all(engine, engine.create_table_sql(table))
         return f"created at version {table.version}"
     missing = [column for column in table.columns_added_after(recorded or 1) if column.name not in existing]
-    if not missing:
-        return ""
-    try:
-        _run_all(engine, engine.add_columns_sql(table, missing))
-    except LakehouseError:
-        # Another migrate may have added them a moment ago; only fail if they are still missing.
-        if {c.name for c in missing} - (engine.existing_columns(table.name) or set()):
-            raise
-    return f"added {', '.join(c.name for c in missing)} (version {table.version})"
+    indexes = engine.create_indexes_sql(table, table.indexes_added_after(recorded or 1))
+    done = []
+    if missing:
+        try:
+            _run_all(engine, engine.add_columns_sql(table, missing))
+        except LakehouseError:
+            # Another migrate may have added them a moment ago; only fail if they are still missing.
+            if {c.name for c in missing} - (engine.existing_columns(table.name) or set()):
+                raise
+        done.append(f"added {', '.join(c.name for c in missing)}")
+    if indexes:
+        _run_all(engine, indexes)  # IF NOT EXISTS: a second migrate at once is harmless
+        done.append(f"indexed ({len(indexes)} new)")
+    return f"{'; '.join(done)} (version {table.version})" if done else ""
 
 
 def status(engine: Engine, *, tables: TableRegistry = TABLES, tenant_id: str | None = None) -> list[TableStatus]:

@@ -31,6 +31,16 @@ class AddColumns:
 
 
 @dataclass(frozen=True)
+class AddIndexes:
+    """A forward migration: new secondary indexes (on the embedded engines; Delta clusters instead).
+    Each must also be in the table's `indexes`, where its position names it."""
+
+    version: int
+    indexes: tuple[tuple[str, ...], ...]
+    columns: tuple[Column, ...] = ()  # none: so a table's migrations read alike
+
+
+@dataclass(frozen=True)
 class Personal:
     """A table holds personal data: where erasure finds a customer's rows in it.
 
@@ -65,7 +75,7 @@ class Table:
     comment: str
     cluster_by: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
-    migrations: tuple[AddColumns, ...] = ()
+    migrations: tuple[AddColumns | AddIndexes, ...] = ()
     personal: Personal | None | _Undeclared = UNDECLARED
 
     @property
@@ -81,6 +91,9 @@ class Table:
 
     def columns_added_after(self, version: int) -> list[Column]:
         return [column for m in self.migrations if m.version > version for column in m.columns]
+
+    def indexes_added_after(self, version: int) -> list[tuple[str, ...]]:
+        return [index for m in self.migrations if isinstance(m, AddIndexes) and m.version > version for index in m.indexes]
 
 
 @dataclass
@@ -103,6 +116,8 @@ class TableRegistry:
         added = {c.name for m in table.migrations for c in m.columns}
         if not added <= set(names):
             raise ValueError(f"table {table.name}: migrated columns must also be in its column list")
+        if not set(table.indexes_added_after(0)) <= set(table.indexes):
+            raise ValueError(f"table {table.name}: migrated indexes must also be in its indexes")
         existing = self.tables.get(table.name)
         if existing is not None and existing != table:
             raise ValueError(f"table {table.name} is defined twice")

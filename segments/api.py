@@ -76,6 +76,8 @@ class SegmentMemberOut(Schema):
 
 class SegmentRunOut(Schema):
     id: int
+    kind: str = Field(..., description="full, incremental (only customers whose data or time-relative conditions changed), "
+                                       "manual (a list following merges), edit (a list's members changed), or auto while queued.")
     state: str
     version: int
     clock: datetime
@@ -120,6 +122,10 @@ class CustomerSegmentOut(Schema):
     segment_id: int
     name: str
     entered_at: datetime
+
+
+class RefreshQuery(Schema):
+    full: bool = Field(True, description="Evaluate everyone (default), or false: only what changed since the last refresh.")
 
 
 class SegmentMembersQuery(Schema):
@@ -173,8 +179,8 @@ def segment_delete(request: HttpRequest, segment_id: int):
 @router.post("/{segment_id}/refresh", response={202: SegmentRunOut}, summary="Queue a refresh: who entered and who left",
              description="Answers 202 with the queued run; poll GET /api/segments/{id}/runs until its state is succeeded or failed.",
              openapi_extra=problems(404))
-def segment_refresh(request: HttpRequest, response: HttpResponse, segment_id: int):
-    run = services.segment_refresh_queue(tenant=request.auth.tenant, segment_id=segment_id, trigger=request.auth.actor)
+def segment_refresh(request: HttpRequest, response: HttpResponse, segment_id: int, query: Query[RefreshQuery]):
+    run = services.segment_refresh_queue(tenant=request.auth.tenant, segment_id=segment_id, trigger=request.auth.actor, full=query.full)
     return Status(202, run)
 
 

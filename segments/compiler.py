@@ -439,3 +439,135 @@ def compile_facts(tree: dict, *, tenant_id: str, cdp_id: str, now: datetime) -> 
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "cdp_id": cdp_id})
     branches = [sql for i, (_, c) in enumerate(leaves(tree)) for sql in _facts_of(i, c, ctx)]
     return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params, returns=FACT_TYPES) if branches else None
+
+
+# --- refreshes: the changes to the stored members, in SQL ---------------------------------------
+
+@dataclass(frozen=True)
+class Changes:
+    """What an incremental refresh re-evaluates: customers whose data was written since `since`
+    (the previous refresh's start, less an overlap for writes committed late), and those whose
+    time-relative conditions can have flipped as the clock moved from `t0` (its clock) to now."""
+
+    since: datetime
+    t0: datetime
+
+
+def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetime, changes: Changes | None = None) -> Compiled:
+    """The entries and exits (cdp_id, change) that make the stored members equal the audience at
+    `now`: over everyone (a full refresh), or over the candidates of `changes` (incremental)."""
+    ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
+    where = _node(tree, ctx)
+    ctes, within = [], ""
+    if changes is not None:
+        ctes.append(f"candidates AS ({candidates(tree, ctx, changes)})")
+        within = " AND cdp_id IN (SELECT cdp_id FROM candidates)"
+    ctes.append(f"audience AS (SELECT u.cdp_id FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id{within}) AS u "
+                f"WHERE {where})")
+    ctes.append(f"stored AS (SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = :segment_id{within})")
+    sql = (f"WITH {', '.join(ctes)} "
+           "SELECT cdp_id, 'entered' AS change FROM audience WHERE cdp_id NOT IN (SELECT cdp_id FROM stored) "
+           "UNION ALL SELECT cdp_id, 'exited' AS change FROM stored WHERE cdp_id NOT IN (SELECT cdp_id FROM audience)")
+    return Compiled(sql=sql, params=ctx.params)
+
+
+def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:
+    """The customers an incremental refresh re-evaluates (a superset of those whose membership can
+    have changed). Written data, found by write time: calls loaded, profile changes (every trait
+    write by a call, the API or the console), computed traits recomputed, consent decisions, new
+    customers and merges (both sides), and the membership changes of the segments it names.
+    Identity rewrites that leave no such trace (rebuilds, unmerges, blocks) make the refresh full
+    instead (segments.services). Then, per time-relative condition, the customers with a row whose
+    time crossed one of its boundaries between t0 and now (`_BANDS`)."""
+    since = ctx.param(changes.since)
+    parts = [
+        f"SELECT cdp_id FROM {{events}} WHERE tenant_id = :tenant_id AND loaded_at >= {since} AND cdp_id IS NOT NULL",
+        f"SELECT cdp_id FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND changed_at >= {since}",
+        f"SELECT cdp_id FROM {{customer_ids}} WHERE tenant_id = :tenant_id AND issued_at >= {since}",
+        f"SELECT cdp_id FROM {{identity_merges}} WHERE tenant_id = :tenant_id AND merged_at >= {since}",
+        f"SELECT merged_cdp_id AS cdp_id FROM {{identity_merges}} WHERE tenant_id = :tenant_id AND merged_at >= {since}",
+    ]
+    conditions = [c for _, c in leaves(tree)]
+    keys = sorted({c["key"] for c in conditions if c["type"] in ("trait", "trait_held")})
+    if keys:  # computed traits are written by their recomputation, which keeps no change log
+        parts.append(f"SELECT cdp_id FROM {{traits}} WHERE tenant_id = :tenant_id AND key IN {ctx.param(keys)} AND source = 'computed' "
+                     f"AND updated_at >= {since}")
+    if any(c["type"] == "consent" for c in conditions):
+        parts.append(f"SELECT cdp_id FROM {{consents}} WHERE tenant_id = :tenant_id AND updated_at >= {since}")
+    segments = sorted({int(c["segment_id"]) for c in conditions if c["type"] == "segment"})
+    if segments:
+        parts.append(f"SELECT cdp_id FROM {{segment_membership_log}} WHERE tenant_id = :tenant_id AND segment_id IN {ctx.param(segments)} "
+                     f"AND changed_at >= {since}")
+    for c in conditions:
+        parts += _BANDS.get(c["type"], lambda c, ctx, t0: [])(c, ctx, changes.t0)
+    return " UNION ".join(parts)
+
+
+def _crossed(column: str, ctx: _Context, t0: datetime, offsets: list[timedelta]) -> str:
+    """A time column within one of the bands [t0 + offset, now + offset]: a boundary `now + offset`
+    of a condition passed it as the clock moved."""
+    bands = [f"({column} >= {ctx.param(t0 + o)} AND {column} <= {ctx.param(ctx.now + o)})" for o in offsets]
+    return "(" + " OR ".join(bands) + ")"
+
+
+def _named_calls(step: dict, ctx: _Context, test: str) -> str:
+    return f"SELECT cdp_id FROM {{events}} WHERE tenant_id = :tenant_id AND event = {ctx.param(step['event'])} AND cdp_id IS NOT NULL AND {test}"
+
+
+def _days(n) -> timedelta:
+    return timedelta(days=int(n))
+
+
+def _trait_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    op, value = c["op"], c.get("value")
+    key = f"SELECT cdp_id FROM {{traits}} WHERE tenant_id = :tenant_id AND key = {ctx.param(c['key'])} AND "
+    offsets = {"within_last_days": lambda n: [-_days(n), timedelta(0)], "more_than_days_ago": lambda n: [-_days(n)],
+               "in_next_days": lambda n: [timedelta(0), _days(n)]}.get(op)
+    if offsets:
+        return [key + _crossed("time_value", ctx, t0, offsets(value))]
+    if op == "anniversary_in_next_days":
+        flipped = sorted(set(anniversary_days(t0, int(value))) ^ set(anniversary_days(ctx.now, int(value))))
+        return [key + f"time_value IS NOT NULL AND {{month_day(time_value)}} IN {ctx.param(flipped)}"] if flipped else []
+    return []
+
+
+def _relative_offsets(test: dict | None) -> list[timedelta]:
+    if not test or test["op"] in ("before", "after"):
+        return []
+    return [-_days(test["value"]), timedelta(0)] if test["op"] == "within_last_days" else [-_days(test["value"])]
+
+
+def _event_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    offsets = ([-_days(c["within_days"]), timedelta(0)] if c.get("within_days") else []) + _relative_offsets(c.get("first")) \
+        + _relative_offsets(c.get("last"))
+    return [_named_calls(c, ctx, _crossed("event_time", ctx, t0, offsets))] if offsets else []
+
+
+def _sequence_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    offsets = [-_days(c["within_days"]), timedelta(0)] if c.get("within_days") else []
+    if c.get("then_missing"):
+        offsets.append(-timedelta(hours=int(c["within_hours"])))
+    return [_named_calls(c["first"], ctx, _crossed("event_time", ctx, t0, offsets))] if offsets else []
+
+
+def _regular_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    # A call changes period (or enters or leaves the window) exactly when its period number
+    # differs between the two clocks.
+    unit = float(_UNIT_SECONDS[c.get("unit", "day")])
+    seconds = ctx.param(unit)
+    before, after = (f"{{age_bucket(event_time, {ctx.param(t.timestamp())}, {seconds})}}" for t in (t0, ctx.now))
+    start = ctx.param(t0 - timedelta(seconds=unit * (int(c["of_last"]) + 1)))
+    return [_named_calls(c, ctx, f"event_time > {start} AND event_time <= {ctx.param(ctx.now)} AND {before} <> {after}")]
+
+
+def _lapsed_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    return [_named_calls(c, ctx, _crossed("event_time", ctx, t0, [-_days(c["days"])]))]
+
+
+def _held_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
+    return [f"SELECT cdp_id FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {ctx.param(c['key'])} AND "
+            + _crossed("event_time", ctx, t0, [-_days(c["days"])])]
+
+
+_BANDS = {"trait": _trait_bands, "event": _event_bands, "sequence": _sequence_bands, "regular": _regular_bands,
+          "lapsed": _lapsed_bands, "trait_held": _held_bands}

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from identity.selectors import alias_target, identifier_owners, live_customers
+from identity.selectors import alias_target, identifier_owners, identity_rewritten_since, live_customers
 from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
 from operations.leases import lease_acquire, lease_release
 from operations.queue import task_enqueue
 from segments import sql
-from segments.compiler import compile_audience
+from segments.compiler import Changes, compile_refresh
 from segments.definitions import definition_errors, referenced_segments
 from segments.models import Segment, SegmentRun, SegmentVersion
 from segments.selectors import segment_info, segment_row
@@ -138,21 +138,24 @@ def segment_delete(*, tenant: TenantRef, segment_id: int, actor: str) -> None:
     audit_record(tenant=tenant, actor=actor, action="segment.delete", target=row.name)
 
 
-def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: datetime | None = None) -> SegmentRun:
+def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: datetime | None = None, full: bool = False) -> SegmentRun:
     """Re-evaluate the segment at `now` (default: the current time) and record who entered and
-    left, here and now (the schedule, tests). Raises Conflict while another refresh of it runs."""
+    left, here and now (the schedule, tests): incrementally when it can (`_plan`), fully when
+    `full`. Raises Conflict while another refresh of it runs."""
     row = segment_row(tenant, segment_id)
     now = (now or timezone.now()).astimezone(UTC)
-    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now)
+    run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now,
+                                    kind="full" if full else "auto")
     return segment_refresh_execute(run.id)
 
 
-def segment_refresh_queue(*, tenant: TenantRef, segment_id: int, trigger: str) -> SegmentRun:
+def segment_refresh_queue(*, tenant: TenantRef, segment_id: int, trigger: str, full: bool = True) -> SegmentRun:
     """Queue a refresh (it can take minutes on a large tenant): the run is recorded as queued and
-    `segments.tasks.segment_refresh_run` carries it out on a worker; poll `GET .../runs`."""
+    `segments.tasks.segment_refresh_run` carries it out on a worker; poll `GET .../runs`. Asked
+    for by a person, it is full unless told otherwise."""
     row = segment_row(tenant, segment_id)
     run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=timezone.now(),
-                                    state="queued")
+                                    state="queued", kind="full" if full else "auto")
     task_enqueue("segments.tasks.segment_refresh_run", run.id, name=f"segment-refresh-{tenant.slug}-{row.id}", tenant_id=tenant.id)
     run.refresh_from_db()
     return run
@@ -167,9 +170,10 @@ def segment_refresh_execute(run_id: int) -> SegmentRun:
     if token is None:
         SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error="another refresh of it was running")
         raise Conflict(f"{row.name} is being refreshed; try again when that ends.")
-    SegmentRun.objects.filter(id=run.id).update(state="running")
+    changes = None if run.kind == "full" or row.kind == "manual" else _plan(tenant, row, run)
+    SegmentRun.objects.filter(id=run.id).update(state="running", kind="manual" if row.kind == "manual" else "incremental" if changes else "full")
     try:
-        entered, exited, members = _apply(tenant, row, run.id, run.clock)
+        entered, exited, members = _apply(tenant, row, run.id, run.clock, changes)
     except Exception as exc:
         SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
@@ -181,18 +185,47 @@ def segment_refresh_execute(run_id: int) -> SegmentRun:
     return run
 
 
-def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime) -> tuple[int, int, int]:
+# Writes committed up to this long after a refresh began are still seen by the next one.
+OVERLAP = timedelta(minutes=10)
+# However well incremental refreshes do, a segment is evaluated in full at least this often.
+FULL_EVERY = timedelta(hours=24)
+
+
+def _plan(tenant: TenantRef, row: Segment, run: SegmentRun) -> Changes | None:
+    """What an automatic refresh re-evaluates: None (everyone) when there is no earlier refresh of
+    this version to start from, the clock went back, the last full one is a day old, or identity
+    was rewritten since (a rebuild, an unmerge, a block); otherwise the changes since the last one."""
+    done = SegmentRun.objects.filter(segment_id=row.id, state="succeeded", version=row.version, kind__in=("full", "incremental"),
+                                     id__lt=run.id)
+    previous = done.order_by("-id").first()
+    last_full = done.filter(kind="full").order_by("-id").first()
+    if previous is None or last_full is None or previous.clock > run.clock or run.clock - last_full.clock >= FULL_EVERY:
+        return None
+    since = previous.started_at - OVERLAP
+    if identity_rewritten_since(tenant=tenant, since=since):
+        return None
+    return Changes(since=since, t0=previous.clock)
+
+
+def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime, changes: Changes | None = None) -> tuple[int, int, int]:
     engine = get_engine()
-    stored = {r["cdp_id"] for r in engine.execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id})}
     if row.kind == "manual":
-        audience = _list_followed(tenant, stored)
+        stored = {r["cdp_id"] for r in engine.execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id})}
+        followed = _list_followed(tenant, stored)
+        entered, exited = followed - stored, stored - followed
     else:
-        compiled = compile_audience(row.definition, tenant_id=tenant.slug, now=now)
-        audience = {r["cdp_id"] for r in engine.execute(compiled.statement(), compiled.params)}
-    entered, exited = _write_changes(tenant, row, run_id, now, entered=audience - stored, exited=stored - audience)
-    logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": len(audience), "cdp_entered": entered,
-                                            "cdp_exited": exited})
-    return entered, exited, len(audience)
+        # The differences from the stored members, worked out by the engine (over the candidates
+        # of an incremental refresh): only entries and exits come back.
+        compiled = compile_refresh(row.definition, tenant_id=tenant.slug, segment_id=row.id, now=now, changes=changes)
+        entered, exited = set(), set()
+        for r in engine.execute(compiled.statement("segments.refresh"), compiled.params):
+            (entered if r["change"] == "entered" else exited).add(r["cdp_id"])
+    entered_n, exited_n = _write_changes(tenant, row, run_id, now, entered=entered, exited=exited)
+    count = engine.execute(sql.MEMBER_COUNT, {"tenant_id": tenant.slug, "segment_id": row.id}).first()
+    members = count["members"] if count else 0
+    logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": members, "cdp_entered": entered_n,
+                                            "cdp_exited": exited_n, "cdp_incremental": changes is not None})
+    return entered_n, exited_n, members
 
 
 def _list_followed(tenant: TenantRef, stored: set[str]) -> set[str]:

@@ -17,6 +17,18 @@ CURRENT_MEMBERS = statement(
     returns={"entered_at": "timestamp"},
 )
 
+MEMBER_COUNT = statement(
+    "segments.member_count",
+    """
+    SELECT COUNT(*) AS members
+    FROM {segment_members}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id
+    GROUP BY segment_id
+    """,
+    example={"tenant_id": "acme", "segment_id": 1},
+    returns={"members": "bigint"},
+)
+
 MEMBERS_PAGE = statement(
     "segments.members_page",
     """

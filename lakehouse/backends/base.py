@@ -222,6 +222,10 @@ class Engine:
     def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
         return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMN {self.column_sql(c)}" for c in columns]
 
+    def create_indexes_sql(self, table: Table, indexes) -> list[str]:
+        """Secondary indexes, where the engine has them (none by default: Delta clusters instead)."""
+        return []
+
     def column_sql(self, column: Column) -> str:
         return f"{self.quote(column.name)} {self.type_names[column.type]}{'' if column.nullable else ' NOT NULL'}"
 

@@ -192,10 +192,17 @@ class EmbeddedEngine(Engine):
         columns = ",\n  ".join(self.column_sql(c) for c in table.columns)
         key = ", ".join(self.quote(k) for k in table.key)
         statements = [f"CREATE TABLE IF NOT EXISTS {name} (\n  {columns},\n  PRIMARY KEY ({key})\n)"]
-        for position, index in enumerate(table.indexes, start=1):
+        return statements + self.create_indexes_sql(table, table.indexes)
+
+    def create_indexes_sql(self, table: Table, indexes) -> list[str]:
+        # An index is named by its position in the table's list, so a migrated one gets the name
+        # a freshly created table gives it.
+        out = []
+        for index in indexes:
+            position = table.indexes.index(tuple(index)) + 1
             cols = ", ".join(self.quote(c) for c in index)
-            statements.append(f"CREATE INDEX IF NOT EXISTS {self.quote(f'{table.name}_idx_{position}')} ON {name} ({cols})")
-        return statements
+            out.append(f"CREATE INDEX IF NOT EXISTS {self.quote(f'{table.name}_idx_{position}')} ON {self.qualify(table.name)} ({cols})")
+        return out
 
     def add_columns_sql(self, table: Table, columns: Sequence[Column]) -> list[str]:
         # Each engine adds one column per ALTER; new columns are nullable, so nothing is rewritten.

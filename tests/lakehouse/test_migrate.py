@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from lakehouse.migrate import migrate, status
-from lakehouse.schema import TABLES, AddColumns, Column, Table, TableRegistry
+from lakehouse.schema import TABLES, AddColumns, AddIndexes, Column, Table, TableRegistry
 from lakehouse.statements import Statement
 
 
@@ -51,3 +51,21 @@ def test_registry_refuses_tables_without_tenant_id():
         TableRegistry().register(Table(name="x", columns=(Column("id", "string"),), key=("id",), comment=""))
     with pytest.raises(ValueError, match="type"):
         Column("x", "varchar")
+
+
+def test_migrate_adds_indexes_to_an_existing_table(engine, evolving_table):
+    v1, v2 = evolving_table
+    migrate(engine, tables=TableRegistry({v1.name: v1}))
+    index = ("tenant_id", "item", "score")
+    v3 = Table(name=v1.name, columns=v2.columns, key=v2.key, comment="test", indexes=(index,),
+               migrations=(*v2.migrations, AddIndexes(3, (index,))))
+    TABLES.tables[v1.name] = v3
+    registry = TableRegistry({v3.name: v3})
+    changes = migrate(engine, tables=registry)
+    assert changes == [f"{v3.name}: added score; indexed (1 new) (version 3)" if engine.features.supports_indexes
+                       else f"{v3.name}: added score (version 3)"]
+    assert migrate(engine, tables=registry) == []
+    if engine.vendor in ("sqlite", "postgresql"):
+        catalog = ("SELECT name FROM sqlite_master WHERE type = 'index' AND name = :name" if engine.vendor == "sqlite"
+                   else "SELECT indexname AS name FROM pg_indexes WHERE indexname = :name")
+        assert engine.execute(catalog, {"name": f"{v3.name}_idx_1"}).dicts() == [{"name": f"{v3.name}_idx_1"}]
