@@ -44,3 +44,19 @@ def test_demo_data_has_the_shapes_operators_expect_and_loads_once(tenant_a, lake
     again = demo_data_load(tenant=tenant_a.ref, customers=200, events=4000, seed=3)
     assert not again.created
     assert _q(lakehouse, tenant_a, "SELECT COUNT(*) AS n FROM {events} WHERE tenant_id = :tenant_id")[0]["n"] == 4000
+
+
+def test_demo_segments_are_realistic_audiences(tenant_a, lakehouse):
+    from segments.demo import DEMO_SEGMENTS, demo_segments_load
+    from segments.models import Segment
+
+    demo_data_load(tenant=tenant_a.ref, customers=300, events=8000, seed=3)
+    assert demo_segments_load(tenant=tenant_a.ref) == len(DEMO_SEGMENTS) + 1
+    sizes = dict(Segment.objects.filter(tenant_id=tenant_a.ref.id).values_list("name", "members"))
+    customers = lakehouse.execute(Statement("test.n", "SELECT COUNT(DISTINCT cdp_id) AS n FROM {identities} WHERE tenant_id = :tenant_id"),
+                                  {"tenant_id": tenant_a.slug}).first()["n"]
+    for name, members in sizes.items():
+        assert 0 < members < customers, (name, members, sizes)  # each picks some customers, not all
+    assert 0.05 * customers <= sizes["10% sample"] <= 0.15 * customers
+    assert sizes["Beta testers"] >= 10
+    assert demo_segments_load(tenant=tenant_a.ref) == 0

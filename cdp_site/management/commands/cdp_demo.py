@@ -5,13 +5,14 @@ from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
 from lakehouse.commands import LakehouseCommand
 from lakehouse.errors import LakehouseError
+from segments.demo import demo_segments_load
 from tenancy.selectors import tenant_get
 from tracking.demo import demo_data_load
 
 
 class Command(LakehouseCommand):
     help = ("Load the demo tenants and admin user, and a seeded e-commerce dataset (about 5k customers, 100k events) "
-            "into the demo tenant. Idempotent. Password: CDP_ADMIN_PASSWORD, or generated.")
+            "with its segments into the demo tenant. Idempotent. Password: CDP_ADMIN_PASSWORD, or generated.")
 
     def add_arguments(self, parser):
         parser.add_argument("--admin-email", default=env.str("CDP_ADMIN_EMAIL", DEMO_ADMIN_EMAIL),
@@ -50,3 +51,6 @@ class Command(LakehouseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo data: {data.customers} customers, {data.events} events in '{DEMO_DATA_TENANT}'."))
         else:
             self.stdout.write(f"Demo data already in '{DEMO_DATA_TENANT}'.")
+        segments = demo_segments_load(tenant=tenant_get(slug=DEMO_DATA_TENANT))
+        if segments:
+            self.stdout.write(self.style.SUCCESS(f"Demo segments: {segments} created and refreshed."))
