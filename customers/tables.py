@@ -48,10 +48,12 @@ TRAITS = register_table(Table(
     migrations=(AddColumns(version=2, columns=(
         Column("value_type", "string", comment="The value's JSON type: string, number, boolean, array, object or null; empty when unset."),
         Column("time_value", "timestamp", comment="The value as a UTC time when it is an ISO 8601 date or time, for date conditions."),
-    )),),
+    )),
+                # Computed traits recomputed since a watermark (segments' incremental refresh).
+                AddIndexes(version=3, indexes=(("tenant_id", "updated_at"),))),
     key=("tenant_id", "cdp_id", "key"),
     cluster_by=("tenant_id", "cdp_id"),
-    indexes=(("tenant_id", "key", "value"),),
+    indexes=(("tenant_id", "key", "value"), ("tenant_id", "updated_at")),
     personal=Personal(customers=("cdp_id",)),
 ))
 

@@ -38,32 +38,74 @@ class Compiled:
 class _Context:
     now: datetime
     params: dict = field(default_factory=dict)
+    # An incremental refresh's candidates (a relation of cdp_ids): every condition's subquery
+    # reads only their rows, so its cost follows the changes, not the tenant's size.
+    within: str = ""
 
     def param(self, value) -> str:
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f":{name}"
 
+    def scoped(self, column: str = "cdp_id") -> str:
+        return f" AND {column} IN ({self.within})" if self.within else ""
+
+    def plain(self, column: str) -> str:
+        """A column compared as it is, or, over candidates, kept from choosing an index: their rows
+        are found by customer (SQLite plans without statistics would scan a name or a time range)."""
+        return f"{{noindex({column})}}" if self.within else column
+
 
 def compile_audience(tree: dict, *, tenant_id: str, now: datetime, limit: int | None = None) -> Compiled:
     """The statement selecting the audience (cdp_id, sorted), with its parameters. `limit` bounds
     it (a preview's sample)."""
     ctx = _Context(now=now, params={"tenant_id": tenant_id})
-    where = _node(tree, ctx)
-    sql = (f"SELECT u.cdp_id FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id) AS u "
-           f"WHERE {where} ORDER BY u.cdp_id")
+    sql = f"{_audience(tree, ctx)} ORDER BY u.cdp_id"
     if limit is not None:
         sql += f" LIMIT {ctx.param(int(limit))}"
     return Compiled(sql=sql, params=ctx.params)
 
 
 def compile_count(tree: dict, *, tenant_id: str, now: datetime) -> Compiled:
-    """How many customers the tree holds for (one row; none for a tenant without customers)."""
+    """How many customers the tree holds for (one row)."""
     ctx = _Context(now=now, params={"tenant_id": tenant_id})
-    where = _node(tree, ctx)
-    sql = (f"SELECT COUNT(*) AS members FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id) AS u "
-           f"WHERE {where}")
-    return Compiled(sql=sql, params=ctx.params)
+    return Compiled(sql=f"SELECT COUNT(*) AS members FROM ({_audience(tree, ctx)}) AS a", params=ctx.params)
+
+
+def _audience(tree: dict, ctx: _Context) -> str:
+    """The customers (those with an identifier) the tree holds for, as `u.cdp_id`. When the tree,
+    or one member of its top AND, is a plain positive condition, the audience is drawn from that
+    condition's customers (a trait's index range, a group of calls) and the others test them;
+    otherwise every customer is tested."""
+    members = tree["all"] if "all" in tree else [tree]
+    compiled = [_node(m, ctx) for m in members]
+    driver = next((i for i, text in enumerate(compiled) if _single_in(text)), None)
+    if driver is None:
+        return (f"SELECT u.cdp_id FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id{ctx.scoped()}) AS u "
+                f"WHERE {' AND '.join(compiled)}")
+    source = compiled[driver][len(_IN):-1]
+    tests = [f"u.cdp_id IN (SELECT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id{ctx.scoped()})",
+             *(text for i, text in enumerate(compiled) if i != driver)]
+    return f"SELECT DISTINCT u.cdp_id FROM ({source}) AS u WHERE {' AND '.join(tests)}"
+
+
+_IN = "u.cdp_id IN ("
+
+
+def _single_in(text: str) -> bool:
+    """Whether a compiled condition is exactly `u.cdp_id IN (subquery)`."""
+    if not text.startswith(_IN) or not text.endswith(")"):
+        return False
+    depth, quote = 0, False
+    for position in range(len(_IN) - 1, len(text)):
+        char = text[position]
+        if char == "'":
+            quote = not quote
+        elif not quote and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return position == len(text) - 1
+    return False
 
 
 def _node(tree: dict, ctx: _Context) -> str:
@@ -86,12 +128,13 @@ def _not_in(subquery: str) -> str:
 
 # --- traits -------------------------------------------------------------------------------------
 
-_TRAITS = "SELECT cdp_id FROM {traits} WHERE tenant_id = :tenant_id AND key = %s AND "
+def _traits(ctx: _Context, key: str) -> str:
+    return f"SELECT cdp_id FROM {{traits}} WHERE tenant_id = :tenant_id AND {ctx.plain('key')} = {key}{ctx.scoped()} AND "
 
 
 def _trait(c: dict, ctx: _Context) -> str:
     op, value, key = c["op"], c.get("value"), ctx.param(c["key"])
-    base = _TRAITS % key
+    base = _traits(ctx, key)
     if op == "not_equals":
         return _not_in(base + _text_test("equals", value, "value", "number_value", ctx))
     if op == "missing":
@@ -114,7 +157,7 @@ def _trait(c: dict, ctx: _Context) -> str:
     if op == "includes":
         # Elements compare as text (a number as written); anything but an array does not include.
         # The table is aliased: inside the array's rows (SQLite's json_each) a bare `value` is the element's.
-        return _in(f"SELECT t.cdp_id FROM {{traits}} AS t WHERE t.tenant_id = :tenant_id AND t.key = {key} AND "
+        return _in(f"SELECT t.cdp_id FROM {{traits}} AS t WHERE t.tenant_id = :tenant_id AND t.key = {key}{ctx.scoped('t.cdp_id')} AND "
                    f"(CASE WHEN t.value_type = 'array' THEN {{json_array_has(t.value, {ctx.param(str(value))})}} ELSE FALSE END)")
     return _in(base + _text_test(op, value, "value", "number_value", ctx))
 
@@ -148,8 +191,8 @@ def _trait_held(c: dict, ctx: _Context) -> str:
     """The trait equals the value now, every write of it in the last N days set that value, and the
     last write before them did too: it has held the value for at least N days."""
     key, cut, encodings = ctx.param(c["key"]), ctx.param(ctx.now - timedelta(days=int(c["days"]))), ctx.param(held_encodings(c["value"]))
-    now = _in(_TRAITS % key + _text_test("equals", c["value"], "value", "number_value", ctx))
-    changes = f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {key}"
+    now = _in(_traits(ctx, key) + _text_test("equals", c["value"], "value", "number_value", ctx))
+    changes = f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {key}{ctx.scoped()}"
     before = (f"SELECT cdp_id, action, value, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY event_time DESC, changed_at DESC, "
               f"change_id DESC) AS position {changes} AND event_time <= {cut}")
     held_then = _in(f"SELECT cdp_id FROM ({before}) AS h WHERE position = 1 AND action = 'set' AND value IN {encodings}")
@@ -201,6 +244,11 @@ def _step_tests(step: dict, ctx: _Context, alias: str = "") -> list[str]:
     """The tests a call passes to be one of a step's calls (name, type, property filters)."""
     a = f"{alias}." if alias else ""
     tests = [f"{a}tenant_id = :tenant_id", f"{a}event = {ctx.param(step['event'])}", f"{a}cdp_id IS NOT NULL"]
+    if ctx.within:
+        # Over an incremental refresh's candidates: their calls by the (customer, time) index,
+        # not every call of that name.
+        tests[1] = f"{ctx.plain(a + 'event')} = {ctx.param(step['event'])}"
+        tests.append(f"{a}cdp_id IN ({ctx.within})")
     if step.get("event_type"):
         tests.append(f"{a}type = {ctx.param(step['event_type'])}")
     tests += [_property_test(f, ctx, f"{a}properties") for f in step.get("where") or []]
@@ -210,10 +258,12 @@ def _step_tests(step: dict, ctx: _Context, alias: str = "") -> list[str]:
 def _window_tests(c: dict, ctx: _Context, alias: str = "") -> list[str]:
     a = f"{alias}." if alias else ""
     if c.get("within_days"):
-        return [f"{a}event_time >= {ctx.param(ctx.now - timedelta(days=int(c['within_days'])))}", f"{a}event_time <= {ctx.param(ctx.now)}"]
+        column = ctx.plain(f"{a}event_time")
+        return [f"{column} >= {ctx.param(ctx.now - timedelta(days=int(c['within_days'])))}", f"{column} <= {ctx.param(ctx.now)}"]
     if c.get("between"):
         low, high = (_as_time(v) for v in c["between"])
-        return [f"{a}event_time >= {ctx.param(low)}", f"{a}event_time <= {ctx.param(high)}"]
+        column = ctx.plain(f"{a}event_time")
+        return [f"{column} >= {ctx.param(low)}", f"{column} <= {ctx.param(high)}"]
     return []
 
 
@@ -241,6 +291,12 @@ def _event(c: dict, ctx: _Context) -> str:
         # those whose count fails it ("not performed" is count eq 0). Validation refuses first,
         # last and last_where here (they need a call).
         return _not_in(f"{matching} HAVING NOT (COUNT(*) {_COUNT_SQL[op]} {ctx.param(n)})")
+    if c.get("last_where") and (op, n) == ("gte", 1) and not c.get("first"):
+        # Only the last call matters: one pass picks it per customer and tests it.
+        latest = (f"SELECT cdp_id, properties, event_time, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY event_time DESC, "
+                  f"message_id DESC) AS position FROM {{events}} WHERE {tests}")
+        filters = [_property_test(f, ctx) for f in c["last_where"]] + ([_time_test(c["last"], "event_time", ctx)] if c.get("last") else [])
+        return _in(f"SELECT cdp_id FROM ({latest}) AS l WHERE position = 1 AND {' AND '.join(filters)}")
     having = [f"COUNT(*) {_COUNT_SQL[op]} {ctx.param(n)}"]
     if c.get("first"):
         having.append(_time_test(c["first"], "MIN(event_time)", ctx))
@@ -258,12 +314,15 @@ def _event(c: dict, ctx: _Context) -> str:
 
 def _sequence(c: dict, ctx: _Context) -> str:
     first = _step_tests(c["first"], ctx, "a") + _window_tests(c, ctx, "a")
-    seconds = ctx.param(float(int(c["within_hours"]) * 3600))
-    follow = " AND ".join([*_step_tests(c["then"], ctx, "b"), "b.cdp_id = a.cdp_id", "b.event_time > a.event_time",
-                           f"{{epoch_seconds(b.event_time)}} <= {{epoch_seconds(a.event_time)}} + {seconds}"])
+    span = timedelta(hours=int(c["within_hours"]))
+    # The second call's time as a range from the first's: the (customer, time) index applies.
+    then = [f"{{noindex(b.event)}} = {ctx.param(c['then']['event'])}" if t.startswith("b.event = ") else t
+            for t in _step_tests(c["then"], ctx, "b") if not t.startswith("b.cdp_id IN")]  # the (customer, time) index, not the name's
+    follow = " AND ".join([*then, "b.cdp_id = a.cdp_id", "b.event_time > a.event_time",
+                           f"b.event_time <= {{add_seconds(a.event_time, {ctx.param(int(span.total_seconds()))})}}"])
     if c.get("then_missing"):
         # Only a first call whose window has closed counts: until then, the second may still come.
-        closed = f"{{epoch_seconds(a.event_time)}} + {seconds} <= {ctx.param(ctx.now.timestamp())}"
+        closed = f"{ctx.plain('a.event_time')} <= {ctx.param(ctx.now - span)}"
         return _in(f"SELECT a.cdp_id FROM {{events}} AS a WHERE {' AND '.join(first)} AND {closed} "
                    f"AND NOT EXISTS (SELECT 1 FROM {{events}} AS b WHERE {follow})")
     return _in(f"SELECT a.cdp_id FROM {{events}} AS a WHERE {' AND '.join(first)} AND EXISTS (SELECT 1 FROM {{events}} AS b WHERE {follow})")
@@ -278,7 +337,8 @@ def _regular(c: dict, ctx: _Context) -> str:
     unit = _UNIT_SECONDS[c.get("unit", "day")]
     start = ctx.param(ctx.now - timedelta(seconds=unit * int(c["of_last"])))
     period = f"{{age_bucket(event_time, {ctx.param(ctx.now.timestamp())}, {ctx.param(float(unit))})}}"
-    tests = " AND ".join([*_step_tests(c, ctx), f"event_time > {start}", f"event_time <= {ctx.param(ctx.now)}"])
+    at = ctx.plain("event_time")
+    tests = " AND ".join([*_step_tests(c, ctx), f"{at} > {start}", f"{at} <= {ctx.param(ctx.now)}"])
     return _in(f"SELECT cdp_id FROM {{events}} WHERE {tests} GROUP BY cdp_id HAVING COUNT(DISTINCT {period}) >= {ctx.param(int(c['at_least']))}")
 
 
@@ -310,14 +370,15 @@ def _property_test(f: dict, ctx: _Context, column: str = "properties") -> str:
 # --- identifiers, consent, other segments -------------------------------------------------------
 
 def _identifier(c: dict, ctx: _Context) -> str:
-    return _in(f"SELECT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id AND id_type = {ctx.param(c['id_type'])}")
+    return _in(f"SELECT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id AND id_type = {ctx.param(c['id_type'])}{ctx.scoped()}")
 
 
 def _consent(c: dict, ctx: _Context) -> str:
     # The customer's decision for this channel, or for every channel ('*'), the newer winning.
     channel, purpose = ctx.param(c["channel"].strip().lower()), ctx.param(c["purpose"].strip().lower())
     latest = (f"SELECT cdp_id, granted, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY updated_at DESC, channel DESC) AS position "
-              f"FROM {{consents}} WHERE tenant_id = :tenant_id AND purpose = {purpose} AND (channel = {channel} OR channel = '*')")
+              f"FROM {{consents}} WHERE tenant_id = :tenant_id AND purpose = {purpose} AND (channel = {channel} OR channel = '*')"
+              f"{ctx.scoped()}")
     return _in(f"SELECT cdp_id FROM ({latest}) AS d WHERE position = 1 AND granted = {ctx.param(bool(c.get('granted', True)))}")
 
 
@@ -330,7 +391,8 @@ def _bucket(c: dict, ctx: _Context) -> str:
 
 
 def _segment(c: dict, ctx: _Context) -> str:
-    return _in(f"SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = {ctx.param(int(c['segment_id']))}")
+    return _in(f"SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = {ctx.param(int(c['segment_id']))}"
+               f"{ctx.scoped()}")
 
 
 COMPILERS: dict[str, Callable[[dict, _Context], str]] = {
@@ -457,18 +519,29 @@ def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetim
     """The entries and exits (cdp_id, change) that make the stored members equal the audience at
     `now`: over everyone (a full refresh), or over the candidates of `changes` (incremental)."""
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
-    where = _node(tree, ctx)
     ctes, within = [], ""
     if changes is not None:
         ctes.append(f"candidates AS ({candidates(tree, ctx, changes)})")
         within = " AND cdp_id IN (SELECT cdp_id FROM candidates)"
-    ctes.append(f"audience AS (SELECT u.cdp_id FROM (SELECT DISTINCT cdp_id FROM {{identities}} WHERE tenant_id = :tenant_id{within}) AS u "
-                f"WHERE {where})")
+        ctx.within = "SELECT cdp_id FROM candidates"
+    ctes.append(f"audience AS ({_audience(tree, ctx)})")
     ctes.append(f"stored AS (SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = :segment_id{within})")
-    sql = (f"WITH {', '.join(ctes)} "
-           "SELECT cdp_id, 'entered' AS change FROM audience WHERE cdp_id NOT IN (SELECT cdp_id FROM stored) "
-           "UNION ALL SELECT cdp_id, 'exited' AS change FROM stored WHERE cdp_id NOT IN (SELECT cdp_id FROM audience)")
-    return Compiled(sql=sql, params=ctx.params)
+    ctes.append("differences AS (SELECT cdp_id, 'entered' AS change FROM audience WHERE cdp_id NOT IN (SELECT cdp_id FROM stored) "
+                "UNION ALL SELECT cdp_id, 'exited' AS change FROM stored WHERE cdp_id NOT IN (SELECT cdp_id FROM audience))")
+    return Compiled(sql=f"WITH {', '.join(ctes)} SELECT cdp_id, change FROM differences", params=ctx.params)
+
+
+def compile_refresh_log(tree: dict, *, tenant_id: str, segment_id: int, run_id: int, now: datetime,
+                        changes: Changes | None = None) -> Compiled:
+    """`compile_refresh`'s entries and exits written straight into the membership log by the
+    engine (no row passes through Python): one statement however many customers move. Each
+    row's change_id is the run and the customer, unique and the same if the run is replayed."""
+    diff = compile_refresh(tree, tenant_id=tenant_id, segment_id=segment_id, now=now, changes=changes)
+    ctes = diff.sql.removesuffix(" SELECT cdp_id, change FROM differences")
+    params = {**diff.params, "run_key": f"{run_id}:", "run_id": run_id, "changed_at": now}
+    sql = ("INSERT INTO {segment_membership_log} (tenant_id, change_id, segment_id, cdp_id, change, changed_at, run_id) "
+           f"{ctes} SELECT :tenant_id, :run_key || cdp_id, :segment_id, cdp_id, change, :changed_at, :run_id FROM differences")
+    return Compiled(sql=sql, params=params)
 
 
 def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:
@@ -490,8 +563,8 @@ def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:
     conditions = [c for _, c in leaves(tree)]
     keys = sorted({c["key"] for c in conditions if c["type"] in ("trait", "trait_held")})
     if keys:  # computed traits are written by their recomputation, which keeps no change log
-        parts.append(f"SELECT cdp_id FROM {{traits}} WHERE tenant_id = :tenant_id AND key IN {ctx.param(keys)} AND source = 'computed' "
-                     f"AND updated_at >= {since}")
+        parts.append(f"SELECT cdp_id FROM {{traits}} WHERE tenant_id = :tenant_id AND {{noindex(key)}} IN {ctx.param(keys)} "
+                     f"AND source = 'computed' AND updated_at >= {since}")
     if any(c["type"] == "consent" for c in conditions):
         parts.append(f"SELECT cdp_id FROM {{consents}} WHERE tenant_id = :tenant_id AND updated_at >= {since}")
     segments = sorted({int(c["segment_id"]) for c in conditions if c["type"] == "segment"})

@@ -73,6 +73,18 @@ def segment_members(*, tenant: TenantRef, segment_id: int, limit: int, offset: i
 EXPORT_PAGE = 1000
 
 
+def segment_members_all(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
+    """Every current member's cdp_id, in order, read a page at a time (exports, checks)."""
+    row, engine, after = segment_row(tenant, segment_id), get_engine(), ""
+    while True:
+        page = engine.execute(sql.MEMBERS_AFTER, {"tenant_id": tenant.slug, "segment_id": row.id, "after": after,
+                                                  "limit": EXPORT_PAGE}).dicts()
+        if not page:
+            return
+        yield from (m["cdp_id"] for m in page)
+        after = page[-1]["cdp_id"]
+
+
 def segment_members_csv(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
     """The current members as CSV lines (cdp_id, entered_at, user_id, email), read a thousand at a
     time by cdp_id, so a large segment streams without being held."""

@@ -17,10 +17,11 @@ from django.utils import timezone
 from identity.selectors import alias_target, identifier_owners, identity_rewritten_since, live_customers
 from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
+from lakehouse.statements import Statement
 from operations.leases import lease_acquire, lease_release
 from operations.queue import task_enqueue
 from segments import sql
-from segments.compiler import Changes, compile_refresh
+from segments.compiler import Changes, compile_refresh_log
 from segments.definitions import definition_errors, referenced_segments
 from segments.models import Segment, SegmentRun, SegmentVersion
 from segments.selectors import segment_info, segment_row
@@ -171,16 +172,21 @@ def segment_refresh_execute(run_id: int) -> SegmentRun:
         SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error="another refresh of it was running")
         raise Conflict(f"{row.name} is being refreshed; try again when that ends.")
     changes = None if run.kind == "full" or row.kind == "manual" else _plan(tenant, row, run)
-    SegmentRun.objects.filter(id=run.id).update(state="running", kind="manual" if row.kind == "manual" else "incremental" if changes else "full")
+    kind = "manual" if row.kind == "manual" else "incremental" if changes else "full"
+    if run.state == "queued":  # a worker took it: say so while it runs (a refresh started here is running already)
+        SegmentRun.objects.filter(id=run.id).update(state="running", kind=kind)
     try:
         entered, exited, members = _apply(tenant, row, run.id, run.clock, changes)
     except Exception as exc:
-        SegmentRun.objects.filter(id=run.id).update(state="failed", finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    finally:
+        SegmentRun.objects.filter(id=run.id).update(state="failed", kind=kind, finished_at=timezone.now(),
+                                                    error=f"{type(exc).__name__}: {exc}"[:2000])
         lease_release(lease, token)
-    SegmentRun.objects.filter(id=run.id).update(state="succeeded", finished_at=timezone.now(), members=members, entered=entered, exited=exited)
-    Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=run.clock)
+        raise
+    with transaction.atomic():  # one commit: the schedule refreshes many segments in a row
+        SegmentRun.objects.filter(id=run.id).update(state="succeeded", kind=kind, finished_at=timezone.now(), members=members,
+                                                    entered=entered, exited=exited)
+        Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=run.clock)
+        lease_release(lease, token)
     run.refresh_from_db()
     return run
 
@@ -214,18 +220,32 @@ def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime, changes:
         followed = _list_followed(tenant, stored)
         entered, exited = followed - stored, stored - followed
     else:
-        # The differences from the stored members, worked out by the engine (over the candidates
-        # of an incremental refresh): only entries and exits come back.
-        compiled = compile_refresh(row.definition, tenant_id=tenant.slug, segment_id=row.id, now=now, changes=changes)
-        entered, exited = set(), set()
-        for r in engine.execute(compiled.statement("segments.refresh"), compiled.params):
-            (entered if r["change"] == "entered" else exited).add(r["cdp_id"])
-    entered_n, exited_n = _write_changes(tenant, row, run_id, now, entered=entered, exited=exited)
+        entered_n, exited_n = _refresh_in_sql(tenant, row, run_id, now, changes)
+        entered = exited = None
+    if entered is not None:
+        entered_n, exited_n = _write_changes(tenant, row, run_id, now, entered=entered, exited=exited)
     count = engine.execute(sql.MEMBER_COUNT, {"tenant_id": tenant.slug, "segment_id": row.id}).first()
     members = count["members"] if count else 0
     logger.info("segment refreshed", extra={"cdp_segment": row.id, "cdp_members": members, "cdp_entered": entered_n,
                                             "cdp_exited": exited_n, "cdp_incremental": changes is not None})
     return entered_n, exited_n, members
+
+
+def _refresh_in_sql(tenant: TenantRef, row: Segment, run_id: int, now: datetime, changes: Changes | None) -> tuple[int, int]:
+    """The engine works out the differences from the stored members (over the candidates of an
+    incremental refresh) and writes them to the log, then the entries into the members; only the
+    exits' ids come back, to delete. One transaction on the engines that have them."""
+    engine = get_engine()
+    log = compile_refresh_log(row.definition, tenant_id=tenant.slug, segment_id=row.id, run_id=run_id, now=now, changes=changes)
+    keys = {"tenant_id": tenant.slug, "segment_id": row.id, "changed_at": now, "run_id": run_id}
+    with engine.transaction():
+        engine.execute(Statement("segments.refresh_log", log.sql, writes=True, idempotent=False), log.params)
+        engine.execute(sql.ENTER_FROM_LOG, keys)
+        moved = engine.execute(sql.RUN_CHANGES, keys).dicts()
+        exited = [r["cdp_id"] for r in moved if r["change"] == "exited"]
+        for chunk in engine.chunks(exited, writes=True):
+            engine.delete(sql.DELETE_MEMBERS, {"tenant_id": tenant.slug, "segment_id": row.id, "cdp_ids": chunk})
+    return len(moved) - len(exited), len(exited)
 
 
 def _list_followed(tenant: TenantRef, stored: set[str]) -> set[str]:

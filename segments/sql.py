@@ -1,7 +1,7 @@
 """Named statements over segment membership."""
 from datetime import UTC, datetime
 
-from lakehouse.statements import deletion, statement
+from lakehouse.statements import Statement, deletion, statement
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -112,6 +112,30 @@ CHANGES_SINCE = statement(
     """,
     example={"tenant_id": "acme", "after_at": datetime(2026, 1, 1, tzinfo=UTC), "after_id": "", "limit": 10},
     returns={"segment_id": "bigint", "changed_at": "timestamp", "run_id": "bigint"},
+)
+
+# A refresh's changes as its run logged them (the log is written first, in SQL).
+RUN_CHANGES = statement(
+    "segments.run_changes",
+    """
+    SELECT cdp_id, change
+    FROM {segment_membership_log}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id AND changed_at = :changed_at AND run_id = :run_id
+    ORDER BY change, cdp_id
+    """,
+    example={"tenant_id": "acme", "segment_id": 1, "changed_at": datetime(2026, 2, 21, 12, 0, tzinfo=UTC), "run_id": 0},
+)
+
+# The members a refresh's logged entries add (not registered: a write, run by segments.services).
+ENTER_FROM_LOG = Statement(
+    "segments.enter_from_log",
+    """
+    INSERT INTO {segment_members} (tenant_id, segment_id, cdp_id, entered_at)
+    SELECT tenant_id, segment_id, cdp_id, changed_at
+    FROM {segment_membership_log}
+    WHERE tenant_id = :tenant_id AND segment_id = :segment_id AND changed_at = :changed_at AND run_id = :run_id AND change = 'entered'
+    """,
+    writes=True, idempotent=False,
 )
 
 DELETE_MEMBERS = deletion(

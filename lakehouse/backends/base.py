@@ -61,7 +61,8 @@ class Engine:
     def fragments(self) -> dict:
         return {"json_text": self.json_text, "json_double": self.json_double, "null": self.null, "utc_hour": self.utc_hour,
                 "json_string": self.json_string, "epoch_seconds": self.epoch_seconds, "month_day": self.month_day,
-                "age_bucket": self.age_bucket, "bucket": self.bucket, "json_array_has": self.json_array_has}
+                "age_bucket": self.age_bucket, "bucket": self.bucket, "add_seconds": self.add_seconds,
+                "noindex": self.noindex, "json_array_has": self.json_array_has}
 
     def null(self, kind: str) -> str:
         """A typed NULL, so the branches of a UNION agree on column types on every engine."""
@@ -86,6 +87,16 @@ class Engine:
     def epoch_seconds(self, column: str) -> str:
         """A timestamp as seconds since 1970-01-01 UTC (a double): for durations between two
         columns ("B within 2 hours after A") and buckets counted back from a clock."""
+        raise NotImplementedError
+
+    def noindex(self, column: str) -> str:
+        """A column a planner without statistics should not pick an index for (SQLite), where
+        another index is the one to use."""
+        return column
+
+    def add_seconds(self, column: str, seconds: str) -> str:
+        """A timestamp plus a whole number of seconds (a marker), as a timestamp the column's own
+        comparisons and indexes apply to ("B at most 24 hours after A" is a range on B's time)."""
         raise NotImplementedError
 
     def month_day(self, column: str) -> str:

@@ -32,6 +32,9 @@ class PostgreSQLEngine(EmbeddedEngine):
     def epoch_seconds(self, column: str) -> str:
         return f"CAST(EXTRACT(EPOCH FROM {column}) AS DOUBLE PRECISION)"
 
+    def add_seconds(self, column: str, seconds: str) -> str:
+        return f"({column} + make_interval(secs => CAST({seconds} AS DOUBLE PRECISION)))"
+
     def month_day(self, column: str) -> str:
         return f"to_char({column} AT TIME ZONE 'UTC', 'MM-DD')"
 

@@ -46,6 +46,9 @@ class SparkSqlDialect:
     def epoch_seconds(self, column: str) -> str:
         return f"(CAST(unix_micros({column}) AS DOUBLE) / 1000000)"
 
+    def add_seconds(self, column: str, seconds: str) -> str:
+        return f"timestampadd(SECOND, CAST({seconds} AS BIGINT), {column})"
+
     def month_day(self, column: str) -> str:
         return f"date_format({column}, 'MM-dd')"
 

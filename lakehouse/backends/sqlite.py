@@ -58,6 +58,13 @@ class SQLiteEngine(EmbeddedEngine):
     def month_day(self, column: str) -> str:
         return f"substr({column}, 6, 5)"
 
+    def noindex(self, column: str) -> str:
+        return f"+{column}"  # SQLite's documented way to keep a term from choosing an index
+
+    def add_seconds(self, column: str, seconds: str) -> str:
+        # In the stored format: whole seconds moved, the microseconds kept, so it compares as text.
+        return f"(strftime('%Y-%m-%d %H:%M:%S', {column}, ({seconds}) || ' seconds') || substr({column}, 20, 7))"
+
     def floor(self, expression: str) -> str:
         # FLOOR is only in builds with the math functions; a cast truncates, corrected below zero.
         return f"(CAST({expression} AS INTEGER) - (({expression}) < CAST({expression} AS INTEGER)))"

@@ -327,3 +327,24 @@ def test_refresh_differences_are_computed_alike_on_every_engine(loaded):
             assert sorted((r["cdp_id"], r["change"]) for r in engine.execute(full.statement(), full.params)) == expected, (name, tree)
             answers.append(sorted((r["cdp_id"], r["change"]) for r in engine.execute(partial.statement(), partial.params)))
         assert all(a == answers[0] for a in answers) and set(answers[0]) <= set(expected), tree
+
+
+def test_a_refresh_writes_its_log_and_entries_in_sql_on_every_engine(loaded):
+    from lakehouse.statements import Statement
+    from segments import sql
+    from segments.compiler import compile_refresh_log
+
+    engines, tenant_id, reference = loaded
+    tree = {"any": [{"type": "trait", "key": "plan", "op": "equals", "value": "pro"}, {"type": "identifier", "id_type": "email"}]}
+    audience, stored = reference.audience(tree), reference.members[7]
+    expected = sorted([(c, "entered") for c in audience - stored] + [(c, "exited") for c in stored - audience])
+    assert expected
+    for name, engine in engines.items():
+        log = compile_refresh_log(tree, tenant_id=tenant_id, segment_id=7, run_id=99, now=NOW)
+        engine.execute(Statement("test.refresh_log", log.sql, writes=True), log.params)
+        keys = {"tenant_id": tenant_id, "segment_id": 7, "changed_at": NOW, "run_id": 99}
+        engine.execute(sql.ENTER_FROM_LOG, keys)
+        logged = sorted((r["cdp_id"], r["change"]) for r in engine.execute(sql.RUN_CHANGES, keys))
+        assert logged == expected, name
+        members = {r["cdp_id"] for r in engine.execute(sql.CURRENT_MEMBERS, {"tenant_id": tenant_id, "segment_id": 7})}
+        assert members == stored | audience, name
