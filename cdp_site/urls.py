@@ -22,6 +22,7 @@ urlpatterns = [
     path("operations/", include("operations.urls")),
     path("customers/", include("customers.urls")),
     path("identity/", include("identity.urls")),
+    path("segments/", include("segments.urls")),
     path("events/", include("tracking.urls")),
     path("", include("console.urls")),
     # Anything else is the product's 404 page (problem details under /api), DEBUG or not.

@@ -14,7 +14,7 @@ class NavItem:
 
 NAVIGATION = [
     NavItem("Customers", "customers:list", "customers", "customers"),
-    NavItem("Segments", "console:section", "segments", "account"),
+    NavItem("Segments", "segments:list", "segments", "segments"),
     NavItem("Journeys", "console:section", "journeys", "account"),
     NavItem("Campaigns", "console:section", "campaigns", "account"),
     NavItem("Analytics", "console:section", "analytics", "account"),
@@ -26,7 +26,6 @@ NAVIGATION = [
 
 # Sections whose pages arrive with their own apps; until then the console says so plainly.
 UPCOMING_SECTIONS = {
-    "segments": "Build audiences from traits and behaviour, and see who entered and left.",
     "journeys": "Design multi-step journeys and watch customers flow through them.",
     "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",
     "analytics": "Journey funnels, campaign lift and audience trends.",

@@ -21,6 +21,7 @@ from customers.types import (
     ProfileChange,
     Trait,
     TraitDistribution,
+    Vocabulary,
 )
 from identity import selectors as identity_selectors
 from kernel.charts import nice_ceiling
@@ -288,3 +289,28 @@ def event_exists(*, tenant: TenantRef, message_id: str) -> bool:
 
 def computed_trait_names(*, tenant: TenantRef) -> set[str]:
     return set(ComputedTrait.objects.filter(tenant_id=tenant.id).values_list("name", flat=True))
+
+
+def vocabulary(*, tenant: TenantRef, limit: int = 200, sample: int = 1000) -> Vocabulary:
+    """What the tenant has actually sent, most used first: event names, trait keys (ordinary and
+    computed), and the property names seen on each event's recent calls (dotted for nested ones)."""
+    engine = get_engine()
+    params = {"tenant_id": tenant.slug, "limit": limit}
+    events = [r["event"] for r in engine.execute(sql.EVENT_NAMES, params)]
+    traits = [r["key"] for r in engine.execute(sql.TRAIT_KEYS, params)]
+    properties: dict[str, set[str]] = {}
+    for r in engine.execute(sql.RECENT_PROPERTIES, {"tenant_id": tenant.slug, "limit": sample}):
+        found = _json(r["properties"])
+        if "_raw" not in found and "_value" not in found:
+            properties.setdefault(r["event"], set()).update(_paths(found))
+    return Vocabulary(events=events, traits=traits, properties={e: sorted(p)[:100] for e, p in properties.items()})
+
+
+def _paths(value: dict, prefix: str = "", depth: int = 0) -> list[str]:
+    out = []
+    for key, inner in value.items():
+        if isinstance(key, str) and key.replace("_", "a").isalnum():
+            out.append(prefix + key)
+            if isinstance(inner, dict) and depth < 2:
+                out += _paths(inner, f"{prefix}{key}.", depth + 1)
+    return out

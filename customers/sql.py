@@ -375,6 +375,49 @@ DELETE_CONSENTS_OF_CUSTOMERS = deletion(
 
 
 
+# What a tenant has sent, offered by the segment builder: event names, trait keys, and the
+# properties of recent calls.
+EVENT_NAMES = statement(
+    "customers.event_names",
+    """
+    SELECT event, COUNT(*) AS calls
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND event IS NOT NULL
+    GROUP BY event
+    ORDER BY calls DESC, event
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "limit": 50},
+    returns={"calls": "bigint"},
+)
+
+TRAIT_KEYS = statement(
+    "customers.trait_keys",
+    """
+    SELECT key, COUNT(*) AS customers
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND (value IS NOT NULL OR value_type IS NOT NULL)
+    GROUP BY key
+    ORDER BY customers DESC, key
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "limit": 50},
+    returns={"customers": "bigint"},
+)
+
+RECENT_PROPERTIES = statement(
+    "customers.recent_properties",
+    """
+    SELECT event, properties
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND event IS NOT NULL AND properties IS NOT NULL
+    ORDER BY event_time DESC, message_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "limit": 50},
+)
+
+
 # The computed-trait statements are built per definition; registering their shapes here puts
 # them through the same cross-engine and Databricks checks as the statements above.
 from customers import computed  # noqa: E402,F401

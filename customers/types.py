@@ -126,3 +126,11 @@ class TraitDistribution:
     high: float | None = None
     mean: float | None = None
     latest: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The names a tenant's data uses: for builders that offer them."""
+    events: list[str]
+    traits: list[str]
+    properties: dict[str, list[str]]  # event -> property names seen on its recent calls
