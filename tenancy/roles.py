@@ -29,7 +29,7 @@ ROLE_TABLE: dict[str, tuple[Role, Role, str]] = {
     "events": (Role.VIEWER, Role.EDITOR, "sending events with a bearer token (write keys need no role); the live event view"),
     "identity": (Role.VIEWER, Role.EDITOR, "lookups, identity graphs, conflicts, merges, rebuild history; unmerging a customer"),
     "identity-rules": (Role.VIEWER, Role.ADMIN, "resolution rules, rules previews, full rebuilds (expensive: admin everywhere)"),
-    "segments": (Role.VIEWER, Role.EDITOR, "segment definitions, previews, refreshes, members and their history"),
+    "segments": (Role.VIEWER, Role.EDITOR, "segment definitions, previews, refreshes, members and their history, explanations, manual lists"),
     "settings": (Role.ADMIN, Role.ADMIN, "members, API keys, write keys, the audit log"),
     "operations": (Role.ADMIN, Role.ADMIN, "schedules, task runs, the ingestion inbox, lakehouse tables"),
 }
