@@ -519,6 +519,24 @@ def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetim
     """The entries and exits (cdp_id, change) that make the stored members equal the audience at
     `now`: over everyone (a full refresh), or over the candidates of `changes` (incremental)."""
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
+    return Compiled(sql=f"{_differences(tree, ctx, changes)} SELECT cdp_id, change FROM differences", params=ctx.params)
+
+
+def compile_refresh_log(tree: dict, *, tenant_id: str, segment_id: int, run_id: int, now: datetime,
+                        changes: Changes | None = None) -> Compiled:
+    """`compile_refresh`'s entries and exits written straight into the membership log by the
+    engine (no row passes through Python): one statement however many customers move. Each
+    row's change_id is the run and the customer, unique and the same if the run is replayed."""
+    ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
+    ctes = _differences(tree, ctx, changes)
+    ctx.params.update(run_key=f"{run_id}:", run_id=run_id, changed_at=now)
+    sql = ("INSERT INTO {segment_membership_log} (tenant_id, change_id, segment_id, cdp_id, change, changed_at, run_id) "
+           f"{ctes} SELECT :tenant_id, :run_key || cdp_id, :segment_id, cdp_id, change, :changed_at, :run_id FROM differences")
+    return Compiled(sql=sql, params=ctx.params)
+
+
+def _differences(tree: dict, ctx: _Context, changes: Changes | None) -> str:
+    """`WITH ...` ending in `differences (cdp_id, change)`: the audience against the stored members."""
     ctes, within = [], ""
     if changes is not None:
         ctes.append(f"candidates AS ({candidates(tree, ctx, changes)})")
@@ -528,20 +546,7 @@ def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetim
     ctes.append(f"stored AS (SELECT cdp_id FROM {{segment_members}} WHERE tenant_id = :tenant_id AND segment_id = :segment_id{within})")
     ctes.append("differences AS (SELECT cdp_id, 'entered' AS change FROM audience WHERE cdp_id NOT IN (SELECT cdp_id FROM stored) "
                 "UNION ALL SELECT cdp_id, 'exited' AS change FROM stored WHERE cdp_id NOT IN (SELECT cdp_id FROM audience))")
-    return Compiled(sql=f"WITH {', '.join(ctes)} SELECT cdp_id, change FROM differences", params=ctx.params)
-
-
-def compile_refresh_log(tree: dict, *, tenant_id: str, segment_id: int, run_id: int, now: datetime,
-                        changes: Changes | None = None) -> Compiled:
-    """`compile_refresh`'s entries and exits written straight into the membership log by the
-    engine (no row passes through Python): one statement however many customers move. Each
-    row's change_id is the run and the customer, unique and the same if the run is replayed."""
-    diff = compile_refresh(tree, tenant_id=tenant_id, segment_id=segment_id, now=now, changes=changes)
-    ctes = diff.sql.removesuffix(" SELECT cdp_id, change FROM differences")
-    params = {**diff.params, "run_key": f"{run_id}:", "run_id": run_id, "changed_at": now}
-    sql = ("INSERT INTO {segment_membership_log} (tenant_id, change_id, segment_id, cdp_id, change, changed_at, run_id) "
-           f"{ctes} SELECT :tenant_id, :run_key || cdp_id, :segment_id, cdp_id, change, :changed_at, :run_id FROM differences")
-    return Compiled(sql=sql, params=params)
+    return f"WITH {', '.join(ctes)}"
 
 
 def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:

@@ -19,6 +19,15 @@ def console_pages(cdp_id: str) -> list[str]:
             "/settings/audit/", "/segments/", "/segments/new/", "/segments/new/?kind=manual"]
 
 
+def sign_in(page, live_server, email: str, password: str) -> None:
+    """Sign in on the console's own page and wait for the first page after it."""
+    page.goto(live_server.url + "/signin/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1")
+
+
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -7,6 +7,7 @@ import pytest
 from customers.services import customer_identify
 from tenancy import services
 from tenancy.roles import Role
+from tests.browser import sign_in
 from tests.conftest import ApiClient
 from tracking.loader import load_inbox
 
@@ -28,11 +29,7 @@ def shop(db):
 
 
 def test_building_a_segment_in_chromium(page, live_server, shop):
-    page.goto(live_server.url + "/signin/")
-    page.fill("#id_username", "op@example.com")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("h1")
+    sign_in(page, live_server, "op@example.com", PASSWORD)
     page.click("nav.mainnav >> text=Segments")
     page.click("text=New segment")
     page.fill("#id_name", "Pro buyers")
