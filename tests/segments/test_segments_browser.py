@@ -29,6 +29,9 @@ def shop(db):
 
 
 def test_building_a_segment_in_chromium(page, live_server, shop):
+    # Under the console's policy (no inline styles or scripts): any violation fails the test.
+    page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', "
+                         "(e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
     sign_in(page, live_server, "op@example.com", PASSWORD)
     page.click("nav.mainnav >> text=Segments")
     page.click("text=New segment")
@@ -43,6 +46,7 @@ def test_building_a_segment_in_chromium(page, live_server, shop):
     page.click("#builder button:has-text('Add')")
     page.wait_for_selector("#builder li:has-text('plan is set')")
     page.wait_for_selector("#preview:has-text('1 customer now')")
+    assert page.evaluate("window.__violations") == [], "the tree is indented by classes, not inline styles"
     page.click("#builder li:has-text('plan is set') >> button:has-text('not')")
     page.wait_for_selector("#builder li[data-path='$.all[1]'] strong:text-is('Not')")
     page.wait_for_selector("#preview:has-text('0 customers now')")
@@ -62,5 +66,7 @@ def test_building_a_segment_in_chromium(page, live_server, shop):
     page.click("button:has-text('Create and refresh')")
     page.wait_for_selector("h1:has-text('Pro buyers')")
     page.wait_for_selector("text=1 member")
+    assert page.evaluate("window.__violations") == []
     page.click("a:has-text('why')")
     page.wait_for_selector("text=Yes, now")
+    assert page.evaluate("window.__violations") == []
