@@ -1,7 +1,6 @@
 """Reading segments: definitions, runs, current and past members, size over time, a customer's segments."""
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from identity.selectors import identities_of_customers, live_customers
-from kernel.csvcells import csv_cell
+from kernel.csvcells import csv_cell, line_writer
 from kernel.errors import NotFound
 from kernel.pagination import Page, page_of
 from kernel.times import api_time
@@ -73,34 +72,34 @@ def segment_members(*, tenant: TenantRef, segment_id: int, limit: int, offset: i
 EXPORT_PAGE = 1000
 
 
-def segment_members_all(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
-    """Every current member's cdp_id, in order, read a page at a time (exports, checks)."""
+def _member_pages(tenant: TenantRef, segment_id: int) -> Iterator[list[dict]]:
+    """The current members (cdp_id, entered_at) a thousand at a time, by cdp_id after the last one
+    (no OFFSET to rescan however large the segment)."""
     row, engine, after = segment_row(tenant, segment_id), get_engine(), ""
     while True:
         page = engine.execute(sql.MEMBERS_AFTER, {"tenant_id": tenant.slug, "segment_id": row.id, "after": after,
                                                   "limit": EXPORT_PAGE}).dicts()
         if not page:
             return
-        yield from (m["cdp_id"] for m in page)
+        yield page
         after = page[-1]["cdp_id"]
 
 
+def segment_members_all(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
+    """Every current member's cdp_id, in order (exports, checks)."""
+    for page in _member_pages(tenant, segment_id):
+        yield from (m["cdp_id"] for m in page)
+
+
 def segment_members_csv(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
-    """The current members as CSV lines (cdp_id, entered_at, user_id, email), read a thousand at a
-    time by cdp_id, so a large segment streams without being held."""
-    row = segment_row(tenant, segment_id)
-    engine = get_engine()
-    buffer = _Line()
-    writer = csv.writer(buffer)
+    """The current members as CSV lines (cdp_id, entered_at, user_id, email), streamed a page at a
+    time. NotFound is raised here, before the first line, for a segment of nobody."""
+    segment_row(tenant, segment_id)
+    writer, engine = line_writer(), get_engine()
 
     def lines():
         yield writer.writerow(["cdp_id", "entered_at", "user_id", "email"])
-        after = ""
-        while True:
-            page = engine.execute(sql.MEMBERS_AFTER, {"tenant_id": tenant.slug, "segment_id": row.id, "after": after,
-                                                      "limit": EXPORT_PAGE}).dicts()
-            if not page:
-                return
+        for page in _member_pages(tenant, segment_id):
             ids: dict[str, dict] = {}
             for i in identities_of_customers(engine, tenant=tenant, cdp_ids=[m["cdp_id"] for m in page]):
                 if i["id_type"] in ("user_id", "email"):
@@ -109,14 +108,8 @@ def segment_members_csv(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
                 known = ids.get(m["cdp_id"], {})
                 yield writer.writerow([csv_cell(m["cdp_id"]), api_time(m["entered_at"]), csv_cell(known.get("user_id", "")),
                                        csv_cell(known.get("email", ""))])
-            after = page[-1]["cdp_id"]
 
     return lines()
-
-
-class _Line:
-    def write(self, text: str) -> str:
-        return text
 
 
 def segment_history(*, tenant: TenantRef, segment_id: int, days: int = 30, now: datetime | None = None) -> list[HistoryDay]:
@@ -162,6 +155,8 @@ def segment_explain(*, tenant: TenantRef, segment_id: int, cdp_id: str, now: dat
     now = (now or timezone.now()).astimezone(UTC)
     engine = get_engine()
     membership = next((r for r in customer_segments(tenant=tenant, cdp_id=cdp_id) if r["segment_id"] == row.id), None)
+    if membership is None and not live_customers(tenant=tenant, cdp_ids=[cdp_id]):
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
     out = {"segment_id": row.id, "cdp_id": cdp_id, "at": now, "kind": row.kind, "member": membership is not None,
            "member_since": membership["entered_at"] if membership else None}
     if row.kind == "manual":

@@ -32,8 +32,8 @@ def _names(tenant) -> dict[int, str]:
     return dict(Segment.objects.filter(tenant_id=tenant.id).values_list("id", "name"))
 
 
-def _builder_context(request: HttpRequest, definition: dict, *, error: str = "") -> dict:
-    words = vocabulary(tenant=request.tenant)
+def _builder_context(request: HttpRequest, definition: dict, *, error: str = "", words=None) -> dict:
+    words = words or vocabulary(tenant=request.tenant)
     names = _names(request.tenant)
     groups = [line for line in builder.lines(definition, names) if line.group in ("all", "any")]
     return {"definition": definition, "definition_text": definition_text(definition), "lines": builder.lines(definition, names),
@@ -128,9 +128,9 @@ def segment_builder(request: HttpRequest) -> HttpResponse:
         context["definition_text"] = text
         return render(request, "segments/form.html#builder", context)
     op, _, path = (request.POST.get("op") or "").partition("|")
+    words = vocabulary(tenant=request.tenant)
     try:
         if op == "add":
-            words = vocabulary(tenant=request.tenant)
             choice = request.POST.get("condition", "trait")
             name = (request.POST.get("term") or "").strip()
             if choice == "segment":
@@ -146,8 +146,9 @@ def segment_builder(request: HttpRequest) -> HttpResponse:
         elif op == "negate":
             definition = builder.negate(definition, path)
     except (ValueError, KeyError, IndexError, TypeError):
-        return render(request, "segments/form.html#builder", _builder_context(request, definition, error="That step does not apply here."))
-    return render(request, "segments/form.html#builder", _builder_context(request, definition))
+        return render(request, "segments/form.html#builder", _builder_context(request, definition, words=words,
+                                                                              error="That step does not apply here."))
+    return render(request, "segments/form.html#builder", _builder_context(request, definition, words=words))
 
 
 @require_POST

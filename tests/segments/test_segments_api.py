@@ -191,6 +191,8 @@ def test_explain_names_the_values_each_condition_was_decided_on(api, people, ten
     assert why_not["holds"] is False and why_not["member"] is False
     assert [c["holds"] for c in why_not["tree"]["children"]] == [False, False, True]
     assert why_not["tree"]["children"][1]["facts"][0]["calls"] == 0
+    nobody = api.get(f"/api/segments/{sid}/explain/cdp_nobody")
+    assert nobody.status_code == 404 and nobody.json()["detail"] == "No customer cdp_nobody in this tenant."
 
 
 def test_manage_py_fills_a_manual_list_from_a_file(api, people, tenant_a, tmp_path):
