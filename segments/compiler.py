@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from lakehouse.statements import Statement
 from segments.definitions import PROPERTY, _range_kind
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 @dataclass
 class Compiled:

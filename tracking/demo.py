@@ -136,12 +136,13 @@ class _Shop:
 
 
 def demo_data_load(*, tenant: TenantRef, customers: int = 5000, events: int = 100_000, seed: int = 7, actor: str = "demo",
-                   progress: Callable[[int, int], None] = lambda done, total: None) -> DemoDataResult:
-    """Load the dataset into an empty tenant; a tenant that has it already is left alone."""
+                   progress: Callable[[int, int], None] = lambda done, total: None, now: datetime | None = None) -> DemoDataResult:
+    """Load the dataset into an empty tenant; a tenant that has it already is left alone. The
+    traffic ends at `now` (default: the current time; tests fix it, since days depend on it)."""
     engine = get_engine()
     if event_exists(tenant=tenant, message_id=FIRST_MESSAGE_ID):
         return DemoDataResult(created=False)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     shop = _Shop(seed, now, events)
     n = 0
     while len(shop.calls) < events:

@@ -1,12 +1,16 @@
 """The demo dataset: realistic shapes, deterministic, loaded once."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from lakehouse.statements import Statement
 from tracking.demo import demo_data_load
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+# A fixed clock: how calls fall into days depends on the time of day the data ends at.
+NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 
 
 def _q(engine, tenant, sql):
@@ -14,7 +18,7 @@ def _q(engine, tenant, sql):
 
 
 def test_demo_data_has_the_shapes_operators_expect_and_loads_once(tenant_a, lakehouse):
-    result = demo_data_load(tenant=tenant_a.ref, customers=200, events=4000, seed=3)
+    result = demo_data_load(tenant=tenant_a.ref, customers=200, events=4000, seed=3, now=NOW)
     assert result.created and result.events == 4000 and 150 <= result.customers <= 260
     events = {r["event"]: r["n"] for r in _q(lakehouse, tenant_a, "SELECT event, COUNT(*) AS n FROM {events} WHERE tenant_id = :tenant_id GROUP BY event")}
     assert {"Home", "Product Viewed", "Product Added", "Checkout Started", "Order Completed"} <= set(events)
@@ -50,7 +54,7 @@ def test_demo_segments_are_realistic_audiences(tenant_a, lakehouse):
     from segments.demo import DEMO_SEGMENTS, demo_segments_load
     from segments.models import Segment
 
-    demo_data_load(tenant=tenant_a.ref, customers=300, events=8000, seed=3)
+    demo_data_load(tenant=tenant_a.ref, customers=300, events=8000, seed=3)  # ends now: the segments refresh now
     assert demo_segments_load(tenant=tenant_a.ref) == len(DEMO_SEGMENTS) + 1
     sizes = dict(Segment.objects.filter(tenant_id=tenant_a.ref.id).values_list("name", "members"))
     customers = lakehouse.execute(Statement("test.n", "SELECT COUNT(DISTINCT cdp_id) AS n FROM {identities} WHERE tenant_id = :tenant_id"),
