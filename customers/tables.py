@@ -50,10 +50,12 @@ TRAITS = register_table(Table(
         Column("time_value", "timestamp", comment="The value as a UTC time when it is an ISO 8601 date or time, for date conditions."),
     )),
                 # Computed traits recomputed since a watermark (segments' incremental refresh).
-                AddIndexes(version=3, indexes=(("tenant_id", "updated_at"),))),
+                AddIndexes(version=3, indexes=(("tenant_id", "updated_at"),)),
+                # Date conditions' boundaries crossed as the clock moves (segments' candidates).
+                AddIndexes(version=4, indexes=(("tenant_id", "key", "time_value"),))),
     key=("tenant_id", "cdp_id", "key"),
     cluster_by=("tenant_id", "cdp_id"),
-    indexes=(("tenant_id", "key", "value"), ("tenant_id", "updated_at")),
+    indexes=(("tenant_id", "key", "value"), ("tenant_id", "updated_at"), ("tenant_id", "key", "time_value")),
     personal=Personal(customers=("cdp_id",)),
 ))
 
@@ -91,8 +93,10 @@ PROFILE_CHANGES = register_table(Table(
         Column("event_time", "timestamp", nullable=False, comment="When it holds from: the call's event time, or the edit's time."),
         Column("changed_at", "timestamp", nullable=False, comment="When it was written: the watermark readers follow."),
     ),
+    # A trait held for N days: the writes whose N-day mark the clock passed (segments' candidates).
+    migrations=(AddIndexes(version=2, indexes=(("tenant_id", "key", "event_time"),)),),
     key=("tenant_id", "change_id"),
     cluster_by=("tenant_id", "changed_at"),
-    indexes=(("tenant_id", "cdp_id", "changed_at"), ("tenant_id", "changed_at")),
+    indexes=(("tenant_id", "cdp_id", "changed_at"), ("tenant_id", "changed_at"), ("tenant_id", "key", "event_time")),
     personal=Personal(customers=("cdp_id",)),
 ))

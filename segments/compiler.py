@@ -190,7 +190,7 @@ def _trait_held(c: dict, ctx: _Context) -> str:
     last write before them did too: it has held the value for at least N days."""
     key, cut, encodings = ctx.param(c["key"]), ctx.param(ctx.now - timedelta(days=int(c["days"]))), ctx.param(held_encodings(c["value"]))
     now = _in(_traits(ctx, key) + _text_test("equals", c["value"], "value", "number_value", ctx))
-    changes = f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {key}{ctx.scoped()}"
+    changes = f"FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND {ctx.plain('key')} = {key}{ctx.scoped()}"
     before = (f"SELECT cdp_id, action, value, ROW_NUMBER() OVER (PARTITION BY cdp_id ORDER BY event_time DESC, changed_at DESC, "
               f"change_id DESC) AS position {changes} AND event_time <= {cut}")
     held_then = _in(f"SELECT cdp_id FROM ({before}) AS h WHERE position = 1 AND action = 'set' AND value IN {encodings}")
@@ -579,11 +579,11 @@ def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:
     return " UNION ".join(parts)
 
 
-def _crossed(column: str, ctx: _Context, t0: datetime, offsets: list[timedelta]) -> str:
-    """A time column within one of the bands [t0 + offset, now + offset]: a boundary `now + offset`
-    of a condition passed it as the clock moved."""
-    bands = [f"({column} >= {ctx.param(t0 + o)} AND {column} <= {ctx.param(ctx.now + o)})" for o in offsets]
-    return "(" + " OR ".join(bands) + ")"
+def _crossed(column: str, ctx: _Context, t0: datetime, offsets: list[timedelta]) -> list[str]:
+    """Tests of a time column, one a band [t0 + offset, now + offset]: a boundary `now + offset`
+    of a condition passed it as the clock moved. One candidate query a band: each is an index
+    range on its own (SQLite would scan a name's calls for an OR of ranges)."""
+    return [f"({column} >= {ctx.param(t0 + o)} AND {column} <= {ctx.param(ctx.now + o)})" for o in offsets]
 
 
 def _named_calls(step: dict, ctx: _Context, test: str) -> str:
@@ -600,7 +600,7 @@ def _trait_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
     offsets = {"within_last_days": lambda n: [-_days(n), timedelta(0)], "more_than_days_ago": lambda n: [-_days(n)],
                "in_next_days": lambda n: [timedelta(0), _days(n)]}.get(op)
     if offsets:
-        return [key + _crossed("time_value", ctx, t0, offsets(value))]
+        return [key + band for band in _crossed("time_value", ctx, t0, offsets(value))]
     if op == "anniversary_in_next_days":
         flipped = sorted(set(anniversary_days(t0, int(value))) ^ set(anniversary_days(ctx.now, int(value))))
         return [key + f"time_value IS NOT NULL AND {{month_day(time_value)}} IN {ctx.param(flipped)}"] if flipped else []
@@ -616,20 +616,28 @@ def _relative_offsets(test: dict | None) -> list[timedelta]:
 def _event_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
     offsets = ([-_days(c["within_days"]), timedelta(0)] if c.get("within_days") else []) + _relative_offsets(c.get("first")) \
         + _relative_offsets(c.get("last"))
-    return [_named_calls(c, ctx, _crossed("event_time", ctx, t0, offsets))] if offsets else []
+    return [_named_calls(c, ctx, band) for band in _crossed("event_time", ctx, t0, offsets)]
 
 
 def _sequence_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
     offsets = [-_days(c["within_days"]), timedelta(0)] if c.get("within_days") else []
     if c.get("then_missing"):
         offsets.append(-timedelta(hours=int(c["within_hours"])))
-    return [_named_calls(c["first"], ctx, _crossed("event_time", ctx, t0, offsets))] if offsets else []
+    return [_named_calls(c["first"], ctx, band) for band in _crossed("event_time", ctx, t0, offsets)]
+
+
+# Up to this many periods a regular condition's candidates are index ranges, one a boundary;
+# past it, one scan of the window (each range costs two parameters, and Databricks SQL allows 255).
+REGULAR_BANDS_UP_TO = 32
 
 
 def _regular_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
-    # A call changes period (or enters or leaves the window) exactly when its period number
-    # differs between the two clocks.
+    # A call changes period (or leaves the window) exactly when a period boundary (now - k
+    # units, k = 0 .. M: the last one ends the window) passed it as the clock moved from t0.
     unit = float(_UNIT_SECONDS[c.get("unit", "day")])
+    periods = int(c["of_last"]) + 1
+    if periods <= REGULAR_BANDS_UP_TO:
+        return [_named_calls(c, ctx, band) for band in _crossed("event_time", ctx, t0, [-timedelta(seconds=unit * k) for k in range(periods)])]
     seconds = ctx.param(unit)
     before, after = (f"{{age_bucket(event_time, {ctx.param(t.timestamp())}, {seconds})}}" for t in (t0, ctx.now))
     start = ctx.param(t0 - timedelta(seconds=unit * (int(c["of_last"]) + 1)))
@@ -637,12 +645,12 @@ def _regular_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
 
 
 def _lapsed_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
-    return [_named_calls(c, ctx, _crossed("event_time", ctx, t0, [-_days(c["days"])]))]
+    return [_named_calls(c, ctx, band) for band in _crossed("event_time", ctx, t0, [-_days(c["days"])])]
 
 
 def _held_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
-    return [f"SELECT cdp_id FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {ctx.param(c['key'])} AND "
-            + _crossed("event_time", ctx, t0, [-_days(c["days"])])]
+    return [f"SELECT cdp_id FROM {{profile_changes}} WHERE tenant_id = :tenant_id AND key = {ctx.param(c['key'])} AND {band}"
+            for band in _crossed("event_time", ctx, t0, [-_days(c["days"])])]
 
 
 _BANDS = {"trait": _trait_bands, "event": _event_bands, "sequence": _sequence_bands, "regular": _regular_bands,

@@ -116,7 +116,7 @@ def random_condition(rng: random.Random) -> dict:
         return condition
     if kind == "regular":
         unit = rng.choice(["day", "week"])
-        of_last = rng.choice([7, 14, 30]) if unit == "day" else rng.choice([2, 4, 6])
+        of_last = rng.choice([7, 14, 30, 45]) if unit == "day" else rng.choice([2, 4, 6])
         return {"type": "regular", **random_step(rng), "at_least": rng.randint(1, min(of_last, 3)), "of_last": of_last, "unit": unit}
     if kind == "lapsed":
         return {"type": "lapsed", **random_step(rng), "days": rng.choice([3, 10, 30])}
