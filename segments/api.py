@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kernel.errors import InvalidInput
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
-from segments import selectors, services
+from segments import exports, selectors, services
 from segments.lists import refs_from_csv
 from segments.types import MemberRef
 from tenancy.auth import TenantAuth
@@ -84,6 +84,24 @@ class SegmentRunOut(Schema):
     members: int
     entered: int
     exited: int
+    error: str
+
+
+class SegmentExportIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100, examples=["vip_customers"],
+                      description="The table's name: lower-case letters, digits and single underscores. The table written is "
+                                  "<export schema>.<tenant>_<tenant id>__<name> (docs/segments.md#export-to-a-table).")
+
+
+class SegmentExportOut(Schema):
+    id: int
+    name: str
+    table: str = Field(..., description="catalog.schema.table written.")
+    state: str = Field(..., description="queued, running, succeeded or failed.")
+    rows: int
+    requested_by: str
+    started_at: datetime
+    finished_at: datetime | None
     error: str
 
 
@@ -256,6 +274,22 @@ def segment_members_csv(request: HttpRequest, segment_id: int):
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment_id}-{tenant.slug}.csv"'
     return response
+
+
+@router.post("/{segment_id}/exports", response={202: SegmentExportOut}, summary="Write the members to a lakehouse table",
+             description="On the Databricks (or Spark) engine: queues replacing a table with the current members (cdp_id, "
+                         "entered_at, user_id, email), atomically on Delta, for tools that read Unity Catalog. Answers 202 with the "
+                         "export; poll GET .../exports until it has succeeded or failed. 422 on an engine without tables "
+                         "(download members.csv there).", openapi_extra=problems(404))
+def segment_export(request: HttpRequest, segment_id: int, payload: SegmentExportIn):
+    return Status(202, exports.segment_export(tenant=request.auth.tenant, segment_id=segment_id, name=payload.name,
+                                                    actor=request.auth.actor))
+
+
+@router.get("/{segment_id}/exports", response=list[SegmentExportOut], summary="The segment's last ten exports to a table, newest first",
+            openapi_extra=problems(404))
+def segment_exports(request: HttpRequest, segment_id: int):
+    return selectors.segment_exports(tenant=request.auth.tenant, segment_id=segment_id)
 
 
 customer_router = Router(tags=["segments"], auth=TenantAuth("segments"))

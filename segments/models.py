@@ -51,3 +51,19 @@ class SegmentRun(models.Model):
     entered = models.BigIntegerField(default=0)
     exited = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
+
+
+class SegmentExport(models.Model):
+    """A segment's members written to a lakehouse table for other tools (Unity Catalog on Databricks)."""
+    STATES = SegmentRun.STATES
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="exports")
+    tenant_id = models.BigIntegerField()
+    name = models.CharField(max_length=100, help_text="The name asked for; the table is named from it and the tenant.")
+    table = models.CharField(max_length=600, help_text="catalog.schema.table written.")
+    state = models.CharField(max_length=16, choices=STATES, default="queued")
+    rows = models.BigIntegerField(default=0)
+    requested_by = models.CharField(max_length=200)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)

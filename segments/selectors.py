@@ -16,7 +16,7 @@ from lakehouse import get_engine
 from lakehouse.functions import bucket
 from segments import sql
 from segments.compiler import compile_audience, compile_count, compile_facts, compile_leaves, leaves
-from segments.models import Segment, SegmentRun
+from segments.models import Segment, SegmentExport, SegmentRun
 from segments.types import HistoryDay, Member, Preview, SegmentInfo
 from tenancy.types import TenantRef
 
@@ -133,6 +133,11 @@ def segment_history(*, tenant: TenantRef, segment_id: int, days: int = 30, now: 
 
 def segment_runs(*, tenant: TenantRef, segment_id: int, limit: int = 10) -> list[SegmentRun]:
     return list(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id=segment_row(tenant, segment_id).id).order_by("-id")[:limit])
+
+
+def segment_exports(*, tenant: TenantRef, segment_id: int, limit: int = 10) -> list[SegmentExport]:
+    """The segment's last exports to a table, newest first."""
+    return list(SegmentExport.objects.filter(tenant_id=tenant.id, segment_id=segment_row(tenant, segment_id).id).order_by("-id")[:limit])
 
 
 def customer_segments(*, tenant: TenantRef, cdp_id: str, known: bool = False) -> list[dict]:

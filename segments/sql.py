@@ -149,3 +149,19 @@ DELETE_SEGMENT = deletion(
     "tenant_id = :tenant_id AND segment_id = :segment_id",
     example={"tenant_id": "acme", "segment_id": 1},
 )
+
+EXPORT_ROWS = statement(
+    "segments.export_rows",
+    """
+    SELECT m.cdp_id, m.entered_at,
+           MIN(CASE WHEN i.id_type = 'user_id' THEN i.id_value END) AS user_id,
+           MIN(CASE WHEN i.id_type = 'email' THEN i.id_value END) AS email
+    FROM {segment_members} AS m
+    LEFT JOIN {identities} AS i
+      ON i.tenant_id = m.tenant_id AND i.cdp_id = m.cdp_id AND i.id_type IN ('user_id', 'email')
+    WHERE m.tenant_id = :tenant_id AND m.segment_id = :segment_id
+    GROUP BY m.cdp_id, m.entered_at
+    """,
+    example={"tenant_id": "acme", "segment_id": 1},
+    returns={"entered_at": "timestamp"},
+)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:segment_id>/delete/", views.segment_delete, name="delete"),
     path("<int:segment_id>/upload/", views.segment_upload, name="upload"),
     path("<int:segment_id>/members.csv", views.segment_members_csv, name="export"),
+    path("<int:segment_id>/table/", views.segment_table_export, name="table-export"),
     path("<int:segment_id>/why/<str:cdp_id>/", views.segment_why, name="why"),
 ]

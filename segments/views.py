@@ -15,7 +15,7 @@ from customers.selectors import vocabulary
 from identity.selectors import identifier_owner
 from kernel.charts import daily_bar_chart
 from kernel.errors import DomainError, InvalidInput, NotFound
-from segments import builder, selectors, services
+from segments import builder, exports, selectors, services
 from segments.forms import SegmentForm, UploadForm, definition_text
 from segments.lists import refs_from_csv
 from segments.models import Segment
@@ -173,6 +173,11 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     busy = any(r.state in ("queued", "running") for r in runs)
     if request.htmx and request.GET.get("part") == "runs":
         return render(request, "segments/detail.html#runs", {"segment": info, "runs": runs, "busy": busy})
+    tables = exports.exports_available()
+    table_exports = selectors.segment_exports(tenant=request.tenant, segment_id=segment_id) if tables else []
+    exporting = any(e.state in ("queued", "running") for e in table_exports)
+    if request.htmx and request.GET.get("part") == "exports":
+        return render(request, "segments/detail.html#exports", {"segment": info, "table_exports": table_exports, "exporting": exporting})
     history = selectors.segment_history(tenant=request.tenant, segment_id=segment_id)
     chart = daily_bar_chart([(date.fromisoformat(d.day), d.members) for d in history], title=f"Members of {info.name}, by day",
                             unit="customer")
@@ -183,7 +188,8 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     return render(request, "segments/detail.html", {
         "segment": info, "runs": runs, "busy": busy, "chart": chart, "history": [d for d in history if d.entered or d.exited][-10:],
         "members": members, "query": query, "found": found, "lines": builder.lines(info.definition, names),
-        "upload": UploadForm(), "definition_text": definition_text(info.definition)})
+        "upload": UploadForm(), "definition_text": definition_text(info.definition), "tables": tables,
+        "table_exports": table_exports, "exporting": exporting})
 
 
 def _find_member(request: HttpRequest, info, query: str) -> dict:
@@ -242,6 +248,20 @@ def segment_upload(request: HttpRequest, segment_id: int) -> HttpResponse:
     else:
         note = f" {edit.unknown_count:,} name nobody here (such as {', '.join(edit.unknown[:3])})." if edit.unknown_count else ""
         messages.success(request, f"{edit.added:,} added, {edit.removed:,} removed: {edit.members:,} members.{note}")
+    return redirect("segments:detail", segment_id=segment_id)
+
+
+@require_POST
+@role_required("segments")
+def segment_table_export(request: HttpRequest, segment_id: int) -> HttpResponse:
+    """Queue writing the members to a lakehouse table (Databricks, Spark)."""
+    ctx = console_context(request)
+    try:
+        export = exports.segment_export(tenant=ctx.tenant, segment_id=segment_id, name=request.POST.get("name", ""), actor=ctx.actor)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Writing {export.table}; the exports below show when it is done.")
     return redirect("segments:detail", segment_id=segment_id)
 
 

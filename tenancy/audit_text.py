@@ -72,6 +72,7 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "segment.members": lambda t, d: (f"{'replaced' if d.get('replace') else 'edited'} the list “{t}”: {_plain(d.get('added'))} added, "
                                      f"{_plain(d.get('removed'))} removed"
                                      + (f", {_plain(d.get('unknown'))} not found" if d.get("unknown") else "")),
+    "segment.export": lambda t, d: f"exported the members of “{t}” to the table {_plain(d.get('table'))}",
     "tenant.create": lambda t, d: f"created the tenant {t}",
     "tenant.update": lambda t, d: "changed the tenant's " + ", ".join(f"{k.replace('_', ' ')} to “{_plain(v)}”" for k, v in d.items()),
     "user.superuser": lambda t, d: f"made {t} a platform operator",

@@ -95,6 +95,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/segments/{segment_id}/runs": _segment,
     "/api/segments/{segment_id}/members/import": _segment,
     "/api/segments/{segment_id}/members.csv": _segment,
+    "/api/segments/{segment_id}/exports": _segment,
     "/api/segments/{segment_id}/explain/{cdp_id}": _segment_and_customer,
     "/api/customers/{cdp_id}/segments": _customer,
     "/api/members/{member_id}": _member,

@@ -157,6 +157,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # --- Customer data -------------------------------------------------------------------------
 CDP_LAKEHOUSE = env.str("CDP_LAKEHOUSE", "default")
+# catalog.schema that segment exports are written to (Databricks and Spark engines); empty: the
+# lakehouse schema's name + "_exports" in its catalog.
+CDP_SEGMENT_EXPORT_SCHEMA = env.str("CDP_SEGMENT_EXPORT_SCHEMA", "")
 
 # --- Authentication --------------------------------------------------------------------------
 CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")

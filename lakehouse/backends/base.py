@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.errors import BadStatement, LakehouseError
+from lakehouse.errors import BadStatement, ConfigurationError, LakehouseError
 from lakehouse.results import Results
 from lakehouse.schema import SCHEMA_VERSIONS, TABLES, Column, Table
 from lakehouse.statements import Deletion, Statement, expand_list_params
@@ -40,6 +40,9 @@ class BaseFeatures:
     # How many values may one list parameter of a write (DELETE, MERGE condition) carry? Writes
     # take one marker per value, so with a marker limit this leaves room for the other parameters.
     max_write_list_values: int = 2000
+    # Can a query's rows be written to a table of their own for other tools to read (Unity
+    # Catalog on Databricks, the session catalog on Spark)? The embedded engines answer CSV.
+    exports_tables = False
 
 
 class Engine:
@@ -125,6 +128,12 @@ class Engine:
     def location(self) -> str:
         """Where the data lives, for `lakehouse status` and logs (never credentials)."""
         return self.vendor
+
+    def export_table(self, statement: Statement, params: Mapping[str, Any], *, location: tuple[str, str], name: str,
+                     comment: str) -> int:
+        """Make the table `location`.`name` exactly the rows of a read, for other tools to read;
+        returns how many. Only engines whose features say `exports_tables`."""
+        raise ConfigurationError(f"The {self.vendor} engine writes no tables for other tools; exports to a table need Databricks or Spark.")
 
     # --- running statements ----------------------------------------------------------------
     def render(self, statement: Statement) -> str:

@@ -37,6 +37,7 @@ RETRY_DELAYS = (1.0, 3.0, 9.0)
 
 
 class DatabricksFeatures(BaseFeatures):
+    exports_tables = True
     supports_merge = True
     returns_arrow = True
     max_params_per_statement = MAX_PARAMS

@@ -33,11 +33,13 @@ from lakehouse.schema import Table
 
 
 class ParquetFeatures(BaseFeatures):
+    exports_tables = True
     supports_row_updates = False
     returns_arrow = True
 
 
 class DeltaFeatures(BaseFeatures):
+    exports_tables = True
     supports_merge = True
     returns_arrow = True
 

@@ -1,12 +1,15 @@
 """The Databricks SQL dialect shared by the Spark and Databricks engines: names, types, DDL, MERGE."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lakehouse.errors import BadStatement
 from lakehouse.schema import Column, Table
-from lakehouse.statements import expand_list_params
+from lakehouse.statements import Statement, expand_list_params
 
+NAME_PART = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 SPARK_TYPES = {"string": "STRING", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP", "json": "STRING"}
 
 
@@ -29,6 +32,30 @@ class SparkSqlDialect:
     def qualify(self, table_name: str) -> str:
         self._known_table(table_name)
         return f"{self.quote(self.catalog)}.{self.quote(self.schema)}.{self.quote(table_name)}"
+
+    # --- tables for other tools (exports) ---------------------------------------------------
+    def export_sql(self, location: tuple[str, str], name: str, select_sql: str, comment: str) -> list[str]:
+        """The statements that make a table exactly a query's rows. On Delta one CREATE OR
+        REPLACE: atomic (readers see the old rows or the new, never none) and the table keeps
+        its history and grants; a parquet table (local Spark) is dropped and made again."""
+        for part in (*location, name):
+            if not NAME_PART.match(part):
+                raise BadStatement("export", f"not a table name part: {part!r} (letters, digits and _ only)")
+        schema = ".".join(self.quote(p) for p in location)
+        target = f"{schema}.{self.quote(name)}"
+        create = f"USING {self.table_format.upper()} COMMENT {sql_string(comment)} AS {select_sql}"
+        if self.table_format == "delta":
+            return [f"CREATE SCHEMA IF NOT EXISTS {schema}", f"CREATE OR REPLACE TABLE {target} {create}"]
+        return [f"CREATE SCHEMA IF NOT EXISTS {schema}", f"DROP TABLE IF EXISTS {target}", f"CREATE TABLE {target} {create}"]
+
+    def export_table(self, statement: Statement, params: Mapping[str, Any], *, location: tuple[str, str], name: str,
+                     comment: str) -> int:
+        select_sql, params = self.expand_lists(self.render(statement), params)
+        for sql in self.export_sql(location, name, select_sql, comment):
+            given = params if sql.endswith(select_sql) else {}
+            self._guarded(f"export.{name}", lambda sql=sql, given=given: self._run(sql, given, {}))
+        target = ".".join(self.quote(p) for p in (*location, name))
+        return int(self._guarded(f"export.{name}", lambda: self._run(f"SELECT COUNT(*) AS n FROM {target}", {}, {"n": "bigint"})).first()["n"])
 
     def json_text(self, column: str, path: str) -> str:
         return f"get_json_object({column}, {path})"

@@ -213,3 +213,23 @@ def test_manage_py_fills_a_manual_list_from_a_file(api, people, tenant_a, tmp_pa
         call_command("cdp_segment", "add", str(sid), str(tmp_path / "missing.csv"), tenant=tenant_a.slug)
     with pytest.raises(CommandError, match="No segment"):
         call_command("cdp_segment", "refresh", "999", tenant=tenant_a.slug)
+    with pytest.raises(CommandError, match="members.csv"):  # no tables for other tools on SQLite
+        call_command("cdp_segment", "export", str(sid), "imported", tenant=tenant_a.slug)
+
+
+def test_exports_to_a_table_need_an_engine_with_tables(api, tenant_a, api_as, tenant_b):
+    sid = api.post("/api/segments", {"name": "Pro", "definition": PRO}).json()["id"]
+    refused = api.post(f"/api/segments/{sid}/exports", {"name": "pro_customers"})
+    assert refused.status_code == 422, refused.content
+    assert "members.csv" in refused.json()["detail"] and refused.json()["errors"][0]["field"] == "name"
+    assert api.get(f"/api/segments/{sid}/exports").json() == []
+    assert api_as(tenant_b, Role.EDITOR).post(f"/api/segments/{sid}/exports", {"name": "x"}).status_code == 404
+    assert api_as(tenant_a, Role.VIEWER).post(f"/api/segments/{sid}/exports", {"name": "x"}).status_code == 403
+
+
+def test_the_segment_page_offers_no_table_export_on_an_embedded_engine(api, console_as):
+    sid = api.post("/api/segments", {"name": "Pro", "definition": PRO}).json()["id"]
+    page = console_as(Role.EDITOR).get(f"/segments/{sid}/").content.decode()
+    assert "Export CSV" in page and "Export to a table" not in page
+    refused = console_as(Role.EDITOR).post(f"/segments/{sid}/table/", {"name": "pro"}, follow=True).content.decode()
+    assert "members.csv" in refused  # said where it happened, with what to do instead

@@ -5,6 +5,8 @@ from django.core.management.base import CommandError
 
 from kernel.errors import Conflict, InvalidInput, NotFound
 from lakehouse.commands import LakehouseCommand
+from lakehouse.errors import LakehouseError
+from segments.exports import segment_export
 from segments.lists import refs_from_csv
 from segments.selectors import segment_list
 from segments.services import segment_list_edit, segment_refresh
@@ -16,10 +18,11 @@ class Command(LakehouseCommand):
             "its columns (cdp_id, or identifier types such as email and user_id).")
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["list", "refresh", "add", "remove", "replace"],
-                            help="list; refresh SEGMENT; add / remove / replace SEGMENT FILE (a manual list's members).")
+        parser.add_argument("action", choices=["list", "refresh", "add", "remove", "replace", "export"],
+                            help="list; refresh SEGMENT; add / remove / replace SEGMENT FILE (a manual list's members); "
+                                 "export SEGMENT NAME (its members to a lakehouse table, Databricks or Spark engine).")
         parser.add_argument("segment", nargs="?", type=int, help="The segment's id (see list).")
-        parser.add_argument("file", nargs="?", help="The CSV file, or - for standard input.")
+        parser.add_argument("file", nargs="?", help="The CSV file, or - for standard input; for export, the table's name.")
         parser.add_argument("--tenant", required=True, help="The tenant's slug.")
 
     def handle(self, *args, action: str, segment: int | None, file: str | None, tenant: str, **options):
@@ -38,6 +41,8 @@ class Command(LakehouseCommand):
                 run = segment_refresh(tenant=ref, segment_id=segment, trigger="manage.py cdp_segment")
                 self.stdout.write(self.style.SUCCESS(f"run {run.id}: {run.members:,} members, {run.entered:,} entered, {run.exited:,} left."))
                 return
+            if action == "export":
+                return self._export(ref, segment, file)
             if not file:
                 raise CommandError(f"Give the CSV file: manage.py cdp_segment {action} {segment} FILE --tenant {tenant}.")
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
@@ -53,3 +58,13 @@ class Command(LakehouseCommand):
         self.stdout.write(self.style.SUCCESS(f"{edit.added:,} added, {edit.removed:,} removed: {edit.members:,} members."))
         if edit.unknown_count:
             self.stdout.write(f"{edit.unknown_count:,} name no customer of {tenant}, such as {', '.join(edit.unknown[:5])}.")
+
+    def _export(self, ref, segment: int, name: str | None) -> None:
+        if not name:
+            raise CommandError(f"Name the table: manage.py cdp_segment export {segment} NAME --tenant {ref.slug}.")
+        self.stdout.write(f"writing segment {segment}'s members to a table …")
+        try:
+            export = segment_export(tenant=ref, segment_id=segment, name=name, actor="manage.py cdp_segment", queue=False)
+        except LakehouseError as exc:
+            raise CommandError(f"The export failed: {exc}") from None
+        self.stdout.write(self.style.SUCCESS(f"{export.table}: {export.rows:,} rows."))
