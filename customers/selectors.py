@@ -6,8 +6,10 @@ import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import Max
+
 from customers import sql
-from customers.models import ComputedTrait
+from customers.models import ComputedTrait, SuppressedIdentifier
 from customers.privacy import customer_is_suppressed
 from customers.traits import is_unset, trait_value
 from customers.types import (
@@ -285,6 +287,14 @@ def loaded_message_ids(*, tenant: TenantRef, message_ids) -> set[str]:
 
 def event_exists(*, tenant: TenantRef, message_id: str) -> bool:
     return get_engine().execute(sql.EVENT_EXISTS, {"tenant_id": tenant.slug, "message_id": message_id}).first() is not None
+
+
+def last_erasures(*, tenant_ids) -> dict[int, datetime]:
+    """When each tenant last erased a customer (the erasure's suppressed identifiers), for copies
+    of personal data kept above this app (segment exports) to follow."""
+    rows = (SuppressedIdentifier.objects.filter(tenant_id__in=list(tenant_ids), reason="erase").values("tenant_id")
+            .annotate(last=Max("created_at")).values_list("tenant_id", "last"))
+    return dict(rows)
 
 
 def computed_trait_names(*, tenant: TenantRef) -> set[str]:

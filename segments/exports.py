@@ -6,14 +6,18 @@ email), in one atomic statement on Delta. Tables go to one schema the platform t
 (`CDP_SEGMENT_EXPORT_SCHEMA`, by default the lakehouse schema's name + `_exports`), never to the
 product's own schema, and their names carry the tenant (`<tenant>_<tenant id>__<name>`), so one
 tenant cannot overwrite another's table or the product's. Runs on a worker; poll the exports list.
+A table exported before an erasure is written again by the schedule (`exports_follow_erasures`):
+the copies outside the product's tables follow erasure too.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from django.conf import settings
 from django.utils import timezone
 
+from customers.selectors import last_erasures
 from kernel.errors import Conflict, InvalidInput
 from lakehouse import get_engine
 from operations.leases import lease_acquire, lease_release
@@ -25,6 +29,7 @@ from tenancy.selectors import tenant_ref_by_id
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
+logger = logging.getLogger("cdp.segments")
 # Lower case (Unity Catalog folds names), and no "__": that separates the tenant from the name.
 NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 MAX_NAME = 100
@@ -86,6 +91,27 @@ def segment_export(*, tenant: TenantRef, segment_id: int, name: str, actor: str,
     task_enqueue("segments.tasks.segment_export_run", export.id, name=f"segment-export-{tenant.slug}-{row.id}", tenant_id=tenant.id)
     export.refresh_from_db()
     return export
+
+
+def exports_follow_erasures() -> int:
+    """Write again every table last exported before its tenant erased a customer: the members
+    no longer hold the erased (erasure removes them), so the new table does not either. Run by
+    the segments schedule; returns how many tables were written."""
+    latest: dict[str, SegmentExport] = {}
+    for export in SegmentExport.objects.filter(state="succeeded").order_by("id"):
+        latest[export.table] = export
+    erased = last_erasures(tenant_ids={e.tenant_id for e in latest.values()})
+    written = 0
+    for export in latest.values():
+        if erased.get(export.tenant_id) and erased[export.tenant_id] >= export.started_at:
+            again = SegmentExport.objects.create(segment_id=export.segment_id, tenant_id=export.tenant_id, name=export.name,
+                                                 table=export.table, requested_by="erasure")
+            try:
+                segment_export_execute(again.id)
+                written += 1
+            except Exception:
+                logger.exception("export after an erasure failed", extra={"cdp_segment": export.segment_id})
+    return written
 
 
 def segment_export_execute(export_id: int) -> SegmentExport:

@@ -1,10 +1,12 @@
 """Scheduled segment work (django-q2 runs these by dotted path)."""
-from segments.exports import segment_export_execute
+from segments.exports import exports_follow_erasures, segment_export_execute
 from segments.services import segment_refresh_execute, segments_refresh_due
 
 
 def segments_refresh() -> dict[str, int]:
-    return segments_refresh_due()
+    """Refresh the segments that are due, then write again the exported tables an erasure has
+    made out of date."""
+    return {**segments_refresh_due(), "exports_rewritten": exports_follow_erasures()}
 
 
 def segment_refresh_run(run_id: int) -> dict[str, int]:

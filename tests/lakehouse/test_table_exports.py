@@ -47,6 +47,17 @@ def test_members_are_written_to_a_table_and_replaced_on_local_spark(spark_engine
     from tenancy.models import AuditEntry
 
     assert AuditEntry.objects.filter(action="segment.export", tenant_id=tenant.id).count() == 2
+
+    # An erasure after the export: the schedule writes the table again, without the customer.
+    assert exports.exports_follow_erasures() == 0  # nothing erased since
+    from customers.models import SuppressedIdentifier
+    from lakehouse.erasure import personal_data_erase
+
+    personal_data_erase(spark_engine, tenant=tenant.slug, cdp_ids={"x1"}, identifiers=[("user_id", "u1")])
+    SuppressedIdentifier.objects.create(tenant_id=tenant.id, id_type="user_id", id_value="digest", reason="erase", cdp_id="x1")
+    assert exports.exports_follow_erasures() == 1
+    assert spark_engine.session.sql(f"SELECT cdp_id FROM {quoted}").collect() == []
+    assert exports.exports_follow_erasures() == 0  # once
     spark_engine.session.sql(f"DROP TABLE {quoted}")
 
 
