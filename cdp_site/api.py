@@ -161,6 +161,9 @@ def _mount_routers() -> None:
     from customers.api import router as customers_router
     from customers.computed_api import router as computed_traits_router
     from identity.api import router as identity_router
+    from messaging.api import channel_router as messaging_channels_router
+    from messaging.api import customer_router as customer_messages_router
+    from messaging.api import router as messaging_router
     from operations.api import router as operations_router
     from segments.api import customer_router as customer_segments_router
     from segments.api import router as segments_router
@@ -180,6 +183,9 @@ def _mount_routers() -> None:
     api.add_router("/sourceConfig", source_config_router)
     api.add_router("/identity", identity_router)
     api.add_router("/segments", segments_router)
+    api.add_router("/messaging/channels", messaging_channels_router)
+    api.add_router("/messaging", messaging_router)
+    api.add_router("/customers", customer_messages_router)  # /customers/{id}/messages: messaging's own read
     api.add_router("/", tenancy_router)
     api.add_router("/operations", operations_router)
 

@@ -31,6 +31,10 @@ SCHEDULES = [
         description="Refresh every segment whose interval has passed (default 5 minutes): who entered, who left.",
     ),
     ScheduleSpec(
+        name="deliveries", func="messaging.tasks.deliveries_drain", minutes=1,
+        description="Send the messages that are due (new ones, retries whose time has come), each recorded once.",
+    ),
+    ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
         # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.

@@ -30,6 +30,8 @@ ROLE_TABLE: dict[str, tuple[Role, Role, str]] = {
     "identity": (Role.VIEWER, Role.EDITOR, "lookups, identity graphs, conflicts, merges, rebuild history; unmerging a customer"),
     "identity-rules": (Role.VIEWER, Role.ADMIN, "resolution rules, rules previews, full rebuilds (expensive: admin everywhere)"),
     "segments": (Role.VIEWER, Role.EDITOR, "segment definitions, previews, refreshes, members and their history, explanations, manual lists"),
+    "messaging": (Role.VIEWER, Role.EDITOR, "message templates and previews, subscription topics, sends and test sends, deliveries"),
+    "channels": (Role.VIEWER, Role.ADMIN, "messaging channels: their settings and credentials, secret rotation"),
     "settings": (Role.ADMIN, Role.ADMIN, "members, API keys, write keys, the audit log"),
     "operations": (Role.ADMIN, Role.ADMIN, "schedules, task runs, the ingestion inbox, lakehouse tables"),
 }

@@ -69,6 +69,40 @@ def _segment(tenant) -> dict:
     return {"segment_id": info.id}
 
 
+def _channel(tenant) -> dict:
+    from messaging.services.channels import channel_create
+
+    info = channel_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-channel-{uuid.uuid4().hex[:6]}", kind="webhook", actor="test",
+                          config={"url": "https://hooks.example.com/cdp"})
+    return {"channel_id": info.id}
+
+
+def _template(tenant) -> dict:
+    from messaging.services.templates import template_create
+
+    info = template_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-template-{uuid.uuid4().hex[:6]}", channel_kind="webhook",
+                           parts={"body": '{"marker": "marker-%s-template"}' % tenant.slug}, actor="test")
+    return {"template_id": info.id}
+
+
+def _topic(tenant) -> dict:
+    from messaging.services.topics import topic_create
+
+    topic = topic_create(tenant=tenant.ref, key=f"t{uuid.uuid4().hex[:8]}", name=f"marker-{tenant.slug}-topic", channel_kind="email",
+                         policy="opt_in", actor="test")
+    return {"topic_id": topic.id}
+
+
+def _delivery(tenant) -> dict:
+    from messaging.services.outbox import delivery_enqueue
+    from messaging.types import SendRequest
+
+    info, _ = delivery_enqueue(tenant=tenant.ref, request=SendRequest(
+        key=f"marker-{tenant.slug}-delivery-{uuid.uuid4().hex[:6]}", channel_id=_channel(tenant)["channel_id"],
+        template_id=_template(tenant)["template_id"], cdp_id=_customer(tenant)["cdp_id"], category="transactional"))
+    return {"delivery_id": info.id}
+
+
 def _segment_and_customer(tenant) -> dict:
     return {**_segment(tenant), **_customer(tenant)}
 
@@ -98,6 +132,14 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/segments/{segment_id}/exports": _segment,
     "/api/segments/{segment_id}/explain/{cdp_id}": _segment_and_customer,
     "/api/customers/{cdp_id}/segments": _customer,
+    "/api/customers/{cdp_id}/messages": _customer,
+    "/api/messaging/channels/{channel_id}": _channel,
+    "/api/messaging/channels/{channel_id}/rotate": _channel,
+    "/api/messaging/templates/{template_id}": _template,
+    "/api/messaging/templates/{template_id}/versions": _template,
+    "/api/messaging/templates/{template_id}/preview": _template,
+    "/api/messaging/topics/{topic_id}": _topic,
+    "/api/messaging/deliveries/{delivery_id}": _delivery,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

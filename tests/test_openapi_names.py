@@ -21,7 +21,7 @@ def test_schema_class_names_are_unique_across_apps():
     owners = defaultdict(set)
     for cls in _subclasses(Schema):
         module = cls.__module__
-        if module.split(".")[0] in {"customers", "identity", "tenancy", "tracking", "operations", "segments", "kernel", "cdp_site"}:
+        if module.split(".")[0] in {"customers", "identity", "tenancy", "tracking", "operations", "segments", "messaging", "journeys", "campaigns", "kernel", "cdp_site"}:
             owners[cls.__name__].add(module)
     clashes = {name: sorted(mods) for name, mods in owners.items() if len(mods) > 1}
     assert clashes == {}

@@ -15,7 +15,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 # Console routes that are not pages of an area: signing in and out, choosing a tenant.
 # Pages for people not signed in yet (or signing out): no tenant, so no area of the role table.
 CONSOLE_WITHOUT_AREA = {"console:login", "console:logout", "console:tenant-switch", "console:forgot-password",
-                        "console:forgot-password-sent", "console:set-password"}
+                        "console:forgot-password-sent", "console:set-password",
+                        "messaging:unsubscribe"}  # public: the signed link in a message is the authority
 
 
 def _api_operations():

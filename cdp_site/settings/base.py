@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "identity",
     "tracking",
     "segments",
+    "messaging",
     "journeys",
     "campaigns",
 ]
@@ -160,6 +161,14 @@ CDP_LAKEHOUSE = env.str("CDP_LAKEHOUSE", "default")
 # catalog.schema that segment exports are written to (Databricks and Spark engines); empty: the
 # lakehouse schema's name + "_exports" in its catalog.
 CDP_SEGMENT_EXPORT_SCHEMA = env.str("CDP_SEGMENT_EXPORT_SCHEMA", "")
+
+# --- Messaging -----------------------------------------------------------------------------------
+# Fernet keys (comma separated, the first encrypting) for channel secrets; unset: derived from SECRET_KEY.
+CDP_SECRETS_KEY = env.str("CDP_SECRETS_KEY", "")
+# Webhooks to private, loopback and link-local addresses (after DNS resolution) are refused unless this is set.
+CDP_WEBHOOK_ALLOW_PRIVATE = env.bool("CDP_WEBHOOK_ALLOW_PRIVATE", False)
+# The address people reach the product at, for links in messages (unsubscribe).
+CDP_PUBLIC_URL = env.str("CDP_PUBLIC_URL", "http://localhost:8000")
 
 # --- Authentication --------------------------------------------------------------------------
 CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")

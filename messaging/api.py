@@ -1,0 +1,311 @@
+"""Messaging under /api/messaging: channels (admin), templates, topics, deliveries and test sends."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from customers.selectors import customer_get
+from kernel.errors import InvalidInput
+from kernel.openapi import problems
+from kernel.pagination import PageOut, PageParams
+from messaging import selectors
+from messaging.context import message_context, render_parts
+from messaging.liquid import RenderError
+from messaging.services import channels, outbox, templates, topics
+from messaging.services.drain import send_now
+from messaging.types import SendRequest
+from tenancy.auth import TenantAuth
+
+router = Router(tags=["messaging"], auth=TenantAuth("messaging"))
+channel_router = Router(tags=["messaging"], auth=TenantAuth("channels"))
+customer_router = Router(tags=["messaging"], auth=TenantAuth("messaging"))
+
+Kind = Literal["email", "webhook"]
+
+
+class ChannelIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    kind: Kind
+    config: dict[str, Any] = Field(default_factory=dict, description="email: backend (smtp, file, or an anymail backend's path), from_email, "
+                                   "reply_to, host, port, username, security (starttls, tls, none); webhook: url, timeout_seconds, headers.")
+    secret: str = Field("", max_length=4000, description="The SMTP password or provider API key; a webhook's signing secret is made "
+                                                       "when empty. Stored encrypted; never shown again.")
+    rate_per_second: float = Field(0, ge=0, le=10_000)
+
+
+class ChannelPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    config: dict[str, Any] | None = None
+    secret: str | None = Field(None, max_length=4000)
+    rate_per_second: float | None = Field(None, ge=0, le=10_000)
+    enabled: bool | None = Field(None, description="true: enable a channel a 410 disabled.")
+
+
+class ChannelOut(Schema):
+    id: int
+    name: str
+    kind: str
+    config: dict[str, Any]
+    has_secret: bool
+    rotating_until: datetime | None = Field(..., description="Until when the previous signing secret is still signed with.")
+    rate_per_second: float
+    disabled_reason: str
+    created_by: str
+    created_at: datetime
+    secret: str = Field("", description="The new secret: only in the answer that made it.")
+
+
+class RotateIn(Schema):
+    overlap_hours: float = Field(24, ge=0, le=24 * 30, description="How long the previous secret stays valid.")
+
+
+class TemplateIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    channel_kind: Kind
+    parts: dict[str, Any] = Field(..., description="Liquid per part: email subject, html, text; webhook method, url, headers, body (JSON).")
+
+
+class TemplatePatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    parts: dict[str, Any] | None = Field(None, description="New parts: a new version.")
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    channel_kind: str
+    version: int
+    parts: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePreviewIn(Schema):
+    cdp_id: str = Field(..., min_length=1, max_length=64)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = None
+
+
+class TemplatePreviewOut(Schema):
+    template_id: int
+    version: int
+    parts: dict[str, Any]
+
+
+class TopicIn(Schema):
+    key: str = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field("", max_length=200)
+    channel_kind: Kind
+    policy: Literal["opt_in", "opt_out"] = "opt_in"
+
+
+class TopicOut(Schema):
+    id: int
+    key: str
+    name: str
+    channel_kind: str
+    policy: str
+
+
+class SendIn(Schema):
+    key: str = Field(..., min_length=1, max_length=300, description="The idempotency key: the same key is the same send, however often asked.")
+    channel_id: int
+    template_id: int
+    cdp_id: str = Field(..., min_length=1, max_length=64)
+    category: Literal["marketing", "transactional"] = "transactional"
+    topic: str = Field("", max_length=100, description="A marketing message's subscription topic.")
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class TestSendIn(Schema):
+    channel_id: int
+    template_id: int
+    cdp_id: str = Field(..., min_length=1, max_length=64)
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class AttemptOut(Schema):
+    number: int
+    started_at: datetime
+    outcome: str
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+class DeliveryOut(Schema):
+    id: int
+    delivery_id: str = Field(..., description="The stable id every attempt carries (Message-ID, webhook-id).")
+    idempotency_key: str
+    channel_id: int
+    template_id: int
+    template_version: int
+    cdp_id: str
+    category: str
+    topic: str
+    source: str
+    status: str
+    reason: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    response: dict[str, Any]
+    attempt_log: list[AttemptOut] = Field(default_factory=list)
+
+
+class SendOut(Schema):
+    created: bool = Field(..., description="false: the key had been sent already; this is that delivery.")
+    delivery: DeliveryOut
+
+
+class DeliveryQuery(Schema):
+    cdp_id: str = ""
+    status: str = ""
+    channel_id: int | None = None
+    source: str = ""
+
+
+# --- channels (admin: they hold credentials) ---
+
+@channel_router.get("", response=list[ChannelOut], summary="Channels")
+def channel_list(request: HttpRequest):
+    return selectors.channel_list(tenant=request.auth.tenant)
+
+
+@channel_router.post("", response={201: ChannelOut}, summary="Add a channel (its secret is shown once)", openapi_extra=problems(409))
+def channel_create(request: HttpRequest, payload: ChannelIn):
+    return Status(201, channels.channel_create(tenant=request.auth.tenant, name=payload.name, kind=payload.kind, config=payload.config,
+                                               secret=payload.secret, rate_per_second=payload.rate_per_second, actor=request.auth.actor))
+
+
+@channel_router.get("/{channel_id}", response=ChannelOut, openapi_extra=problems(404))
+def channel_get(request: HttpRequest, channel_id: int):
+    return selectors.channel_get(tenant=request.auth.tenant, channel_id=channel_id)
+
+
+@channel_router.patch("/{channel_id}", response=ChannelOut, summary="Change a channel's settings or secret", openapi_extra=problems(404, 409))
+def channel_update(request: HttpRequest, channel_id: int, payload: ChannelPatch):
+    return channels.channel_update(tenant=request.auth.tenant, channel_id=channel_id, actor=request.auth.actor,
+                                   changes=payload.model_dump(exclude_unset=True))
+
+
+@channel_router.delete("/{channel_id}", response={204: None}, summary="Delete a channel that has sent nothing", openapi_extra=problems(404, 409))
+def channel_delete(request: HttpRequest, channel_id: int):
+    channels.channel_delete(tenant=request.auth.tenant, channel_id=channel_id, actor=request.auth.actor)
+    return Status(204, None)
+
+
+@channel_router.post("/{channel_id}/rotate", response=ChannelOut, summary="A new webhook signing secret, the previous one valid meanwhile",
+                     openapi_extra=problems(404))
+def channel_rotate(request: HttpRequest, channel_id: int, payload: RotateIn):
+    from datetime import timedelta
+
+    return channels.channel_rotate(tenant=request.auth.tenant, channel_id=channel_id, actor=request.auth.actor,
+                                   overlap=timedelta(hours=payload.overlap_hours))
+
+
+# --- templates, topics, deliveries ---
+
+@router.get("/templates", response=list[TemplateOut], summary="Templates (current versions)")
+def template_list(request: HttpRequest):
+    return selectors.template_list(tenant=request.auth.tenant)
+
+
+@router.post("/templates", response={201: TemplateOut}, summary="Add a template (Liquid, checked with its lines)", openapi_extra=problems(409))
+def template_create(request: HttpRequest, payload: TemplateIn):
+    return Status(201, templates.template_create(tenant=request.auth.tenant, name=payload.name, channel_kind=payload.channel_kind,
+                                                 parts=payload.parts, actor=request.auth.actor))
+
+
+@router.get("/templates/{template_id}", response=TemplateOut, openapi_extra=problems(404))
+def template_get(request: HttpRequest, template_id: int):
+    return selectors.template_get(tenant=request.auth.tenant, template_id=template_id)
+
+
+@router.patch("/templates/{template_id}", response=TemplateOut, summary="Change a template: new parts are a new version",
+              openapi_extra=problems(404))
+def template_update(request: HttpRequest, template_id: int, payload: TemplatePatch):
+    return templates.template_update(tenant=request.auth.tenant, template_id=template_id, actor=request.auth.actor, name=payload.name,
+                                     parts=payload.parts)
+
+
+@router.get("/templates/{template_id}/versions", response=list[TemplateOut], summary="Every version, newest first",
+            openapi_extra=problems(404))
+def template_versions(request: HttpRequest, template_id: int):
+    return selectors.template_versions(tenant=request.auth.tenant, template_id=template_id)
+
+
+@router.post("/templates/{template_id}/preview", response=TemplatePreviewOut, summary="Render a template for a real customer, without sending",
+             openapi_extra=problems(404))
+def template_preview(request: HttpRequest, template_id: int, payload: TemplatePreviewIn):
+    tenant = request.auth.tenant
+    template = selectors.template_get(tenant=tenant, template_id=template_id, version=payload.version)
+    profile = customer_get(tenant=tenant, cdp_id=payload.cdp_id)
+    try:
+        parts = render_parts(template.channel_kind, template.parts, message_context(profile, payload.variables))
+    except RenderError as exc:
+        raise InvalidInput(f"The template does not render: {exc}.", errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
+    return {"template_id": template.id, "version": template.version, "parts": parts}
+
+
+@router.get("/topics", response=list[TopicOut], summary="Subscription topics")
+def topic_list(request: HttpRequest):
+    return selectors.topic_list(tenant=request.auth.tenant)
+
+
+@router.post("/topics", response={201: TopicOut}, summary="Add a subscription topic", openapi_extra=problems(409))
+def topic_create(request: HttpRequest, payload: TopicIn):
+    return Status(201, topics.topic_create(tenant=request.auth.tenant, key=payload.key, name=payload.name,
+                                           channel_kind=payload.channel_kind, policy=payload.policy, actor=request.auth.actor))
+
+
+@router.delete("/topics/{topic_id}", response={204: None}, openapi_extra=problems(404))
+def topic_delete(request: HttpRequest, topic_id: int):
+    topics.topic_delete(tenant=request.auth.tenant, topic_id=topic_id, actor=request.auth.actor)
+    return Status(204, None)
+
+
+@router.post("/sends", response={200: SendOut, 202: SendOut}, summary="Queue a message once per idempotency key",
+             description="202 with the new delivery; 200 with the existing one when the key was queued before. The drain sends it "
+                         "within a minute (poll GET /deliveries/{id}).", openapi_extra=problems(404))
+def send(request: HttpRequest, payload: SendIn):
+    info, created = outbox.delivery_enqueue(tenant=request.auth.tenant, request=SendRequest(
+        key=payload.key, channel_id=payload.channel_id, template_id=payload.template_id, cdp_id=payload.cdp_id, category=payload.category,
+        topic=payload.topic, source=f"api:{request.auth.actor}", variables=payload.variables))
+    return Status(202 if created else 200, {"created": created, "delivery": info})
+
+
+@router.post("/test-send", response={202: SendOut}, summary="Send a template to a customer now (transactional, a new key each time)",
+             openapi_extra=problems(404))
+def test_send(request: HttpRequest, payload: TestSendIn):
+    import uuid
+
+    tenant = request.auth.tenant
+    info, _ = outbox.delivery_enqueue(tenant=tenant, request=SendRequest(
+        key=f"test:{uuid.uuid4().hex}", channel_id=payload.channel_id, template_id=payload.template_id, cdp_id=payload.cdp_id,
+        category="transactional", source=f"test-send:{request.auth.actor}", variables=payload.variables))
+    send_now(info.id)  # its first attempt in this request; retries, if any, by the drain
+    return Status(202, {"created": True, "delivery": selectors.delivery_get(tenant=tenant, delivery_id=info.id)})
+
+
+@router.get("/deliveries", response=PageOut[DeliveryOut], summary="Deliveries, newest first, by customer, status, channel or source")
+def delivery_list(request: HttpRequest, page: Query[PageParams], query: Query[DeliveryQuery]):
+    return selectors.delivery_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset, cdp_id=query.cdp_id,
+                                   status=query.status, channel_id=query.channel_id, source=query.source)
+
+
+@router.get("/deliveries/{delivery_id}", response=DeliveryOut, summary="One delivery with its attempts", openapi_extra=problems(404))
+def delivery_get(request: HttpRequest, delivery_id: int):
+    return selectors.delivery_get(tenant=request.auth.tenant, delivery_id=delivery_id)
+
+
+@customer_router.get("/{cdp_id}/messages", response=PageOut[DeliveryOut], summary="The messages sent (or not) to a customer, newest first",
+                     openapi_extra=problems(404))
+def customer_messages(request: HttpRequest, cdp_id: str, page: Query[PageParams]):
+    customer_get(tenant=request.auth.tenant, cdp_id=cdp_id)  # 404 for an id of nobody, or of another tenant
+    return selectors.delivery_page(tenant=request.auth.tenant, limit=page.limit, offset=page.offset, cdp_id=cdp_id)

@@ -1,0 +1,42 @@
+"""What every channel offers: check its settings, build a message from rendered parts, send it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class Features:
+    # Parts a template of this kind has, and which of them are HTML (autoescaped).
+    parts: tuple[str, ...] = ()
+    html_parts: tuple[str, ...] = ()
+    required_parts: tuple[str, ...] = ()
+    # The customer's identifier the message goes to (None: the channel's own endpoint).
+    address_type: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What one attempt came to. `kind`: sent, retry (after `retry_after` seconds when the
+    receiver said), failed (for good), gone (the endpoint is no more: the channel is disabled)."""
+    kind: str
+    reason: str = ""
+    status_code: int | None = None
+    retry_after: float | None = None
+    response: dict = field(default_factory=dict)
+
+
+class SettingsError(ValueError):
+    """A channel's settings that cannot work, with the field at fault."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+class Channel:
+    features = Features()
+
+    @classmethod
+    def checked_config(cls, config: dict) -> dict:
+        """The settings, checked and with defaults; raises SettingsError naming the field."""
+        return dict(config)

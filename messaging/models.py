@@ -1,0 +1,115 @@
+"""Messaging's operational records: channels, templates and their versions, subscription topics,
+and the outbox of deliveries with each attempt."""
+from django.db import models
+
+
+class Channel(models.Model):
+    KINDS = [("email", "Email"), ("webhook", "Webhook")]
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=KINDS)
+    config = models.JSONField(default=dict, help_text="Settings that are not secret (messaging.channels.<kind> documents them).")
+    secret = models.TextField(blank=True, help_text="The secret (SMTP password, signing secret), encrypted (messaging.crypto).")
+    previous_secret = models.TextField(blank=True, help_text="The secret before the last rotation, encrypted; still valid until then.")
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second through it (0: no limit).")
+    disabled_reason = models.CharField(max_length=300, blank=True, help_text="Set when the endpoint said it is gone (410).")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="channel_unique_name")]
+        ordering = ["name"]
+
+
+class Topic(models.Model):
+    """A subscription topic (group): marketing messages of it need the customer's consent for
+    (channel kind, topic key): granted when opt-in, not denied when opt-out."""
+    POLICIES = [("opt_in", "Opt-in"), ("opt_out", "Opt-out")]
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    key = models.SlugField(max_length=100, help_text="The consent purpose it is stored as (newsletter, offers, ...).")
+    name = models.CharField(max_length=200)
+    channel_kind = models.CharField(max_length=16, choices=Channel.KINDS)
+    policy = models.CharField(max_length=8, choices=POLICIES, default="opt_in")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "channel_kind", "key"], name="topic_unique_key")]
+        ordering = ["channel_kind", "key"]
+
+
+class Template(models.Model):
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    channel_kind = models.CharField(max_length=16, choices=Channel.KINDS)
+    version = models.IntegerField(default=1)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="template_unique_name")]
+        ordering = ["name"]
+
+
+class TemplateVersion(models.Model):
+    """Immutable once written: a send records the version it rendered."""
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
+    version = models.IntegerField()
+    parts = models.JSONField(help_text="Liquid source per part: subject, html, text (email); method, url, headers, body (webhook).")
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["template", "version"], name="template_version_unique")]
+
+
+class Delivery(models.Model):
+    """One message in the outbox, unique per tenant on the caller's idempotency key. `delivery_id`
+    is the stable id every attempt carries (Message-ID, webhook-id) for receivers to deduplicate."""
+    STATUSES = [(s, s) for s in ("queued", "sending", "retrying", "deferred", "sent", "delivered", "opened", "clicked",
+                                 "bounced", "complained", "failed", "skipped")]
+    CATEGORIES = [("marketing", "Marketing"), ("transactional", "Transactional")]
+
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=300)
+    delivery_id = models.CharField(max_length=40, unique=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    template_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
+    cdp_id = models.CharField(max_length=64)
+    category = models.CharField(max_length=16, choices=CATEGORIES, default="marketing")
+    topic = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=200, help_text="Who asked: test-send, journey:<id>, campaign:<id>, api.")
+    variables = models.JSONField(default=dict, help_text="The caller's variables (journey or campaign, the triggering event).")
+    status = models.CharField(max_length=16, choices=STATUSES, default="queued")
+    reason = models.CharField(max_length=500, blank=True, help_text="Why it was skipped, deferred, retried or failed.")
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(help_text="When the drain may take it (now, a retry's time, the end of quiet hours).")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=64, blank=True)
+    response = models.JSONField(default=dict, blank=True, help_text="The last answer: status, headers kept, body up to a limit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="delivery_unique_key")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+                   models.Index(fields=["tenant", "cdp_id", "created_at"], name="delivery_customer")]
+        ordering = ["-id"]
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.IntegerField()
+    started_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, help_text="sent, retry, failed")
+    status_code = models.IntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["number"]

@@ -1,0 +1,98 @@
+"""Messaging's reads."""
+from __future__ import annotations
+
+from kernel.errors import NotFound
+from kernel.pagination import Page
+from messaging.models import Channel, Delivery, Template, TemplateVersion, Topic
+from messaging.types import ChannelInfo, DeliveryInfo, TemplateInfo
+from tenancy.types import TenantRef
+
+
+def channel_row(tenant: TenantRef, channel_id: int) -> Channel:
+    row = Channel.objects.filter(tenant_id=tenant.id, id=channel_id).first()
+    if row is None:
+        raise NotFound(f"No channel {channel_id} in this tenant.")
+    return row
+
+
+def channel_info(row: Channel, *, secret: str = "") -> ChannelInfo:
+    return ChannelInfo(id=row.id, name=row.name, kind=row.kind, config=row.config, has_secret=bool(row.secret),
+                       rotating_until=row.previous_valid_until if row.previous_secret else None, rate_per_second=row.rate_per_second,
+                       disabled_reason=row.disabled_reason, created_by=row.created_by, created_at=row.created_at, secret=secret)
+
+
+def channel_list(*, tenant: TenantRef) -> list[ChannelInfo]:
+    return [channel_info(r) for r in Channel.objects.filter(tenant_id=tenant.id)]
+
+
+def channel_get(*, tenant: TenantRef, channel_id: int) -> ChannelInfo:
+    return channel_info(channel_row(tenant, channel_id))
+
+
+def template_row(tenant: TenantRef, template_id: int) -> Template:
+    row = Template.objects.filter(tenant_id=tenant.id, id=template_id).first()
+    if row is None:
+        raise NotFound(f"No template {template_id} in this tenant.")
+    return row
+
+
+def template_info(row: Template, version: TemplateVersion | None = None) -> TemplateInfo:
+    version = version or row.versions.get(version=row.version)
+    return TemplateInfo(id=row.id, name=row.name, channel_kind=row.channel_kind, version=version.version, parts=version.parts,
+                        created_by=row.created_by, created_at=row.created_at, updated_at=row.updated_at)
+
+
+def template_list(*, tenant: TenantRef) -> list[TemplateInfo]:
+    rows = list(Template.objects.filter(tenant_id=tenant.id))
+    current = {(v.template_id, v.version): v for v in TemplateVersion.objects.filter(template__in=rows)}
+    return [template_info(r, current[(r.id, r.version)]) for r in rows]
+
+
+def template_get(*, tenant: TenantRef, template_id: int, version: int | None = None) -> TemplateInfo:
+    row = template_row(tenant, template_id)
+    found = row.versions.filter(version=version or row.version).first()
+    if found is None:
+        raise NotFound(f"Template {row.name} has no version {version}.")
+    return template_info(row, found)
+
+
+def template_versions(*, tenant: TenantRef, template_id: int) -> list[TemplateInfo]:
+    row = template_row(tenant, template_id)
+    return [template_info(row, v) for v in row.versions.order_by("-version")]
+
+
+def topic_list(*, tenant: TenantRef) -> list[Topic]:
+    return list(Topic.objects.filter(tenant_id=tenant.id))
+
+
+def delivery_info(row: Delivery, *, attempts: bool = False) -> DeliveryInfo:
+    log = [{"number": a.number, "started_at": a.started_at, "outcome": a.outcome, "status_code": a.status_code, "error": a.error,
+            "duration_ms": a.duration_ms} for a in row.attempt_log.all()] if attempts else []
+    return DeliveryInfo(id=row.id, delivery_id=row.delivery_id, idempotency_key=row.idempotency_key, channel_id=row.channel_id,
+                        template_id=row.template_version.template_id, template_version=row.template_version.version, cdp_id=row.cdp_id,
+                        category=row.category, topic=row.topic, source=row.source, status=row.status, reason=row.reason,
+                        attempts=row.attempts, next_attempt_at=row.next_attempt_at, created_at=row.created_at, sent_at=row.sent_at,
+                        response=row.response, attempt_log=log)
+
+
+def delivery_page(*, tenant: TenantRef, limit: int, offset: int, cdp_id: str = "", status: str = "", channel_id: int | None = None,
+                  source: str = "") -> Page[DeliveryInfo]:
+    rows = Delivery.objects.filter(tenant_id=tenant.id).select_related("template_version")
+    if cdp_id:
+        rows = rows.filter(cdp_id=cdp_id)
+    if status:
+        rows = rows.filter(status=status)
+    if channel_id:
+        rows = rows.filter(channel_id=channel_id)
+    if source:
+        rows = rows.filter(source=source)
+    total = rows.count()
+    items = [delivery_info(r) for r in rows.order_by("-id")[offset:offset + limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=offset + len(items) < total, total=total)
+
+
+def delivery_get(*, tenant: TenantRef, delivery_id: int) -> DeliveryInfo:
+    row = Delivery.objects.filter(tenant_id=tenant.id, id=delivery_id).select_related("template_version").first()
+    if row is None:
+        raise NotFound(f"No delivery {delivery_id} in this tenant.")
+    return delivery_info(row, attempts=True)

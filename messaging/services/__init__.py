@@ -1,0 +1,1 @@
+"""Messaging's writes: channels, templates, topics, the outbox and its drain."""

@@ -1,0 +1,108 @@
+"""Channels: created with their settings checked, the secret encrypted and shown once; rotated
+with the previous secret still valid for an overlap."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kernel.errors import Conflict, InvalidInput
+from messaging import crypto
+from messaging.channels import backend_for
+from messaging.channels.base import SettingsError
+from messaging.channels.webhook import new_secret
+from messaging.models import Channel, Delivery
+from messaging.selectors import channel_info, channel_row
+from messaging.types import ChannelInfo
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+DEFAULT_OVERLAP = timedelta(hours=24)
+
+
+def _checked(kind: str, config: dict) -> dict:
+    try:
+        return backend_for(kind).checked_config(config or {})
+    except SettingsError as exc:
+        raise InvalidInput(f"The channel's {exc.field} is not right: {exc.message}.",
+                           errors=[{"field": f"config.{exc.field}", "message": exc.message}]) from None
+
+
+def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, actor: str, secret: str = "",
+                   rate_per_second: float = 0) -> ChannelInfo:
+    """A new channel. A webhook without a secret gets one made (whsec_...); the answer carries it,
+    the only time it is shown."""
+    if kind not in dict(Channel.KINDS):
+        raise InvalidInput(f"No channel kind {kind!r}.", errors=[{"field": "kind", "message": "email or webhook"}])
+    checked = _checked(kind, config)
+    shown = ""
+    if kind == "webhook" and not secret:
+        secret = shown = new_secret()
+    try:
+        with transaction.atomic():
+            row = Channel.objects.create(tenant_id=tenant.id, name=name, kind=kind, config=checked, secret=crypto.encrypt(secret),
+                                         rate_per_second=rate_per_second, created_by=actor)
+    except IntegrityError:
+        raise Conflict(f"A channel named {name!r} exists already.") from None
+    audit_record(tenant=tenant, actor=actor, action="channel.create", target=name, details={"kind": kind})
+    return channel_info(row, secret=shown)
+
+
+def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: dict) -> ChannelInfo:
+    row = channel_row(tenant, channel_id)
+    if "config" in changes:
+        row.config = _checked(row.kind, changes["config"])
+        row.disabled_reason = ""  # a new address is worth trying again
+    if "name" in changes:
+        row.name = changes["name"]
+    if "rate_per_second" in changes:
+        row.rate_per_second = changes["rate_per_second"]
+    if changes.get("secret"):
+        row.secret = crypto.encrypt(changes["secret"])
+    if changes.get("enabled"):
+        row.disabled_reason = ""
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise Conflict(f"A channel named {row.name!r} exists already.") from None
+    audit_record(tenant=tenant, actor=actor, action="channel.update", target=row.name,
+                 details={"changed": sorted(k for k in changes if k != "secret") + (["secret"] if changes.get("secret") else [])})
+    return channel_info(row)
+
+
+def channel_rotate(*, tenant: TenantRef, channel_id: int, actor: str, overlap: timedelta = DEFAULT_OVERLAP,
+                   now: datetime | None = None) -> ChannelInfo:
+    """A new signing secret; the previous one stays valid (signed alongside) for `overlap`, so
+    receivers can move to the new one. The answer shows the new secret once."""
+    row = channel_row(tenant, channel_id)
+    if row.kind != "webhook":
+        raise InvalidInput("Only webhook channels have a signing secret to rotate; change an email channel's password instead.",
+                           errors=[{"field": "kind", "message": "not a webhook"}])
+    secret = new_secret()
+    row.previous_secret, row.secret = row.secret, crypto.encrypt(secret)
+    row.previous_valid_until = (now or timezone.now()) + overlap
+    row.save()
+    audit_record(tenant=tenant, actor=actor, action="channel.rotate", target=row.name, details={"overlap_hours": overlap / timedelta(hours=1)})
+    return channel_info(row, secret=secret)
+
+
+def channel_delete(*, tenant: TenantRef, channel_id: int, actor: str) -> None:
+    row = channel_row(tenant, channel_id)
+    if Delivery.objects.filter(channel_id=row.id).exists():
+        raise Conflict(f"{row.name} has deliveries; disable it by changing its settings rather than deleting its history.")
+    row.delete()
+    audit_record(tenant=tenant, actor=actor, action="channel.delete", target=row.name)
+
+
+def channel_secrets(row: Channel, now: datetime) -> list[str]:
+    """The secrets a send signs with: the current one, and the previous during its overlap."""
+    secrets = [crypto.decrypt(row.secret)]
+    if row.previous_secret and row.previous_valid_until and now < row.previous_valid_until:
+        secrets.append(crypto.decrypt(row.previous_secret))
+    return [s for s in secrets if s]
+
+
+def channel_disable(row: Channel, reason: str) -> None:
+    Channel.objects.filter(id=row.id).update(disabled_reason=reason[:300])

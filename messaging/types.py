@@ -1,0 +1,74 @@
+"""What messaging hands to other apps and the API: frozen values, never ORM rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: int
+    name: str
+    kind: str
+    config: dict
+    has_secret: bool
+    rotating_until: datetime | None
+    rate_per_second: float
+    disabled_reason: str
+    created_by: str
+    created_at: datetime
+    secret: str = ""  # the new secret, only in the answer that made it (shown once)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    id: int
+    name: str
+    channel_kind: str
+    version: int
+    parts: dict
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template_id: int
+    version: int
+    parts: dict
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """What a caller (journeys, campaigns, a test send) asks to be sent, once per `key`."""
+    key: str
+    channel_id: int
+    template_id: int
+    cdp_id: str
+    category: str = "marketing"
+    topic: str = ""
+    source: str = "api"
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    id: int
+    delivery_id: str
+    idempotency_key: str
+    channel_id: int
+    template_id: int
+    template_version: int
+    cdp_id: str
+    category: str
+    topic: str
+    source: str
+    status: str
+    reason: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    response: dict
+    attempt_log: list[dict] = field(default_factory=list)
