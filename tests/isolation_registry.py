@@ -81,7 +81,7 @@ def _template(tenant) -> dict:
     from messaging.services.templates import template_create
 
     info = template_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-template-{uuid.uuid4().hex[:6]}", channel_kind="webhook",
-                           parts={"body": '{"marker": "marker-%s-template"}' % tenant.slug}, actor="test")
+                           parts={"body": f'{{"marker": "marker-{tenant.slug}-template"}}'}, actor="test")
     return {"template_id": info.id}
 
 

@@ -28,6 +28,7 @@ class Receiver:
         self.received: list[Received] = []
         self.script: list[Answer] = []
         self.default = Answer()
+        self.hook = None  # called with (requests so far, "before" or "after" answering): a kill switch
         self.lock = threading.Lock()
         receiver = self
 
@@ -40,6 +41,9 @@ class Receiver:
                 with receiver.lock:
                     receiver.received.append(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     answer = receiver.script.pop(0) if receiver.script else receiver.default
+                    count = len(receiver.received)
+                if receiver.hook:
+                    receiver.hook(count, "before")
                 if answer.stall is not None:
                     answer.stall.wait(10)
                 self.send_response(answer.status)
@@ -48,6 +52,9 @@ class Receiver:
                 self.send_header("content-length", str(len(answer.body)))
                 self.end_headers()
                 self.wfile.write(answer.body)
+                self.wfile.flush()
+                if receiver.hook:
+                    receiver.hook(count, "after")
 
             do_POST = do_PUT = do_GET = _answer
 
