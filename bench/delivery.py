@@ -32,6 +32,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length") or 0))

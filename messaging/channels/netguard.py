@@ -51,6 +51,13 @@ def split_target(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, path
 
 
+def _nodelay(sock: socket.socket) -> socket.socket:
+    # http.client sends the headers and the body in two writes: with Nagle's algorithm the body
+    # waits for the headers' ACK, which a receiver delays 40 ms. (http.client's own connect does this.)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class _PinnedHTTPS(http.client.HTTPSConnection):
     """TLS to a checked address, with the certificate verified for the host name."""
 
@@ -59,7 +66,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _nodelay(socket.create_connection((self._address, self.port), self.timeout))
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -69,7 +76,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _nodelay(socket.create_connection((self._address, self.port), self.timeout))
 
 
 class ConnectionPool:

@@ -34,6 +34,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints
+            disable_nagle_algorithm = True
 
             def _answer(self):
                 length = int(self.headers.get("content-length") or 0)
