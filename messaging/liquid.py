@@ -8,7 +8,7 @@ is the template author's explicit choice). An error names the part and the line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from liquid import Environment
 from liquid.exceptions import LiquidError
@@ -42,10 +42,16 @@ def _line(source: str, exc: LiquidError) -> int:
     return source.count("\n", 0, index) + 1 if index >= 0 else source.count("\n") + 1
 
 
+@lru_cache(maxsize=1024)
+def _parsed(source: str, html: bool):
+    return _environment(html).from_string(source)
+
+
 def render(part: str, source: str, context: dict, *, html: bool = False) -> str:
-    """One part rendered with the context (customer, traits, event, variables)."""
+    """One part rendered with the context (customer, traits, event, variables); each source is
+    parsed once (a drain renders one version thousands of times)."""
     try:
-        return _environment(html).from_string(source).render(**context)
+        return _parsed(source, html).render(**context)
     except LiquidError as exc:
         raise RenderError(part=part, line=_line(source, exc), message=getattr(exc, "message", None) or str(exc)) from None
 

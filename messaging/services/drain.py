@@ -17,7 +17,8 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.selectors import customer_get
@@ -25,7 +26,7 @@ from kernel.errors import NotFound
 from messaging.channels import backend_for
 from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
-from messaging.models import Delivery, DeliveryAttempt, Topic
+from messaging.models import Channel, Delivery, DeliveryAttempt, Topic
 from messaging.services.channels import channel_disable, channel_secrets
 from messaging.services.links import unsubscribe_url
 from tenancy.selectors import tenants_by_id
@@ -53,6 +54,8 @@ class Drain:
 
     def __init__(self):
         self.backends: dict[str, object] = {}
+        self._tenants: dict = {}
+        self._channels: dict[int, Channel] = {}
 
     def backend(self, kind: str):
         if kind not in self.backends:
@@ -66,79 +69,101 @@ class Drain:
                 close()
 
     def run(self, *, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-        """Claim and send what is due at `now`; returns counts by outcome."""
+        """Claim and send what is due at `now`, one delivery at a time (each claim is taken just
+        before its send, so a slow pass never holds claims it will not reach in time); returns
+        counts by outcome."""
         now = now or timezone.now()
         token = uuid.uuid4().hex
         due = list(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
                    .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).order_by("next_attempt_at", "id")
-                   .values_list("id", flat=True)[:limit])
+                   .select_related("template_version")[:limit])
+        self._tenants.update(tenants_by_id({r.tenant_id for r in due} - set(self._tenants)))
         counts: dict[str, int] = {}
-        for delivery_id in due:
-            claimed = (Delivery.objects.filter(id=delivery_id, status__in=PENDING)
-                       .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                       .update(claim=token, claimed_until=now + CLAIM))
-            if not claimed:
+        for row in due:
+            if not self.claim(row, now, token):
                 continue  # another drain took it
-            outcome = self.process(Delivery.objects.select_related("channel", "template_version").get(id=delivery_id), now, token)
+            outcome = self.process(row, now, token)
             counts[outcome] = counts.get(outcome, 0) + 1
         return counts
 
+    def claim(self, row: Delivery, now: datetime, token: str) -> bool:
+        """Take the delivery if it is still due and nobody holds it; its attempt is counted now, in
+        the same write, so a crash during the send still counts it (a delivery that kills every
+        drain gives up after MAX_ATTEMPTS)."""
+        taken = (Delivery.objects.filter(id=row.id, status__in=PENDING, next_attempt_at__lte=now)
+                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+                 .update(claim=token, claimed_until=now + CLAIM, status="sending", attempts=F("attempts") + 1))
+        row.attempts += 1
+        return bool(taken)
+
+    def channel(self, channel_id: int) -> Channel:
+        # One object a channel a drain: a 410 that disables it is seen by the pass's next sends.
+        if channel_id not in self._channels:
+            self._channels[channel_id] = Channel.objects.get(id=channel_id)
+        return self._channels[channel_id]
+
     def process(self, row: Delivery, now: datetime, token: str) -> str:
-        tenant = tenants_by_id({row.tenant_id})[row.tenant_id]
-        channel = row.channel
+        tenant = self._tenants.get(row.tenant_id) or tenants_by_id({row.tenant_id})[row.tenant_id]
+        channel = self.channel(row.channel_id)
         if channel.disabled_reason:
-            return _final(row, token, "failed", f"the channel is disabled: {channel.disabled_reason}")
+            return _final(row, token, "failed", f"the channel is disabled: {channel.disabled_reason}", unsent=True)
         try:
             profile = customer_get(tenant=tenant, cdp_id=row.cdp_id)
         except NotFound:
-            return _final(row, token, "skipped", "no such customer (erased, or never seen)")
+            return _final(row, token, "skipped", "no such customer (erased, or never seen)", unsent=True)
         if profile.suppressed:
-            return _final(row, token, "skipped", "suppressed")
+            return _final(row, token, "skipped", "suppressed", unsent=True)
         if row.category == "marketing":
             refusal = _consent_refusal(row, channel.kind, profile)
             if refusal:
-                return _final(row, token, "skipped", refusal)
+                return _final(row, token, "skipped", refusal, unsent=True)
         address = recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
-            return _final(row, token, "skipped", f"invalid address: {address[:100] or 'none'}")
+            return _final(row, token, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
         unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) \
             if row.category == "marketing" else ""
         try:
             parts = render_parts(channel.kind, row.template_version.parts,
                                  message_context(profile, row.variables, delivery_id=row.delivery_id, unsubscribe_url=unsubscribe))
         except RenderError as exc:
-            return _final(row, token, "failed", f"the template does not render: {exc}")
-        attempt = row.attempts + 1
-        # Counted before the call: a crash after it is a retry with the same id, never a lost send.
-        Delivery.objects.filter(id=row.id, claim=token).update(status="sending", attempts=attempt)
+            return _final(row, token, "failed", f"the template does not render: {exc}", unsent=True)
+        attempt = row.attempts
         started = time.perf_counter()
         outcome = self.backend(channel.kind).send(config=channel.config, secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
                                                   parts=parts, address=address, at=now, unsubscribe_url=unsubscribe or None)
         took = int((time.perf_counter() - started) * 1000)
-        DeliveryAttempt.objects.create(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
-                                       status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
+        attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
+                                      status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
         if outcome.kind == "sent":
-            return _final(row, token, "sent", "", response=outcome.response, sent_at=now)
+            return _final(row, token, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row)
         if outcome.kind == "gone":
             channel_disable(channel, f"{outcome.reason} at {now:%Y-%m-%d %H:%M} UTC")
-            return _final(row, token, "failed", outcome.reason, response=outcome.response)
+            return _final(row, token, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
         if outcome.kind == "retry" and attempt < MAX_ATTEMPTS:
             delay = retry_delay(row.delivery_id, attempt, outcome.retry_after)
-            Delivery.objects.filter(id=row.id, claim=token).update(
-                status="retrying", reason=outcome.reason[:500], response=outcome.response, claim="", claimed_until=None,
-                next_attempt_at=now + timedelta(seconds=delay))
-            return "retrying"
+            return _final(row, token, "retrying", outcome.reason, response=outcome.response, attempt=attempt_row,
+                          next_attempt_at=now + timedelta(seconds=delay))
         reason = outcome.reason if outcome.kind == "failed" else f"gave up after {attempt} attempts: {outcome.reason}"
-        return _final(row, token, "failed", reason, response=outcome.response)
+        return _final(row, token, "failed", reason, response=outcome.response, attempt=attempt_row)
 
 
-def _final(row: Delivery, token: str, status: str, reason: str, *, response: dict | None = None, sent_at=None) -> str:
+def _final(row: Delivery, token: str, status: str, reason: str, *, response: dict | None = None, sent_at=None,
+           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False) -> str:
+    """Record an outcome and let the claim go, with the attempt, in one commit. `unsent`: decided
+    before any call (skipped, a disabled channel), so the claim's counted attempt is taken back."""
     changes = {"status": status, "reason": reason[:500], "claim": "", "claimed_until": None}
     if response is not None:
         changes["response"] = response
     if sent_at is not None:
         changes["sent_at"] = sent_at
-    Delivery.objects.filter(id=row.id, claim=token).update(**changes)
+    if next_attempt_at is not None:
+        changes["next_attempt_at"] = next_attempt_at
+    if unsent:
+        changes["attempts"] = F("attempts") - 1
+    with transaction.atomic():
+        if attempt is not None:
+            attempt.save()
+        Delivery.objects.filter(id=row.id, claim=token).update(**changes)
     return status
 
 
@@ -174,11 +199,9 @@ def send_now(delivery_pk: int, *, now: datetime | None = None) -> str:
     """The first attempt of one delivery, here and now (a test send); '' when a drain has it."""
     now = now or timezone.now()
     token = uuid.uuid4().hex
-    if not Delivery.objects.filter(id=delivery_pk, status__in=PENDING).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)) \
-            .update(claim=token, claimed_until=now + CLAIM):
-        return ""
     drain = Drain()
     try:
-        return drain.process(Delivery.objects.select_related("channel", "template_version").get(id=delivery_pk), now, token)
+        row = Delivery.objects.select_related("template_version").get(id=delivery_pk)
+        return drain.process(row, now, token) if drain.claim(row, now, token) else ""
     finally:
         drain.close()
