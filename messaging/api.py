@@ -14,7 +14,7 @@ from kernel.pagination import PageOut, PageParams
 from messaging import selectors
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
-from messaging.services import channels, outbox, templates, topics
+from messaging.services import channels, outbox, policies, templates, topics
 from messaging.services.drain import send_now
 from messaging.types import SendRequest
 from tenancy.auth import TenantAuth
@@ -119,6 +119,35 @@ class SendIn(Schema):
     category: Literal["marketing", "transactional"] = "transactional"
     topic: str = Field("", max_length=100, description="A marketing message's subscription topic.")
     variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class CapIn(Schema):
+    channel_kind: Literal["email", "webhook", "*"]
+    max: int = Field(..., ge=0, le=10_000, description="At most this many marketing messages...")
+    days: float = Field(..., gt=0, le=366, description="...in this many days (rolling).")
+
+
+class SendPolicyIn(Schema):
+    caps: list[CapIn] = Field(default_factory=list, max_length=20)
+    quiet_days: list[int] = Field(default_factory=list, description="0 Monday .. 6 Sunday; empty: no quiet hours.")
+    quiet_start: str | None = Field(None, examples=["21:00"], description="Local time (the customer's `timezone` trait, else the tenant's).")
+    quiet_end: str | None = Field(None, examples=["08:00"])
+    quiet_policy: Literal["defer", "drop"] = "defer"
+
+
+class SendPolicyOut(Schema):
+    caps: list[dict[str, Any]]
+    quiet_days: list[int]
+    quiet_start: str | None
+    quiet_end: str | None
+    quiet_policy: str
+    updated_by: str
+
+
+def _policy_out(policy) -> dict:
+    return {"caps": policy.caps, "quiet_days": policy.quiet_days, "quiet_start": policy.quiet_start.strftime("%H:%M") if policy.quiet_start else None,
+            "quiet_end": policy.quiet_end.strftime("%H:%M") if policy.quiet_end else None, "quiet_policy": policy.quiet_policy,
+            "updated_by": policy.updated_by}
 
 
 class TestSendIn(Schema):
@@ -251,6 +280,18 @@ def template_preview(request: HttpRequest, template_id: int, payload: TemplatePr
     except RenderError as exc:
         raise InvalidInput(f"The template does not render: {exc}.", errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
     return {"template_id": template.id, "version": template.version, "parts": parts}
+
+
+@router.get("/policy", response=SendPolicyOut, summary="Frequency caps and quiet hours for marketing messages")
+def policy_get(request: HttpRequest):
+    return _policy_out(policies.policy_get(tenant=request.auth.tenant))
+
+
+@router.put("/policy", response=SendPolicyOut, summary="Set the frequency caps and quiet hours (decided at send time)")
+def policy_set(request: HttpRequest, payload: SendPolicyIn):
+    return _policy_out(policies.policy_set(tenant=request.auth.tenant, actor=request.auth.actor, caps=[c.model_dump() for c in payload.caps],
+                                           quiet_days=payload.quiet_days, quiet_start=payload.quiet_start, quiet_end=payload.quiet_end,
+                                           quiet_policy=payload.quiet_policy))
 
 
 @router.get("/topics", response=list[TopicOut], summary="Subscription topics")

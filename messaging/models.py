@@ -113,3 +113,19 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["number"]
+
+
+class SendPolicy(models.Model):
+    """A tenant's marketing limits, decided at send time: frequency caps and quiet hours.
+    Transactional messages are exempt from both."""
+    DEFER_OR_DROP = [("defer", "Defer to the end of quiet hours"), ("drop", "Drop")]
+
+    tenant = models.OneToOneField("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    caps = models.JSONField(default=list, help_text='[{"channel_kind": "email", "max": 3, "days": 7}]: marketing messages a customer '
+                                                    "receives per channel kind in a rolling window.")
+    quiet_days = models.JSONField(default=list, help_text="Days of the week quiet hours apply (0 Monday .. 6 Sunday); empty: none.")
+    quiet_start = models.TimeField(null=True, blank=True, help_text="Local time quiet hours start (they may run past midnight).")
+    quiet_end = models.TimeField(null=True, blank=True)
+    quiet_policy = models.CharField(max_length=8, choices=DEFER_OR_DROP, default="defer")
+    updated_by = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -79,6 +79,8 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "channel.delete": lambda t, d: f"deleted the channel “{t}”",
     "template.create": lambda t, d: f"added the {_plain(d.get('kind'))} template “{t}”",
     "template.update": lambda t, d: f"changed the template “{t}” (now version {_plain(d.get('version'))})",
+    "messaging.policy": lambda t, d: (f"set the send policy: {_plain(d.get('caps'))} caps, quiet hours "
+                                      f"{'on ' + _plain(d.get('quiet_days')) if d.get('quiet_days') else 'off'} ({_plain(d.get('quiet_policy'))})"),
     "topic.create": lambda t, d: f"added the {_plain(d.get('channel'))} topic “{t}” ({_plain(d.get('policy'))})",
     "topic.delete": lambda t, d: f"deleted the topic “{t}”",
     "tenant.create": lambda t, d: f"created the tenant {t}",

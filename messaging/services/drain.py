@@ -15,7 +15,7 @@ import hashlib
 import logging
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -27,6 +27,7 @@ from messaging.channels import backend_for
 from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, DeliveryAttempt, Topic
+from messaging.policy import marketing_hold
 from messaging.services.channels import channel_disable, channel_secrets
 from messaging.services.links import unsubscribe_url
 from tenancy.selectors import tenants_by_id
@@ -117,6 +118,11 @@ class Drain:
             refusal = _consent_refusal(row, channel.kind, profile)
             if refusal:
                 return _final(row, token, "skipped", refusal, unsent=True)
+            hold = marketing_hold(tenant=tenant, row=row, kind=channel.kind, profile=profile, now=now)
+            if hold is not None and hold.until is not None:
+                return _final(row, token, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC), unsent=True)
+            if hold is not None:
+                return _final(row, token, "skipped", hold.reason, unsent=True)
         address = recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
             return _final(row, token, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
