@@ -15,6 +15,7 @@ class NavItem:
 NAVIGATION = [
     NavItem("Customers", "customers:list", "customers", "customers"),
     NavItem("Segments", "segments:list", "segments", "segments"),
+    NavItem("Messages", "messages:deliveries", "messages", "messaging"),
     NavItem("Journeys", "console:section", "journeys", "account"),
     NavItem("Campaigns", "console:section", "campaigns", "account"),
     NavItem("Analytics", "console:section", "analytics", "account"),

@@ -1,13 +1,30 @@
-"""Public pages reached from messages (no sign-in; the signed token is the authority)."""
+"""Messaging's pages: the public ones reached from messages (no sign-in; the signed token is the
+authority), and the console's (deliveries, templates with a live preview, channels, the mailbox)."""
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
+import json
 
-from kernel.errors import NotFound
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from console.access import console_context, offset_param, role_required
+from customers.selectors import customer_get
+from identity.selectors import identifier_owner
+from kernel.errors import DomainError, NotFound
+from messaging import selectors
+from messaging.context import message_context, render_parts
+from messaging.liquid import RenderError
+from messaging.mailbox import mailbox_messages
+from messaging.models import Delivery
+from messaging.services import channels as channel_services
+from messaging.services import outbox, templates
+from messaging.services.drain import send_now
 from messaging.services.links import unsubscribe_read
 from messaging.services.topics import unsubscribe
+from messaging.types import SendRequest
 from tenancy.selectors import tenants_by_id
 
 
@@ -28,3 +45,192 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
             pass  # erased since: there is nobody left to write to
         return render(request, "messaging/unsubscribe.html", {"state": "done", "topic": keys["p"]})
     return render(request, "messaging/unsubscribe.html", {"state": "confirm", "topic": keys["p"]})
+
+
+# --- the console: deliveries, templates, channels, the local mailbox ------------------------------
+
+PAGE_SIZE = 50
+
+
+@role_required("messaging")
+def delivery_list(request: HttpRequest) -> HttpResponse:
+    status, channel = request.GET.get("status", ""), request.GET.get("channel", "")
+    who = (request.GET.get("customer") or "").strip()
+    cdp_id = _customer_id(request, who) if who else ""
+    page = selectors.delivery_page(tenant=request.tenant, limit=PAGE_SIZE, offset=offset_param(request), cdp_id=cdp_id or "",
+                                   status=status, channel_id=int(channel) if channel.isdigit() else None)
+    if who and not cdp_id:
+        messages.error(request, f"No customer {who} here: give a cdp id, a user id or an email address.")
+    names = _channel_names(request)
+    return render(request, "messaging/deliveries.html", {
+        "page": page, "rows": [(d, names.get(d.channel_id, d.channel_id)) for d in page.items], "status": status, "channel": channel, "customer": who, "statuses": [s for s, _ in Delivery.STATUSES],
+        "channels": selectors.channel_list(tenant=request.tenant), "tab": "deliveries"})
+
+
+@role_required("messaging")
+def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    delivery = selectors.delivery_get(tenant=request.tenant, delivery_id=delivery_id)
+    template = selectors.template_get(tenant=request.tenant, template_id=delivery.template_id, version=delivery.template_version)
+    return render(request, "messaging/delivery.html", {"d": delivery, "template": template,
+                                                       "channel_name": _channel_names(request).get(delivery.channel_id, delivery.channel_id),
+                                                       "response": json.dumps(delivery.response, indent=2, default=str)})
+
+
+@role_required("messaging")
+def template_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ctx = console_context(request)
+        kind = request.POST.get("channel_kind", "email")
+        starter = {"email": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hello {{ customer.first_name | default: 'there' }},</p>"},
+                   "webhook": {"body": '{"customer": "{{ customer.cdp_id }}"}'}}.get(kind, {})
+        try:
+            info = templates.template_create(tenant=ctx.tenant, name=request.POST.get("name", "").strip() or "Untitled",
+                                             channel_kind=kind, parts=starter, actor=ctx.actor)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return redirect("messages:templates")
+        return redirect("messages:template", template_id=info.id)
+    return render(request, "messaging/templates.html", {"templates": selectors.template_list(tenant=request.tenant)})
+
+
+def _template_parts(kind: str, post) -> dict:
+    from messaging.channels import backend_for
+
+    parts = {}
+    for name in backend_for(kind).features.parts:
+        value = post.get(f"part_{name}", "")
+        if name == "headers":
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                value = {}
+        if value:
+            parts[name] = value
+    return parts
+
+
+@role_required("messaging")
+def template_detail(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = selectors.template_get(tenant=request.tenant, template_id=template_id)
+    errors: list[dict] = []
+    if request.method == "POST":
+        ctx = console_context(request)
+        try:
+            template = templates.template_update(tenant=ctx.tenant, template_id=template_id, actor=ctx.actor,
+                                                 parts=_template_parts(template.channel_kind, request.POST))
+            messages.success(request, f"Saved as version {template.version}.")
+            return redirect("messages:template", template_id=template_id)
+        except DomainError as exc:
+            errors = exc.errors
+            messages.error(request, exc.detail)
+    return render(request, "messaging/template.html", _template_context(request, template, errors))
+
+
+def _template_context(request, template, errors) -> dict:
+    from messaging.channels import backend_for
+
+    features = backend_for(template.channel_kind).features
+    posted = request.POST if request.method == "POST" else None
+    fields = []
+    for name in features.parts:
+        value = posted.get(f"part_{name}", "") if posted else template.parts.get(name, "")
+        if isinstance(value, dict):
+            value = json.dumps(value, indent=2)
+        fields.append({"name": name, "value": value, "html": name in features.html_parts,
+                       "error": next((e["message"] for e in errors if e["field"] == f"parts.{name}"), "")})
+    channels = [c for c in selectors.channel_list(tenant=request.tenant) if c.kind == template.channel_kind]
+    return {"template": template, "fields": fields, "channels": channels,
+            "versions": selectors.template_versions(tenant=request.tenant, template_id=template.id)[:10]}
+
+
+def _customer_id(request, who: str) -> str:
+    if who.startswith("cdp_"):
+        return who
+    for id_type in (("email",) if "@" in who else ("user_id", "email")):
+        try:
+            return identifier_owner(tenant=request.tenant, id_type=id_type, value=who)
+        except DomainError:
+            continue
+    return ""
+
+
+@require_POST
+@role_required("messaging")
+def template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
+    """The parts being edited, rendered for a real customer (HTMX, as you type)."""
+    template = selectors.template_get(tenant=request.tenant, template_id=template_id)
+    who = (request.POST.get("customer") or "").strip()
+    context = {"who": who}
+    if not who:
+        context["error"] = "Name a customer (email, user id or cdp id) to see the message as they would."
+        if not request.htmx:
+            return render(request, "messaging/template.html", {**_template_context(request, template, []), "preview": context})
+        return render(request, "messaging/preview.html", context)
+    cdp_id = _customer_id(request, who)
+    try:
+        profile = customer_get(tenant=request.tenant, cdp_id=cdp_id)
+        context["parts"] = render_parts(template.channel_kind, _template_parts(template.channel_kind, request.POST),
+                                        message_context(profile, {}, unsubscribe_url="#unsubscribe"))
+        context["cdp_id"] = profile.cdp_id
+    except DomainError:
+        context["error"] = f"No customer {who} here."
+    except RenderError as exc:
+        context["error"] = f"{exc.part}, line {exc.line}: {exc.message}"
+    if not request.htmx:  # the Preview button without JavaScript: the whole page, the preview filled in
+        return render(request, "messaging/template.html", {**_template_context(request, template, []), "preview": context})
+    return render(request, "messaging/preview.html", context)
+
+
+@require_POST
+@role_required("messaging")
+def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
+    import uuid
+
+    ctx = console_context(request)
+    who = (request.POST.get("customer") or "").strip()
+    cdp_id = _customer_id(request, who) if who else ""
+    channel = request.POST.get("channel", "")
+    if not cdp_id or not channel.isdigit():
+        messages.error(request, "Choose a channel and name a customer to send the test to.")
+        return redirect("messages:template", template_id=template_id)
+    try:
+        info, _ = outbox.delivery_enqueue(tenant=ctx.tenant, request=SendRequest(
+            key=f"test:{uuid.uuid4().hex}", channel_id=int(channel), template_id=template_id, cdp_id=cdp_id, category="transactional",
+            source=f"test-send:{ctx.actor}"))
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return redirect("messages:template", template_id=template_id)
+    status = send_now(info.id) or "queued"
+    row = selectors.delivery_get(tenant=ctx.tenant, delivery_id=info.id)
+    (messages.success if status == "sent" else messages.error)(request, f"Test {status}{': ' + row.reason if row.reason else ''}.")
+    return redirect("messages:delivery", delivery_id=info.id)
+
+
+@role_required("channels")
+def channel_list(request: HttpRequest) -> HttpResponse:
+    shown = None
+    if request.method == "POST":
+        ctx = console_context(request)
+        try:
+            config = json.loads(request.POST.get("config") or "{}")
+            info = channel_services.channel_create(tenant=ctx.tenant, name=request.POST.get("name", "").strip(),
+                                                   kind=request.POST.get("kind", ""), config=config if isinstance(config, dict) else {},
+                                                   secret=request.POST.get("secret", ""), actor=ctx.actor)
+            messages.success(request, f"Channel {info.name} added.")
+            shown = info
+        except ValueError:
+            messages.error(request, "The settings are not JSON: write them as an object, e.g. {\"url\": \"https://...\"}.")
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+    return render(request, "messaging/channels.html", {"channels": selectors.channel_list(tenant=request.tenant), "shown": shown,
+                                                       "posted": request.POST if request.method == "POST" and shown is None else None})
+
+
+@role_required("channels")
+def mailbox(request: HttpRequest) -> HttpResponse:
+    to = (request.GET.get("to") or "").strip()
+    return render(request, "messaging/mailbox.html", {"mail": mailbox_messages(to=to), "to": to})
+
+
+def _channel_names(request) -> dict[int, str]:
+    return {c.id: c.name for c in selectors.channel_list(tenant=request.tenant)}

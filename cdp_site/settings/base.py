@@ -169,6 +169,8 @@ CDP_SECRETS_KEY = env.str("CDP_SECRETS_KEY", "")
 CDP_WEBHOOK_ALLOW_PRIVATE = env.bool("CDP_WEBHOOK_ALLOW_PRIVATE", False)
 # The address people reach the product at, for links in messages (unsubscribe).
 CDP_PUBLIC_URL = env.str("CDP_PUBLIC_URL", "http://localhost:8000")
+# Where email channels with the `file` backend write (make run's demo channel), read by the console's Mailbox.
+CDP_MAILBOX_DIR = env.str("CDP_MAILBOX_DIR", str(DATA_DIR / "mailbox"))
 
 # --- Authentication --------------------------------------------------------------------------
 CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")

@@ -14,6 +14,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 import css_inline
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from messaging.channels.base import Channel, Features, Outcome, SettingsError
@@ -69,7 +70,7 @@ class EmailChannel(Channel):
                                password=(secrets[0] if secrets else None), use_tls=config["security"] == "starttls",
                                use_ssl=config["security"] == "tls", timeout=config["timeout_seconds"])
             elif config["backend"] == "file":
-                options["file_path"] = config["path"]
+                options["file_path"] = config["path"] or settings.CDP_MAILBOX_DIR
             elif secrets:
                 options["api_key"] = secrets[0]
             connection = self._connections[key] = get_connection(backend, **options)

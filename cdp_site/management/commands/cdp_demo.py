@@ -5,6 +5,7 @@ from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
 from lakehouse.commands import LakehouseCommand
 from lakehouse.errors import LakehouseError
+from messaging.demo import demo_messaging_load
 from segments.demo import demo_segments_load
 from tenancy.selectors import tenant_get
 from tracking.demo import demo_data_load
@@ -54,3 +55,7 @@ class Command(LakehouseCommand):
         segments = demo_segments_load(tenant=tenant_get(slug=DEMO_DATA_TENANT))
         if segments:
             self.stdout.write(self.style.SUCCESS(f"Demo segments: {segments} created and refreshed."))
+        made = demo_messaging_load(tenant=tenant_get(slug=DEMO_DATA_TENANT))
+        if made:
+            self.stdout.write(self.style.SUCCESS("Demo messaging: a mailbox email channel, the newsletter topic and two templates "
+                                                 "(Messages → Templates; mail lands in Messages → Mailbox)."))

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from messaging import views
+
+app_name = "messages"
+urlpatterns = [
+    path("", views.delivery_list, name="deliveries"),
+    path("deliveries/<int:delivery_id>/", views.delivery_detail, name="delivery"),
+    path("templates/", views.template_list, name="templates"),
+    path("templates/<int:template_id>/", views.template_detail, name="template"),
+    path("templates/<int:template_id>/preview/", views.template_preview, name="template-preview"),
+    path("templates/<int:template_id>/test/", views.template_test_send, name="template-test"),
+    path("channels/", views.channel_list, name="channels"),
+    path("mailbox/", views.mailbox, name="mailbox"),
+]

@@ -1,0 +1,66 @@
+"""The console's messaging pages without JavaScript (and the HTMX preview's fragment): deliveries
+and one with its attempts, the template editor with a live preview for a real customer and its
+errors by line, a test send landing in the local mailbox, channels with the secret shown once."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from messaging.demo import demo_messaging_load
+from tenancy.roles import Role
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+
+
+@pytest.fixture
+def demo(tenant_a, settings, tmp_path):
+    settings.CDP_MAILBOX_DIR = str(tmp_path / "mailbox")
+    assert demo_messaging_load(tenant=tenant_a.ref) == 4
+    assert demo_messaging_load(tenant=tenant_a.ref) == 0  # once
+    from messaging.selectors import channel_list, template_list
+
+    return {t.name: t for t in template_list(tenant=tenant_a.ref)}, channel_list(tenant=tenant_a.ref)[0]
+
+
+def test_a_template_is_previewed_for_a_customer_saved_and_test_sent_to_the_mailbox(console_as, demo, shoppers):
+    templates, channel = demo
+    welcome = templates["Welcome email"]
+    client = console_as(Role.EDITOR)
+    page = client.get(f"/messages/templates/{welcome.id}/").content.decode()
+    assert "Welcome, {{ customer.first_name" in page.replace("&quot;", '"') and "Send a test" in page
+    parts = {"part_subject": "Hi {{ customer.first_name }}", "part_html": "<p>{{ customer.first_name }} on {{ customer.plan }}</p>"}
+    fragment = client.post(f"/messages/templates/{welcome.id}/preview/", {**parts, "customer": "ada@example.com"},
+                           HTTP_HX_REQUEST="true").content.decode()
+    assert "Hi Ada &lt;script&gt;" in fragment and "sandbox" in fragment  # escaped text; the HTML in a sandboxed frame
+    assert "<script>" not in fragment
+    whole = client.post(f"/messages/templates/{welcome.id}/preview/", {**parts, "customer": "ada@example.com"}).content.decode()
+    assert "<h1>Welcome email</h1>" in whole and "Hi Ada &lt;script&gt;" in whole  # without JavaScript: the page, filled in
+    broken = client.post(f"/messages/templates/{welcome.id}/preview/", {"part_subject": "{{ x | nope }}", "customer": "ada@example.com"},
+                         HTTP_HX_REQUEST="true").content.decode()
+    assert "subject, line 1: unknown filter" in broken
+    refused = client.post(f"/messages/templates/{welcome.id}/", {"part_subject": "ok", "part_html": "<p>\n{% if %}</p>"}).content.decode()
+    assert "line 2" in refused and 'aria-invalid="true"' in refused
+    saved = client.post(f"/messages/templates/{welcome.id}/", parts, follow=True).content.decode()
+    assert "Saved as version 2." in saved
+    sent = client.post(f"/messages/templates/{welcome.id}/test/", {"channel": channel.id, "customer": "ada@example.com"},
+                       follow=True).content.decode()
+    assert "Test sent." in sent and "Attempts" in sent
+    mailbox = console_as(Role.ADMIN).get("/messages/mailbox/").content.decode()
+    assert "Hi Ada &lt;script&gt;" in mailbox and "to ada@example.com" in mailbox
+    listed = client.get("/messages/?customer=ada@example.com").content.decode()
+    assert listed.count('<span class="badge good">sent</span>') == 1
+    assert "No messages match" in client.get("/messages/?status=failed").content.decode()
+
+
+def test_channels_are_admins_and_a_webhook_secret_is_shown_once(console_as, tenant_a):
+    admin = console_as(Role.ADMIN)
+    made = admin.post("/messages/channels/", {"name": "CRM hook", "kind": "webhook",
+                                              "config": '{"url": "https://hooks.example.com/cdp"}'}).content.decode()
+    secret = re.search(r"whsec_[A-Za-z0-9+/=]+", made)
+    assert secret and "shown this once" in made
+    assert secret.group(0) not in admin.get("/messages/channels/").content.decode()
+    bad = admin.post("/messages/channels/", {"name": "x", "kind": "webhook", "config": "{nope"}).content.decode()
+    assert "not JSON" in bad
+    assert console_as(Role.EDITOR).post("/messages/channels/", {"name": "y", "kind": "webhook", "config": "{}"}).status_code == 403
+    assert "CRM hook" in console_as(Role.VIEWER).get("/messages/channels/").content.decode()
