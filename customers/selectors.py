@@ -297,6 +297,14 @@ def last_erasures(*, tenant_ids) -> dict[int, datetime]:
     return dict(rows)
 
 
+def erased_customers(*, since: datetime, limit: int = 10_000) -> list[tuple[int, str, datetime]]:
+    """(tenant id, cdp_id, when) of the customers erased since `since`, oldest first: for apps
+    above that keep records of customers outside the lakehouse (messaging's outbox) to follow."""
+    rows = (SuppressedIdentifier.objects.filter(reason="erase", created_at__gt=since).exclude(cdp_id="")
+            .values_list("tenant_id", "cdp_id", "created_at").order_by("created_at")[:limit])
+    return list(rows)
+
+
 def computed_trait_names(*, tenant: TenantRef) -> set[str]:
     return set(ComputedTrait.objects.filter(tenant_id=tenant.id).values_list("name", flat=True))
 

@@ -129,3 +129,25 @@ class SendPolicy(models.Model):
     quiet_policy = models.CharField(max_length=8, choices=DEFER_OR_DROP, default="defer")
     updated_by = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class DeliveryEvent(models.Model):
+    """A delivery's status change, written in the same commit as the change and then exported to
+    the customer's events in the lakehouse (`Message Sent`, ...): an outbox, so a crash between the
+    two loses no event and exports none twice (the event's message id is this row's)."""
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="+")
+    tenant_id = models.BigIntegerField()
+    cdp_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+    exported = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["exported", "id"], name="delivery_event_pending")]
+
+
+class Watermark(models.Model):
+    """How far a sweep of messaging has read another app's log (erasures)."""
+    name = models.CharField(max_length=100, unique=True)
+    at = models.DateTimeField()

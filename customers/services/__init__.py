@@ -8,7 +8,7 @@
 The names below are the package's surface for other apps and entry points.
 """
 from customers.privacy import suppressed_calls
-from customers.services.calls import calls_apply, without_suppressed
+from customers.services.calls import calls_apply, customer_events_record, without_suppressed
 from customers.services.computed_traits import (
     computed_trait_collisions,
     computed_trait_create,
@@ -30,7 +30,7 @@ from customers.services.profiles import (
 )
 
 __all__ = [
-    "calls_apply", "computed_trait_collisions", "computed_trait_create", "computed_trait_delete", "computed_trait_get",
+    "calls_apply", "customer_events_record", "computed_trait_collisions", "computed_trait_create", "computed_trait_delete", "computed_trait_get",
     "computed_trait_list", "computed_trait_refresh", "computed_trait_update", "computed_traits_refresh_all", "customer_consent_set",
     "customer_erase", "customer_identify", "customer_suppress", "customer_unsuppress", "customer_update_traits", "profiles_follow",
     "suppressed_calls", "without_suppressed",

@@ -23,6 +23,7 @@ from identity import selectors as identity_selectors
 from identity.extract import calls_graph
 from identity.services import resolve_and_apply
 from kernel.times import parse_time
+from lakehouse import get_engine
 from tenancy.types import TenantRef
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -91,3 +92,16 @@ def changes_record(engine, rows: list[dict]) -> None:
     derive from its messageId)."""
     if rows:
         engine.insert_many(PROFILE_CHANGES, rows, skip_existing=True)
+
+
+def customer_events_record(*, tenant: TenantRef, events: list[dict]) -> int:
+    """Events another app observed about customers (a message sent, opened...), written as track
+    calls: each {message_id, cdp_id, event, properties, event_time}. Once per message_id, however
+    often asked (the table's key), so a caller may repeat a batch after a crash."""
+    now = timezone.now()
+    rows = [event_row(tenant.slug, e["cdp_id"], {"messageId": e["message_id"], "type": "track", "event": e["event"],
+                                                 "properties": e.get("properties") or {}, "timestamp": e["event_time"].isoformat(),
+                                                 "receivedAt": now.isoformat()}, now) for e in events]
+    engine = get_engine()
+    engine.insert_many(EVENTS, rows, skip_existing=True)
+    return len(rows)

@@ -22,13 +22,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.selectors import customer_get
+from customers.services import customer_events_record
 from kernel.errors import NotFound
 from messaging.channels import backend_for
 from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
-from messaging.models import Channel, Delivery, DeliveryAttempt, Topic
+from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
 from messaging.policy import marketing_hold
 from messaging.services.channels import channel_disable, channel_secrets
+from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import unsubscribe_url
 from tenancy.selectors import tenants_by_id
 
@@ -107,32 +109,33 @@ class Drain:
         tenant = self._tenants.get(row.tenant_id) or tenants_by_id({row.tenant_id})[row.tenant_id]
         channel = self.channel(row.channel_id)
         if channel.disabled_reason:
-            return _final(row, token, "failed", f"the channel is disabled: {channel.disabled_reason}", unsent=True)
+            return _final(row, token, now, "failed", f"the channel is disabled: {channel.disabled_reason}", unsent=True)
         try:
             profile = customer_get(tenant=tenant, cdp_id=row.cdp_id)
         except NotFound:
-            return _final(row, token, "skipped", "no such customer (erased, or never seen)", unsent=True)
+            # No event: an event naming an erased customer's id would bring a trace of them back.
+            return _final(row, token, now, "skipped", "no such customer (erased, or never seen)", unsent=True, event=False)
         if profile.suppressed:
-            return _final(row, token, "skipped", "suppressed", unsent=True)
+            return _final(row, token, now, "skipped", "suppressed", unsent=True)
         if row.category == "marketing":
             refusal = _consent_refusal(row, channel.kind, profile)
             if refusal:
-                return _final(row, token, "skipped", refusal, unsent=True)
+                return _final(row, token, now, "skipped", refusal, unsent=True)
             hold = marketing_hold(tenant=tenant, row=row, kind=channel.kind, profile=profile, now=now)
             if hold is not None and hold.until is not None:
-                return _final(row, token, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC), unsent=True)
+                return _final(row, token, now, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC), unsent=True)
             if hold is not None:
-                return _final(row, token, "skipped", hold.reason, unsent=True)
+                return _final(row, token, now, "skipped", hold.reason, unsent=True)
         address = recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
-            return _final(row, token, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
+            return _final(row, token, now, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
         unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) \
             if row.category == "marketing" else ""
         try:
             parts = render_parts(channel.kind, row.template_version.parts,
                                  message_context(profile, row.variables, delivery_id=row.delivery_id, unsubscribe_url=unsubscribe))
         except RenderError as exc:
-            return _final(row, token, "failed", f"the template does not render: {exc}", unsent=True)
+            return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
         attempt = row.attempts
         started = time.perf_counter()
         outcome = self.backend(channel.kind).send(config=channel.config, secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
@@ -141,20 +144,20 @@ class Drain:
         attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
                                       status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
         if outcome.kind == "sent":
-            return _final(row, token, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row)
+            return _final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row)
         if outcome.kind == "gone":
             channel_disable(channel, f"{outcome.reason} at {now:%Y-%m-%d %H:%M} UTC")
-            return _final(row, token, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
+            return _final(row, token, now, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
         if outcome.kind == "retry" and attempt < MAX_ATTEMPTS:
             delay = retry_delay(row.delivery_id, attempt, outcome.retry_after)
-            return _final(row, token, "retrying", outcome.reason, response=outcome.response, attempt=attempt_row,
+            return _final(row, token, now, "retrying", outcome.reason, response=outcome.response, attempt=attempt_row,
                           next_attempt_at=now + timedelta(seconds=delay))
         reason = outcome.reason if outcome.kind == "failed" else f"gave up after {attempt} attempts: {outcome.reason}"
-        return _final(row, token, "failed", reason, response=outcome.response, attempt=attempt_row)
+        return _final(row, token, now, "failed", reason, response=outcome.response, attempt=attempt_row)
 
 
-def _final(row: Delivery, token: str, status: str, reason: str, *, response: dict | None = None, sent_at=None,
-           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False) -> str:
+def _final(row: Delivery, token: str, now: datetime, status: str, reason: str, *, response: dict | None = None, sent_at=None,
+           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False, event: bool = True) -> str:
     """Record an outcome and let the claim go, with the attempt, in one commit. `unsent`: decided
     before any call (skipped, a disabled channel), so the claim's counted attempt is taken back."""
     changes = {"status": status, "reason": reason[:500], "claim": "", "claimed_until": None}
@@ -169,8 +172,40 @@ def _final(row: Delivery, token: str, status: str, reason: str, *, response: dic
     with transaction.atomic():
         if attempt is not None:
             attempt.save()
-        Delivery.objects.filter(id=row.id, claim=token).update(**changes)
+        if Delivery.objects.filter(id=row.id, claim=token).update(**changes) and event and status in EVENT_NAMES:
+            delivery_event(row, status, reason, at=now)
     return status
+
+
+# The statuses that become events on the customer (retrying and deferred are steps, not news).
+EVENT_NAMES = {"sent": "Message Sent", "failed": "Message Failed", "skipped": "Message Skipped", "delivered": "Message Delivered",
+               "opened": "Message Opened", "clicked": "Message Clicked", "bounced": "Message Bounced", "complained": "Message Complained"}
+
+
+def delivery_event(row: Delivery, status: str, reason: str, *, at: datetime, extra: dict | None = None) -> None:
+    """Record a status change for export to the customer's events (call inside the change's commit)."""
+    version = row.template_version
+    DeliveryEvent.objects.create(delivery_id=row.id, tenant_id=row.tenant_id, cdp_id=row.cdp_id, name=EVENT_NAMES[status], at=at,
+                                 properties={"delivery_id": row.delivery_id, "status": status, "reason": reason, "channel_id": row.channel_id,
+                                             "template_id": version.template_id, "template_version": version.version,
+                                             "category": row.category, "topic": row.topic, "source": row.source, **(extra or {})})
+
+
+def delivery_events_export(*, limit: int = 5000) -> int:
+    """Write recorded status changes to the customers' events in the lakehouse, oldest first; each
+    once (its message id is the change's), so a crash between the write and the mark repeats it
+    harmlessly."""
+    pending = list(DeliveryEvent.objects.filter(exported=False).order_by("id")[:limit])
+    by_tenant: dict[int, list[DeliveryEvent]] = {}
+    for event in pending:
+        by_tenant.setdefault(event.tenant_id, []).append(event)
+    tenants = tenants_by_id(set(by_tenant))
+    for tenant_id, events in by_tenant.items():
+        customer_events_record(tenant=tenants[tenant_id], events=[
+            {"message_id": f"cdp-message-event-{e.id}", "cdp_id": e.cdp_id, "event": e.name, "properties": e.properties,
+             "event_time": e.at} for e in events])
+        DeliveryEvent.objects.filter(id__in=[e.id for e in events]).update(exported=True)
+    return len(pending)
 
 
 def _consent_refusal(row: Delivery, kind: str, profile) -> str:
@@ -193,12 +228,14 @@ def _valid_address(kind: str, address: str) -> bool:
 
 
 def drain_once(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """One pass (the django-q2 schedule, tests)."""
+    """One pass (the django-q2 schedule, tests), then the status changes exported as events."""
     drain = Drain()
     try:
         return drain.run(now=now, limit=limit)
     finally:
         drain.close()
+        deliveries_follow_erasures()  # before exporting: no event of an erased customer reaches the lakehouse
+        delivery_events_export()
 
 
 def send_now(delivery_pk: int, *, now: datetime | None = None) -> str:

@@ -178,3 +178,21 @@ def test_webhook_settings_are_checked(tenant_a):
         with pytest.raises(InvalidInput) as refused:
             channels.channel_create(tenant=tenant_a.ref, name="x", kind="webhook", config=config, actor="t")
         assert refused.value.errors[0]["field"] == field
+
+
+def test_every_final_status_becomes_an_event_on_the_customer(tenant_a, hook, receiver, shoppers, admin):
+    from messaging.services.drain import delivery_events_export
+
+    receiver.script = [Answer(500), Answer(200)]
+    info = _send(tenant_a, hook, shoppers["ada"])
+    drain_once(now=T0)  # retrying: no event
+    drain_once(now=T0 + timedelta(hours=1))  # sent
+    skipped = _send(tenant_a, hook, "cdp_nobody", key="gone")
+    drain_once(now=T0 + timedelta(hours=1))
+    assert delivery_events_export() == 0  # drain_once exported them already
+    events = admin.get(f"/api/customers/{shoppers['ada']}/events?event=Message Sent").json()["items"]
+    assert len(events) == 1
+    sent = events[0]
+    assert sent["properties"]["delivery_id"] == info.delivery_id and sent["properties"]["template_id"] == hook[1].id
+    assert sent["event_time"].startswith("2026-11-20T13:00:00")  # the drain's clock
+    assert _row(tenant_a, skipped).status == "skipped"
