@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from lakehouse.statements import Statement
-from segments.definitions import PROPERTY, _range_kind
+from segments.definitions import PROPERTY, _range_kind, expanded
 
 
 @dataclass
@@ -57,6 +57,7 @@ class _Context:
 def compile_audience(tree: dict, *, tenant_id: str, now: datetime, limit: int | None = None) -> Compiled:
     """The statement selecting the audience (cdp_id, sorted), with its parameters. `limit` bounds
     it (a preview's sample)."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id})
     sql = f"{_audience(tree, ctx)} ORDER BY u.cdp_id"
     if limit is not None:
@@ -66,6 +67,7 @@ def compile_audience(tree: dict, *, tenant_id: str, now: datetime, limit: int | 
 
 def compile_count(tree: dict, *, tenant_id: str, now: datetime) -> Compiled:
     """How many customers the tree holds for (one row)."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id})
     return Compiled(sql=f"SELECT COUNT(*) AS members FROM ({_audience(tree, ctx)}) AS a", params=ctx.params)
 
@@ -421,6 +423,7 @@ def leaves(tree: dict, path: str = "$") -> list[tuple[str, dict]]:
 
 def compile_leaves(tree: dict, *, tenant_id: str, cdp_id: str, now: datetime) -> Compiled:
     """One statement naming (`leaf`, its position in `leaves`) each condition that holds for one customer."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "cdp_id": cdp_id})
     one = "(SELECT DISTINCT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND cdp_id = :cdp_id) AS u"
     branches = [f"SELECT {i} AS leaf FROM {one} WHERE {COMPILERS[c['type']](c, ctx)}" for i, (_, c) in enumerate(leaves(tree))]
@@ -496,6 +499,7 @@ def _facts_of(leaf: int, c: dict, ctx: _Context) -> list[str]:
 def compile_facts(tree: dict, *, tenant_id: str, cdp_id: str, now: datetime) -> Compiled | None:
     """One statement of the values each condition was decided on for one customer (leaf, fact,
     calls, first_at, last_at, value), or None when no condition reads any."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "cdp_id": cdp_id})
     branches = [sql for i, (_, c) in enumerate(leaves(tree)) for sql in _facts_of(i, c, ctx)]
     return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params, returns=FACT_TYPES) if branches else None
@@ -516,6 +520,7 @@ class Changes:
 def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetime, changes: Changes | None = None) -> Compiled:
     """The entries and exits (cdp_id, change) that make the stored members equal the audience at
     `now`: over everyone (a full refresh), or over the candidates of `changes` (incremental)."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
     return Compiled(sql=f"{_differences(tree, ctx, changes)} SELECT cdp_id, change FROM differences", params=ctx.params)
 
@@ -525,6 +530,7 @@ def compile_refresh_log(tree: dict, *, tenant_id: str, segment_id: int, run_id: 
     """`compile_refresh`'s entries and exits written straight into the membership log by the
     engine (no row passes through Python): one statement however many customers move. Each
     row's change_id is the run and the customer, unique and the same if the run is replayed."""
+    tree = expanded(tree)
     ctx = _Context(now=now, params={"tenant_id": tenant_id, "segment_id": segment_id})
     ctes = _differences(tree, ctx, changes)
     ctx.params.update(run_key=f"{run_id}:", run_id=run_id, changed_at=now)

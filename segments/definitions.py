@@ -94,6 +94,48 @@ class EventCondition(EventStep):
                                              description="Filters on the properties of the last matching call.")
 
 
+MESSAGE_STATUSES = ("sent", "failed", "skipped", "delivered", "opened", "clicked", "bounced", "complained")
+
+
+class MessageCondition(_Strict):
+    """Received (or not) a message: messaging writes each final delivery status as an event on the
+    customer (`Message Sent`, `Message Opened`, ...) with its template, channel and source."""
+    type: Literal["message"]
+    status: Literal[MESSAGE_STATUSES] = "sent"
+    template_id: int | None = Field(None, ge=1, description="Only messages of this template.")
+    channel_id: int | None = Field(None, ge=1, description="Only messages through this channel.")
+    source: str = Field("", max_length=200, description="Only messages from this sender: campaign:<id>, journey:<id>, ...")
+    within_days: int | None = Field(None, ge=1, le=3650, description="Only in the last N days (empty: ever).")
+    count: CountRule = Field(default_factory=CountRule)
+
+
+def message_event_name(status: str) -> str:
+    """The event a delivery status is recorded as (messaging writes these names)."""
+    return f"Message {status.capitalize()}"
+
+
+def message_as_event(c: dict) -> dict:
+    """A message condition as the event condition it stands for."""
+    where = [{"property": key, "op": "equals", "value": c[key]} for key in ("template_id", "channel_id") if c.get(key)]
+    where += [{"property": "source", "op": "equals", "value": c["source"]}] if c.get("source") else []
+    event = {"type": "event", "event": message_event_name(c.get("status", "sent")), "event_type": "track", "where": where}
+    for key in ("within_days", "count"):
+        if c.get(key) is not None:
+            event[key] = c[key]
+    return event
+
+
+def expanded(tree: dict) -> dict:
+    """The tree with every condition that stands for another (message) replaced by it, node for
+    node (explanations index leaves by position)."""
+    for key in ("all", "any"):
+        if key in tree:
+            return {**tree, key: [expanded(member) for member in tree[key]]}
+    if "not" in tree:
+        return {**tree, "not": expanded(tree["not"])}
+    return message_as_event(tree) if tree.get("type") == "message" else tree
+
+
 class SequenceCondition(_Strict):
     type: Literal["sequence"]
     first: EventStep
@@ -147,7 +189,8 @@ class SegmentCondition(_Strict):
 
 
 Condition = Annotated[TraitCondition | EventCondition | SequenceCondition | RegularCondition | LapsedCondition | TraitHeldCondition
-                      | IdentifierCondition | ConsentCondition | SegmentCondition | BucketCondition, Field(discriminator="type")]
+                      | IdentifierCondition | ConsentCondition | SegmentCondition | BucketCondition | MessageCondition,
+                      Field(discriminator="type")]
 
 
 class AllGroup(_Strict):
@@ -207,7 +250,7 @@ def definition_errors(tree: Any, *, path: str = "$", depth: int = 0) -> list[dic
 
 _CONDITION_MODELS = {"trait": TraitCondition, "event": EventCondition, "sequence": SequenceCondition, "regular": RegularCondition,
                      "lapsed": LapsedCondition, "trait_held": TraitHeldCondition, "identifier": IdentifierCondition,
-                     "consent": ConsentCondition, "segment": SegmentCondition, "bucket": BucketCondition}
+                     "consent": ConsentCondition, "segment": SegmentCondition, "bucket": BucketCondition, "message": MessageCondition}
 
 
 def _value_problems(condition) -> list[tuple[str, str]]:

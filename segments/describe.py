@@ -69,6 +69,15 @@ def _describe(c: dict, names: dict[int, str] | None) -> str:
     if kind == "segment":
         name = (names or {}).get(c["segment_id"])
         return f"is in segment “{name}”" if name else f"is in segment {c['segment_id']}"
+    if kind == "message":
+        rule = c.get("count") or {}
+        op, n = rule.get("op", "gte"), rule.get("value", 1)
+        said = "was not" if (op, n) in (("eq", 0), ("lt", 1)) else f"was {COUNTS[op]} {n}×"
+        what = " of ".join(filter(None, [f"template {c['template_id']}" if c.get("template_id") else "",
+                                        f"channel {c['channel_id']}" if c.get("channel_id") else ""]))
+        window = f" in the last {c['within_days']} days" if c.get("within_days") else ""
+        source = f" from {c['source']}" if c.get("source") else ""
+        return f"{said} {c.get('status', 'sent')} a message{' (' + what + ')' if what else ''}{source}{window}"
     if kind == "bucket":
         return f"falls in the {c.get('from_percent', 0):g}–{c['to_percent']:g}% bucket of draw “{c['salt']}”"
     return str(c)
