@@ -12,6 +12,8 @@ class Channel(models.Model):
     config = models.JSONField(default=dict, help_text="Settings that are not secret (messaging.channels.<kind> documents them).")
     secret = models.TextField(blank=True, help_text="The secret (SMTP password, signing secret), encrypted (messaging.crypto).")
     previous_secret = models.TextField(blank=True, help_text="The secret before the last rotation, encrypted; still valid until then.")
+    secret_headers = models.TextField(blank=True, help_text="A webhook's extra headers (they often carry credentials), encrypted JSON; "
+                                                           "config lists their names only.")
     previous_valid_until = models.DateTimeField(null=True, blank=True)
     rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second through it (0: no limit).")
     disabled_reason = models.CharField(max_length=300, blank=True, help_text="Set when the endpoint said it is gone (410).")

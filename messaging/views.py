@@ -16,6 +16,7 @@ from identity.selectors import identifier_owner
 from kernel.errors import DomainError, NotFound
 from messaging import selectors
 from messaging.context import message_context, render_parts
+from messaging.forms import ChannelForm, TemplateNewForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
@@ -55,7 +56,7 @@ PAGE_SIZE = 50
 @role_required("messaging")
 def delivery_list(request: HttpRequest) -> HttpResponse:
     status, channel = request.GET.get("status", ""), request.GET.get("channel", "")
-    who = (request.GET.get("customer") or "").strip()
+    who = (request.GET.get("customer") or "").replace("\x00", "").strip()[:300]
     cdp_id = _customer_id(request, who) if who else ""
     page = selectors.delivery_page(tenant=request.tenant, limit=PAGE_SIZE, offset=offset_param(request), cdp_id=cdp_id or "",
                                    status=status, channel_id=int(channel) if channel.isdigit() else None)
@@ -80,12 +81,16 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
 def template_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         ctx = console_context(request)
-        kind = request.POST.get("channel_kind", "email")
+        form = TemplateNewForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"The template was not made: {first_error(form)}")
+            return redirect("messages:templates")
+        kind = form.cleaned_data["channel_kind"]
         starter = {"email": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hello {{ customer.first_name | default: 'there' }},</p>"},
                    "webhook": {"body": '{"customer": "{{ customer.cdp_id }}"}'}}.get(kind, {})
         try:
-            info = templates.template_create(tenant=ctx.tenant, name=request.POST.get("name", "").strip() or "Untitled",
-                                             channel_kind=kind, parts=starter, actor=ctx.actor)
+            info = templates.template_create(tenant=ctx.tenant, name=form.cleaned_data["name"], channel_kind=kind, parts=starter,
+                                             actor=ctx.actor)
         except DomainError as exc:
             messages.error(request, exc.detail)
             return redirect("messages:templates")
@@ -98,7 +103,7 @@ def _template_parts(kind: str, post) -> dict:
 
     parts = {}
     for name in backend_for(kind).features.parts:
-        value = post.get(f"part_{name}", "")
+        value = post.get(f"part_{name}", "").replace("\x00", "")  # the database keeps no NUL characters
         if name == "headers":
             try:
                 value = json.loads(value) if value.strip() else {}
@@ -159,7 +164,7 @@ def _customer_id(request, who: str) -> str:
 def template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
     """The parts being edited, rendered for a real customer (HTMX, as you type)."""
     template = selectors.template_get(tenant=request.tenant, template_id=template_id)
-    who = (request.POST.get("customer") or "").strip()
+    who = (request.POST.get("customer") or "").replace("\x00", "").strip()[:300]
     context = {"who": who}
     if not who:
         context["error"] = "Name a customer (email, user id or cdp id) to see the message as they would."
@@ -187,7 +192,7 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
     import uuid
 
     ctx = console_context(request)
-    who = (request.POST.get("customer") or "").strip()
+    who = (request.POST.get("customer") or "").replace("\x00", "").strip()[:300]
     cdp_id = _customer_id(request, who) if who else ""
     channel = request.POST.get("channel", "")
     if not cdp_id or not channel.isdigit():
@@ -209,13 +214,16 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
 @role_required("channels")
 def channel_list(request: HttpRequest) -> HttpResponse:
     shown = None
-    if request.method == "POST":
+    form = ChannelForm(request.POST) if request.method == "POST" else None
+    if form is not None and not form.is_valid():
+        messages.error(request, f"The channel was not added: {first_error(form)}")
+    elif form is not None:
         ctx = console_context(request)
         try:
-            config = json.loads(request.POST.get("config") or "{}")
-            info = channel_services.channel_create(tenant=ctx.tenant, name=request.POST.get("name", "").strip(),
-                                                   kind=request.POST.get("kind", ""), config=config if isinstance(config, dict) else {},
-                                                   secret=request.POST.get("secret", ""), actor=ctx.actor)
+            config = json.loads(form.cleaned_data["config"] or "{}")
+            info = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"],
+                                                   config=config if isinstance(config, dict) else {}, secret=form.cleaned_data["secret"],
+                                                   actor=ctx.actor)
             messages.success(request, f"Channel {info.name} added.")
             shown = info
         except ValueError:
@@ -228,7 +236,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 
 @role_required("channels")
 def mailbox(request: HttpRequest) -> HttpResponse:
-    to = (request.GET.get("to") or "").strip()
+    to = (request.GET.get("to") or "").replace("\x00", "").strip()[:300]
     return render(request, "messaging/mailbox.html", {"mail": mailbox_messages(to=to), "to": to})
 
 

@@ -2,6 +2,7 @@
 with the previous secret still valid for an overlap."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -29,6 +30,27 @@ def _checked(kind: str, config: dict) -> dict:
                            errors=[{"field": f"config.{exc.field}", "message": exc.message}]) from None
 
 
+def _headers_apart(row: Channel, checked: dict, *, given: bool) -> None:
+    """A webhook's headers go encrypted (they carry API keys and basic auth); its config keeps
+    their names, so they show in the console and the API without their values."""
+    if row.kind != "webhook":
+        return
+    headers = checked.pop("headers", {})
+    if given:
+        row.secret_headers = crypto.encrypt(json.dumps(headers)) if headers else ""
+    names = sorted(json.loads(crypto.decrypt(row.secret_headers) or "{}")) if row.secret_headers else []
+    checked["header_names"] = names
+
+
+def send_config(row: Channel) -> dict:
+    """The channel's settings as its backend sends with them: a webhook's headers decrypted."""
+    config = dict(row.config)
+    if row.kind == "webhook":
+        config.pop("header_names", None)
+        config["headers"] = json.loads(crypto.decrypt(row.secret_headers) or "{}") if row.secret_headers else {}
+    return config
+
+
 def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, actor: str, secret: str = "",
                    rate_per_second: float = 0) -> ChannelInfo:
     """A new channel. A webhook without a secret gets one made (whsec_...); the answer carries it,
@@ -39,10 +61,13 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
     shown = ""
     if kind == "webhook" and not secret:
         secret = shown = new_secret()
+    row = Channel(tenant_id=tenant.id, name=name, kind=kind, secret=crypto.encrypt(secret), rate_per_second=rate_per_second,
+                  created_by=actor)
+    _headers_apart(row, checked, given=True)
+    row.config = checked
     try:
         with transaction.atomic():
-            row = Channel.objects.create(tenant_id=tenant.id, name=name, kind=kind, config=checked, secret=crypto.encrypt(secret),
-                                         rate_per_second=rate_per_second, created_by=actor)
+            row.save()
     except IntegrityError:
         raise Conflict(f"A channel named {name!r} exists already.") from None
     audit_record(tenant=tenant, actor=actor, action="channel.create", target=name, details={"kind": kind})
@@ -52,7 +77,12 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
 def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: dict) -> ChannelInfo:
     row = channel_row(tenant, channel_id)
     if "config" in changes:
-        row.config = _checked(row.kind, changes["config"])
+        given = changes["config"] or {}
+        if row.kind == "webhook" and "headers" not in given:  # unseen values are kept unless replaced
+            given = {**given, "headers": send_config(row)["headers"]}
+        checked = _checked(row.kind, given)
+        _headers_apart(row, checked, given=True)
+        row.config = checked
         row.disabled_reason = ""  # a new address is worth trying again
     if "name" in changes:
         row.name = changes["name"]

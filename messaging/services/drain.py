@@ -29,7 +29,7 @@ from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
 from messaging.policy import marketing_hold
-from messaging.services.channels import channel_disable, channel_secrets
+from messaging.services.channels import channel_disable, channel_secrets, send_config
 from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import unsubscribe_url
 from tenancy.selectors import tenants_by_id
@@ -85,9 +85,20 @@ class Drain:
         for row in due:
             if not self.claim(row, now, token):
                 continue  # another drain took it
-            outcome = self.process(row, now, token)
+            try:
+                outcome = self.process(row, now, token)
+            except Exception as exc:  # one delivery's failure (the lakehouse away, a bug) must not stop the others
+                logger.exception("delivery failed unexpectedly", extra={"cdp_delivery": row.delivery_id})
+                outcome = self.unexpected(row, now, token, exc)
             counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    def unexpected(self, row: Delivery, now: datetime, token: str, exc: Exception) -> str:
+        """Retried like a failed send (its attempt was counted), and given up after MAX_ATTEMPTS."""
+        reason = f"could not be processed: {type(exc).__name__}"
+        if row.attempts >= MAX_ATTEMPTS:
+            return _final(row, token, now, "failed", f"gave up after {row.attempts} attempts: {reason}")
+        return _final(row, token, now, "retrying", reason, next_attempt_at=now + timedelta(seconds=retry_delay(row.delivery_id, row.attempts)))
 
     def claim(self, row: Delivery, now: datetime, token: str) -> bool:
         """Take the delivery if it is still due and nobody holds it; its attempt is counted now, in
@@ -138,7 +149,7 @@ class Drain:
             return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
         attempt = row.attempts
         started = time.perf_counter()
-        outcome = self.backend(channel.kind).send(config=channel.config, secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
+        outcome = self.backend(channel.kind).send(config=send_config(channel), secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
                                                   parts=parts, address=address, at=now, unsubscribe_url=unsubscribe or None)
         took = int((time.perf_counter() - started) * 1000)
         attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,

@@ -196,3 +196,47 @@ def test_every_final_status_becomes_an_event_on_the_customer(tenant_a, hook, rec
     assert sent["properties"]["delivery_id"] == info.delivery_id and sent["properties"]["template_id"] == hook[1].id
     assert sent["event_time"].startswith("2026-11-20T13:00:00")  # the drain's clock
     assert _row(tenant_a, skipped).status == "skipped"
+
+
+def test_a_delivery_that_cannot_be_processed_is_retried_without_stopping_the_others(tenant_a, hook, receiver, shoppers, monkeypatch):
+    from messaging import context
+
+    broken = _send(tenant_a, hook, shoppers["ada"], key="broken")
+    fine = _send(tenant_a, hook, shoppers["bob"], key="fine")
+    real = context.recipient
+
+    def flaky(kind, profile):
+        if profile.cdp_id == shoppers["ada"]:
+            raise RuntimeError("boom")
+        return real(kind, profile)
+
+    monkeypatch.setattr("messaging.services.drain.recipient", flaky)
+    assert drain_once(now=T0) == {"retrying": 1, "sent": 1}
+    row = _row(tenant_a, broken)
+    assert row.status == "retrying" and row.reason == "could not be processed: RuntimeError" and row.attempts == 1
+    assert _row(tenant_a, fine).status == "sent"
+    now = T0
+    for _ in range(MAX_ATTEMPTS):
+        now = _row(tenant_a, broken).next_attempt_at
+        drain_once(now=now)
+    assert _row(tenant_a, broken).status == "failed" and _row(tenant_a, broken).reason.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def test_webhook_headers_are_kept_encrypted_and_shown_by_name(tenant_a, receiver, shoppers, admin):
+    made = admin.post("/api/messaging/channels", {"name": "CRM", "kind": "webhook", "config": {
+        "url": f"{receiver.url}/crm", "headers": {"Authorization": "Bearer s3cret-token"}}})
+    assert made.status_code == 201 and made.json()["config"]["header_names"] == ["Authorization"]
+    cid = made.json()["id"]
+    assert "s3cret" not in admin.get(f"/api/messaging/channels/{cid}").content.decode()
+    from messaging.models import Channel
+
+    row = Channel.objects.get(id=cid)
+    assert "s3cret" not in str(row.config) and "s3cret" not in row.secret_headers  # encrypted at rest
+    # Changing the URL keeps the headers nobody can see; the send carries them.
+    assert admin.patch(f"/api/messaging/channels/{cid}", {"config": {"url": f"{receiver.url}/crm2"}}).status_code == 200
+    template = templates.template_create(tenant=tenant_a.ref, name="crm", channel_kind="webhook", parts={"body": "{}"}, actor="t")
+    outbox.delivery_enqueue(tenant=tenant_a.ref, now=T0, request=SendRequest(key="crm", channel_id=cid, template_id=template.id,
+                                                                             cdp_id=shoppers["ada"], category="transactional"))
+    drain_once(now=T0)
+    [request] = receiver.received
+    assert request.path == "/crm2" and request.headers["authorization"] == "Bearer s3cret-token"
