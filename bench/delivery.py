@@ -95,7 +95,7 @@ def main() -> int:
     from customers.services import customer_identify
     from messaging.models import Delivery, DeliveryAttempt
     from messaging.services import channels, outbox, templates
-    from messaging.services.drain import Drain
+    from messaging.services.drain import Drain, after_pass
     from messaging.types import SendRequest
     from tenancy import services as tenancy
 
@@ -115,7 +115,7 @@ def main() -> int:
         try:
             for at in (T0, T0 + timedelta(hours=1)):
                 while drain.run(now=at, limit=500):
-                    pass
+                    after_pass()  # the statuses exported as events on the customers, as the schedule does
         finally:
             drain.close()
 

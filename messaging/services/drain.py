@@ -245,8 +245,15 @@ def drain_once(*, now: datetime | None = None, limit: int = 200) -> dict[str, in
         return drain.run(now=now, limit=limit)
     finally:
         drain.close()
-        deliveries_follow_erasures()  # before exporting: no event of an erased customer reaches the lakehouse
-        delivery_events_export()
+        after_pass()
+
+
+def after_pass() -> None:
+    """What follows every drain pass, whoever runs it (the schedule, cdp_deliver): the outbox
+    follows erasures, then the status changes go out as events (in that order, so no event of an
+    erased customer reaches the lakehouse)."""
+    deliveries_follow_erasures()
+    delivery_events_export()
 
 
 def send_now(delivery_pk: int, *, now: datetime | None = None) -> str:

@@ -71,8 +71,12 @@ def test_a_drain_killed_at_any_point_sends_each_key_once_under_one_id(tmp_path):
         assert killed >= 20, f"only {killed} runs were killed mid-way; the test proved little"
         with sqlite3.connect(tmp_path / "cdp.sqlite3") as db:
             rows = db.execute("SELECT idempotency_key, delivery_id, status FROM messaging_delivery").fetchall()
+            # Every send became one event on its customer, however the kills fell (the event outbox).
+            events = db.execute("SELECT COUNT(*), COUNT(DISTINCT json_extract(properties, '$.delivery_id')) FROM events "
+                                "WHERE event = 'Message Sent'").fetchone()
     assert len(rows) == DELIVERIES
     assert Counter(status for _, _, status in rows) == {"sent": DELIVERIES}
+    assert events == (DELIVERIES, DELIVERIES)
     ids = {delivery_id for _, delivery_id, _ in rows}
     received = Counter(receiver.ids())
     assert set(received) == ids  # every key arrived, and only under its own id

@@ -3,7 +3,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from messaging.services.drain import Drain
+from messaging.services.drain import Drain, after_pass
 
 
 class Command(BaseCommand):
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         try:
             while True:
                 counts = drain.run(now=now or timezone.now(), limit=limit)
+                after_pass()
                 if not counts:
                     break
                 for k, v in counts.items():
