@@ -117,6 +117,8 @@ class Drain:
         return self._channels[channel_id]
 
     def process(self, row: Delivery, now: datetime, token: str) -> str:
+        if row.attempts > MAX_ATTEMPTS:  # counted by claims whose drains died mid-send, every time
+            return _final(row, token, now, "failed", f"gave up after {row.attempts - 1} attempts: the drain stopped while sending it")
         tenant = self._tenants.get(row.tenant_id) or tenants_by_id({row.tenant_id})[row.tenant_id]
         channel = self.channel(row.channel_id)
         if channel.disabled_reason:

@@ -240,3 +240,14 @@ def test_webhook_headers_are_kept_encrypted_and_shown_by_name(tenant_a, receiver
     drain_once(now=T0)
     [request] = receiver.received
     assert request.path == "/crm2" and request.headers["authorization"] == "Bearer s3cret-token"
+
+
+def test_a_delivery_whose_drain_dies_every_time_gives_up(tenant_a, hook, receiver, shoppers):
+    from messaging.models import Delivery
+
+    info = _send(tenant_a, hook, shoppers["ada"], key="poison")
+    # As if MAX_ATTEMPTS drains had claimed it and died mid-send: claimed, counted, never recorded.
+    Delivery.objects.filter(id=info.id).update(status="sending", attempts=MAX_ATTEMPTS, claim="dead", claimed_until=T0)
+    drain_once(now=T0 + timedelta(minutes=10))
+    row = _row(tenant_a, info)
+    assert row.status == "failed" and "the drain stopped while sending it" in row.reason and receiver.received == []
