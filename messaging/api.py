@@ -14,8 +14,7 @@ from kernel.pagination import PageOut, PageParams
 from messaging import selectors
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
-from messaging.services import channels, outbox, policies, templates, topics
-from messaging.services.drain import send_now
+from messaging.services import channels, drain, outbox, policies, templates, topics
 from messaging.types import SendRequest
 from tenancy.auth import TenantAuth
 
@@ -324,14 +323,10 @@ def send(request: HttpRequest, payload: SendIn):
 @router.post("/test-send", response={202: SendOut}, summary="Send a template to a customer now (transactional, a new key each time)",
              openapi_extra=problems(404))
 def test_send(request: HttpRequest, payload: TestSendIn):
-    import uuid
-
     tenant = request.auth.tenant
-    info, _ = outbox.delivery_enqueue(tenant=tenant, request=SendRequest(
-        key=f"test:{uuid.uuid4().hex}", channel_id=payload.channel_id, template_id=payload.template_id, cdp_id=payload.cdp_id,
-        category="transactional", source=f"test-send:{request.auth.actor}", variables=payload.variables))
-    send_now(info.id)  # its first attempt in this request; retries, if any, by the drain
-    return Status(202, {"created": True, "delivery": selectors.delivery_get(tenant=tenant, delivery_id=info.id)})
+    delivery_id = drain.test_send(tenant=tenant, channel_id=payload.channel_id, template_id=payload.template_id, cdp_id=payload.cdp_id,
+                                  actor=request.auth.actor, variables=payload.variables)
+    return Status(202, {"created": True, "delivery": selectors.delivery_get(tenant=tenant, delivery_id=delivery_id)})
 
 
 @router.get("/deliveries", response=PageOut[DeliveryOut], summary="Deliveries, newest first, by customer, status, channel or source")

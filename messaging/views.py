@@ -21,11 +21,10 @@ from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
-from messaging.services import outbox, templates
-from messaging.services.drain import send_now
+from messaging.services import templates
+from messaging.services.drain import test_send
 from messaging.services.links import unsubscribe_read
 from messaging.services.topics import unsubscribe
-from messaging.types import SendRequest
 from tenancy.selectors import tenants_by_id
 
 
@@ -189,8 +188,6 @@ def template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
 @require_POST
 @role_required("messaging")
 def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
-    import uuid
-
     ctx = console_context(request)
     who = (request.POST.get("customer") or "").replace("\x00", "").strip()[:300]
     cdp_id = _customer_id(request, who) if who else ""
@@ -199,16 +196,13 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
         messages.error(request, "Choose a channel and name a customer to send the test to.")
         return redirect("messages:template", template_id=template_id)
     try:
-        info, _ = outbox.delivery_enqueue(tenant=ctx.tenant, request=SendRequest(
-            key=f"test:{uuid.uuid4().hex}", channel_id=int(channel), template_id=template_id, cdp_id=cdp_id, category="transactional",
-            source=f"test-send:{ctx.actor}"))
+        delivery_id = test_send(tenant=ctx.tenant, channel_id=int(channel), template_id=template_id, cdp_id=cdp_id, actor=ctx.actor)
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("messages:template", template_id=template_id)
-    status = send_now(info.id) or "queued"
-    row = selectors.delivery_get(tenant=ctx.tenant, delivery_id=info.id)
-    (messages.success if status == "sent" else messages.error)(request, f"Test {status}{': ' + row.reason if row.reason else ''}.")
-    return redirect("messages:delivery", delivery_id=info.id)
+    row = selectors.delivery_get(tenant=ctx.tenant, delivery_id=delivery_id)
+    (messages.success if row.status == "sent" else messages.error)(request, f"Test {row.status}{': ' + row.reason if row.reason else ''}.")
+    return redirect("messages:delivery", delivery_id=delivery_id)
 
 
 @role_required("channels")

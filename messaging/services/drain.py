@@ -268,3 +268,17 @@ def send_now(delivery_pk: int, *, now: datetime | None = None) -> str:
         return drain.process(row, now, token) if drain.claim(row, now, token) else ""
     finally:
         drain.close()
+
+
+def test_send(*, tenant, channel_id: int, template_id: int, cdp_id: str, actor: str, variables: dict | None = None) -> int:
+    """A template sent to a customer now (the API's test-send, the console's Send a test):
+    transactional, a new key each time, its first attempt here; retries, if any, by the drain.
+    Returns the delivery's id."""
+    from messaging.services.outbox import delivery_enqueue
+    from messaging.types import SendRequest
+
+    info, _ = delivery_enqueue(tenant=tenant, request=SendRequest(
+        key=f"test:{uuid.uuid4().hex}", channel_id=channel_id, template_id=template_id, cdp_id=cdp_id, category="transactional",
+        source=f"test-send:{actor}", variables=variables or {}))
+    send_now(info.id)
+    return info.id

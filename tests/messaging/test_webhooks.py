@@ -251,3 +251,9 @@ def test_a_delivery_whose_drain_dies_every_time_gives_up(tenant_a, hook, receive
     drain_once(now=T0 + timedelta(minutes=10))
     row = _row(tenant_a, info)
     assert row.status == "failed" and "the drain stopped while sending it" in row.reason and receiver.received == []
+
+
+def test_the_api_test_send_answers_with_the_first_attempt(tenant_a, hook, receiver, shoppers, admin):
+    sent = admin.post("/api/messaging/test-send", {"channel_id": hook[0].id, "template_id": hook[1].id, "cdp_id": shoppers["ada"]})
+    assert sent.status_code == 202 and sent.json()["delivery"]["status"] == "sent"
+    assert sent.json()["delivery"]["attempt_log"][0]["outcome"] == "sent" and len(receiver.received) == 1
