@@ -14,7 +14,7 @@ from kernel.pagination import PageOut, PageParams
 from messaging import selectors
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
-from messaging.services import channels, drain, outbox, policies, templates, topics
+from messaging.services import channels, drain, feedback, outbox, policies, templates, topics
 from messaging.types import SendRequest
 from tenancy.auth import TenantAuth
 
@@ -55,6 +55,10 @@ class ChannelOut(Schema):
     created_by: str
     created_at: datetime
     secret: str = Field("", description="The new secret: only in the answer that made it.")
+    feedback_url: str = Field("", description="Where the provider posts delivery events (email through a provider, SMS); "
+                                              "with basic auth for email, Twilio's signature for SMS.")
+    feedback_credentials: str = Field("", description="The basic auth (user:password) the feedback URL takes: only in the answer "
+                                                      "that made it (creation, rotation).")
 
 
 class RotateIn(Schema):
@@ -228,7 +232,7 @@ def channel_delete(request: HttpRequest, channel_id: int):
     return Status(204, None)
 
 
-@channel_router.post("/{channel_id}/rotate", response=ChannelOut, summary="A new webhook signing secret, the previous one valid meanwhile",
+@channel_router.post("/{channel_id}/rotate", response=ChannelOut, summary="A new webhook signing secret (the previous one valid meanwhile), or new feedback credentials",
                      openapi_extra=problems(404))
 def channel_rotate(request: HttpRequest, channel_id: int, payload: RotateIn):
     from datetime import timedelta
@@ -338,6 +342,44 @@ def delivery_list(request: HttpRequest, page: Query[PageParams], query: Query[De
 @router.get("/deliveries/{delivery_id}", response=DeliveryOut, summary="One delivery with its attempts", openapi_extra=problems(404))
 def delivery_get(request: HttpRequest, delivery_id: int):
     return selectors.delivery_get(tenant=request.auth.tenant, delivery_id=delivery_id)
+
+
+class SuppressionIn(Schema):
+    channel_kind: Literal["email", "sms"]
+    address: str = Field(..., min_length=1, max_length=320)
+    reason: str = Field("", max_length=300)
+
+
+class SuppressionOut(Schema):
+    id: int
+    channel_kind: str
+    address: str
+    reason: str = Field(..., description="Why: a bounce or complaint the provider reported (with its words), or the operator's note.")
+    cdp_id: str = Field(..., description="The customer whose message bounced ('' when added by hand or not ours).")
+    delivery_id: str
+    created_at: datetime
+
+
+class SuppressionQuery(Schema):
+    channel_kind: str = ""
+
+
+@router.get("/suppressions", response=PageOut[SuppressionOut], summary="Addresses no message goes to (bounces, complaints, added by hand)")
+def suppression_list(request: HttpRequest, page: Query[PageParams], query: Query[SuppressionQuery]):
+    return selectors.suppressed_addresses(tenant=request.auth.tenant, limit=page.limit, offset=page.offset, kind=query.channel_kind)
+
+
+@router.post("/suppressions", response={201: SuppressionOut}, summary="Suppress an address for a channel kind", openapi_extra=problems(409))
+def suppression_add(request: HttpRequest, payload: SuppressionIn):
+    return Status(201, feedback.suppression_add(tenant=request.auth.tenant, kind=payload.channel_kind, address=payload.address,
+                                                reason=payload.reason, actor=request.auth.actor))
+
+
+@router.delete("/suppressions/{suppression_id}", response={204: None}, summary="Let messages go to an address again",
+               openapi_extra=problems(404))
+def suppression_remove(request: HttpRequest, suppression_id: int):
+    feedback.suppression_remove(tenant=request.auth.tenant, suppression_id=suppression_id, actor=request.auth.actor)
+    return Status(204, None)
 
 
 @customer_router.get("/{cdp_id}/messages", response=PageOut[DeliveryOut], summary="The messages sent (or not) to a customer, newest first",

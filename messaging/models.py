@@ -4,7 +4,7 @@ from django.db import models
 
 
 class Channel(models.Model):
-    KINDS = [("email", "Email"), ("webhook", "Webhook")]
+    KINDS = [("email", "Email"), ("webhook", "Webhook"), ("sms", "SMS"), ("table", "Table export")]
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200)
@@ -15,6 +15,8 @@ class Channel(models.Model):
     secret_headers = models.TextField(blank=True, help_text="A webhook's extra headers (they often carry credentials), encrypted JSON; "
                                                            "config lists their names only.")
     previous_valid_until = models.DateTimeField(null=True, blank=True)
+    feedback_secret = models.TextField(blank=True, help_text="The basic-auth credential (user:password) a provider's delivery-event "
+                                                             "webhook calls with, encrypted; made with the channel.")
     rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second through it (0: no limit).")
     disabled_reason = models.CharField(max_length=300, blank=True, help_text="Set when the endpoint said it is gone (410).")
     created_by = models.CharField(max_length=200)
@@ -93,6 +95,8 @@ class Delivery(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim = models.CharField(max_length=64, blank=True)
     response = models.JSONField(default=dict, blank=True, help_text="The last answer: status, headers kept, body up to a limit.")
+    provider_id = models.CharField(max_length=200, blank=True, help_text="The provider's id for the message (an ESP's message id, "
+                                                                         "Twilio's SID): how its delivery events find the delivery.")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -100,7 +104,8 @@ class Delivery(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="delivery_unique_key")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
-                   models.Index(fields=["tenant", "cdp_id", "created_at"], name="delivery_customer")]
+                   models.Index(fields=["tenant", "cdp_id", "created_at"], name="delivery_customer"),
+                   models.Index(fields=["channel", "provider_id"], name="delivery_provider_id")]
         ordering = ["-id"]
 
 
@@ -153,3 +158,20 @@ class Watermark(models.Model):
     """How far a sweep of messaging has read another app's log (erasures)."""
     name = models.CharField(max_length=100, unique=True)
     at = models.DateTimeField()
+
+
+class SuppressedAddress(models.Model):
+    """An address no message of a channel kind goes to: an email that hard-bounced or whose owner
+    complained (a provider's feedback), or one an operator added. Keeps the customer's id so
+    erasure removes it with the rest of what messaging holds about them."""
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    channel_kind = models.CharField(max_length=16, choices=Channel.KINDS)
+    address = models.CharField(max_length=320)
+    reason = models.CharField(max_length=300)
+    cdp_id = models.CharField(max_length=64, blank=True)
+    delivery_id = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "channel_kind", "address"], name="suppressed_address_unique")]
+        ordering = ["-created_at"]

@@ -1,10 +1,12 @@
 """Messaging's reads."""
 from __future__ import annotations
 
+from django.conf import settings
+
 from kernel.errors import NotFound
 from kernel.pagination import Page
-from messaging.models import Channel, Delivery, Template, TemplateVersion, Topic
-from messaging.types import ChannelInfo, DeliveryInfo, TemplateInfo
+from messaging.models import Channel, Delivery, SuppressedAddress, Template, TemplateVersion, Topic
+from messaging.types import ChannelInfo, DeliveryInfo, SuppressedAddressInfo, TemplateInfo
 from tenancy.types import TenantRef
 
 
@@ -15,10 +17,23 @@ def channel_row(tenant: TenantRef, channel_id: int) -> Channel:
     return row
 
 
-def channel_info(row: Channel, *, secret: str = "") -> ChannelInfo:
+def feedback_url(row: Channel) -> str:
+    """Where a provider posts this channel's delivery events ('' for channels without a provider)."""
+    if row.kind == "sms" or (row.kind == "email" and str(row.config.get("backend", "")).startswith("anymail.")):
+        return f"{settings.CDP_PUBLIC_URL.rstrip('/')}/m/feedback/{row.id}/"
+    return ""
+
+
+def channel_by_id(channel_id: int) -> Channel | None:
+    """Any tenant's channel: for the public feedback endpoints, which then check its credentials."""
+    return Channel.objects.filter(id=channel_id).first()
+
+
+def channel_info(row: Channel, *, secret: str = "", feedback_credentials: str = "") -> ChannelInfo:
     return ChannelInfo(id=row.id, name=row.name, kind=row.kind, config=row.config, has_secret=bool(row.secret),
                        rotating_until=row.previous_valid_until if row.previous_secret else None, rate_per_second=row.rate_per_second,
-                       disabled_reason=row.disabled_reason, created_by=row.created_by, created_at=row.created_at, secret=secret)
+                       disabled_reason=row.disabled_reason, created_by=row.created_by, created_at=row.created_at, secret=secret,
+                       feedback_url=feedback_url(row), feedback_credentials=feedback_credentials)
 
 
 def channel_list(*, tenant: TenantRef) -> list[ChannelInfo]:
@@ -96,3 +111,29 @@ def delivery_get(*, tenant: TenantRef, delivery_id: int) -> DeliveryInfo:
     if row is None:
         raise NotFound(f"No delivery {delivery_id} in this tenant.")
     return delivery_info(row, attempts=True)
+
+
+def normalised_address(kind: str, address: str) -> str:
+    address = (address or "").strip()
+    return address.lower() if kind == "email" else address
+
+
+def address_suppression(*, tenant_id: int, kind: str, address: str) -> str:
+    """Why an address is suppressed for a channel kind, or ''."""
+    found = SuppressedAddress.objects.filter(tenant_id=tenant_id, channel_kind=kind,
+                                             address=normalised_address(kind, address)).values_list("reason", flat=True).first()
+    return found or ""
+
+
+def suppression_info(row: SuppressedAddress) -> SuppressedAddressInfo:
+    return SuppressedAddressInfo(id=row.id, channel_kind=row.channel_kind, address=row.address, reason=row.reason, cdp_id=row.cdp_id,
+                                 delivery_id=row.delivery_id, created_at=row.created_at)
+
+
+def suppressed_addresses(*, tenant: TenantRef, limit: int, offset: int, kind: str = "") -> Page[SuppressedAddressInfo]:
+    rows = SuppressedAddress.objects.filter(tenant_id=tenant.id)
+    if kind:
+        rows = rows.filter(channel_kind=kind)
+    total = rows.count()
+    items = [suppression_info(r) for r in rows.order_by("-created_at", "-id")[offset:offset + limit]]
+    return Page(items=items, limit=limit, offset=offset, has_more=offset + len(items) < total, total=total)

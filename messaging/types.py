@@ -18,6 +18,8 @@ class ChannelInfo:
     created_by: str
     created_at: datetime
     secret: str = ""  # the new secret, only in the answer that made it (shown once)
+    feedback_url: str = ""  # where the provider sends delivery events (email via a provider, SMS)
+    feedback_credentials: str = ""  # the basic auth (user:password) that URL takes, shown once like the secret
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,14 @@ class DeliveryInfo:
     sent_at: datetime | None
     response: dict
     attempt_log: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SuppressedAddressInfo:
+    id: int
+    channel_kind: str
+    address: str
+    reason: str
+    cdp_id: str
+    delivery_id: str
+    created_at: datetime

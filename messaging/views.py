@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from anymail.exceptions import AnymailWebhookValidationFailure
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,13 +17,15 @@ from console.access import console_context, offset_param, role_required
 from customers.selectors import customer_get
 from identity.selectors import identifier_owner
 from kernel.errors import DomainError, NotFound
-from messaging import selectors
+from kernel.problems import problem_response
+from messaging import engagement, selectors
 from messaging.context import message_context, render_parts
 from messaging.forms import ChannelForm, TemplateNewForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
+from messaging.services import feedback
 from messaging.services import templates
 from messaging.services.drain import test_send
 from messaging.services.links import unsubscribe_read
@@ -45,6 +50,64 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
             pass  # erased since: there is nobody left to write to
         return render(request, "messaging/unsubscribe.html", {"state": "done", "topic": keys["p"]})
     return render(request, "messaging/unsubscribe.html", {"state": "confirm", "topic": keys["p"]})
+
+
+def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
+    """The 1x1 image at the end of a tracked email: the message was opened (a forged token still
+    gets the image, and nothing is recorded)."""
+    keys = engagement.token_read(token)
+    if keys is not None and "u" not in keys:
+        feedback.link_followed(keys["d"], at=timezone.now())
+    response = HttpResponse(engagement.PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store, max-age=0"
+    return response
+
+
+def click_redirect(request: HttpRequest, token: str) -> HttpResponse:
+    """A tracked link: recorded, then on to its target. Only a target signed into the token is
+    ever redirected to, so the link cannot be turned into an open redirect."""
+    keys = engagement.token_read(token)
+    if keys is None or not isinstance(keys.get("u"), str) or not keys["u"].lower().startswith(("http://", "https://")):
+        return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status=404)
+    feedback.link_followed(keys["d"], at=timezone.now(), url=keys["u"])
+    response = HttpResponseRedirect(keys["u"])
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@csrf_exempt  # providers post with their own credentials (basic auth, Twilio's signature), never a session
+@require_POST
+def provider_feedback(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """A provider's delivery events for one channel: anymail's tracking webhook of the email
+    channel's provider (basic auth with the channel's feedback credentials), or Twilio's status
+    callback for an SMS channel (its X-Twilio-Signature)."""
+    channel = selectors.channel_by_id(channel_id)
+    if channel is None or not selectors.feedback_url(channel):
+        return problem_response(request, status=404, title="No such feedback endpoint", detail="This channel takes no delivery events.")
+    if channel.kind == "sms":
+        return sms_status_callback(request, channel)
+    view_class = feedback.anymail_webhook_view(channel.config.get("backend", ""))
+    if view_class is None:
+        return problem_response(request, status=404, title="No such feedback endpoint", detail="This channel's provider has no delivery-event webhook.")
+    try:
+        view = view_class(webhook_secret=[channel_services.feedback_credentials(channel)])
+        view.run_validators(request)
+        events = view.parse_events(request)
+    except AnymailWebhookValidationFailure:
+        return problem_response(request, status=401, title="Not authenticated", detail="Call with the channel's feedback credentials (basic auth).")
+    except ImproperlyConfigured as exc:
+        return problem_response(request, status=400, title="Feedback not set up", detail=(
+            f"{exc} This provider's webhook needs a signing key of its own, which channels do not hold yet: "
+            "use its basic-auth webhook if it has one."))
+    except (ValueError, KeyError, TypeError) as exc:
+        return problem_response(request, status=400, title="Unreadable events", detail=f"The provider's events could not be read: {type(exc).__name__}.")
+    feedback.anymail_events_record(channel, events, provider=view.esp_name)
+    return HttpResponse(status=200)
+
+
+def sms_status_callback(request: HttpRequest, channel) -> HttpResponse:
+    return problem_response(request, status=404, title="No such feedback endpoint", detail="SMS status callbacks are not taken yet.")
 
 
 # --- the console: deliveries, templates, channels, the local mailbox ------------------------------

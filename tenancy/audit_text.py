@@ -75,7 +75,10 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "segment.export": lambda t, d: f"exported the members of “{t}” to the table {_plain(d.get('table'))}",
     "channel.create": lambda t, d: f"added the {_plain(d.get('kind'))} channel “{t}”",
     "channel.update": lambda t, d: f"changed the channel “{t}” ({_plain(', '.join(d.get('changed') or []))})",
-    "channel.rotate": lambda t, d: f"rotated the signing secret of “{t}” (the previous one valid {_plain(d.get('overlap_hours'))} more hours)",
+    "channel.rotate": lambda t, d: (f"made new feedback credentials for “{t}”" if d.get("feedback_credentials") else
+                                    f"rotated the signing secret of “{t}” (the previous one valid {_plain(d.get('overlap_hours'))} more hours)"),
+    "suppression.add": lambda t, d: f"suppressed an address for {t}",
+    "suppression.remove": lambda t, d: f"lifted the suppression of an address ({t})",
     "channel.delete": lambda t, d: f"deleted the channel “{t}”",
     "template.create": lambda t, d: f"added the {_plain(d.get('kind'))} template “{t}”",
     "template.update": lambda t, d: f"changed the template “{t}” (now version {_plain(d.get('version'))})",

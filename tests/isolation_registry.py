@@ -103,6 +103,14 @@ def _delivery(tenant) -> dict:
     return {"delivery_id": info.id}
 
 
+def _suppression(tenant) -> dict:
+    from messaging.services.feedback import suppression_add
+
+    info = suppression_add(tenant=tenant.ref, kind="email", address=f"marker-{tenant.slug}-{uuid.uuid4().hex[:6]}@example.com",
+                           reason="test", actor="test")
+    return {"suppression_id": info.id}
+
+
 def _segment_and_customer(tenant) -> dict:
     return {**_segment(tenant), **_customer(tenant)}
 
@@ -140,6 +148,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/messaging/templates/{template_id}/preview": _template,
     "/api/messaging/topics/{topic_id}": _topic,
     "/api/messaging/deliveries/{delivery_id}": _delivery,
+    "/api/messaging/suppressions/{suppression_id}": _suppression,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

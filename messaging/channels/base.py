@@ -22,6 +22,7 @@ class Outcome:
     status_code: int | None = None
     retry_after: float | None = None
     response: dict = field(default_factory=dict)
+    provider_id: str = ""  # the provider's id for the message, which its delivery events name
 
 
 class SettingsError(ValueError):

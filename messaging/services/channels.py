@@ -61,8 +61,9 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
     shown = ""
     if kind == "webhook" and not secret:
         secret = shown = new_secret()
+    credentials = new_feedback_credentials()
     row = Channel(tenant_id=tenant.id, name=name, kind=kind, secret=crypto.encrypt(secret), rate_per_second=rate_per_second,
-                  created_by=actor)
+                  created_by=actor, feedback_secret=crypto.encrypt(credentials))
     _headers_apart(row, checked, given=True)
     row.config = checked
     try:
@@ -71,7 +72,17 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
     except IntegrityError:
         raise Conflict(f"A channel named {name!r} exists already.") from None
     audit_record(tenant=tenant, actor=actor, action="channel.create", target=name, details={"kind": kind})
-    return channel_info(row, secret=shown)
+    return channel_info(row, secret=shown, feedback_credentials=credentials if channel_info(row).feedback_url else "")
+
+
+def new_feedback_credentials() -> str:
+    import secrets
+
+    return f"cdp:{secrets.token_urlsafe(24)}"
+
+
+def feedback_credentials(row: Channel) -> str:
+    return crypto.decrypt(row.feedback_secret) if row.feedback_secret else ""
 
 
 def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: dict) -> ChannelInfo:
@@ -108,14 +119,26 @@ def channel_rotate(*, tenant: TenantRef, channel_id: int, actor: str, overlap: t
     receivers can move to the new one. The answer shows the new secret once."""
     row = channel_row(tenant, channel_id)
     if row.kind != "webhook":
-        raise InvalidInput("Only webhook channels have a signing secret to rotate; change an email channel's password instead.",
-                           errors=[{"field": "kind", "message": "not a webhook"}])
+        return _feedback_rotate(tenant, row, actor)
     secret = new_secret()
     row.previous_secret, row.secret = row.secret, crypto.encrypt(secret)
     row.previous_valid_until = (now or timezone.now()) + overlap
     row.save()
     audit_record(tenant=tenant, actor=actor, action="channel.rotate", target=row.name, details={"overlap_hours": overlap / timedelta(hours=1)})
     return channel_info(row, secret=secret)
+
+
+def _feedback_rotate(tenant: TenantRef, row: Channel, actor: str) -> ChannelInfo:
+    """Email and SMS channels: new credentials for the provider's delivery-event webhook (their own
+    secret, a password or API key, is changed by setting it)."""
+    if not channel_info(row).feedback_url:
+        raise InvalidInput(f"{row.name} has no secret of ours to rotate: change its password or API key by setting it.",
+                           errors=[{"field": "kind", "message": "nothing to rotate"}])
+    credentials = new_feedback_credentials()
+    row.feedback_secret = crypto.encrypt(credentials)
+    row.save(update_fields=["feedback_secret", "updated_at"])
+    audit_record(tenant=tenant, actor=actor, action="channel.rotate", target=row.name, details={"feedback_credentials": True})
+    return channel_info(row, feedback_credentials=credentials)
 
 
 def channel_delete(*, tenant: TenantRef, channel_id: int, actor: str) -> None:

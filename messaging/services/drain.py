@@ -29,6 +29,7 @@ from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
 from messaging.policy import marketing_hold
+from messaging.selectors import address_suppression
 from messaging.services.channels import channel_disable, channel_secrets, send_config
 from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import unsubscribe_url
@@ -142,6 +143,9 @@ class Drain:
         address = recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
             return _final(row, token, now, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
+        why = address_suppression(tenant_id=row.tenant_id, kind=channel.kind, address=address) if address else ""
+        if why:
+            return _final(row, token, now, "skipped", f"the address is suppressed ({why})", unsent=True)
         unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) \
             if row.category == "marketing" else ""
         try:
@@ -157,7 +161,8 @@ class Drain:
         attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
                                       status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
         if outcome.kind == "sent":
-            return _final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row)
+            return _final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row,
+                          provider_id=outcome.provider_id)
         if outcome.kind == "gone":
             channel_disable(channel, f"{outcome.reason} at {now:%Y-%m-%d %H:%M} UTC")
             return _final(row, token, now, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
@@ -170,7 +175,8 @@ class Drain:
 
 
 def _final(row: Delivery, token: str, now: datetime, status: str, reason: str, *, response: dict | None = None, sent_at=None,
-           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False, event: bool = True) -> str:
+           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False, event: bool = True,
+           provider_id: str = "") -> str:
     """Record an outcome and let the claim go, with the attempt, in one commit. `unsent`: decided
     before any call (skipped, a disabled channel), so the claim's counted attempt is taken back."""
     changes = {"status": status, "reason": reason[:500], "claim": "", "claimed_until": None}
@@ -178,6 +184,8 @@ def _final(row: Delivery, token: str, now: datetime, status: str, reason: str, *
         changes["response"] = response
     if sent_at is not None:
         changes["sent_at"] = sent_at
+    if provider_id:
+        changes["provider_id"] = provider_id[:200]
     if next_attempt_at is not None:
         changes["next_attempt_at"] = next_attempt_at
     if unsent:

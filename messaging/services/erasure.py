@@ -1,7 +1,7 @@
 """Messaging follows erasure: the outbox keeps customers' ids, rendered variables and receivers'
 answers in the operational database, outside the lakehouse tables erasure reaches by
 construction, so it reads the customers erased since its watermark and deletes their deliveries,
-attempts and unexported events (run with every drain pass)."""
+attempts, events and the addresses its feedback suppressed (run with every drain pass)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from customers.selectors import erased_customers
-from messaging.models import Delivery, DeliveryEvent, Watermark
+from messaging.models import Delivery, DeliveryEvent, SuppressedAddress, Watermark
 
 NAME = "erasures"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -25,6 +25,7 @@ def deliveries_follow_erasures() -> int:
     with transaction.atomic():
         for tenant_id, cdp_id, _ in erased:
             DeliveryEvent.objects.filter(tenant_id=tenant_id, cdp_id=cdp_id).delete()
+            SuppressedAddress.objects.filter(tenant_id=tenant_id, cdp_id=cdp_id).delete()
             removed += Delivery.objects.filter(tenant_id=tenant_id, cdp_id=cdp_id).delete()[1].get("messaging.Delivery", 0)
         Watermark.objects.update_or_create(name=NAME, defaults={"at": erased[-1][2]})
     return removed
