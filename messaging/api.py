@@ -12,6 +12,7 @@ from kernel.errors import InvalidInput
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from messaging import selectors
+from messaging.channels.sms import sms_segments
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
 from messaging.services import channels, drain, feedback, outbox, policies, templates, topics
@@ -22,7 +23,7 @@ router = Router(tags=["messaging"], auth=TenantAuth("messaging"))
 channel_router = Router(tags=["messaging"], auth=TenantAuth("channels"))
 customer_router = Router(tags=["messaging"], auth=TenantAuth("messaging"))
 
-Kind = Literal["email", "webhook"]
+Kind = Literal["email", "webhook", "sms", "table"]
 
 
 class ChannelIn(Schema):
@@ -93,10 +94,17 @@ class TemplatePreviewIn(Schema):
     version: int | None = None
 
 
+class SmsSegmentsOut(Schema):
+    encoding: str = Field(..., description="GSM-7 or UCS-2 (any character outside GSM-7 makes the whole text UCS-2).")
+    characters: int = Field(..., description="Septets (GSM-7, extension characters count two) or UTF-16 units.")
+    segments: int = Field(..., description="Messages a carrier bills: 160/153 a part in GSM-7, 70/67 in UCS-2.")
+
+
 class TemplatePreviewOut(Schema):
     template_id: int
     version: int
     parts: dict[str, Any]
+    sms: SmsSegmentsOut | None = Field(None, description="An SMS template's text as it travels.")
 
 
 class TopicIn(Schema):
@@ -125,7 +133,7 @@ class SendIn(Schema):
 
 
 class CapIn(Schema):
-    channel_kind: Literal["email", "webhook", "*"]
+    channel_kind: Literal["email", "webhook", "sms", "table", "*"]
     max: int = Field(..., ge=0, le=10_000, description="At most this many marketing messages...")
     days: float = Field(..., gt=0, le=366, description="...in this many days (rolling).")
 
@@ -282,7 +290,8 @@ def template_preview(request: HttpRequest, template_id: int, payload: TemplatePr
         parts = render_parts(template.channel_kind, template.parts, message_context(profile, payload.variables))
     except RenderError as exc:
         raise InvalidInput(f"The template does not render: {exc}.", errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
-    return {"template_id": template.id, "version": template.version, "parts": parts}
+    sms = sms_segments(parts.get("text", "")) if template.channel_kind == "sms" else None
+    return {"template_id": template.id, "version": template.version, "parts": parts, "sms": sms}
 
 
 @router.get("/policy", response=SendPolicyOut, summary="Frequency caps and quiet hours for marketing messages")

@@ -18,10 +18,11 @@ def customer_context(profile) -> dict:
     return {"customer": customer, "traits": traits, "computed": computed}
 
 
-def message_context(profile, variables: dict, *, delivery_id: str = "preview", unsubscribe_url: str = "") -> dict:
+def message_context(profile, variables: dict, *, delivery_id: str = "preview", unsubscribe_url: str = "",
+                    preferences_url: str = "") -> dict:
     variables = variables or {}
     return {**customer_context(profile), "event": variables.get("event") or {}, "vars": variables,
-            "message": {"id": delivery_id, "unsubscribe_url": unsubscribe_url}}
+            "message": {"id": delivery_id, "unsubscribe_url": unsubscribe_url, "preferences_url": preferences_url}}
 
 
 def render_parts(kind: str, parts: dict, context: dict) -> dict:

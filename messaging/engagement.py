@@ -3,8 +3,9 @@
 delivery (and the link's target), signed with SECRET_KEY.
 
 The tokens do not expire: a link in a message read a year later must still work. A forged or
-changed token is refused (404), so the redirect is never open to other targets. The unsubscribe
-link, `mailto:`/`tel:` links, anchors and links marked `data-cdp-untracked` are left alone."""
+changed token is refused (404), so the redirect is never open to other targets. The product's
+own links (unsubscribe, preferences), `mailto:`/`tel:` links, anchors and links marked
+`data-cdp-untracked` are left alone."""
 from __future__ import annotations
 
 import html
@@ -45,10 +46,11 @@ def token_read(token: str) -> dict | None:
 
 def tracked_html(source: str, delivery_id: str, *, opens: bool, clicks: bool, untracked: tuple[str, ...] = ()) -> str:
     """The HTML with its web links through the click redirect and the open pixel at the end."""
+    own = f"{_base()}/m/"  # the product's own links in messages (unsubscribe, preferences) are not clicks to count
     if clicks:
         def href(match: re.Match) -> str:
             target = html.unescape(match.group(3)).strip()
-            if not target.lower().startswith(("http://", "https://")) or target in untracked:
+            if not target.lower().startswith(("http://", "https://")) or target in untracked or target.startswith(own):
                 return match.group(0)
             return f"{match.group(1)}{match.group(2)}{html.escape(click_url(delivery_id, target))}{match.group(2)}"
 

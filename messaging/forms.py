@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-KINDS = [("email", "email"), ("webhook", "webhook")]
+KINDS = [("email", "email"), ("webhook", "webhook"), ("sms", "sms"), ("table", "table export")]
 
 
 class TemplateNewForm(forms.Form):

@@ -3,10 +3,12 @@ written in, so theirs carry over.
 
 Sandboxed: no file system (includes find nothing), bounded loops, output and nesting. HTML parts
 are autoescaped: a trait or property value never reaches a message's HTML unescaped (`| raw`
-is the template author's explicit choice). An error names the part and the line.
+is the template author's explicit choice). An error names the part and the line. Beyond the
+standard filters: `json` (a value as JSON, for webhook bodies and table payloads).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -21,9 +23,17 @@ class _Sandboxed(Environment):
     local_namespace_limit = 100_000
 
 
+def _json(value) -> str:
+    """`{{ customer.email | json }}`: a value as JSON (quoted and escaped), as Shopify's Liquid
+    has it, for webhook bodies and table payloads built from customer text."""
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 @cache
 def _environment(autoescape: bool) -> Environment:
-    return _Sandboxed(autoescape=autoescape)
+    environment = _Sandboxed(autoescape=autoescape)
+    environment.filters["json"] = _json
+    return environment
 
 
 @dataclass

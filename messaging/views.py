@@ -2,14 +2,15 @@
 authority), and the console's (deliveries, templates with a live preview, channels, the mailbox)."""
 from __future__ import annotations
 
+import hmac
 import json
 
-from django.contrib import messages
 from anymail.exceptions import AnymailWebhookValidationFailure
+from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils import timezone
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,17 +20,17 @@ from identity.selectors import identifier_owner
 from kernel.errors import DomainError, NotFound
 from kernel.problems import problem_response
 from messaging import engagement, selectors
+from messaging.channels.sms import sms_segments, twilio_signature
 from messaging.context import message_context, render_parts
 from messaging.forms import ChannelForm, TemplateNewForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
-from messaging.services import feedback
-from messaging.services import templates
+from messaging.services import feedback, templates
 from messaging.services.drain import test_send
-from messaging.services.links import unsubscribe_read
-from messaging.services.topics import unsubscribe
+from messaging.services.links import preferences_read, unsubscribe_read
+from messaging.services.topics import preferences_set, topic_choices, unsubscribe
 from tenancy.selectors import tenants_by_id
 
 
@@ -50,6 +51,27 @@ def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
             pass  # erased since: there is nobody left to write to
         return render(request, "messaging/unsubscribe.html", {"state": "done", "topic": keys["p"]})
     return render(request, "messaging/unsubscribe.html", {"state": "confirm", "topic": keys["p"]})
+
+
+@csrf_exempt  # the signed link is the authority (no session); a page from another site cannot know it
+def preference_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's own page (a signed link in every marketing message, no sign-in): each topic
+    with a box, saved as consent decisions. GET only shows; POST saves."""
+    keys = preferences_read(token)
+    tenant = tenants_by_id({keys["t"]}).get(keys["t"]) if keys else None
+    if tenant is None:
+        return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status=400)
+    try:
+        profile = customer_get(tenant=tenant, cdp_id=keys["c"])
+    except NotFound:
+        return render(request, "messaging/unsubscribe.html", {"state": "invalid"}, status=400)
+    saved = None
+    if request.method == "POST":
+        receive = {int(v) for v in request.POST.getlist("topic") if v.isdigit()}
+        saved = preferences_set(tenant=tenant, profile=profile, receive=receive)
+        profile = customer_get(tenant=tenant, cdp_id=keys["c"])
+    return render(request, "messaging/preferences.html", {"choices": topic_choices(tenant=tenant, profile=profile), "saved": saved,
+                                                          "tenant_name": tenant.name})
 
 
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
@@ -107,7 +129,17 @@ def provider_feedback(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 def sms_status_callback(request: HttpRequest, channel) -> HttpResponse:
-    return problem_response(request, status=404, title="No such feedback endpoint", detail="SMS status callbacks are not taken yet.")
+    """Twilio's status callback, signed over the URL it was given (the channel's feedback URL, not
+    this request's, which a proxy may have rewritten) and the form's parameters."""
+    params = {k: request.POST.get(k, "") for k in request.POST}
+    given = request.headers.get("X-Twilio-Signature", "")
+    url = selectors.feedback_url(channel)
+    secrets = channel_services.channel_secrets(channel, timezone.now())
+    if not given or not any(hmac.compare_digest(twilio_signature(s, url, params), given) for s in secrets):
+        return problem_response(request, status=401, title="Not authenticated",
+                                detail="The X-Twilio-Signature does not verify with the channel's auth token.")
+    feedback.sms_status_record(channel, params)
+    return HttpResponse(status=204)
 
 
 # --- the console: deliveries, templates, channels, the local mailbox ------------------------------
@@ -149,7 +181,9 @@ def template_list(request: HttpRequest) -> HttpResponse:
             return redirect("messages:templates")
         kind = form.cleaned_data["channel_kind"]
         starter = {"email": {"subject": "Hello {{ customer.first_name }}", "html": "<p>Hello {{ customer.first_name | default: 'there' }},</p>"},
-                   "webhook": {"body": '{"customer": "{{ customer.cdp_id }}"}'}}.get(kind, {})
+                   "webhook": {"body": '{"customer": "{{ customer.cdp_id }}"}'},
+                   "sms": {"text": "Hi {{ customer.first_name | default: 'there' }}, "},
+                   "table": {"payload": '{"email": {{ customer.email | json }}}'}}.get(kind, {})
         try:
             info = templates.template_create(tenant=ctx.tenant, name=form.cleaned_data["name"], channel_kind=kind, parts=starter,
                                              actor=ctx.actor)
@@ -237,8 +271,10 @@ def template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
     try:
         profile = customer_get(tenant=request.tenant, cdp_id=cdp_id)
         context["parts"] = render_parts(template.channel_kind, _template_parts(template.channel_kind, request.POST),
-                                        message_context(profile, {}, unsubscribe_url="#unsubscribe"))
+                                        message_context(profile, {}, unsubscribe_url="#unsubscribe", preferences_url="#preferences"))
         context["cdp_id"] = profile.cdp_id
+        if template.channel_kind == "sms":
+            context["sms"] = sms_segments(context["parts"].get("text", ""))
     except DomainError:
         context["error"] = f"No customer {who} here."
     except RenderError as exc:

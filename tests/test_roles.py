@@ -16,7 +16,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 # Pages for people not signed in yet (or signing out): no tenant, so no area of the role table.
 CONSOLE_WITHOUT_AREA = {"console:login", "console:logout", "console:tenant-switch", "console:forgot-password",
                         "console:forgot-password-sent", "console:set-password",
-                        "messaging:unsubscribe", "messaging:open", "messaging:click",  # public: the signed link in a message is the authority
+                        "messaging:unsubscribe", "messaging:preferences", "messaging:open", "messaging:click",  # public: the signed link in a message is the authority
                         "messaging:feedback"}  # public: the provider authenticates with the channel's credentials
 
 

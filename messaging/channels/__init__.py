@@ -7,6 +7,8 @@ from django.utils.module_loading import import_string
 CHANNEL_BACKENDS = {
     "email": "messaging.channels.email.EmailChannel",
     "webhook": "messaging.channels.webhook.WebhookChannel",
+    "sms": "messaging.channels.sms.SmsChannel",
+    "table": "messaging.channels.table.TableChannel",
 }
 
 

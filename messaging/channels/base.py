@@ -35,6 +35,10 @@ class SettingsError(ValueError):
 
 
 class Channel:
+    """A backend. `send(config=, secrets=, delivery_id=, parts=, address=, at=, unsubscribe_url=,
+    delivery=)` makes one attempt and returns an Outcome; `delivery` holds the outbox row's facts
+    (tenant_id, tenant: its slug, as the lakehouse keys rows, channel_id, cdp_id, template_id, template_version, category, topic, source,
+    variables) for backends that record them (table export)."""
     features = Features()
 
     @classmethod

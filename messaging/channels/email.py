@@ -117,7 +117,7 @@ class EmailChannel(Channel):
         self._connections.clear()
 
     def send(self, *, config: dict, secrets: list[str], delivery_id: str, parts: dict, address: str | None, at: datetime,
-             unsubscribe_url: str | None) -> Outcome:
+             unsubscribe_url: str | None, delivery: dict | None = None) -> Outcome:
         if not address:
             return Outcome("failed", reason="no email address")
         html = parts.get("html") or ""

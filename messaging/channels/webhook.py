@@ -73,7 +73,7 @@ class WebhookChannel(Channel):
         self.pool = pool or ConnectionPool()
 
     def send(self, *, config: dict, secrets: list[str], delivery_id: str, parts: dict, address: str | None, at: datetime,
-             unsubscribe_url: str | None) -> Outcome:
+             unsubscribe_url: str | None, delivery: dict | None = None) -> Outcome:
         body = parts.get("body") or ""
         try:
             json.loads(body)

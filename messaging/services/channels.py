@@ -14,7 +14,7 @@ from messaging.channels import backend_for
 from messaging.channels.base import SettingsError
 from messaging.channels.webhook import new_secret
 from messaging.models import Channel, Delivery
-from messaging.selectors import channel_info, channel_row
+from messaging.selectors import channel_info, channel_row, feedback_url
 from messaging.types import ChannelInfo
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
@@ -45,6 +45,8 @@ def _headers_apart(row: Channel, checked: dict, *, given: bool) -> None:
 def send_config(row: Channel) -> dict:
     """The channel's settings as its backend sends with them: a webhook's headers decrypted."""
     config = dict(row.config)
+    if row.kind == "sms":
+        config["status_callback"] = feedback_url(row)
     if row.kind == "webhook":
         config.pop("header_names", None)
         config["headers"] = json.loads(crypto.decrypt(row.secret_headers) or "{}") if row.secret_headers else {}
@@ -56,7 +58,7 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
     """A new channel. A webhook without a secret gets one made (whsec_...); the answer carries it,
     the only time it is shown."""
     if kind not in dict(Channel.KINDS):
-        raise InvalidInput(f"No channel kind {kind!r}.", errors=[{"field": "kind", "message": "email or webhook"}])
+        raise InvalidInput(f"No channel kind {kind!r}.", errors=[{"field": "kind", "message": ", ".join(dict(Channel.KINDS))}])
     checked = _checked(kind, config)
     shown = ""
     if kind == "webhook" and not secret:

@@ -25,6 +25,7 @@ from customers.selectors import customer_get
 from customers.services import customer_events_record
 from kernel.errors import NotFound
 from messaging.channels import backend_for
+from messaging.channels.sms import valid_phone
 from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
@@ -32,7 +33,7 @@ from messaging.policy import marketing_hold
 from messaging.selectors import address_suppression
 from messaging.services.channels import channel_disable, channel_secrets, send_config
 from messaging.services.erasure import deliveries_follow_erasures
-from messaging.services.links import unsubscribe_url
+from messaging.services.links import preferences_url, unsubscribe_url
 from tenancy.selectors import tenants_by_id
 
 logger = logging.getLogger("cdp.messaging")
@@ -146,17 +147,20 @@ class Drain:
         why = address_suppression(tenant_id=row.tenant_id, kind=channel.kind, address=address) if address else ""
         if why:
             return _final(row, token, now, "skipped", f"the address is suppressed ({why})", unsent=True)
-        unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) \
-            if row.category == "marketing" else ""
+        marketing = row.category == "marketing"
+        unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) if marketing else ""
+        preferences = preferences_url(tenant_id=tenant.id, cdp_id=profile.cdp_id) if marketing else ""
         try:
             parts = render_parts(channel.kind, row.template_version.parts,
-                                 message_context(profile, row.variables, delivery_id=row.delivery_id, unsubscribe_url=unsubscribe))
+                                 message_context(profile, row.variables, delivery_id=row.delivery_id, unsubscribe_url=unsubscribe,
+                                                 preferences_url=preferences))
         except RenderError as exc:
             return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
         attempt = row.attempts
         started = time.perf_counter()
         outcome = self.backend(channel.kind).send(config=send_config(channel), secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
-                                                  parts=parts, address=address, at=now, unsubscribe_url=unsubscribe or None)
+                                                  parts=parts, address=address, at=now, unsubscribe_url=unsubscribe or None,
+                                                  delivery=_facts(row, tenant))
         took = int((time.perf_counter() - started) * 1000)
         attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
                                       status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
@@ -229,6 +233,13 @@ def delivery_events_export(*, limit: int = 5000) -> int:
     return len(pending)
 
 
+def _facts(row: Delivery, tenant) -> dict:
+    version = row.template_version
+    return {"tenant_id": row.tenant_id, "tenant": tenant.slug, "channel_id": row.channel_id, "cdp_id": row.cdp_id, "template_id": version.template_id,
+            "template_version": version.version, "category": row.category, "topic": row.topic, "source": row.source,
+            "variables": row.variables}
+
+
 def _consent_refusal(row: Delivery, kind: str, profile) -> str:
     topic = Topic.objects.filter(tenant_id=row.tenant_id, channel_kind=kind, key=row.topic).first()
     if topic is None:
@@ -242,6 +253,8 @@ def _consent_refusal(row: Delivery, kind: str, profile) -> str:
 
 
 def _valid_address(kind: str, address: str) -> bool:
+    if kind == "sms":
+        return valid_phone(address)
     if kind == "email":
         local, _, domain = address.rpartition("@")
         return bool(local) and "." in domain and " " not in address and len(address) <= 254

@@ -21,12 +21,12 @@ from kernel.errors import NotFound
 from messaging.channels.email import provider_name
 from messaging.models import Delivery, DeliveryEvent, SuppressedAddress
 from messaging.selectors import normalised_address, suppression_info
-from messaging.types import SuppressedAddressInfo
-from tenancy.services import audit_record
-from tenancy.types import TenantRef
 from messaging.services.drain import EVENT_NAMES, delivery_event
 from messaging.services.topics import unsubscribe
+from messaging.types import SuppressedAddressInfo
 from tenancy.selectors import tenants_by_id
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
 
 RANK = {"sent": 1, "delivered": 2, "opened": 3, "clicked": 4, "failed": 5, "bounced": 6, "complained": 7}
 SUPPRESSING = ("bounced", "complained")
@@ -67,7 +67,7 @@ def feedback_record(row: Delivery, news: Feedback, *, kind: str) -> bool:
         if RANK.get(current, 0) < RANK[news.status]:
             Delivery.objects.filter(id=row.id).update(status=news.status, reason=news.reason[:500])
             changed = True
-        if news.status in SUPPRESSING and kind == "email":
+        if news.status in SUPPRESSING and kind in ("email", "sms"):
             changed = address_suppress(tenant_id=row.tenant_id, kind=kind, address=news.address,
                                        reason=f"{news.status}: {news.reason}" if news.reason else news.status,
                                        cdp_id=row.cdp_id, delivery_id=row.delivery_id, at=news.at) or changed
@@ -191,3 +191,29 @@ def _provider_unsubscribe(channel, row: Delivery | None, provider: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+# Twilio's message statuses as delivery statuses (queued, accepted, sending, sent: not news), and
+# the error codes that mean the number will never take a message (suppressed, like a hard bounce).
+TWILIO_STATUS = {"delivered": "delivered", "read": "opened", "undelivered": "failed", "failed": "failed"}
+TWILIO_PERMANENT = {"21211": "not a valid phone number", "21610": "the recipient replied STOP", "21614": "not a mobile number",
+                    "30005": "unknown or inactive number", "30006": "a landline or unreachable carrier"}
+
+
+def sms_status_record(channel, params: dict[str, str]) -> bool:
+    """One Twilio status callback (already verified) for an SMS channel."""
+    status = TWILIO_STATUS.get(params.get("MessageStatus") or params.get("SmsStatus") or "")
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    if status is None or not sid:
+        return False
+    row = delivery_for_provider(channel_id=channel.id, provider_id=sid)
+    code = str(params.get("ErrorCode") or "")
+    permanent = TWILIO_PERMANENT.get(code)
+    reason = f"{params.get('MessageStatus')}: error {code} ({permanent})" if permanent else (
+        f"{params.get('MessageStatus')}: error {code}" if code else "")
+    status = "bounced" if permanent else status
+    at = timezone.now()
+    if row is None:
+        return address_suppress(tenant_id=channel.tenant_id, kind="sms", address=params.get("To", ""), reason=reason, at=at) \
+            if permanent else False
+    return feedback_record(row, Feedback(status, at, reason=reason, address=params.get("To", ""), provider="twilio"), kind="sms")

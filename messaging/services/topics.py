@@ -37,3 +37,27 @@ def unsubscribe(*, tenant: TenantRef, cdp_id: str, kind: str, topic: str, source
     """The customer leaves the topic: consent denied for (channel kind, topic), as any other
     consent decision (the profile shows it, segments read it, the drain obeys it)."""
     customer_consent_set(tenant=tenant, cdp_id=cdp_id, channel=kind, purpose=topic, granted=False, actor=source, source="unsubscribe")
+
+
+def topic_choices(*, tenant: TenantRef, profile) -> list[tuple[Topic, bool]]:
+    """Each of the tenant's topics with whether the customer receives it now: an opt-in topic
+    when they granted it, an opt-out topic unless they denied it."""
+    decided = {(c.channel, c.purpose): c.granted for c in profile.consents}
+    out = []
+    for topic in Topic.objects.filter(tenant_id=tenant.id).order_by("channel_kind", "name"):
+        decision = decided.get((topic.channel_kind, topic.key))
+        out.append((topic, decision is True if topic.policy == "opt_in" else decision is not False))
+    return out
+
+
+def preferences_set(*, tenant: TenantRef, profile, receive: set[int], source: str = "preference page") -> int:
+    """The customer's choices from the preference page: `receive` holds the ids of the topics they
+    want; each topic whose state changes is recorded as a consent decision. Returns how many changed."""
+    changed = 0
+    for topic, now in topic_choices(tenant=tenant, profile=profile):
+        wanted = topic.id in receive
+        if wanted != now:
+            customer_consent_set(tenant=tenant, cdp_id=profile.cdp_id, channel=topic.channel_kind, purpose=topic.key, granted=wanted,
+                                 actor=source, source="preferences")
+            changed += 1
+    return changed

@@ -129,3 +129,52 @@ def test_erasure_reaches_the_outbox(tenant_a, mail, smtp_server, shoppers, admin
     assert not DeliveryEvent.objects.filter(cdp_id=shoppers["bob"]).exists()
     assert admin.get(f"/api/messaging/deliveries?cdp_id={shoppers['bob']}").json()["total"] == 0
     assert len(smtp_server.inbox.messages) == 1
+
+
+def test_the_preference_page_sets_topics_and_refuses_forged_or_expired_links(tenant_a, mail, smtp_server, shoppers, client,
+                                                                             monkeypatch):
+    from customers.selectors import customer_get
+    from messaging.services import links
+
+    channel, template = mail
+    offers = topics.topic_create(tenant=tenant_a.ref, key="offers", name="Weekly offers", channel_kind="email", policy="opt_out",
+                                 actor="t")
+    templates.template_update(tenant=tenant_a.ref, template_id=template.id, actor="t",
+                              parts={"subject": "Hi", "html": '<a href="{{ message.preferences_url }}">Your choices</a>'})
+    offer = outbox.delivery_enqueue(tenant=tenant_a.ref, request=SendRequest(
+        key="pref1", channel_id=channel.id, template_id=template.id, cdp_id=shoppers["bob"], topic="offers", source="test"))[0]
+    drain_once()  # opt-out: bob receives it without having said anything
+    assert _status(tenant_a, offer) == ("sent", "")
+    html = smtp_server.inbox.messages[0].get_body(("html",)).get_content()
+    url = html.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert url.startswith("http://localhost:8000/m/preferences/")
+    path = url.removeprefix("http://localhost:8000")
+
+    page = client.get(path)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Weekly offers" in body and "News and offers" in body
+    assert f'value="{offers.id}" checked' in body  # opt-out: receiving until they say no
+    news = next(t for t in topics_of(tenant_a) if t.key == "news")
+    assert f'value="{news.id}">' in body  # opt-in: not receiving until they say yes
+    saved = client.post(path, {"topic": [str(news.id)]})  # yes to news, no to offers
+    assert saved.status_code == 200 and "Saved" in saved.content.decode()
+    consents = {(c.channel, c.purpose): c.granted for c in customer_get(tenant=tenant_a.ref, cdp_id=shoppers["bob"]).consents}
+    assert consents == {("email", "news"): True, ("email", "offers"): False}
+    again = outbox.delivery_enqueue(tenant=tenant_a.ref, request=SendRequest(
+        key="pref2", channel_id=channel.id, template_id=template.id, cdp_id=shoppers["bob"], topic="offers", source="test"))[0]
+    drain_once()
+    assert _status(tenant_a, again) == ("skipped", "unsubscribed from email offers")
+
+    assert client.get(path[:-8] + "abcdefg/").status_code == 400  # changed
+    unsubscribe = links.unsubscribe_token(tenant_id=tenant_a.ref.id, cdp_id=shoppers["bob"], kind="email", topic="news")
+    assert client.get(f"/m/preferences/{unsubscribe}/").status_code == 400  # another link's token is not this one's
+    monkeypatch.setattr(links, "MAX_AGE", -links.MAX_AGE)
+    assert client.post(path, {"topic": []}).status_code == 400  # expired
+    assert ("email", "news") in consents
+
+
+def topics_of(tenant_a):
+    from messaging.selectors import topic_list
+
+    return topic_list(tenant=tenant_a.ref)
