@@ -31,7 +31,7 @@ def test_every_navigation_link_is_a_real_page(signed_in):
         assert client.get(href).status_code == 200, href
 
 
-def test_customer_pages_before_lakehouse_migrate_say_what_to_run(signed_in):
+def test_customer_pages_before_lakehouse_migrate_say_what_to_run(signed_in, lakehouse_unmigrated):
     response = signed_in().get("/customers/")
     assert response.status_code == 503
     assert "manage.py lakehouse migrate" in response.content.decode()
@@ -84,7 +84,7 @@ def test_members_and_audit_pages(signed_in):
     assert "member.set" in audit and "new.person@example.com" in audit
 
 
-def test_operations_page_shows_the_schedules_and_the_lakehouse(signed_in):
+def test_operations_page_shows_the_schedules_and_the_lakehouse(signed_in, lakehouse_unmigrated):
     from django.core.management import call_command
 
     page = signed_in().get("/operations/").content.decode()

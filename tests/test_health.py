@@ -28,7 +28,7 @@ def test_ready_reports_each_check():
 
 
 @pytest.mark.django_db
-def test_ready_says_which_tables_are_missing_and_what_to_run():
+def test_ready_says_which_tables_are_missing_and_what_to_run(lakehouse_unmigrated):
     response = Client().get("/health/ready")
     assert response.status_code == 503
     detail = response.json()["detail"]

@@ -122,7 +122,7 @@ def test_pagination_shape_is_the_same_everywhere(tenant_a, api_as):
 
 
 @pytest.mark.django_db
-def test_missing_lakehouse_tables_answer_503_saying_how_to_fix(tenant_a, api_as):
+def test_missing_lakehouse_tables_answer_503_saying_how_to_fix(tenant_a, api_as, lakehouse_unmigrated):
     """Before `lakehouse migrate` ran, reads are unavailable (not a 500) and the answer says what to run."""
     response = api_as(tenant_a, Role.VIEWER).get("/api/customers/cdp_anyone")
     assert response.status_code == 503
