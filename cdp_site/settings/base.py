@@ -171,6 +171,8 @@ CDP_WEBHOOK_ALLOW_PRIVATE = env.bool("CDP_WEBHOOK_ALLOW_PRIVATE", False)
 CDP_PUBLIC_URL = env.str("CDP_PUBLIC_URL", "http://localhost:8000")
 # Where email channels with the `file` backend write (make run's demo channel), read by the console's Mailbox.
 CDP_MAILBOX_DIR = env.str("CDP_MAILBOX_DIR", str(DATA_DIR / "mailbox"))
+# Sends a drain pass has in flight at once (threads doing network only; 1: one after another).
+CDP_DELIVERY_CONCURRENCY = env.int("CDP_DELIVERY_CONCURRENCY", 8)
 
 # --- Authentication --------------------------------------------------------------------------
 CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,6 +30,7 @@ from customers.selectors import customer_get
 from customers.services import customer_events_record
 from kernel.errors import NotFound
 from messaging.channels import backend_for
+from messaging.channels.base import Outcome
 from messaging.channels.sms import valid_phone
 from messaging.context import message_context, recipient, render_parts
 from messaging.liquid import RenderError
@@ -34,6 +40,7 @@ from messaging.selectors import address_suppression
 from messaging.services.channels import channel_disable, channel_secrets, send_config
 from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import preferences_url, unsubscribe_url
+from messaging.throttle import REST_SECONDS, Pace, endpoint
 from tenancy.selectors import tenants_by_id
 
 logger = logging.getLogger("cdp.messaging")
@@ -41,6 +48,7 @@ logger = logging.getLogger("cdp.messaging")
 CLAIM = timedelta(minutes=5)  # longer than any channel's timeout, so a live claim is never taken over
 FIRST_RETRY, LAST_RETRY, MAX_RETRY_AFTER = 30.0, 3600.0, 86400.0
 MAX_ATTEMPTS = 8
+PASS_SECONDS = 50.0  # a pass starts no send after this long (well inside CLAIM), so a held claim never outlives its lease
 PENDING = ("queued", "sending", "retrying", "deferred")
 FINAL = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "failed", "skipped")
 
@@ -54,46 +62,147 @@ def retry_delay(delivery_id: str, attempt: int, retry_after: float | None = None
     return base * (0.8 + 0.4 * draw)
 
 
-class Drain:
-    """One drain's state: its channels' kept-alive connections, reused across sends."""
+@dataclass
+class Job:
+    """A claimed delivery, decided and rendered, ready for its channel."""
+    row: Delivery
+    channel: Channel
+    kwargs: dict
+    endpoint: tuple
+    threaded: bool
+    attempt: int
+    outcome: Outcome | None = None
+    took_ms: int = 0
+    error: Exception | None = None
 
-    def __init__(self):
-        self.backends: dict[str, object] = {}
+
+class Drain:
+    """One drain's state: its channels' kept-alive connections (one set per sending thread),
+    reused across sends, and how the pass is paced.
+
+    A pass claims due deliveries one at a time, just before each can be sent, decides and renders
+    it here, and hands the send to one of `concurrency` threads (network only: every database
+    read and write stays in this thread), recording each outcome as it arrives, so at most
+    `concurrency` sends are ever in flight unrecorded. Channels' rate limits and endpoints' rests
+    (messaging.throttle) hold or release a channel's messages while the others go on. `clock` and
+    `sleep` are injected in tests."""
+
+    def __init__(self, *, concurrency: int | None = None, clock=time.monotonic, sleep=time.sleep, pass_seconds: float = PASS_SECONDS):
+        self.concurrency = max(1, concurrency if concurrency is not None else settings.CDP_DELIVERY_CONCURRENCY)
+        self.clock, self.sleep, self.pass_seconds = clock, sleep, pass_seconds
+        self.backends: dict[str, object] = {}  # this thread's (table exports, test sends)
+        self._local = threading.local()
+        self._owner = threading.get_ident()
+        self._all: list[object] = []
+        self._lock = threading.Lock()
         self._tenants: dict = {}
         self._channels: dict[int, Channel] = {}
 
     def backend(self, kind: str):
-        if kind not in self.backends:
-            self.backends[kind] = backend_for(kind)()
-        return self.backends[kind]
+        # The pass's own thread keeps `backends`; each sending thread its own set (connections are not shared).
+        backends = self.backends if threading.get_ident() == self._owner else self._local.__dict__.setdefault("backends", {})
+        if kind not in backends:
+            backends[kind] = backend_for(kind)()
+            with self._lock:
+                self._all.append(backends[kind])
+        return backends[kind]
 
     def close(self) -> None:
-        for backend in self.backends.values():
+        with self._lock:
+            every, self._all = self._all, []
+        for backend in every:
             close = getattr(backend, "close", None) or getattr(getattr(backend, "pool", None), "close", None)
             if close:
                 close()
+        self.backends.clear()
 
     def run(self, *, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-        """Claim and send what is due at `now`, one delivery at a time (each claim is taken just
-        before its send, so a slow pass never holds claims it will not reach in time); returns
-        counts by outcome."""
+        """Claim and send what is due at `now`; returns counts by outcome."""
         now = now or timezone.now()
         token = uuid.uuid4().hex
-        due = list(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
-                   .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).order_by("next_attempt_at", "id")
-                   .select_related("template_version")[:limit])
+        due = deque(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
+                    .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).order_by("next_attempt_at", "id")
+                    .select_related("template_version")[:limit])
         self._tenants.update(tenants_by_id({r.tenant_id for r in due} - set(self._tenants)))
         counts: dict[str, int] = {}
-        for row in due:
+
+        def count(outcome: str) -> None:
+            counts[outcome] = counts.get(outcome, 0) + 1
+
+        pace, deadline = Pace(clock=self.clock), self.clock() + self.pass_seconds
+        held: list[Job] = []  # waiting for their channel's next token
+        in_flight: dict = {}
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="cdp-send") if self.concurrency > 1 else None
+        try:
+            while due or held or in_flight:
+                if self.clock() >= deadline:
+                    due.clear()  # the pass is over: the rest stay due, unclaimed, for the next one
+                started = False
+                while len(in_flight) < self.concurrency:
+                    job = self._next(due, held, pace, now, token, count, deadline)
+                    if job is None:
+                        break
+                    started = True
+                    if not job.threaded and in_flight:  # alone: after what is in flight has been recorded
+                        for future in wait(in_flight).done:
+                            count(self._record(in_flight.pop(future), now, token, pace))
+                    if pool is not None and job.threaded:
+                        in_flight[pool.submit(self._send, job)] = job
+                    else:
+                        count(self._record(self._send(job), now, token, pace))
+                if in_flight:
+                    done, _ = wait(in_flight, timeout=0.05 if held else None, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        count(self._record(in_flight.pop(future), now, token, pace))
+                elif held and not started:
+                    if self.clock() >= deadline:
+                        for job in held:  # the pass is over: back to the outbox, unattempted
+                            count(self._release(job, now, token, "waiting for the channel's rate limit", 1.0))
+                        held.clear()
+                    else:
+                        self.sleep(max(0.001, min(_until(pace, j) for j in held)))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return counts
+
+    def _next(self, due: deque, held: list, pace: Pace, now: datetime, token: str, count, deadline: float) -> Job | None:
+        """The next job allowed to go now: a held one whose token has come, else the next due
+        delivery claimed and prepared (decided without a send: counted and skipped over)."""
+        for job in list(held):
+            if pace.resting(job.endpoint):
+                held.remove(job)
+                count(self._release(job, now, token, "the endpoint is failing: resting it", REST_SECONDS))
+            elif pace.wait(job.channel.id, job.channel.rate_per_second) == 0:
+                held.remove(job)
+                return job
+        while due and self.clock() < deadline:
+            row = due.popleft()
             if not self.claim(row, now, token):
                 continue  # another drain took it
             try:
-                outcome = self.process(row, now, token)
+                prepared = self.prepare(row, now, token)
             except Exception as exc:  # one delivery's failure (the lakehouse away, a bug) must not stop the others
                 logger.exception("delivery failed unexpectedly", extra={"cdp_delivery": row.delivery_id})
-                outcome = self.unexpected(row, now, token, exc)
-            counts[outcome] = counts.get(outcome, 0) + 1
-        return counts
+                count(self.unexpected(row, now, token, exc))
+                continue
+            if isinstance(prepared, str):
+                count(prepared)
+                continue
+            if pace.resting(prepared.endpoint):
+                count(self._release(prepared, now, token, "the endpoint is failing: resting it", REST_SECONDS))
+                continue
+            if pace.wait(prepared.channel.id, prepared.channel.rate_per_second) == 0:
+                return prepared
+            held.append(prepared)
+            if len(held) >= self.concurrency * 4:
+                return None  # enough claimed ahead of the limit
+        return None
+
+    def _release(self, job: Job, now: datetime, token: str, reason: str, seconds: float) -> str:
+        """Back to the outbox without an attempt, due again in `seconds`."""
+        status = "retrying" if job.attempt > 1 else "queued"
+        return _final(job.row, token, now, status, reason, next_attempt_at=now + timedelta(seconds=seconds), unsent=True)
 
     def unexpected(self, row: Delivery, now: datetime, token: str, exc: Exception) -> str:
         """Retried like a failed send (its attempt was counted), and given up after MAX_ATTEMPTS."""
@@ -119,6 +228,12 @@ class Drain:
         return self._channels[channel_id]
 
     def process(self, row: Delivery, now: datetime, token: str) -> str:
+        """One claimed delivery, decided, sent and recorded here and now (a test send)."""
+        prepared = self.prepare(row, now, token)
+        return prepared if isinstance(prepared, str) else self._record(self._send(prepared), now, token, Pace(clock=self.clock))
+
+    def prepare(self, row: Delivery, now: datetime, token: str) -> Job | str:
+        """Decide at send time and render: a Job to send, or the outcome recorded without one."""
         if row.attempts > MAX_ATTEMPTS:  # counted by claims whose drains died mid-send, every time
             return _final(row, token, now, "failed", f"gave up after {row.attempts - 1} attempts: the drain stopped while sending it")
         tenant = self._tenants.get(row.tenant_id) or tenants_by_id({row.tenant_id})[row.tenant_id]
@@ -156,19 +271,41 @@ class Drain:
                                                  preferences_url=preferences))
         except RenderError as exc:
             return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
-        attempt = row.attempts
+        kind = channel.kind
+        config = send_config(channel)
+        kwargs = {"config": config, "secrets": channel_secrets(channel, now), "delivery_id": row.delivery_id, "parts": parts,
+                  "address": address, "at": now, "unsubscribe_url": unsubscribe or None, "delivery": _facts(row, tenant)}
+        # A delivery whose last drain died holding it (still `sending`) goes alone, in this thread:
+        # if it is what kills drains, it takes no innocent in-flight sends with it, and the claims
+        # of sends that were merely in flight beside it do not add up to a give-up.
+        suspect = row.status == "sending"
+        return Job(row=row, channel=channel, kwargs=kwargs, endpoint=endpoint(channel.id, kind, config, parts),
+                   threaded=kind != "table" and not suspect, attempt=row.attempts)
+
+    def _send(self, job: Job) -> Job:
+        """The network part (in a sending thread): no database here."""
         started = time.perf_counter()
-        outcome = self.backend(channel.kind).send(config=send_config(channel), secrets=channel_secrets(channel, now), delivery_id=row.delivery_id,
-                                                  parts=parts, address=address, at=now, unsubscribe_url=unsubscribe or None,
-                                                  delivery=_facts(row, tenant))
-        took = int((time.perf_counter() - started) * 1000)
+        try:
+            job.outcome = self.backend(job.channel.kind).send(**job.kwargs)
+        except Exception as exc:  # a backend's bug: recorded as unexpected, in the pass's thread
+            job.error = exc
+        job.took_ms = int((time.perf_counter() - started) * 1000)
+        return job
+
+    def _record(self, job: Job, now: datetime, token: str, pace: Pace) -> str:
+        row, channel, outcome, attempt = job.row, job.channel, job.outcome, job.attempt
+        if job.error is not None:
+            logger.error("delivery failed unexpectedly", exc_info=job.error, extra={"cdp_delivery": row.delivery_id})
+            return self.unexpected(row, now, token, job.error)
+        pace.outcome(job.endpoint, failed=outcome.kind == "retry")
         attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
-                                      status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=took)
+                                      status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=job.took_ms)
         if outcome.kind == "sent":
             return _final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row,
                           provider_id=outcome.provider_id)
         if outcome.kind == "gone":
             channel_disable(channel, f"{outcome.reason} at {now:%Y-%m-%d %H:%M} UTC")
+            channel.disabled_reason = outcome.reason
             return _final(row, token, now, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
         if outcome.kind == "retry" and attempt < MAX_ATTEMPTS:
             delay = retry_delay(row.delivery_id, attempt, outcome.retry_after)
@@ -176,6 +313,14 @@ class Drain:
                           next_attempt_at=now + timedelta(seconds=delay))
         reason = outcome.reason if outcome.kind == "failed" else f"gave up after {attempt} attempts: {outcome.reason}"
         return _final(row, token, now, "failed", reason, response=outcome.response, attempt=attempt_row)
+
+
+def _until(pace: Pace, job: Job) -> float:
+    """Seconds until the held job's channel has a token again (without taking it)."""
+    bucket = pace.buckets.get(job.channel.id)
+    if bucket is None or bucket.rate <= 0:
+        return 0.0
+    return max(0.0, (1.0 - bucket.tokens) / bucket.rate - (pace.clock() - bucket.at))
 
 
 def _final(row: Delivery, token: str, now: datetime, status: str, reason: str, *, response: dict | None = None, sent_at=None,

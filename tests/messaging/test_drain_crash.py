@@ -1,6 +1,8 @@
-"""A real drain process (`manage.py cdp_deliver`) killed with SIGKILL at 24 points, before and
-after the receiver answers, and started again: every key ends in one final status, every
-webhook-id arrives, none more than twice, and no key is ever sent under two ids."""
+"""A real drain process (`manage.py cdp_deliver`, four sends in flight at once) killed with
+SIGKILL at 24 points, before and after the receiver answers, and started again: every key ends in
+one final status, every webhook-id arrives, none more than twice, and no key is ever sent under
+two ids. Each kill lands past the re-sends of what the last one interrupted (a drain sends those
+alone, first), as kills minutes apart would."""
 from __future__ import annotations
 
 import os
@@ -19,13 +21,13 @@ import pytest
 from tests.messaging.receivers import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
-DELIVERIES, KILLS = 100, 24
+DELIVERIES, KILLS, IN_FLIGHT = 200, 24, 4
 
 
 @pytest.mark.django_db(transaction=False)
 def test_a_drain_killed_at_any_point_sends_each_key_once_under_one_id(tmp_path):
     env = {**os.environ, "CDP_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "cdp_site.settings.local", "DEBUG": "false",
-           "CDP_LOG_LEVEL": "WARNING", "CDP_WEBHOOK_ALLOW_PRIVATE": "true"}
+           "CDP_LOG_LEVEL": "WARNING", "CDP_WEBHOOK_ALLOW_PRIVATE": "true", "CDP_DELIVERY_CONCURRENCY": str(IN_FLIGHT)}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     manage = [sys.executable, "manage.py"]
     rng = random.Random(16)
@@ -50,9 +52,9 @@ def test_a_drain_killed_at_any_point_sends_each_key_once_under_one_id(tmp_path):
             process = subprocess.Popen([*manage, "cdp_deliver", "--at", clock.isoformat(), "-v0"], cwd=ROOT, env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if run < KILLS:
-                # Past the first request of a run (the re-send of what the last kill interrupted), a
-                # little further; before or after the receiver answers.
-                target, stage = len(receiver.received) + rng.randint(2, 4), rng.choice(["before", "after"])
+                # Past the re-sends of what the last kill interrupted (at most IN_FLIGHT, sent alone
+                # first), a little further; before or after the receiver answers.
+                target, stage = len(receiver.received) + IN_FLIGHT + rng.randint(1, 4), rng.choice(["before", "after"])
                 fired = threading.Event()
 
                 def hook(count, when, target=target, stage=stage, pid=process.pid, fired=fired):
