@@ -2,7 +2,7 @@
 
 A channel's `rate_per_second` is a token bucket (a burst of one second's worth): a send takes a
 token; without one the channel's next send waits, and the drain sends other channels' messages
-meanwhile. An endpoint (a channel and the host it calls) that fails three times in a row is
+meanwhile. An endpoint (a channel and the host it calls) that fails eight times in a row is
 rested for the rest of the pass: its other messages go back to the outbox for a later pass,
 unattempted, instead of each waiting out its own timeout while the others queue behind."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-FAILURES_TO_REST = 3
+FAILURES_TO_REST = 8  # in a row: a flaky endpoint failing one call in five almost never gets there (0.2**8)
 REST_SECONDS = 60.0
 
 

@@ -173,7 +173,7 @@ class Drain:
             if pace.resting(job.endpoint):
                 held.remove(job)
                 count(self._release(job, now, token, "the endpoint is failing: resting it", REST_SECONDS))
-            elif pace.wait(job.channel.id, job.channel.rate_per_second) == 0:
+            elif self.clock() < deadline and pace.wait(job.channel.id, job.channel.rate_per_second) == 0:
                 held.remove(job)
                 return job
         while due and self.clock() < deadline:
