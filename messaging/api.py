@@ -334,6 +334,7 @@ def send(request: HttpRequest, payload: SendIn):
 
 
 @router.post("/test-send", response={202: SendOut}, summary="Send a template to a customer now (transactional, a new key each time)",
+             description="202 with the delivery; its first attempt runs on a worker at once: poll GET /deliveries/{id}.",
              openapi_extra=problems(404))
 def test_send(request: HttpRequest, payload: TestSendIn):
     tenant = request.auth.tenant

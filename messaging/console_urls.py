@@ -6,6 +6,7 @@ app_name = "messages"
 urlpatterns = [
     path("", views.delivery_list, name="deliveries"),
     path("deliveries/<int:delivery_id>/", views.delivery_detail, name="delivery"),
+    path("customers/<str:cdp_id>/", views.customer_card, name="customer"),
     path("templates/", views.template_list, name="templates"),
     path("templates/<int:template_id>/", views.template_detail, name="template"),
     path("templates/<int:template_id>/preview/", views.template_preview, name="template-preview"),

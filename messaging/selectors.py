@@ -137,3 +137,13 @@ def suppressed_addresses(*, tenant: TenantRef, limit: int, offset: int, kind: st
     total = rows.count()
     items = [suppression_info(r) for r in rows.order_by("-created_at", "-id")[offset:offset + limit]]
     return Page(items=items, limit=limit, offset=offset, has_more=offset + len(items) < total, total=total)
+
+
+def suppressions_of(*, tenant: TenantRef, identities: list[tuple[str, str]]) -> list[SuppressedAddressInfo]:
+    """The suppressed addresses among a customer's identifiers (email for email, phone for sms)."""
+    kinds = {"email": "email", "phone": "sms"}
+    wanted = {(kinds[t], normalised_address(kinds[t], v)) for t, v in identities if t in kinds}
+    if not wanted:
+        return []
+    rows = SuppressedAddress.objects.filter(tenant_id=tenant.id, address__in={a for _, a in wanted})
+    return [suppression_info(r) for r in rows if (r.channel_kind, r.address) in wanted]

@@ -28,7 +28,7 @@ from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
 from messaging.services import feedback, templates
-from messaging.services.drain import test_send
+from messaging.services.drain import PENDING, test_send
 from messaging.services.links import preferences_read, unsubscribe_read
 from messaging.services.topics import preferences_set, topic_choices, unsubscribe
 from tenancy.selectors import tenants_by_id
@@ -166,9 +166,26 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
     delivery = selectors.delivery_get(tenant=request.tenant, delivery_id=delivery_id)
     template = selectors.template_get(tenant=request.tenant, template_id=delivery.template_id, version=delivery.template_version)
-    return render(request, "messaging/delivery.html", {"d": delivery, "template": template,
+    return render(request, "messaging/delivery.html", {"d": delivery, "template": template, "pending": delivery.status in PENDING,
                                                        "channel_name": _channel_names(request).get(delivery.channel_id, delivery.channel_id),
                                                        "response": json.dumps(delivery.response, indent=2, default=str)})
+
+
+@role_required("messaging")
+def customer_card(request: HttpRequest, cdp_id: str) -> HttpResponse:
+    """The profile's card (loaded by the page): the customer's latest messages, whether they
+    receive each topic, and any of their addresses that is suppressed."""
+    try:
+        profile = customer_get(tenant=request.tenant, cdp_id=cdp_id)
+    except NotFound:
+        return HttpResponse("No such customer.", status=404, content_type="text/plain")
+    page = selectors.delivery_page(tenant=request.tenant, limit=10, offset=0, cdp_id=profile.cdp_id)
+    channel_names = _channel_names(request)
+    template_names = {t.id: t.name for t in selectors.template_list(tenant=request.tenant)}
+    return render(request, "messaging/customer.html", {
+        "cdp_id": profile.cdp_id, "deliveries": page, "topics": topic_choices(tenant=request.tenant, profile=profile),
+        "rows": [(d, template_names.get(d.template_id, d.template_id), channel_names.get(d.channel_id, d.channel_id)) for d in page.items],
+        "suppressed": selectors.suppressions_of(tenant=request.tenant, identities=[(i.type, i.value) for i in profile.identities])})
 
 
 @role_required("messaging")
@@ -300,7 +317,10 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
         messages.error(request, exc.detail)
         return redirect("messages:template", template_id=template_id)
     row = selectors.delivery_get(tenant=ctx.tenant, delivery_id=delivery_id)
-    (messages.success if row.status == "sent" else messages.error)(request, f"Test {row.status}{': ' + row.reason if row.reason else ''}.")
+    if row.status in PENDING:  # on a worker: the message's page follows it until it is final
+        messages.info(request, "Test queued: this page follows it until it is sent.")
+    else:
+        (messages.success if row.status == "sent" else messages.error)(request, f"Test {row.status}{': ' + row.reason if row.reason else ''}.")
     return redirect("messages:delivery", delivery_id=delivery_id)
 
 

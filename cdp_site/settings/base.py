@@ -173,6 +173,8 @@ CDP_PUBLIC_URL = env.str("CDP_PUBLIC_URL", "http://localhost:8000")
 CDP_MAILBOX_DIR = env.str("CDP_MAILBOX_DIR", str(DATA_DIR / "mailbox"))
 # Sends a drain pass has in flight at once (threads doing network only; 1: one after another).
 CDP_DELIVERY_CONCURRENCY = env.int("CDP_DELIVERY_CONCURRENCY", 8)
+# How long the every-minute drain keeps passing (sends within seconds of queueing); 0: one pass.
+CDP_DRAIN_LOOP_SECONDS = env.int("CDP_DRAIN_LOOP_SECONDS", 50)
 
 # --- Authentication --------------------------------------------------------------------------
 CDP_JWT_HS256_SECRET = env.str("CDP_JWT_HS256_SECRET")

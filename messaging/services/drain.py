@@ -41,6 +41,7 @@ from messaging.services.channels import channel_disable, channel_secrets, send_c
 from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import preferences_url, unsubscribe_url
 from messaging.throttle import REST_SECONDS, Pace, endpoint
+from operations.queue import task_enqueue
 from tenancy.selectors import tenants_by_id
 
 logger = logging.getLogger("cdp.messaging")
@@ -438,13 +439,14 @@ def send_now(delivery_pk: int, *, now: datetime | None = None) -> str:
 
 def test_send(*, tenant, channel_id: int, template_id: int, cdp_id: str, actor: str, variables: dict | None = None) -> int:
     """A template sent to a customer now (the API's test-send, the console's Send a test):
-    transactional, a new key each time, its first attempt here; retries, if any, by the drain.
-    Returns the delivery's id."""
+    transactional, a new key each time, its first attempt on a worker at once (a slow endpoint
+    never holds the request; callers poll the delivery); retries, if any, by the drain. Returns
+    the delivery's id."""
     from messaging.services.outbox import delivery_enqueue
     from messaging.types import SendRequest
 
     info, _ = delivery_enqueue(tenant=tenant, request=SendRequest(
         key=f"test:{uuid.uuid4().hex}", channel_id=channel_id, template_id=template_id, cdp_id=cdp_id, category="transactional",
         source=f"test-send:{actor}", variables=variables or {}))
-    send_now(info.id)
+    task_enqueue("messaging.tasks.delivery_send_now", info.id, name=f"test-send-{tenant.slug}-{info.id}", tenant_id=tenant.id)
     return info.id

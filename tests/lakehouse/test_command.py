@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-pytestmark = pytest.mark.django_db
+# Each test starts from a lakehouse not yet migrated (the suite makes the tables once for all).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse_unmigrated")]
 
 
 def run(*args) -> str:

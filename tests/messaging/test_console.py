@@ -64,3 +64,43 @@ def test_channels_are_admins_and_a_webhook_secret_is_shown_once(console_as, tena
     assert "not JSON" in bad
     assert console_as(Role.EDITOR).post("/messages/channels/", {"name": "y", "kind": "webhook", "config": "{}"}).status_code == 403
     assert "CRM hook" in console_as(Role.VIEWER).get("/messages/channels/").content.decode()
+
+
+def test_the_profile_shows_the_customers_messages_topics_and_suppressions(console_as, demo, shoppers, tenant_a):
+    from messaging.services.drain import test_send
+    from messaging.services.feedback import suppression_add
+
+    templates, channel = demo
+    test_send(tenant=tenant_a.ref, channel_id=channel.id, template_id=templates["Welcome email"].id, cdp_id=shoppers["ada"], actor="t")
+    suppression_add(tenant=tenant_a.ref, kind="email", address="ADA@example.com", reason="asked by phone", actor="t")
+    client = console_as(Role.VIEWER)
+    profile = client.get(f"/customers/{shoppers['ada']}/").content.decode()
+    assert f'hx-get="/messages/customers/{shoppers["ada"]}/"' in profile  # the card loads with the page
+    card = client.get(f"/messages/customers/{shoppers['ada']}/").content.decode()
+    assert "Welcome email" in card and "Demo mailbox" in card and '<span class="badge good">sent</span>' in card
+    assert "Newsletter" in card and "Opt-in" in card  # the topic, and that ada does not receive it (no consent)
+    assert "ada@example.com is suppressed for email: asked by phone" in card
+    assert client.get("/messages/customers/cdp_nobody/").status_code == 404
+    assert "No messages and no subscription topics" not in card
+
+
+def test_a_test_send_from_the_console_is_followed_until_it_is_final(console_as, demo, shoppers, settings):
+    """The send runs as a task; the message's page polls itself while it is on its way."""
+    from messaging.models import Delivery
+
+    templates, channel = demo
+    from django_q.models import OrmQ
+
+    settings.CDP_TASKS_INLINE = False  # queued for a worker that is not running: the page shows it on its way, and asks again
+    page = console_as(Role.EDITOR).post(f"/messages/templates/{templates['Welcome email'].id}/test/",
+                                        {"channel": channel.id, "customer": "ada@example.com"}, follow=True).content.decode()
+    [task] = OrmQ.objects.all()
+    assert task.task["func"] == "messaging.tasks.delivery_send_now"
+    assert "Test queued" in page and 'hx-trigger="load delay:1s"' in page
+    row = Delivery.objects.get()
+    assert row.status == "queued"
+    from messaging.tasks import delivery_send_now
+
+    delivery_send_now(row.id)
+    again = console_as(Role.EDITOR).get(f"/messages/deliveries/{row.id}/").content.decode()
+    assert '<span class="badge good">sent</span>' in again and 'hx-trigger="load delay:1s"' not in again

@@ -123,3 +123,20 @@ def test_a_failing_endpoint_is_rested_while_the_others_go_on(tenant_a, receiver,
     rested = [r for r in rows if r.attempts == 0]
     assert len(rested) == 5 and all(r.status == "queued" and r.reason == "the endpoint is failing: resting it" for r in rested)
     assert all((r.next_attempt_at - T0).total_seconds() == 60 for r in rested)
+
+
+def test_the_scheduled_drain_keeps_passing_for_its_minute(tenant_a, receiver, shoppers):
+    """A message queued while the every-minute drain is running goes within seconds, not next minute."""
+    from messaging.tasks import deliveries_drain
+
+    pair = _channel(tenant_a, "Loop", f"{receiver.url}/hook")
+    first = _queue(tenant_a, pair, shoppers["ada"], 1, "a")
+    time, later = FakeTime(), []
+
+    def sleep(seconds):
+        time.sleep(seconds)
+        if not later:  # queued while the loop is idle
+            later.extend(_queue(tenant_a, pair, shoppers["ada"], 1, "b"))
+
+    assert deliveries_drain(seconds=30, clock=time.clock, sleep=sleep) == {"sent": 2}
+    assert _statuses(tenant_a, first + later) == ["sent", "sent"] and 30 <= time.slept <= 35
