@@ -106,9 +106,9 @@ def main() -> int:
     channel = channels.channel_create(tenant=tenant, name="hook", kind="webhook", actor="bench",
                                       config={"url": f"http://127.0.0.1:{receiver.port}/hook"})
     template = templates.template_create(tenant=tenant, name="order", channel_kind="webhook", parts={"body": BODY}, actor="bench")
-    queueing = timed(lambda: [outbox.delivery_enqueue(tenant=tenant, now=T0, request=SendRequest(
+    queueing = timed(lambda: outbox.deliveries_enqueue(tenant=tenant, now=T0, requests=[SendRequest(
         key=f"order-{n}", channel_id=channel.id, template_id=template.id, cdp_id=ids[n % CUSTOMERS], category="transactional",
-        variables={"order": f"o{n}"})) for n in range(DELIVERIES)])
+        variables={"order": f"o{n}"}) for n in range(DELIVERIES)]))
 
     def product():
         drain = Drain()

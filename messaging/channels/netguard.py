@@ -115,6 +115,23 @@ class ConnectionPool:
                 raise
         raise AssertionError("unreachable")
 
+    def attempt(self, method: str, url: str, *, body: bytes, headers: dict, timeout: float):
+        """`request`, with what can go wrong on the way as the channel's outcome: (status,
+        headers, body), or an Outcome to retry (a timeout, no connection, a malformed answer) or to
+        fail (a refused target)."""
+        from messaging.channels.base import Outcome
+
+        try:
+            return self.request(method, url, body=body, headers=headers, timeout=timeout)
+        except TargetRefused as exc:
+            return Outcome("failed", reason=str(exc))
+        except TimeoutError:
+            return Outcome("retry", reason=f"no answer within {timeout:g} s")
+        except OSError as exc:
+            return Outcome("retry", reason=f"could not connect: {exc.strerror or exc}")
+        except Exception as exc:  # a malformed answer (http.client.HTTPException)
+            return Outcome("retry", reason=f"bad answer: {type(exc).__name__}")
+
     def drop(self, key) -> None:
         connection = self._open.pop(key, None)
         if connection is not None:

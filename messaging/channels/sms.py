@@ -106,17 +106,10 @@ class SmsChannel(Channel):
         url = f"{config['base_url']}/2010-04-01/Accounts/{config['account_sid']}/Messages.json"
         headers = {"content-type": "application/x-www-form-urlencoded", "authorization": f"Basic {auth}",
                    "user-agent": "cdp-sms/1", "x-cdp-delivery": delivery_id}
-        try:
-            status, answer, content = self.pool.request("POST", url, body=urlencode(form).encode(), headers=headers,
-                                                        timeout=config["timeout_seconds"])
-        except TargetRefused as exc:
-            return Outcome("failed", reason=str(exc))
-        except TimeoutError:
-            return Outcome("retry", reason=f"no answer within {config['timeout_seconds']:g} s")
-        except OSError as exc:
-            return Outcome("retry", reason=f"could not connect: {exc.strerror or exc}")
-        except Exception as exc:  # a malformed answer (http.client.HTTPException)
-            return Outcome("retry", reason=f"bad answer: {type(exc).__name__}")
+        answered = self.pool.attempt("POST", url, body=urlencode(form).encode(), headers=headers, timeout=config["timeout_seconds"])
+        if isinstance(answered, Outcome):
+            return answered
+        status, answer, content = answered
         try:
             data = json.loads(content[:RESPONSE_LIMIT] or b"{}")
         except ValueError:

@@ -86,16 +86,10 @@ class WebhookChannel(Channel):
                         "webhook-signature": signature(secrets, delivery_id, at, body), "user-agent": "cdp-webhooks/1"})
         data = body.encode()
         for _ in range(MAX_REDIRECTS + 1):
-            try:
-                status, answer, content = self.pool.request(method, url, body=data, headers=headers, timeout=config["timeout_seconds"])
-            except TargetRefused as exc:
-                return Outcome("failed", reason=str(exc))
-            except TimeoutError:
-                return Outcome("retry", reason=f"no answer within {config['timeout_seconds']:g} s")
-            except OSError as exc:
-                return Outcome("retry", reason=f"could not connect: {exc.strerror or exc}")
-            except Exception as exc:  # a malformed answer (http.client.HTTPException)
-                return Outcome("retry", reason=f"bad answer: {type(exc).__name__}")
+            answered = self.pool.attempt(method, url, body=data, headers=headers, timeout=config["timeout_seconds"])
+            if isinstance(answered, Outcome):
+                return answered
+            status, answer, content = answered
             if status in (301, 302, 303, 307, 308) and answer.get("location"):
                 url = urljoin(url, answer["location"])
                 if status == 303:

@@ -98,6 +98,7 @@ class Drain:
         self._lock = threading.Lock()
         self._tenants: dict = {}
         self._channels: dict[int, Channel] = {}
+        self._secrets: dict[tuple, list[str]] = {}
 
     def backend(self, kind: str):
         # The pass's own thread keeps `backends`; each sending thread its own set (connections are not shared).
@@ -131,16 +132,19 @@ class Drain:
             counts[outcome] = counts.get(outcome, 0) + 1
 
         pace, deadline = Pace(clock=self.clock), self.clock() + self.pass_seconds
+        claimed: deque = deque()  # claimed, not yet prepared
         held: list[Job] = []  # waiting for their channel's next token
         in_flight: dict = {}
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="cdp-send") if self.concurrency > 1 else None
         try:
-            while due or held or in_flight:
+            while due or claimed or held or in_flight:
                 if self.clock() >= deadline:
                     due.clear()  # the pass is over: the rest stay due, unclaimed, for the next one
+                    while claimed:
+                        count(self._release(claimed.popleft(), now, token, "the drain pass ended before its turn", 0.0))
                 started = False
                 while len(in_flight) < self.concurrency:
-                    job = self._next(due, held, pace, now, token, count, deadline)
+                    job = self._next(due, claimed, held, pace, now, token, count, deadline)
                     if job is None:
                         break
                     started = True
@@ -158,7 +162,7 @@ class Drain:
                 elif held and not started:
                     if self.clock() >= deadline:
                         for job in held:  # the pass is over: back to the outbox, unattempted
-                            count(self._release(job, now, token, "waiting for the channel's rate limit", 1.0))
+                            count(self._release(job.row, now, token, "waiting for the channel's rate limit", 1.0))
                         held.clear()
                     else:
                         self.sleep(max(0.001, min(_until(pace, j) for j in held)))
@@ -167,20 +171,21 @@ class Drain:
                 pool.shutdown(wait=True)
         return counts
 
-    def _next(self, due: deque, held: list, pace: Pace, now: datetime, token: str, count, deadline: float) -> Job | None:
+    def _next(self, due: deque, claimed: deque, held: list, pace: Pace, now: datetime, token: str, count, deadline: float) -> Job | None:
         """The next job allowed to go now: a held one whose token has come, else the next due
         delivery claimed and prepared (decided without a send: counted and skipped over)."""
         for job in list(held):
             if pace.resting(job.endpoint):
                 held.remove(job)
-                count(self._release(job, now, token, "the endpoint is failing: resting it", REST_SECONDS))
+                count(self._release(job.row, now, token, "the endpoint is failing: resting it", REST_SECONDS))
             elif self.clock() < deadline and pace.wait(job.channel.id, job.channel.rate_per_second) == 0:
                 held.remove(job)
                 return job
-        while due and self.clock() < deadline:
-            row = due.popleft()
-            if not self.claim(row, now, token):
-                continue  # another drain took it
+        while (due or claimed) and self.clock() < deadline:
+            if not claimed:  # the next few at once, one write (not one claim a send)
+                claimed.extend(self.claim_many([due.popleft() for _ in range(min(self.concurrency, len(due)))], now, token))
+                continue
+            row = claimed.popleft()
             try:
                 prepared = self.prepare(row, now, token)
             except Exception as exc:  # one delivery's failure (the lakehouse away, a bug) must not stop the others
@@ -191,7 +196,7 @@ class Drain:
                 count(prepared)
                 continue
             if pace.resting(prepared.endpoint):
-                count(self._release(prepared, now, token, "the endpoint is failing: resting it", REST_SECONDS))
+                count(self._release(prepared.row, now, token, "the endpoint is failing: resting it", REST_SECONDS))
                 continue
             if pace.wait(prepared.channel.id, prepared.channel.rate_per_second) == 0:
                 return prepared
@@ -200,10 +205,10 @@ class Drain:
                 return None  # enough claimed ahead of the limit
         return None
 
-    def _release(self, job: Job, now: datetime, token: str, reason: str, seconds: float) -> str:
+    def _release(self, row: Delivery, now: datetime, token: str, reason: str, seconds: float) -> str:
         """Back to the outbox without an attempt, due again in `seconds`."""
-        status = "retrying" if job.attempt > 1 else "queued"
-        return _final(job.row, token, now, status, reason, next_attempt_at=now + timedelta(seconds=seconds), unsent=True)
+        status = "retrying" if row.attempts > 1 else "queued"
+        return _final(row, token, now, status, reason, next_attempt_at=now + timedelta(seconds=seconds), unsent=True)
 
     def unexpected(self, row: Delivery, now: datetime, token: str, exc: Exception) -> str:
         """Retried like a failed send (its attempt was counted), and given up after MAX_ATTEMPTS."""
@@ -221,6 +226,24 @@ class Drain:
                  .update(claim=token, claimed_until=now + CLAIM, status="sending", attempts=F("attempts") + 1))
         row.attempts += 1
         return bool(taken)
+
+    def secrets(self, channel: Channel, now: datetime) -> list[str]:
+        # Decrypted once a channel a drain (a Fernet decryption a send was a tenth of its cost).
+        key = (channel.id, now)
+        if key not in self._secrets:
+            self._secrets = {key: channel_secrets(channel, now)} | {k: v for k, v in self._secrets.items() if k[0] != channel.id}
+        return self._secrets[key]
+
+    def claim_many(self, rows: list[Delivery], now: datetime, token: str) -> list[Delivery]:
+        """`claim` for a few rows in one write; returns those taken (another drain may hold some)."""
+        ids = [r.id for r in rows]
+        (Delivery.objects.filter(id__in=ids, status__in=PENDING, next_attempt_at__lte=now)
+         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+         .update(claim=token, claimed_until=now + CLAIM, status="sending", attempts=F("attempts") + 1))
+        taken = set(Delivery.objects.filter(id__in=ids, claim=token).values_list("id", flat=True))
+        for row in rows:
+            row.attempts += row.id in taken
+        return [r for r in rows if r.id in taken]
 
     def channel(self, channel_id: int) -> Channel:
         # One object a channel a drain: a 410 that disables it is seen by the pass's next sends.
@@ -274,7 +297,7 @@ class Drain:
             return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
         kind = channel.kind
         config = send_config(channel)
-        kwargs = {"config": config, "secrets": channel_secrets(channel, now), "delivery_id": row.delivery_id, "parts": parts,
+        kwargs = {"config": config, "secrets": self.secrets(channel, now), "delivery_id": row.delivery_id, "parts": parts,
                   "address": address, "at": now, "unsubscribe_url": unsubscribe or None, "delivery": _facts(row, tenant)}
         # A delivery whose last drain died holding it (still `sending`) goes alone, in this thread:
         # if it is what kills drains, it takes no innocent in-flight sends with it, and the claims
