@@ -112,8 +112,12 @@ def provider_feedback(request: HttpRequest, channel_id: int) -> HttpResponse:
     view_class = feedback.anymail_webhook_view(channel.config.get("backend", ""))
     if view_class is None:
         return problem_response(request, status=404, title="No such feedback endpoint", detail="This channel's provider has no delivery-event webhook.")
+    credentials = channel_services.feedback_credentials(channel)
+    if not credentials:  # a channel made before feedback existed: rotating makes its credentials
+        return problem_response(request, status=401, title="Not authenticated",
+                                detail="This channel has no feedback credentials yet: rotate it (POST .../channels/{id}/rotate) to make them.")
     try:
-        view = view_class(webhook_secret=[channel_services.feedback_credentials(channel)])
+        view = view_class(webhook_secret=[credentials])
         view.run_validators(request)
         events = view.parse_events(request)
     except AnymailWebhookValidationFailure:

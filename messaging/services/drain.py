@@ -81,8 +81,8 @@ class Drain:
     """One drain's state: its channels' kept-alive connections (one set per sending thread),
     reused across sends, and how the pass is paced.
 
-    A pass claims due deliveries one at a time, just before each can be sent, decides and renders
-    it here, and hands the send to one of `concurrency` threads (network only: every database
+    A pass claims due deliveries a few at a time, just before they can be sent, decides and renders
+    each here, and hands the send to one of `concurrency` threads (network only: every database
     read and write stays in this thread), recording each outcome as it arrives, so at most
     `concurrency` sends are ever in flight unrecorded. Channels' rate limits and endpoints' rests
     (messaging.throttle) hold or release a channel's messages while the others go on. `clock` and
@@ -198,11 +198,13 @@ class Drain:
             if pace.resting(prepared.endpoint):
                 count(self._release(prepared.row, now, token, "the endpoint is failing: resting it", REST_SECONDS))
                 continue
-            if pace.wait(prepared.channel.id, prepared.channel.rate_per_second) == 0:
+            wait_seconds = pace.wait(prepared.channel.id, prepared.channel.rate_per_second)
+            if wait_seconds == 0:
                 return prepared
-            held.append(prepared)
-            if len(held) >= self.concurrency * 4:
-                return None  # enough claimed ahead of the limit
+            if len(held) < self.concurrency * 4:
+                held.append(prepared)
+            else:  # enough held for rate limits already: the others' messages behind it must not wait
+                count(self._release(prepared.row, now, token, "waiting for the channel's rate limit", wait_seconds))
         return None
 
     def _release(self, row: Delivery, now: datetime, token: str, reason: str, seconds: float) -> str:

@@ -140,3 +140,19 @@ def test_the_scheduled_drain_keeps_passing_for_its_minute(tenant_a, receiver, sh
 
     assert deliveries_drain(seconds=30, clock=time.clock, sleep=sleep) == {"sent": 2}
     assert _statuses(tenant_a, first + later) == ["sent", "sent"] and 30 <= time.slept <= 35
+
+
+def test_a_rate_limited_channel_does_not_hold_up_the_messages_queued_behind_it(tenant_a, receiver, second_receiver, shoppers):
+    limited = _queue(tenant_a, _channel(tenant_a, "One a second", f"{receiver.url}/hook", rate_per_second=1), shoppers["ada"], 8, "l")
+    other = _queue(tenant_a, _channel(tenant_a, "Other", f"{second_receiver.url}/hook"), shoppers["ada"], 1, "o")
+    time = FakeTime()
+    drain = Drain(concurrency=1, clock=time.clock, sleep=time.sleep)
+    try:
+        counts = drain.run(now=T0)
+    finally:
+        drain.close()
+    # One at once, four held for their tokens (four a send in flight), the other three back in the
+    # outbox for a later pass, so the other channel's message went without waiting for them.
+    assert counts == {"sent": 6, "queued": 3}, counts
+    assert _statuses(tenant_a, other) == ["sent"] and len(second_receiver.received) == 1
+    assert _statuses(tenant_a, limited).count("queued") == 3 and 3.9 <= time.slept <= 4.2, time.slept
