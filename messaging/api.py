@@ -30,10 +30,14 @@ class ChannelIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
     kind: Kind
     config: dict[str, Any] = Field(default_factory=dict, description="email: backend (smtp, file, or an anymail backend's path), from_email, "
-                                   "reply_to, host, port, username, security (starttls, tls, none); webhook: url, timeout_seconds, headers.")
-    secret: str = Field("", max_length=4000, description="The SMTP password or provider API key; a webhook's signing secret is made "
-                                                       "when empty. Stored encrypted; never shown again.")
+                                   "reply_to, host, port, username, security (starttls, tls, none), api_url, track_opens, track_clicks; "
+                                   "webhook: url, timeout_seconds, headers; sms: account_sid, from_number or messaging_service_sid, base_url, "
+                                   "timeout_seconds; table: description.")
+    secret: str = Field("", max_length=4000, description="The SMTP password, provider API key or SMS auth token; a webhook's signing "
+                                                       "secret is made when empty. Stored encrypted; never shown again.")
     rate_per_second: float = Field(0, ge=0, le=10_000)
+    feedback_signing_key: str = Field("", max_length=4000, description="The key the email provider signs its delivery events with, "
+                                                                     "when its webhook is signed (Mailgun, Mandrill, Postal). Encrypted.")
 
 
 class ChannelPatch(Schema):
@@ -42,6 +46,7 @@ class ChannelPatch(Schema):
     secret: str | None = Field(None, max_length=4000)
     rate_per_second: float | None = Field(None, ge=0, le=10_000)
     enabled: bool | None = Field(None, description="true: enable a channel a 410 disabled.")
+    feedback_signing_key: str | None = Field(None, max_length=4000)
 
 
 class ChannelOut(Schema):
@@ -58,6 +63,7 @@ class ChannelOut(Schema):
     secret: str = Field("", description="The new secret: only in the answer that made it.")
     feedback_url: str = Field("", description="Where the provider posts delivery events (email through a provider, SMS); "
                                               "with basic auth for email, Twilio's signature for SMS.")
+    has_feedback_signing_key: bool = False
     feedback_credentials: str = Field("", description="The basic auth (user:password) the feedback URL takes: only in the answer "
                                                       "that made it (creation, rotation).")
 
@@ -220,7 +226,8 @@ def channel_list(request: HttpRequest):
 @channel_router.post("", response={201: ChannelOut}, summary="Add a channel (its secret is shown once)", openapi_extra=problems(409))
 def channel_create(request: HttpRequest, payload: ChannelIn):
     return Status(201, channels.channel_create(tenant=request.auth.tenant, name=payload.name, kind=payload.kind, config=payload.config,
-                                               secret=payload.secret, rate_per_second=payload.rate_per_second, actor=request.auth.actor))
+                                               secret=payload.secret, rate_per_second=payload.rate_per_second, actor=request.auth.actor,
+                                               feedback_signing_key=payload.feedback_signing_key))
 
 
 @channel_router.get("/{channel_id}", response=ChannelOut, openapi_extra=problems(404))

@@ -15,6 +15,8 @@ class Channel(models.Model):
     secret_headers = models.TextField(blank=True, help_text="A webhook's extra headers (they often carry credentials), encrypted JSON; "
                                                            "config lists their names only.")
     previous_valid_until = models.DateTimeField(null=True, blank=True)
+    feedback_signing_key = models.TextField(blank=True, help_text="The key a provider signs its delivery events with (Mailgun's "
+                                                                  "webhook signing key, Mandrill's and Postal's webhook key), encrypted.")
     feedback_secret = models.TextField(blank=True, help_text="The basic-auth credential (user:password) a provider's delivery-event "
                                                              "webhook calls with, encrypted; made with the channel.")
     rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second through it (0: no limit).")

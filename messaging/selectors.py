@@ -33,7 +33,8 @@ def channel_info(row: Channel, *, secret: str = "", feedback_credentials: str = 
     return ChannelInfo(id=row.id, name=row.name, kind=row.kind, config=row.config, has_secret=bool(row.secret),
                        rotating_until=row.previous_valid_until if row.previous_secret else None, rate_per_second=row.rate_per_second,
                        disabled_reason=row.disabled_reason, created_by=row.created_by, created_at=row.created_at, secret=secret,
-                       feedback_url=feedback_url(row), feedback_credentials=feedback_credentials)
+                       feedback_url=feedback_url(row), feedback_credentials=feedback_credentials,
+                       has_feedback_signing_key=bool(row.feedback_signing_key))
 
 
 def channel_list(*, tenant: TenantRef) -> list[ChannelInfo]:

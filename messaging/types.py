@@ -19,6 +19,7 @@ class ChannelInfo:
     created_at: datetime
     secret: str = ""  # the new secret, only in the answer that made it (shown once)
     feedback_url: str = ""  # where the provider sends delivery events (email via a provider, SMS)
+    has_feedback_signing_key: bool = False
     feedback_credentials: str = ""  # the basic auth (user:password) that URL takes, shown once like the secret
 
 

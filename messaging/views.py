@@ -117,15 +117,14 @@ def provider_feedback(request: HttpRequest, channel_id: int) -> HttpResponse:
         return problem_response(request, status=401, title="Not authenticated",
                                 detail="This channel has no feedback credentials yet: rotate it (POST .../channels/{id}/rotate) to make them.")
     try:
-        view = view_class(webhook_secret=[credentials])
+        view = view_class(**channel_services.feedback_view_options(channel))
         view.run_validators(request)
         events = view.parse_events(request)
     except AnymailWebhookValidationFailure:
         return problem_response(request, status=401, title="Not authenticated", detail="Call with the channel's feedback credentials (basic auth).")
     except ImproperlyConfigured as exc:
         return problem_response(request, status=400, title="Feedback not set up", detail=(
-            f"{exc} This provider's webhook needs a signing key of its own, which channels do not hold yet: "
-            "use its basic-auth webhook if it has one."))
+            f"{exc} Give the channel the provider's webhook signing key (feedback_signing_key)."))
     except (ValueError, KeyError, TypeError) as exc:
         return problem_response(request, status=400, title="Unreadable events", detail=f"The provider's events could not be read: {type(exc).__name__}.")
     feedback.anymail_events_record(channel, events, provider=view.esp_name)

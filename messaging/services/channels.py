@@ -20,6 +20,7 @@ from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
 DEFAULT_OVERLAP = timedelta(hours=24)
+SECRETS = ("secret", "feedback_signing_key")  # named in the audit when changed, never shown
 
 
 def _checked(kind: str, config: dict) -> dict:
@@ -54,7 +55,7 @@ def send_config(row: Channel) -> dict:
 
 
 def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, actor: str, secret: str = "",
-                   rate_per_second: float = 0) -> ChannelInfo:
+                   rate_per_second: float = 0, feedback_signing_key: str = "") -> ChannelInfo:
     """A new channel. A webhook without a secret gets one made (whsec_...); the answer carries it,
     the only time it is shown."""
     if kind not in dict(Channel.KINDS):
@@ -65,7 +66,8 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
         secret = shown = new_secret()
     credentials = new_feedback_credentials()
     row = Channel(tenant_id=tenant.id, name=name, kind=kind, secret=crypto.encrypt(secret), rate_per_second=rate_per_second,
-                  created_by=actor, feedback_secret=crypto.encrypt(credentials))
+                  created_by=actor, feedback_secret=crypto.encrypt(credentials),
+                  feedback_signing_key=crypto.encrypt(feedback_signing_key) if feedback_signing_key else "")
     _headers_apart(row, checked, given=True)
     row.config = checked
     try:
@@ -87,6 +89,19 @@ def feedback_credentials(row: Channel) -> str:
     return crypto.decrypt(row.feedback_secret) if row.feedback_secret else ""
 
 
+def feedback_view_options(row: Channel) -> dict:
+    """What anymail's webhook view for the channel's provider verifies with: the basic auth, and
+    the provider's signing key under each name anymail's views read it by (Mailgun falls back to
+    the API key, as anymail does)."""
+    options = {"webhook_secret": [feedback_credentials(row)]}
+    key = crypto.decrypt(row.feedback_signing_key) if row.feedback_signing_key else ""
+    if key:
+        options.update(webhook_signing_key=key, webhook_key=key)
+    elif row.secret:
+        options["api_key"] = crypto.decrypt(row.secret)
+    return options
+
+
 def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: dict) -> ChannelInfo:
     row = channel_row(tenant, channel_id)
     if "config" in changes:
@@ -103,6 +118,8 @@ def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: d
         row.rate_per_second = changes["rate_per_second"]
     if changes.get("secret"):
         row.secret = crypto.encrypt(changes["secret"])
+    if changes.get("feedback_signing_key"):
+        row.feedback_signing_key = crypto.encrypt(changes["feedback_signing_key"])
     if changes.get("enabled"):
         row.disabled_reason = ""
     try:
@@ -111,7 +128,7 @@ def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: d
     except IntegrityError:
         raise Conflict(f"A channel named {row.name!r} exists already.") from None
     audit_record(tenant=tenant, actor=actor, action="channel.update", target=row.name,
-                 details={"changed": sorted(k for k in changes if k != "secret") + (["secret"] if changes.get("secret") else [])})
+                 details={"changed": sorted(k for k in changes if k not in SECRETS) + sorted(k for k in SECRETS if changes.get(k))})
     return channel_info(row)
 
 

@@ -153,3 +153,31 @@ def test_feedback_endpoints_refuse_what_is_not_theirs(tenant_a, postmark, smtp_s
     rotated = channels.channel_rotate(tenant=tenant_a.ref, channel_id=channel.id, actor="t")
     assert rotated.feedback_credentials and rotated.feedback_credentials != channel.feedback_credentials
     assert _post_events(client, channel, {"RecordType": "Open", "MessageID": "x"}, channel.feedback_credentials).status_code == 401
+
+
+def test_a_signed_provider_webhook_is_verified_with_the_channels_signing_key(tenant_a, postmark, receiver, shoppers, client):
+    """Mailgun's shape: an HMAC of timestamp and token with the webhook signing key, on top of basic auth."""
+    import hashlib
+    import hmac
+
+    channel, template = postmark
+    info = _send(tenant_a, channel, template, shoppers["ada"], "mg1")
+    drain_once()
+    mailgun = channels.channel_update(tenant=tenant_a.ref, channel_id=channel.id, actor="t", changes={
+        "config": {"backend": "anymail.backends.mailgun.EmailBackend", "from_email": "Shop <news@shop.example.com>"}})
+    timestamp, token = "1764000000", "a" * 50
+
+    def event(key):
+        signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+        return {"signature": {"timestamp": timestamp, "token": token, "signature": signature},
+                "event-data": {"event": "delivered", "timestamp": 1764000000.5, "id": "e1", "recipient": "ada@example.com",
+                               "message": {"headers": {"message-id": "pm-1"}}, "user-variables": {"cdp_delivery": info.delivery_id}}}
+
+    assert mailgun.feedback_url == channel.feedback_url and not mailgun.has_feedback_signing_key
+    # No signing key given: anymail falls back to the API key (the channel's secret), as Mailgun's older accounts sign.
+    assert _post_events(client, channel, event("wrong-key"), channel.feedback_credentials).status_code == 401
+    channels.channel_update(tenant=tenant_a.ref, channel_id=channel.id, actor="t", changes={"feedback_signing_key": "mg-signing-key"})
+    assert _post_events(client, channel, event("server-token"), channel.feedback_credentials).status_code == 401
+    assert _post_events(client, channel, event("mg-signing-key"), channel.feedback_credentials).status_code == 200
+    assert selectors.delivery_get(tenant=tenant_a.ref, delivery_id=info.id).status == "delivered"
+    assert selectors.channel_get(tenant=tenant_a.ref, channel_id=channel.id).has_feedback_signing_key
