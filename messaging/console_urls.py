@@ -12,5 +12,6 @@ urlpatterns = [
     path("templates/<int:template_id>/preview/", views.template_preview, name="template-preview"),
     path("templates/<int:template_id>/test/", views.template_test_send, name="template-test"),
     path("channels/", views.channel_list, name="channels"),
+    path("channels/<int:channel_id>/test/", views.channel_test_send, name="channel-test"),
     path("mailbox/", views.mailbox, name="mailbox"),
 ]

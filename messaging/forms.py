@@ -13,10 +13,70 @@ class TemplateNewForm(forms.Form):
 
 
 class ChannelForm(forms.Form):
+    """A channel of one kind, field by field (each kind's form below names its settings); the
+    service checks them and answers with the field at fault."""
+    kind = ""
     name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=KINDS)
-    config = forms.CharField(required=False, max_length=20_000)
-    secret = forms.CharField(required=False, max_length=4000, strip=False)
+    secret = forms.CharField(required=False, max_length=4000, strip=False, widget=forms.PasswordInput,
+                             help_text="The password, API key or auth token; made for a webhook when empty. Shown never again.")
+    settings: tuple[str, ...] = ()
+
+    def config(self) -> dict:
+        data = self.cleaned_data
+        return {k: data[k] for k in self.settings if data.get(k) not in (None, "")}
+
+
+class EmailChannelForm(ChannelForm):
+    kind = "email"
+    BACKENDS = [("smtp", "SMTP server"), ("file", "Files in the local mailbox (nothing leaves the machine)"),
+                ("anymail.backends.postmark.EmailBackend", "Postmark"), ("anymail.backends.sendgrid.EmailBackend", "SendGrid"),
+                ("anymail.backends.mailgun.EmailBackend", "Mailgun"), ("anymail.backends.amazon_ses.EmailBackend", "Amazon SES"),
+                ("anymail.backends.sparkpost.EmailBackend", "SparkPost"), ("anymail.backends.brevo.EmailBackend", "Brevo"),
+                ("anymail.backends.resend.EmailBackend", "Resend")]
+    backend = forms.ChoiceField(choices=BACKENDS)
+    from_email = forms.CharField(max_length=320)
+    reply_to = forms.CharField(required=False, max_length=320)
+    host = forms.CharField(required=False, max_length=255)
+    port = forms.IntegerField(required=False, min_value=1, max_value=65535)
+    username = forms.CharField(required=False, max_length=320)
+    security = forms.ChoiceField(choices=[("starttls", "STARTTLS"), ("tls", "TLS"), ("none", "none")], required=False)
+    api_url = forms.URLField(required=False, max_length=500, assume_scheme="https", label="API URL", help_text="A provider's other region (Mailgun's EU API).")
+    track_opens = forms.BooleanField(required=False, initial=True)
+    track_clicks = forms.BooleanField(required=False, initial=True)
+    settings = ("backend", "from_email", "reply_to", "host", "port", "username", "security", "api_url")
+
+    def config(self) -> dict:
+        return {**super().config(), "track_opens": self.cleaned_data["track_opens"], "track_clicks": self.cleaned_data["track_clicks"]}
+
+
+class WebhookChannelForm(ChannelForm):
+    kind = "webhook"
+    url = forms.URLField(max_length=2000, assume_scheme="https", label="URL", help_text="Headers (API keys and the like) are set through the API.")
+    timeout_seconds = forms.FloatField(required=False, min_value=0.5, max_value=60)
+    settings = ("url", "timeout_seconds")
+
+
+class SmsChannelForm(ChannelForm):
+    kind = "sms"
+    account_sid = forms.CharField(max_length=64, label="Account SID")
+    from_number = forms.CharField(required=False, max_length=20)
+    messaging_service_sid = forms.CharField(required=False, max_length=64, label="Messaging service SID")
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https", label="Base URL", help_text="https://api.twilio.com unless another provider.")
+    settings = ("account_sid", "from_number", "messaging_service_sid", "base_url")
+
+
+class TableChannelForm(ChannelForm):
+    kind = "table"
+    description = forms.CharField(required=False, max_length=300)
+    settings = ("description",)
+
+
+CHANNEL_FORMS = {form.kind: form for form in (EmailChannelForm, WebhookChannelForm, SmsChannelForm, TableChannelForm)}
+
+
+class ChannelTestForm(forms.Form):
+    template = forms.IntegerField(min_value=1)
+    customer = forms.CharField(max_length=300)
 
 
 def first_error(form: forms.Form) -> str:

@@ -22,7 +22,7 @@ from kernel.problems import problem_response
 from messaging import engagement, selectors
 from messaging.channels.sms import sms_segments, twilio_signature
 from messaging.context import message_context, render_parts
-from messaging.forms import ChannelForm, TemplateNewForm, first_error
+from messaging.forms import CHANNEL_FORMS, ChannelTestForm, TemplateNewForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
@@ -307,18 +307,27 @@ def template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
 @require_POST
 @role_required("messaging")
 def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
-    ctx = console_context(request)
     who = (request.POST.get("customer") or "").replace("\x00", "").strip()[:300]
-    cdp_id = _customer_id(request, who) if who else ""
     channel = request.POST.get("channel", "")
-    if not cdp_id or not channel.isdigit():
+    if not who or not channel.isdigit():
         messages.error(request, "Choose a channel and name a customer to send the test to.")
         return redirect("messages:template", template_id=template_id)
+    return _test_send(request, channel_id=int(channel), template_id=template_id, who=who,
+                      back=redirect("messages:template", template_id=template_id))
+
+
+def _test_send(request: HttpRequest, *, channel_id: int, template_id: int, who: str, back: HttpResponse) -> HttpResponse:
+    """One test send from the console, then its page (which follows it until it is final)."""
+    ctx = console_context(request)
+    cdp_id = _customer_id(request, who.replace("\x00", "").strip())
+    if not cdp_id:
+        messages.error(request, f"No customer {who} here: give a cdp id, a user id or an email address.")
+        return back
     try:
-        delivery_id = test_send(tenant=ctx.tenant, channel_id=int(channel), template_id=template_id, cdp_id=cdp_id, actor=ctx.actor)
+        delivery_id = test_send(tenant=ctx.tenant, channel_id=channel_id, template_id=template_id, cdp_id=cdp_id, actor=ctx.actor)
     except DomainError as exc:
         messages.error(request, exc.detail)
-        return redirect("messages:template", template_id=template_id)
+        return back
     row = selectors.delivery_get(tenant=ctx.tenant, delivery_id=delivery_id)
     if row.status in PENDING:  # on a worker: the message's page follows it until it is final
         messages.info(request, "Test queued: this page follows it until it is sent.")
@@ -329,25 +338,45 @@ def template_test_send(request: HttpRequest, template_id: int) -> HttpResponse:
 
 @role_required("channels")
 def channel_list(request: HttpRequest) -> HttpResponse:
-    shown = None
-    form = ChannelForm(request.POST) if request.method == "POST" else None
-    if form is not None and not form.is_valid():
-        messages.error(request, f"The channel was not added: {first_error(form)}")
-    elif form is not None:
-        ctx = console_context(request)
-        try:
-            config = json.loads(form.cleaned_data["config"] or "{}")
-            info = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=form.cleaned_data["kind"],
-                                                   config=config if isinstance(config, dict) else {}, secret=form.cleaned_data["secret"],
-                                                   actor=ctx.actor)
-            messages.success(request, f"Channel {info.name} added.")
-            shown = info
-        except ValueError:
-            messages.error(request, "The settings are not JSON: write them as an object, e.g. {\"url\": \"https://...\"}.")
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-    return render(request, "messaging/channels.html", {"channels": selectors.channel_list(tenant=request.tenant), "shown": shown,
-                                                       "posted": request.POST if request.method == "POST" and shown is None else None})
+    """Channels, and a form for each kind to add one (admins)."""
+    shown, forms_by_kind = None, {kind: form() for kind, form in CHANNEL_FORMS.items()}
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        form_class = CHANNEL_FORMS.get(kind)
+        form = form_class(request.POST) if form_class else None
+        if form is None:
+            messages.error(request, "Choose the kind of channel to add.")
+        elif not form.is_valid():
+            messages.error(request, f"The {kind} channel was not added: {first_error(form)}")
+            forms_by_kind[kind] = form
+        else:
+            ctx = console_context(request)
+            try:
+                shown = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=kind, config=form.config(),
+                                                        secret=form.cleaned_data["secret"], actor=ctx.actor)
+                messages.success(request, f"Channel {shown.name} added.")
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+                forms_by_kind[kind] = form
+    channels = selectors.channel_list(tenant=request.tenant)
+    by_kind: dict[str, list] = {}
+    for template in selectors.template_list(tenant=request.tenant):
+        by_kind.setdefault(template.channel_kind, []).append(template)
+    return render(request, "messaging/channels.html", {"channels": [(c, by_kind.get(c.kind, [])) for c in channels], "shown": shown,
+                                                       "forms": forms_by_kind, "open_kind": request.POST.get("kind") if shown is None else ""})
+
+
+@require_POST
+@role_required("messaging")
+def channel_test_send(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Send a test through a channel: a template of its kind to a named customer (a task; the
+    message's page follows it)."""
+    form = ChannelTestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Choose a template and name a customer: {first_error(form)}")
+        return redirect("messages:channels")
+    return _test_send(request, channel_id=channel_id, template_id=form.cleaned_data["template"], who=form.cleaned_data["customer"],
+                      back=redirect("messages:channels"))
 
 
 @role_required("channels")

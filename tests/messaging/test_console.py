@@ -53,16 +53,28 @@ def test_a_template_is_previewed_for_a_customer_saved_and_test_sent_to_the_mailb
     assert "No messages match" in client.get("/messages/?status=failed").content.decode()
 
 
-def test_channels_are_admins_and_a_webhook_secret_is_shown_once(console_as, tenant_a):
+def test_channels_are_added_by_kind_by_admins_and_a_webhook_secret_is_shown_once(console_as, tenant_a):
     admin = console_as(Role.ADMIN)
-    made = admin.post("/messages/channels/", {"name": "CRM hook", "kind": "webhook",
-                                              "config": '{"url": "https://hooks.example.com/cdp"}'}).content.decode()
+    page = admin.get("/messages/channels/").content.decode()
+    assert all(f'name="kind" value="{kind}"' in page for kind in ("email", "webhook", "sms", "table"))  # a form for each kind
+    made = admin.post("/messages/channels/", {"name": "CRM hook", "kind": "webhook", "url": "https://hooks.example.com/cdp",
+                                              "timeout_seconds": "5"}).content.decode()
     secret = re.search(r"whsec_[A-Za-z0-9+/=]+", made)
     assert secret and "shown this once" in made
     assert secret.group(0) not in admin.get("/messages/channels/").content.decode()
-    bad = admin.post("/messages/channels/", {"name": "x", "kind": "webhook", "config": "{nope"}).content.decode()
-    assert "not JSON" in bad
-    assert console_as(Role.EDITOR).post("/messages/channels/", {"name": "y", "kind": "webhook", "config": "{}"}).status_code == 403
+    bad = admin.post("/messages/channels/", {"name": "x", "kind": "webhook", "url": "not a url"}).content.decode()
+    assert "The webhook channel was not added: url:" in bad and "<details open>" in bad
+    refused = admin.post("/messages/channels/", {"name": "Mail", "kind": "email", "backend": "smtp",
+                                                 "from_email": "News <news@example.com>"}).content.decode()
+    assert "host is not right" in refused  # the service's check, naming the field
+    made = admin.post("/messages/channels/", {"name": "Mail", "kind": "email", "backend": "smtp", "from_email": "News <news@example.com>",
+                                              "host": "smtp.example.com", "port": "587", "security": "starttls", "track_opens": "on"})
+    assert "Channel Mail added." in made.content.decode()
+    from messaging.selectors import channel_list
+
+    mail = next(c for c in channel_list(tenant=tenant_a.ref) if c.name == "Mail")
+    assert mail.config["host"] == "smtp.example.com" and mail.config["track_opens"] and not mail.config["track_clicks"]
+    assert console_as(Role.EDITOR).post("/messages/channels/", {"name": "y", "kind": "table"}).status_code == 403
     assert "CRM hook" in console_as(Role.VIEWER).get("/messages/channels/").content.decode()
 
 
@@ -104,3 +116,16 @@ def test_a_test_send_from_the_console_is_followed_until_it_is_final(console_as, 
     delivery_send_now(row.id)
     again = console_as(Role.EDITOR).get(f"/messages/deliveries/{row.id}/").content.decode()
     assert '<span class="badge good">sent</span>' in again and 'hx-trigger="load delay:1s"' not in again
+
+
+def test_a_test_is_sent_from_the_channels_page(console_as, demo, shoppers):
+    templates, channel = demo
+    page = console_as(Role.EDITOR).get("/messages/channels/").content.decode()
+    assert f'action="/messages/channels/{channel.id}/test/"' in page and "Welcome email" in page
+    sent = console_as(Role.EDITOR).post(f"/messages/channels/{channel.id}/test/", {"template": templates["Welcome email"].id,
+                                                                                  "customer": "ada@example.com"}, follow=True)
+    assert "Test sent." in sent.content.decode() and "Attempts" in sent.content.decode()
+    nobody = console_as(Role.EDITOR).post(f"/messages/channels/{channel.id}/test/", {"template": templates["Welcome email"].id,
+                                                                                    "customer": "nobody@example.com"}, follow=True)
+    assert "No customer nobody@example.com here" in nobody.content.decode()
+    assert console_as(Role.VIEWER).post(f"/messages/channels/{channel.id}/test/", {"template": 1, "customer": "x"}).status_code == 403
