@@ -18,6 +18,8 @@ import yaml
 
 from tests.servers import free_port
 
+pytestmark = pytest.mark.own_database  # processes on a database of their own: once, not again on PostgreSQL
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import yaml
 
 from cdp_site.lakebase.credentials import REFRESH_BEFORE_SECONDS, LakebaseCredentials
@@ -39,6 +40,7 @@ def _serverless_run(tmp_path, parameters: list[str]) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.own_database
 def test_a_tick_runs_as_serverless_runs_the_file(tmp_path):
     parameters = _bundle_parameters(**{"workspace.file_path": str(ROOT), "workspace.host": "https://ws.example.com",
                                        "var.catalog": "main", "var.schema": "cdp", "var.warehouse_id": "w1"})

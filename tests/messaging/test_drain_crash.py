@@ -20,6 +20,8 @@ import pytest
 
 from tests.messaging.receivers import Receiver
 
+pytestmark = pytest.mark.own_database  # processes on a database of their own: once, not again on PostgreSQL
+
 ROOT = Path(__file__).resolve().parents[2]
 DELIVERIES, KILLS, IN_FLIGHT = 200, 24, 4
 

@@ -104,6 +104,7 @@ def test_tenants_data_stay_apart(lakehouse, tenant_a, tenant_b):
 
 
 @pytest.mark.django_db(transaction=False)
+@pytest.mark.own_database
 def test_sigkill_in_the_middle_then_rerun_counts_each_message_once(tmp_path):
     """A real `manage.py cdp_load` process, killed mid-run with SIGKILL, then run again."""
     env = {**os.environ, "CDP_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "cdp_site.settings.local", "DEBUG": "false",
