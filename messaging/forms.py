@@ -7,6 +7,13 @@ from django import forms
 KINDS = [("email", "email"), ("webhook", "webhook"), ("sms", "sms"), ("table", "table export")]
 
 
+class TopicForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    key = forms.SlugField(max_length=100, help_text="How the consent is stored (its purpose): newsletter, offers, ...")
+    channel_kind = forms.ChoiceField(choices=[("email", "email"), ("sms", "sms"), ("webhook", "webhook")], label="Channel")
+    policy = forms.ChoiceField(choices=[("opt_in", "Opt-in: only to those who said yes"), ("opt_out", "Opt-out: to all but those who said no")])
+
+
 class TemplateNewForm(forms.Form):
     name = forms.CharField(max_length=200)
     channel_kind = forms.ChoiceField(choices=KINDS)

@@ -22,12 +22,13 @@ from kernel.problems import problem_response
 from messaging import engagement, selectors
 from messaging.channels.sms import sms_segments, twilio_signature
 from messaging.context import message_context, render_parts
-from messaging.forms import CHANNEL_FORMS, ChannelTestForm, TemplateNewForm, first_error
+from messaging.forms import CHANNEL_FORMS, ChannelTestForm, TemplateNewForm, TopicForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
 from messaging.services import feedback, templates
+from messaging.services import topics as topics_service
 from messaging.services.drain import PENDING, test_send
 from messaging.services.links import preferences_read, unsubscribe_read
 from messaging.services.topics import preferences_set, topic_choices, unsubscribe
@@ -387,3 +388,35 @@ def mailbox(request: HttpRequest) -> HttpResponse:
 
 def _channel_names(request) -> dict[int, str]:
     return {c.id: c.name for c in selectors.channel_list(tenant=request.tenant)}
+
+
+@role_required("messaging")
+def topic_list(request: HttpRequest) -> HttpResponse:
+    """Subscription topics: the list, and a form to add one (editors)."""
+    form = TopicForm(request.POST) if request.method == "POST" else TopicForm()
+    if request.method == "POST":
+        if not form.is_valid():
+            messages.error(request, f"The topic was not added: {first_error(form)}")
+        else:
+            ctx = console_context(request)
+            try:
+                topic = topics_service.topic_create(tenant=ctx.tenant, key=form.cleaned_data["key"], name=form.cleaned_data["name"],
+                                                    channel_kind=form.cleaned_data["channel_kind"], policy=form.cleaned_data["policy"],
+                                                    actor=ctx.actor)
+                messages.success(request, f"Topic {topic.name} added.")
+                return redirect("messages:topics")
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+    return render(request, "messaging/topics.html", {"topics": selectors.topic_list(tenant=request.tenant), "form": form})
+
+
+@require_POST
+@role_required("messaging")
+def topic_delete(request: HttpRequest, topic_id: int) -> HttpResponse:
+    ctx = console_context(request)
+    try:
+        topics_service.topic_delete(tenant=ctx.tenant, topic_id=topic_id, actor=ctx.actor)
+        messages.success(request, "Topic deleted: marketing messages naming it are skipped from now on.")
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return redirect("messages:topics")

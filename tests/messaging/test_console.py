@@ -129,3 +129,23 @@ def test_a_test_is_sent_from_the_channels_page(console_as, demo, shoppers):
                                                                                     "customer": "nobody@example.com"}, follow=True)
     assert "No customer nobody@example.com here" in nobody.content.decode()
     assert console_as(Role.VIEWER).post(f"/messages/channels/{channel.id}/test/", {"template": 1, "customer": "x"}).status_code == 403
+
+
+def test_topics_are_listed_added_and_deleted_in_the_console(console_as, demo, tenant_a):
+    from messaging.selectors import topic_list
+
+    editor = console_as(Role.EDITOR)
+    page = editor.get("/messages/topics/").content.decode()
+    assert "Newsletter" in page and "<code>newsletter</code>" in page
+    added = editor.post("/messages/topics/", {"name": "Weekly offers", "key": "offers", "channel_kind": "sms", "policy": "opt_out"},
+                        follow=True).content.decode()
+    assert "Topic Weekly offers added." in added and "Opt-out" in added
+    again = editor.post("/messages/topics/", {"name": "Again", "key": "offers", "channel_kind": "sms", "policy": "opt_in"}).content.decode()
+    assert "exists already" in again
+    bad = editor.post("/messages/topics/", {"name": "Bad", "key": "not a slug!", "channel_kind": "email", "policy": "opt_in"}).content.decode()
+    assert "The topic was not added: key:" in bad
+    assert console_as(Role.VIEWER).post("/messages/topics/", {"name": "x", "key": "x", "channel_kind": "email",
+                                                              "policy": "opt_in"}).status_code == 403
+    offers = next(t for t in topic_list(tenant=tenant_a.ref) if t.key == "offers")
+    gone = editor.post(f"/messages/topics/{offers.id}/delete/", follow=True).content.decode()
+    assert "Topic deleted" in gone and "Weekly offers" not in gone
