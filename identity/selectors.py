@@ -48,6 +48,23 @@ def identifier_owner(*, tenant: TenantRef, id_type: str, value: str) -> str:
     return row["cdp_id"]
 
 
+def customer_named(*, tenant: TenantRef, who: str) -> str:
+    """The customer a person typed into a search box names: a cdp id as it is, an email address,
+    else a user id, email, anonymous id or phone, in that order; '' when none matches (the
+    console's "find a customer" boxes: a segment's member check, the messages filter, test sends)."""
+    who = (who or "").replace("\x00", "").strip()
+    if not who:
+        return ""
+    if who.startswith("cdp_"):
+        return who
+    for id_type in (("email",) if "@" in who else ("user_id", "email", "anonymous_id", "phone")):
+        try:
+            return identifier_owner(tenant=tenant, id_type=id_type, value=who)
+        except NotFound:
+            continue
+    return ""
+
+
 def known_user_ids(engine, *, tenant: TenantRef, values: list[str]) -> set[str]:
     """Which of these values the tenant already knows as user ids (alias previousIds)."""
     known = set()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from console.access import console_context, offset_param, role_required
 from customers.selectors import customer_get
-from identity.selectors import identifier_owner
+from identity.selectors import customer_named
 from kernel.errors import DomainError, NotFound
 from kernel.problems import problem_response
 from messaging import engagement, selectors
@@ -266,14 +266,7 @@ def _template_context(request, template, errors) -> dict:
 
 
 def _customer_id(request, who: str) -> str:
-    if who.startswith("cdp_"):
-        return who
-    for id_type in (("email",) if "@" in who else ("user_id", "email")):
-        try:
-            return identifier_owner(tenant=request.tenant, id_type=id_type, value=who)
-        except DomainError:
-            continue
-    return ""
+    return customer_named(tenant=request.tenant, who=who)
 
 
 @require_POST

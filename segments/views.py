@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from console.access import console_context, offset_param, role_required
 from customers.selectors import vocabulary
-from identity.selectors import identifier_owner
+from identity.selectors import customer_named
 from kernel.charts import daily_bar_chart
-from kernel.errors import DomainError, InvalidInput, NotFound
+from kernel.errors import DomainError, InvalidInput
 from segments import builder, exports, selectors, services
 from segments.forms import SegmentForm, UploadForm, definition_text
 from segments.lists import refs_from_csv
@@ -194,14 +194,7 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
 
 def _find_member(request: HttpRequest, info, query: str) -> dict:
     """A customer by cdp_id or by an identifier (email, user id...), and whether they are in."""
-    cdp_id = query
-    if "@" in query or not query.startswith("cdp"):
-        for id_type in (("email",) if "@" in query else ("user_id", "email", "anonymous_id", "phone")):
-            try:
-                cdp_id = identifier_owner(tenant=request.tenant, id_type=id_type, value=query)
-                break
-            except NotFound:
-                continue
+    cdp_id = customer_named(tenant=request.tenant, who=query) or query
     mine = [s for s in selectors.customer_segments(tenant=request.tenant, cdp_id=cdp_id) if s["segment_id"] == info.id]
     return {"cdp_id": cdp_id, "member": bool(mine), "since": mine[0]["entered_at"] if mine else None}
 
