@@ -45,3 +45,21 @@ class Channel:
     def checked_config(cls, config: dict) -> dict:
         """The settings, checked and with defaults; raises SettingsError naming the field."""
         return dict(config)
+
+
+def checked_target(url: str, field_name: str) -> str:
+    """An http(s) URL a channel calls, checked as netguard checks every target; SettingsError names the field."""
+    from messaging.channels.netguard import TargetRefused, split_target
+
+    try:
+        split_target(url)
+    except TargetRefused as exc:
+        raise SettingsError(field_name, str(exc)) from None
+    return url
+
+
+def checked_timeout(config: dict, default: float = 10) -> float:
+    timeout = config.get("timeout_seconds", default)
+    if not isinstance(timeout, (int, float)) or not 0.5 <= timeout <= 60:
+        raise SettingsError("timeout_seconds", "between 0.5 and 60 seconds")
+    return float(timeout)

@@ -21,7 +21,7 @@ from anymail.exceptions import AnymailAPIError, AnymailConfigurationError, Anyma
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from messaging.channels.base import Channel, Features, Outcome, SettingsError
+from messaging.channels.base import Channel, Features, Outcome, SettingsError, checked_target
 from messaging.channels.netguard import TargetRefused, checked_address, split_target
 from messaging.engagement import tracked_html
 
@@ -75,11 +75,7 @@ class EmailChannel(Channel):
             out["path"] = str(config.get("path") or "")
         if backend.startswith("anymail.") and config.get("api_url"):
             # A provider's other region (Mailgun's EU API, ...); checked as a webhook's target is.
-            try:
-                split_target(str(config["api_url"]))
-            except TargetRefused as exc:
-                raise SettingsError("api_url", str(exc)) from None
-            out["api_url"] = str(config["api_url"])
+            out["api_url"] = checked_target(str(config["api_url"]), "api_url")
         return out
 
     def __init__(self):

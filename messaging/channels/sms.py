@@ -19,8 +19,8 @@ import re
 from datetime import datetime
 from urllib.parse import urlencode
 
-from messaging.channels.base import Channel, Features, Outcome, SettingsError
-from messaging.channels.netguard import RESPONSE_LIMIT, ConnectionPool, TargetRefused, split_target
+from messaging.channels.base import Channel, Features, Outcome, SettingsError, checked_target, checked_timeout
+from messaging.channels.netguard import RESPONSE_LIMIT, ConnectionPool
 from messaging.channels.webhook import retry_after_seconds
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
@@ -73,16 +73,9 @@ class SmsChannel(Channel):
             raise SettingsError("from_number", "the sending number (+E.164) or a messaging_service_sid")
         if sender and not valid_phone(sender) and not re.fullmatch(r"[A-Za-z0-9 ]{1,11}", sender):
             raise SettingsError("from_number", "a number in +E.164 form, or an alphanumeric sender of up to 11 characters")
-        base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        try:
-            split_target(base_url)
-        except TargetRefused as exc:
-            raise SettingsError("base_url", str(exc)) from None
-        timeout = config.get("timeout_seconds", 10)
-        if not isinstance(timeout, (int, float)) or not 0.5 <= timeout <= 60:
-            raise SettingsError("timeout_seconds", "between 0.5 and 60 seconds")
+        base_url = checked_target(str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/"), "base_url")
         return {"account_sid": sid, "from_number": sender, "messaging_service_sid": service, "base_url": base_url,
-                "timeout_seconds": float(timeout)}
+                "timeout_seconds": checked_timeout(config)}
 
     def __init__(self, pool: ConnectionPool | None = None):
         self.pool = pool or ConnectionPool()

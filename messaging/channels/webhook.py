@@ -17,8 +17,8 @@ from urllib.parse import urljoin
 
 from standardwebhooks.webhooks import Webhook
 
-from messaging.channels.base import Channel, Features, Outcome, SettingsError
-from messaging.channels.netguard import RESPONSE_LIMIT, ConnectionPool, TargetRefused, split_target
+from messaging.channels.base import Channel, Features, Outcome, SettingsError, checked_target, checked_timeout
+from messaging.channels.netguard import RESPONSE_LIMIT, ConnectionPool
 
 MAX_REDIRECTS = 3
 KEPT_HEADERS = ("content-type", "retry-after", "location")
@@ -56,18 +56,12 @@ class WebhookChannel(Channel):
 
     @classmethod
     def checked_config(cls, config: dict) -> dict:
-        url = str(config.get("url") or "")
-        try:
-            split_target(url)
-        except TargetRefused as exc:
-            raise SettingsError("url", str(exc)) from None
-        timeout = config.get("timeout_seconds", 10)
-        if not isinstance(timeout, (int, float)) or not 0.5 <= timeout <= 60:
-            raise SettingsError("timeout_seconds", "between 0.5 and 60 seconds")
+        url = checked_target(str(config.get("url") or ""), "url")
+        timeout = checked_timeout(config)
         headers = config.get("headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
             raise SettingsError("headers", "an object of header names to text values")
-        return {"url": url, "timeout_seconds": float(timeout), "headers": headers}
+        return {"url": url, "timeout_seconds": timeout, "headers": headers}
 
     def __init__(self, pool: ConnectionPool | None = None):
         self.pool = pool or ConnectionPool()
