@@ -332,3 +332,22 @@ def _paths(value: dict, prefix: str = "", depth: int = 0) -> list[str]:
             if isinstance(inner, dict) and depth < 2:
                 out += _paths(inner, f"{prefix}{key}.", depth + 1)
     return out
+
+
+def event_names_seen(*, tenant: TenantRef, names) -> set[str]:
+    """Which of `names` this tenant has sent as events (page and screen names count)."""
+    names = sorted(set(names))
+    if not names:
+        return set()
+    return {r["event"] for r in get_engine().execute(sql.EVENT_NAMES_AMONG, {"tenant_id": tenant.slug, "names": names})}
+
+
+def traits_of_customers(*, tenant: TenantRef, cdp_ids, keys) -> dict[str, dict[str, tuple]]:
+    """`{cdp_id: {key: (value, time_value)}}` for the set traits among `keys` of many customers,
+    a chunk of customers a statement: a time zone or a date trait for a batch of instances."""
+    engine, out = get_engine(), {}
+    keys = sorted(set(keys))
+    for chunk in engine.chunks(set(cdp_ids)) if keys else []:
+        for r in engine.execute(sql.TRAITS_OF_CUSTOMERS, {"tenant_id": tenant.slug, "cdp_ids": chunk, "keys": keys}):
+            out.setdefault(r["cdp_id"], {})[r["key"]] = (r["value"], r["time_value"])
+    return out

@@ -421,3 +421,26 @@ RECENT_PROPERTIES = statement(
 # The computed-trait statements are built per definition; registering their shapes here puts
 # them through the same cross-engine and Databricks checks as the statements above.
 from customers import computed  # noqa: E402,F401
+
+# Which of these event names the tenant has sent (journeys warn about waits on unseen events).
+EVENT_NAMES_AMONG = statement(
+    "customers.event_names_among",
+    """
+    SELECT DISTINCT event
+    FROM {events}
+    WHERE tenant_id = :tenant_id AND event IN :names
+    """,
+    example={"tenant_id": "acme", "names": ["Order Completed", "Nothing"]},
+)
+
+# Some traits of many customers at once (journeys' time zones and date traits for a batch).
+TRAITS_OF_CUSTOMERS = statement(
+    "customers.traits_of_customers",
+    """
+    SELECT cdp_id, key, value, time_value
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids AND key IN :keys AND (value_type IS NULL OR value_type <> '')
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"], "keys": ["timezone", "renewal_date"]},
+    returns={"time_value": "timestamp"},
+)

@@ -148,3 +148,27 @@ def suppressions_of(*, tenant: TenantRef, identities: list[tuple[str, str]]) -> 
         return []
     rows = SuppressedAddress.objects.filter(tenant_id=tenant.id, address__in={a for _, a in wanted})
     return [suppression_info(r) for r in rows if (r.channel_kind, r.address) in wanted]
+
+
+def channel_kinds(*, tenant: TenantRef) -> dict[int, str]:
+    """Each channel's kind by id (journeys check their send nodes against them)."""
+    return dict(Channel.objects.filter(tenant_id=tenant.id).values_list("id", "kind"))
+
+
+def template_kinds(*, tenant: TenantRef) -> dict[int, str]:
+    return dict(Template.objects.filter(tenant_id=tenant.id).values_list("id", "channel_kind"))
+
+
+def topic_keys(*, tenant: TenantRef) -> set[tuple[str, str]]:
+    """(channel kind, topic key) of each subscription topic."""
+    return set(Topic.objects.filter(tenant_id=tenant.id).values_list("channel_kind", "key"))
+
+
+def deliveries_by_key(*, tenant: TenantRef, keys) -> dict[str, DeliveryInfo]:
+    """The deliveries queued under these idempotency keys (a journey's sends of a tick)."""
+    out = {}
+    keys = list(keys)
+    for start in range(0, len(keys), 500):
+        for row in Delivery.objects.filter(tenant_id=tenant.id, idempotency_key__in=keys[start:start + 500]).select_related("template_version"):
+            out[row.idempotency_key] = delivery_info(row)
+    return out

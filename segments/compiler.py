@@ -661,3 +661,28 @@ def _held_bands(c: dict, ctx: _Context, t0: datetime) -> list[str]:
 
 _BANDS = {"trait": _trait_bands, "event": _event_bands, "sequence": _sequence_bands, "regular": _regular_bands,
           "lapsed": _lapsed_bands, "trait_held": _held_bands}
+
+
+# --- for journeys: a tree over given customers, and calls loaded in a window --------------------
+
+def compile_holds_for(tree: dict, *, tenant_id: str, now: datetime, candidates: list[str]) -> Compiled:
+    """The customers among `candidates` (a list parameter) for whom the tree holds at `now`: a
+    journey's branch over the instances at it, every condition reading only their rows."""
+    tree = expanded(tree)
+    ctx = _Context(now=now, params={"tenant_id": tenant_id, "candidates": list(candidates)},
+                   within="SELECT cdp_id FROM {identities} WHERE tenant_id = :tenant_id AND cdp_id IN :candidates")
+    return Compiled(sql=_audience(tree, ctx), params=ctx.params)
+
+
+MATCHING_CALL_TYPES = {"step": "bigint", "event_time": "timestamp", "loaded_at": "timestamp"}
+
+
+def compile_matching_calls(steps: list[dict], *, tenant_id: str, loaded_after: datetime, loaded_until: datetime) -> Compiled:
+    """The calls loaded in (`loaded_after`, `loaded_until`] that pass any of `steps` (an event name
+    and property filters, as in an event condition), each with the position of the step it passed:
+    how journeys see entries, awaited events, goals and exits with segments' filter semantics."""
+    ctx = _Context(now=loaded_until, params={"tenant_id": tenant_id})
+    window = f"loaded_at > {ctx.param(loaded_after)} AND loaded_at <= {ctx.param(loaded_until)}"
+    branches = [f"SELECT {i} AS step, cdp_id, message_id, event, properties, event_time, loaded_at FROM {{events}} "
+                f"WHERE {' AND '.join(_step_tests(step, ctx))} AND {window}" for i, step in enumerate(steps)]
+    return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params, returns=MATCHING_CALL_TYPES)

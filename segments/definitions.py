@@ -283,6 +283,16 @@ def _value_problems(condition) -> list[tuple[str, str]]:
     return []
 
 
+def step_errors(step: Any, *, path: str) -> list[dict]:
+    """Problems with an event step (`{"event", "event_type", "where"}`) used outside a definition
+    (a journey's entry, awaited events, goal and exits), named by `path`; [] when valid."""
+    try:
+        parsed = EventStep.model_validate(step)
+    except ValidationError as exc:
+        return [{"field": ".".join([path, *(str(p) for p in e["loc"])]).replace(".[", "["), "message": e["msg"]} for e in exc.errors()]
+    return [{"field": f"{path}.{field}", "message": message} for field, message in _filter_problems(parsed.where)]
+
+
 def _filter_problems(filters: list[PropertyFilter], prefix: str = "where") -> list[tuple[str, str]]:
     problems = []
     for i, f in enumerate(filters):

@@ -1,6 +1,7 @@
 """Reading segments: definitions, runs, current and past members, size over time, a customer's segments."""
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,15 @@ from kernel.times import api_time
 from lakehouse import get_engine
 from lakehouse.functions import bucket
 from segments import sql
-from segments.compiler import compile_audience, compile_count, compile_facts, compile_leaves, leaves
+from segments.compiler import (
+    compile_audience,
+    compile_count,
+    compile_facts,
+    compile_holds_for,
+    compile_leaves,
+    compile_matching_calls,
+    leaves,
+)
 from segments.models import Segment, SegmentExport, SegmentRun
 from segments.types import HistoryDay, Member, Preview, SegmentInfo
 from tenancy.types import TenantRef
@@ -202,3 +211,40 @@ def membership_changes_since(*, tenant: TenantRef, after: tuple[datetime, str], 
     journeys learn who entered and left segments."""
     return get_engine().execute(sql.CHANGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
                                                     "limit": limit}).dicts()
+
+
+def definition_holds_for(*, tenant: TenantRef, definition: dict, cdp_ids, now: datetime) -> set[str]:
+    """Which of these customers a (valid) definition holds for at `now`: one statement a batch,
+    however many customers (a journey branch over the instances standing at it)."""
+    engine, held = get_engine(), set()
+    for chunk in engine.chunks(set(cdp_ids)):
+        compiled = compile_holds_for(definition, tenant_id=tenant.slug, now=now, candidates=chunk)
+        held.update(r["cdp_id"] for r in engine.execute(compiled.statement("segments.holds_for"), compiled.params))
+    return held
+
+
+def calls_matching(*, tenant: TenantRef, steps: list[dict], loaded_after: datetime, loaded_until: datetime) -> list[dict]:
+    """The calls loaded in (`loaded_after`, `loaded_until`] passing any of `steps` (`{"event", "where"}`,
+    filters as in segments), oldest first, each with `step`, the position of a step it passed (a
+    call passing two steps comes twice): journeys' entries, waits, goals and exits."""
+    if not steps:
+        return []
+    compiled = compile_matching_calls(steps, tenant_id=tenant.slug, loaded_after=loaded_after, loaded_until=loaded_until)
+    rows = get_engine().execute(compiled.statement("segments.calls_matching"), compiled.params).dicts()
+    for row in rows:
+        row["properties"] = _properties(row.get("properties"))
+    return sorted(rows, key=lambda r: (r["loaded_at"], r["event_time"], r["message_id"], r["step"]))
+
+
+def _properties(text) -> dict:
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def segment_ids(*, tenant: TenantRef) -> set[int]:
+    return set(Segment.objects.filter(tenant_id=tenant.id).values_list("id", flat=True))

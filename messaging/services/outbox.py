@@ -40,6 +40,16 @@ def delivery_enqueue(*, tenant: TenantRef, request: SendRequest, now: datetime |
     return delivery_info(row), True
 
 
+def request_problem(*, tenant: TenantRef, request: SendRequest) -> str:
+    """Why a send of this shape (channel, template, category, topic) could not be queued, or ""
+    (a journey's send node checks once a batch, then applies its failure policy)."""
+    try:
+        _checked_version(tenant, request)
+    except (InvalidInput, NotFound) as exc:
+        return exc.detail
+    return ""
+
+
 def _checked_version(tenant: TenantRef, request: SendRequest) -> TemplateVersion:
     """The template version a request queues, once its channel, template, category and topic
     are checked."""

@@ -1,0 +1,258 @@
+"""What each kind of node decides for the instances due at it, a batch at a time.
+
+A handler gets every due instance standing at one node of one version and returns one decision
+(journeys.services.moves.Move) for each: the lakehouse is read once for the batch (a branch's
+condition over all their customers in one statement, their time zones in one), never once per
+instance. A handler must decide for every instance it is given, or the tick would see it again.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from customers.selectors import traits_of_customers
+from journeys.graph import Flow
+from journeys.models import Instance
+from journeys.services.moves import Move
+from kernel.timezones import tenant_zone
+from messaging.services.outbox import request_problem
+from messaging.types import SendRequest
+from segments.selectors import definition_holds_for
+from tenancy.types import TenantRef
+
+# A time-of-day wait taken up to this late still goes (a tick every 5 minutes, a slow one);
+# later than that (the orchestrator was down) it waits for the next allowed time instead, so
+# everyone held by it does not go at once at the wrong hour.
+LATE_GRACE = timedelta(hours=1)
+
+
+@dataclass
+class Batch:
+    tenant: TenantRef
+    flow: Flow
+    node: object
+    instances: list[Instance]
+    now: datetime
+
+
+def decide(batch: Batch) -> list[Move]:
+    return HANDLERS[batch.node.type](batch)
+
+
+def _wait(batch: Batch) -> list[Move]:
+    return [Move(i, "next", batch.node.next) for i in batch.instances]
+
+
+def _wait_event(batch: Batch) -> list[Move]:
+    """Due only when the timeout came first: the events that resume instances are matched by the
+    tick's events step before instances advance."""
+    return [Move(i, "timeout", batch.node.timeout_next) for i in batch.instances]
+
+
+def _wait_until(batch: Batch) -> list[Move]:
+    node, now = batch.node, batch.now
+    keys = {"timezone"} | ({node.trait} if node.trait else set())
+    traits = traits_of_customers(tenant=batch.tenant, cdp_ids={i.cdp_id for i in batch.instances}, keys=keys)
+    moves = []
+    for row in batch.instances:
+        own = traits.get(row.cdp_id, {})
+        if node.trait:
+            moves.append(_until_trait(row, node, own.get(node.trait), now))
+        elif row.wait_set and now - row.due_at <= LATE_GRACE:
+            moves.append(Move(row, "next", node.next, detail={"at": row.due_at.isoformat()}))
+        else:
+            zone = _zone(own.get("timezone"), batch.tenant)
+            at = next_local_time(now, zone, node.at, node.weekdays)
+            if at <= now:
+                moves.append(Move(row, "next", node.next))
+            else:
+                late = {"late": True} if row.wait_set else {}
+                moves.append(Move(row, "", hold_until=at, wait_set=True, detail=late))
+    return moves
+
+
+def _until_trait(row: Instance, node, trait: tuple | None, now: datetime) -> Move:
+    when = trait[1] if trait else None
+    if when is None:
+        target = node.missing_next
+        return Move(row, "missing", target, end="" if target else "exited",
+                    reason="" if target else f"{node.trait} is not a date", detail={"trait": node.trait})
+    due = when + timedelta(days=node.offset_days)
+    if due <= now:
+        return Move(row, "next", node.next, detail={"trait": node.trait, "due": due.isoformat()})
+    return Move(row, "", hold_until=due, wait_set=True)
+
+
+def _zone(value: tuple | None, tenant: TenantRef) -> ZoneInfo:
+    if value and isinstance(value[0], str):
+        try:
+            return ZoneInfo(value[0])
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return tenant_zone(tenant)
+
+
+def next_local_time(now: datetime, zone: ZoneInfo, at: str, weekdays: list[int]) -> datetime:
+    """The first moment at or after `now` that is `at` (HH:MM) on an allowed weekday in `zone`,
+    as a UTC time. On a day when the clock skips that time (DST), the moment it skips to."""
+    hour, minute = (int(p) for p in at.split(":"))
+    local = now.astimezone(zone)
+    for days in range(8):
+        day = local.date() + timedelta(days=days)
+        if day.weekday() not in weekdays:
+            continue
+        # Through UTC and back: a time the clock skips becomes the moment after the gap.
+        candidate = datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        if candidate >= now:
+            return candidate
+    raise ValueError("no allowed weekday")
+
+
+def _branch(batch: Batch) -> list[Move]:
+    remaining = list(batch.instances)
+    moves = []
+    for index, way in enumerate(batch.node.ways):
+        if not remaining:
+            break
+        held = definition_holds_for(tenant=batch.tenant, definition=way.condition, cdp_ids={i.cdp_id for i in remaining},
+                                    now=batch.now) if way.condition else None
+        taken = [i for i in remaining if (held is None or i.cdp_id in held)
+                 and all(filter_holds(f.model_dump(), i.context) for f in way.variables)]
+        moves += [Move(i, f"way:{index}", way.next) for i in taken]
+        remaining = [i for i in remaining if i not in taken]
+    return moves + [Move(i, "else", batch.node.else_) for i in remaining]
+
+
+def _split(batch: Batch) -> list[Move]:
+    moves = []
+    for row in batch.instances:
+        bound = 0.0
+        for index, way in enumerate(batch.node.ways):
+            bound += way.percent * 100
+            if row.bucket < bound or index == len(batch.node.ways) - 1:
+                moves.append(Move(row, f"way:{index}", way.next, detail={"bucket": row.bucket}))
+                break
+    return moves
+
+
+def send_key(row: Instance, node_id: str) -> str:
+    """The send's idempotency key: (journey version, instance, node, occurrence), the same on
+    every replay of the step that queues it."""
+    return f"journey:{row.journey_id}.{row.version}:{row.instance_id}:{node_id}:{row.step}"
+
+
+def _send(batch: Batch) -> list[Move]:
+    node, flow = batch.node, batch.flow
+    skipped = definition_holds_for(tenant=batch.tenant, definition=node.skip_if, cdp_ids={i.cdp_id for i in batch.instances},
+                                   now=batch.now) if node.skip_if else set()
+    probe = SendRequest(key="probe", channel_id=node.channel_id, template_id=node.template_id, cdp_id="", category=node.category,
+                        topic=node.topic)
+    problem = request_problem(tenant=batch.tenant, request=probe)
+    moves = []
+    for row in batch.instances:
+        if row.cdp_id in skipped:
+            moves.append(Move(row, "skipped", node.next, reason="skip condition held"))
+        elif problem:
+            moves.append(failed(row, node, problem, batch.now))
+        else:
+            key = send_key(row, node.id)
+            # Templates see the entry event as `event`, the journey's variables as `vars.<name>`
+            # beside `vars.key` (the instance's key) and `vars.journey`.
+            variables = {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key,
+                         "journey": {"id": flow.journey_id, "name": flow.name, "version": flow.version, "node": node.id}}
+            request = SendRequest(key=key, channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
+                                  category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}", variables=variables)
+            moves.append(Move(row, "next", node.next, send=request, detail={"key": key}))
+    return moves
+
+
+RETRY_AFTER = timedelta(minutes=5)
+
+
+def failed(row: Instance, node, problem: str, now: datetime) -> Move:
+    """An action that could not be carried out, by its failure policy: try again later (up to
+    `retries` times), then continue, take the failure exit, or end the instance."""
+    policy = node.on_failure
+    if row.retries < policy.retries:
+        return Move(row, "", hold_until=now + RETRY_AFTER, retry=True)
+    detail = {"error": problem}
+    if policy.then == "continue":
+        return Move(row, "failed_continue", node.next, detail=detail)
+    if policy.then == "failure_exit":
+        return Move(row, "failure", policy.next, detail=detail)
+    return Move(row, "failure", end="failed", reason=problem, detail=detail)
+
+
+def _exit(batch: Batch) -> list[Move]:
+    return [Move(i, "exit", end="completed", reason="reached an exit") for i in batch.instances]
+
+
+HANDLERS: dict[str, Callable[[Batch], list[Move]]] = {
+    "wait": _wait, "wait_event": _wait_event, "wait_until": _wait_until, "branch": _branch, "split": _split, "send": _send,
+    "exit": _exit,
+}
+
+
+# --- filters on the journey's context (entry properties, variables) -----------------------------
+
+def _path(context: dict, path: str):
+    value = context
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def filter_holds(f: dict, context: dict) -> bool:
+    """A property filter (segments' operators) on the context: `entry.plan`, `vars.status`."""
+    value, op, want = _path(context, f["property"]), f["op"], f.get("value")
+    if op == "exists":
+        return value is not None
+    if op == "missing":
+        return value is None
+    if value is None:
+        return False
+    if op in ("gt", "gte", "lt", "lte", "between"):
+        number = _number(value)
+        if number is None:
+            return False
+        if op == "between":
+            low, high = (_number(w) for w in want)
+            return low is not None and high is not None and low <= number <= high
+        bound = _number(want)
+        return bound is not None and {"gt": number > bound, "gte": number >= bound, "lt": number < bound, "lte": number <= bound}[op]
+    text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    if op == "equals":
+        return _equal(value, want)
+    if op == "not_equals":
+        return not _equal(value, want)
+    if op == "in":
+        return any(_equal(value, w) for w in want or [])
+    if op == "contains":
+        return str(want).lower() in text.lower()
+    if op == "starts_with":
+        return text.lower().startswith(str(want).lower())
+    return False
+
+
+def _equal(value, want) -> bool:
+    if isinstance(want, (int, float)) and not isinstance(want, bool):
+        number = _number(value)
+        return number is not None and number == float(want)
+    if isinstance(want, bool):
+        return value is want or str(value).lower() == str(want).lower()
+    return str(value) == str(want)

@@ -1,0 +1,161 @@
+"""The orchestrator on an injected clock: entries, keyed instances, waits for events with
+timeouts, sends queued once, goals, exits, holdouts, re-entry and limits."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from journeys.models import Instance, InstanceStep, Tick
+from journeys.services.journeys import journey_create, journey_publish, journey_set_status
+from journeys.services.orchestrator import orchestrator_tick
+from messaging.models import Delivery
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+
+
+def cart_journey(channel_id, template_id, **settings):
+    return {
+        "entry": {"type": "event", "event": "Checkout Started", "key": "cartId"},
+        "start": "wait",
+        "nodes": [
+            {"id": "wait", "type": "wait_event", "timeout": {"hours": 4}, "timeout_next": "email",
+             "events": [{"event": "Order Completed", "match_key": True, "next": "bought"}]},
+            {"id": "email", "type": "send", "channel_id": channel_id, "template_id": template_id, "topic": "offers", "next": "done"},
+            {"id": "bought", "type": "exit"},
+            {"id": "done", "type": "exit"},
+        ],
+        "holdout_percent": 0,
+        **settings,
+    }
+
+
+def publish(tenant_a, definition, name="Abandoned cart"):
+    journey = journey_create(tenant=tenant_a.ref, name=name, definition=definition, actor="t")
+    return journey_publish(tenant=tenant_a.ref, journey_id=journey.id, actor="t")
+
+
+def where(cdp_id, key=""):
+    row = Instance.objects.get(cdp_id=cdp_id, key=key)
+    return row.node, row.status
+
+
+def test_two_carts_of_one_customer_advance_independently(tenant_a, people, hook, track, t0):
+    """Entry keyed by cartId: one instance a cart; the order of cart A ends A only; B times out
+    after 4 hours and gets its email, carrying B's key, once however often the tick runs."""
+    journey = publish(tenant_a, cart_journey(*hook))
+    ada = people["ada"]
+    track("ada", "Checkout Started", t0, cartId="A")
+    track("ada", "Checkout Started", t0 + timedelta(minutes=1), cartId="B")
+    orchestrator_tick(now=t0 + timedelta(minutes=2))
+    assert where(ada, "A") == ("wait", "active") and where(ada, "B") == ("wait", "active")
+
+    track("ada", "Order Completed", t0 + timedelta(minutes=30), cartId="A")
+    orchestrator_tick(now=t0 + timedelta(minutes=35))
+    assert where(ada, "A") == ("bought", "completed") and where(ada, "B") == ("wait", "active")
+    assert not Delivery.objects.exists()
+
+    for _ in range(2):  # a tick run twice at the same clock changes nothing more
+        orchestrator_tick(now=t0 + timedelta(hours=4, minutes=5))
+    assert where(ada, "B") == ("done", "completed")
+    sent = Delivery.objects.get()
+    assert sent.cdp_id == ada and sent.variables["key"] == "B" and sent.source == f"journey:{journey.id}"
+    b = Instance.objects.get(key="B")
+    assert sent.idempotency_key == f"journey:{journey.id}.1:{b.instance_id}:email:2"
+    assert [(s.node, s.way, s.to_node) for s in b.steps.all()] == [("", "entry", "wait"), ("wait", "timeout", "email"),
+                                                                   ("email", "next", "done"), ("done", "exit", "")]
+
+
+def test_an_event_before_the_wait_began_does_not_resume_it(tenant_a, people, hook, track, t0):
+    publish(tenant_a, cart_journey(*hook))
+    track("bob", "Order Completed", t0 - timedelta(hours=1), cartId="C")  # an old order of the same cart id
+    track("bob", "Checkout Started", t0, cartId="C")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    assert where(people["bob"], "C") == ("wait", "active")
+
+
+def test_an_unkeyed_order_does_not_resume_a_keyed_wait(tenant_a, people, hook, track, t0):
+    publish(tenant_a, cart_journey(*hook))
+    track("bob", "Checkout Started", t0, cartId="C")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    track("bob", "Order Completed", t0 + timedelta(minutes=2), cartId="other")
+    track("bob", "Order Completed", t0 + timedelta(minutes=3))
+    orchestrator_tick(now=t0 + timedelta(minutes=5))
+    assert where(people["bob"], "C") == ("wait", "active")
+
+
+def test_the_goal_converts_and_is_recorded_for_the_holdout_too(tenant_a, people, hook, track, t0):
+    """A goal (the cart's order within 3 days) ends instances as converted; holdouts, set aside
+    at entry by a hash of the customer, receive nothing but convert too."""
+    definition = cart_journey(*hook, goal={"event": "Order Completed", "match_key": True, "within": {"days": 3}}, holdout_percent=50)
+    publish(tenant_a, definition)
+    users = ["ada", "bob", "cy", "dee"]
+    for n, user in enumerate(users):
+        track(user, "Checkout Started", t0 + timedelta(seconds=n), cartId=f"k{n}")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    statuses = {u: Instance.objects.get(cdp_id=people[u]).status for u in users}
+    assert set(statuses.values()) == {"active", "holdout"}  # this tenant's hash splits these four both ways
+    for n, user in enumerate(users):
+        track(user, "Order Completed", t0 + timedelta(hours=1), cartId=f"k{n}")
+    orchestrator_tick(now=t0 + timedelta(hours=1, minutes=5))
+    assert set(Instance.objects.values_list("status", flat=True)) == {"converted"}
+    orchestrator_tick(now=t0 + timedelta(days=1))
+    assert not Delivery.objects.exists()
+
+
+def test_holdouts_never_receive(tenant_a, people, hook, track, t0):
+    publish(tenant_a, cart_journey(*hook, holdout_percent=50))
+    for n, user in enumerate(["ada", "bob", "cy", "dee"]):
+        track(user, "Checkout Started", t0, cartId=f"k{n}")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    orchestrator_tick(now=t0 + timedelta(hours=5))
+    held = set(Instance.objects.filter(status="holdout").values_list("cdp_id", flat=True))
+    assert held and not Delivery.objects.filter(cdp_id__in=held).exists()
+    assert Delivery.objects.count() == 4 - len(held)
+
+
+def test_reentry_once_per_key_and_duplicate_reads_enrol_nobody_twice(tenant_a, people, hook, track, t0):
+    publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    track("ada", "Checkout Started", t0 + timedelta(seconds=5), cartId="A")  # the same cart again while in
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    orchestrator_tick(now=t0 + timedelta(minutes=2))  # the overlap reads the same calls again
+    assert Instance.objects.count() == 1
+    counts = Tick.objects.order_by("id").first().counts
+    assert counts["enrolled"] == 1 and counts["already_in"] == 1
+
+
+def test_exit_events_end_instances(tenant_a, people, hook, track, t0):
+    publish(tenant_a, cart_journey(*hook, exit={"events": [{"event": "Unsubscribed All"}]}))
+    track("ada", "Checkout Started", t0, cartId="A")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    track("ada", "Unsubscribed All", t0 + timedelta(minutes=2))
+    orchestrator_tick(now=t0 + timedelta(minutes=3))
+    assert where(people["ada"], "A") == ("wait", "exited")
+    assert Instance.objects.get().end_reason == "exit event: Unsubscribed All"
+
+
+def test_a_paused_journey_holds_its_instances_and_catches_up_when_resumed(tenant_a, people, hook, track, t0):
+    journey = publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    journey_set_status(tenant=tenant_a.ref, journey_id=journey.id, actor="t", status="paused")
+    track("bob", "Checkout Started", t0 + timedelta(minutes=2), cartId="B")
+    orchestrator_tick(now=t0 + timedelta(hours=5))
+    assert where(people["ada"], "A") == ("wait", "active") and not Instance.objects.filter(cdp_id=people["bob"]).exists()
+    journey_set_status(tenant=tenant_a.ref, journey_id=journey.id, actor="t", status="active")
+    orchestrator_tick(now=t0 + timedelta(days=2))  # long after the timeout: taken at once
+    assert where(people["ada"], "A") == ("done", "completed") and Delivery.objects.count() == 1
+
+
+def test_ticks_are_recorded_with_counts_per_node(tenant_a, people, hook, track, t0):
+    journey = publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    summary = orchestrator_tick(now=t0 + timedelta(minutes=1))
+    assert summary.counts["enrolled"] == 1
+    summary = orchestrator_tick(now=t0 + timedelta(hours=5))
+    tick = Tick.objects.get(id=summary.tick_id)
+    assert tick.state == "succeeded" and tick.finished_at is not None
+    assert tick.counts["nodes"] == {f"{journey.id}:wait": 1, f"{journey.id}:email": 1, f"{journey.id}:done": 1}
+    assert tick.counts["queued"] == 1
+    assert InstanceStep.objects.filter(tick=tick.id).count() == 3
