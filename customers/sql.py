@@ -426,11 +426,14 @@ from customers import computed  # noqa: E402,F401
 EVENT_NAMES_AMONG = statement(
     "customers.event_names_among",
     """
-    SELECT DISTINCT event
+    SELECT event, COUNT(*) AS calls
     FROM {events}
     WHERE tenant_id = :tenant_id AND event IN :names
+    GROUP BY event
+    ORDER BY event
     """,
     example={"tenant_id": "acme", "names": ["Order Completed", "Nothing"]},
+    returns={"calls": "bigint"},
 )
 
 # Some traits of many customers at once (journeys' time zones and date traits for a batch).
@@ -441,6 +444,6 @@ TRAITS_OF_CUSTOMERS = statement(
     FROM {traits}
     WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids AND key IN :keys AND (value_type IS NULL OR value_type <> '')
     """,
-    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"], "keys": ["timezone", "renewal_date"]},
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"], "keys": ["plan", "renews_at", "timezone"]},
     returns={"time_value": "timestamp"},
 )
