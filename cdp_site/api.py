@@ -13,6 +13,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
+from journeys.graph import openapi_components as journey_definition_components
 from kernel.errors import DomainError
 from kernel.jsontext import JsonRejected, loads_storable
 from kernel.openapi import document_problems
@@ -62,6 +63,7 @@ class CdpApi(NinjaAPI):
         """ninja's document plus the problem responses of every operation (kernel/openapi.py)."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {}).update(segment_definition_components())
+        schema["components"]["schemas"].update(journey_definition_components())
         return document_problems(schema, tracking_prefixes=TRACKING_PREFIXES, lakehouse_tags=LAKEHOUSE_TAGS)
 
 
@@ -161,6 +163,8 @@ def _mount_routers() -> None:
     from customers.api import router as customers_router
     from customers.computed_api import router as computed_traits_router
     from identity.api import router as identity_router
+    from journeys.api import customer_router as customer_journeys_router
+    from journeys.api import router as journeys_router
     from messaging.api import channel_router as messaging_channels_router
     from messaging.api import customer_router as customer_messages_router
     from messaging.api import router as messaging_router
@@ -186,6 +190,8 @@ def _mount_routers() -> None:
     api.add_router("/messaging/channels", messaging_channels_router)
     api.add_router("/messaging", messaging_router)
     api.add_router("/customers", customer_messages_router)  # /customers/{id}/messages: messaging's own read
+    api.add_router("/journeys", journeys_router)
+    api.add_router("/customers", customer_journeys_router)  # /customers/{id}/journeys: journeys' own read
     api.add_router("/", tenancy_router)
     api.add_router("/operations", operations_router)
 

@@ -357,3 +357,14 @@ class Flow:
     @property
     def keyed(self) -> bool:
         return _keyed(self.spec)
+
+
+def openapi_components() -> dict[str, dict]:
+    """The definition's schema as OpenAPI components: `JourneyDefinition` and what it names
+    (published by cdp_site/api.py; request bodies carry the definition as a plain object)."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(Definition).json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
+    components = schema.pop("$defs", {})
+    components["JourneyDefinition"] = {**schema, "description": __doc__.split("\n\n")[0].replace("\n", " ")}
+    return components

@@ -70,6 +70,7 @@ class Instance(models.Model):
     retries = models.IntegerField(default=0)
     context = models.JSONField(default=dict, help_text="entry: the entry event's properties; vars: journey variables.")
     bucket = models.IntegerField(help_text="0-9999 from a hash of the instance: random splits, stable on replays.")
+    holdout = models.BooleanField(default=False, help_text="Set aside at entry: receives nothing, measured on the goal.")
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
     converted_at = models.DateTimeField(null=True, blank=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 
+from identity.selectors import live_customers
 from journeys.models import Instance, InstanceStep, Journey, JourneyVersion, Tick
 from journeys.types import InstanceInfo, JourneyInfo, StepInfo, VersionInfo
 from kernel.errors import NotFound
@@ -88,7 +89,9 @@ def instance_get(*, tenant: TenantRef, journey_id: int, instance_id: str) -> Ins
 
 def customer_journeys(*, tenant: TenantRef, cdp_id: str, limit: int = 50) -> list[dict]:
     """The journeys a customer is in or was in, newest first, with where they are."""
-    rows = Instance.objects.filter(tenant_id=tenant.id, cdp_id=cdp_id).select_related("journey").order_by("-entered_at")[:limit]
+    rows = list(Instance.objects.filter(tenant_id=tenant.id, cdp_id=cdp_id).select_related("journey").order_by("-entered_at")[:limit])
+    if not rows and not live_customers(tenant=tenant, cdp_ids=[cdp_id]):
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
     return [{"journey_id": r.journey_id, "name": r.journey.name, "instance": instance_info(r)} for r in rows]
 
 

@@ -66,6 +66,15 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "member.password_link": lambda t, d: f"made a new sign-in link for {t}" + (" (mailed)" if d.get("emailed") else ""),
     "member.provision": lambda t, d: f"joined as {_plain(d.get('role'))} on first sign-in through Databricks",
     "member.remove": lambda t, d: f"removed {t} from the tenant",
+    "journey.create": lambda t, d: f"created journey “{t}”",
+    "journey.update": lambda t, d: f"changed journey “{t}” (version {_plain(d.get('version'))})",
+    "journey.publish": lambda t, d: (f"published version {_plain(d.get('version'))} of journey “{t}” (instances in flight: "
+                                     f"{_plain(d.get('policy'))}, {_plain(d.get('moved'))} moved, {_plain(d.get('ended'))} ended)"),
+    "journey.pause": lambda t, d: f"paused journey “{t}”",
+    "journey.resume": lambda t, d: f"resumed journey “{t}”",
+    "journey.archive": lambda t, d: f"archived journey “{t}”",
+    "journey.enroll": lambda t, d: (f"enrolled customers in journey “{t}”: {_plain(d.get('enrolled'))} entered, "
+                                    f"{_plain(d.get('held_out'))} held out, {_plain(d.get('unknown'))} unknown"),
     "segment.create": lambda t, d: f"created segment “{t}”",
     "segment.update": lambda t, d: f"changed segment “{t}” (now version {_plain(d.get('version'))})",
     "segment.delete": lambda t, d: f"deleted segment “{t}” and its members",

@@ -69,6 +69,18 @@ def _segment(tenant) -> dict:
     return {"segment_id": info.id}
 
 
+def _journey(tenant) -> dict:
+    from journeys.models import Instance
+    from journeys.services.journeys import journey_create, journey_enroll, journey_publish
+
+    info = journey_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-journey-{uuid.uuid4().hex[:6]}", actor="test",
+                          definition={"entry": {"type": "manual"}, "start": "done", "nodes": [{"id": "done", "type": "exit"}],
+                                      "holdout_percent": 0})
+    journey_publish(tenant=tenant.ref, journey_id=info.id, actor="test")
+    journey_enroll(tenant=tenant.ref, journey_id=info.id, actor="test", customers=[_customer(tenant)])
+    return {"journey_id": info.id, "instance_id": Instance.objects.get(journey_id=info.id).instance_id}
+
+
 def _channel(tenant) -> dict:
     from messaging.services.channels import channel_create
 
@@ -149,6 +161,18 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/messaging/topics/{topic_id}": _topic,
     "/api/messaging/deliveries/{delivery_id}": _delivery,
     "/api/messaging/suppressions/{suppression_id}": _suppression,
+    "/api/journeys/{journey_id}": _journey,
+    "/api/journeys/{journey_id}/problems": _journey,
+    "/api/journeys/{journey_id}/publish": _journey,
+    "/api/journeys/{journey_id}/pause": _journey,
+    "/api/journeys/{journey_id}/resume": _journey,
+    "/api/journeys/{journey_id}/archive": _journey,
+    "/api/journeys/{journey_id}/versions": _journey,
+    "/api/journeys/{journey_id}/enroll": _journey,
+    "/api/journeys/{journey_id}/instances": _journey,
+    "/api/journeys/{journey_id}/instances/{instance_id}": _journey,
+    "/api/journeys/{journey_id}/report": _journey,
+    "/api/customers/{cdp_id}/journeys": _customer,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

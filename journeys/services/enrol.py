@@ -71,7 +71,7 @@ def entrants_enrol(*, tenant: TenantRef, journey: Journey, flow: Flow, entrants:
         row = Instance(tenant_id=tenant.id, journey=journey, version=flow.version, instance_id=instance_id, cdp_id=entrant.cdp_id,
                        key=entrant.key, entry_ref=entrant.ref, node=spec.start, status="holdout" if holdout else "active", step=1,
                        entered_at=now, arrived_at=now, due_at=None if holdout else arrival_due(flow, spec.start, now),
-                       context={"entry": entrant.context, "vars": {}}, bucket=bucket(instance_id))
+                       context={"entry": entrant.context, "vars": {}}, bucket=bucket(instance_id), holdout=holdout)
         rows.append(row)
         steps.append(InstanceStep(instance=row, step=0, node="", way="holdout" if holdout else "entry", to_node=spec.start, at=now,
                                   detail={"ref": entrant.ref, **({"key": entrant.key} if entrant.key else {})}, tick=tick_id))

@@ -1,0 +1,156 @@
+"""The journeys API: drafts, validation naming the node, publishing with in-flight policies,
+enrolment (idempotent), instances with their history, the report, status changes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from journeys.models import Instance
+from journeys.report import difference_interval, wilson
+from journeys.services.orchestrator import orchestrator_tick
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
+
+
+def welcome(channel_id, template_id, **extra):
+    return {"entry": {"type": "manual"}, "start": "first",
+            "nodes": [{"id": "first", "type": "send", "channel_id": channel_id, "template_id": template_id, "topic": "offers", "next": "wait"},
+                      {"id": "wait", "type": "wait", "duration": {"days": 2}, "next": "second"},
+                      {"id": "second", "type": "send", "channel_id": channel_id, "template_id": template_id, "topic": "offers", "next": "done"},
+                      {"id": "done", "type": "exit"}],
+            "holdout_percent": 0, **extra}
+
+
+def test_a_draft_may_be_incomplete_but_publishing_names_each_problem(admin, hook):
+    channel, template = hook
+    draft = welcome(channel, template)
+    draft["nodes"][0]["next"] = "nowhere"
+    draft["nodes"].append({"id": "orphan", "type": "exit"})
+    made = admin.post("/api/journeys", {"name": "Welcome", "definition": draft})
+    assert made.status_code == 201 and made.json()["status"] == "draft"
+    journey_id = made.json()["id"]
+    refused = admin.post(f"/api/journeys/{journey_id}/publish", {})
+    assert refused.status_code == 422
+    fields = {e["field"]: e["message"] for e in refused.json()["errors"]}
+    assert fields == {"definition.nodes[first].next": "no node 'nowhere'"}
+    draft["nodes"][0]["next"] = "wait"
+    assert admin.patch(f"/api/journeys/{journey_id}", {"definition": draft}).status_code == 200
+    problems = admin.get(f"/api/journeys/{journey_id}/problems").json()
+    assert problems == [{"field": "nodes[orphan]", "message": "unreachable from the start", "severity": "error"}]
+
+
+def test_the_schema_is_checked_on_save_with_the_node_named(admin, hook):
+    bad = welcome(*hook)
+    bad["nodes"][1]["duration"] = {"weeks": 1}
+    answer = admin.post("/api/journeys", {"name": "W", "definition": bad})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "definition.nodes[wait].duration.weeks"
+
+
+def test_publishing_checks_the_tenants_channels_templates_and_topics(admin, hook):
+    channel, template = hook
+    definition = welcome(channel, template)
+    definition["nodes"][0]["channel_id"] = channel + 100
+    definition["nodes"][2]["topic"] = "nope"
+    journey_id = admin.post("/api/journeys", {"name": "W", "definition": definition}).json()["id"]
+    errors = {e["field"] for e in admin.post(f"/api/journeys/{journey_id}/publish", {}).json()["errors"]}
+    assert errors == {"definition.nodes[first].channel_id", "definition.nodes[second].topic"}
+
+
+def test_loops_without_a_wait_are_refused(admin, hook):
+    definition = welcome(*hook)
+    definition["nodes"][0]["next"] = "split"
+    definition["nodes"].append({"id": "split", "type": "split", "ways": [{"percent": 50, "next": "first"}, {"percent": 50, "next": "wait"}]})
+    journey_id = admin.post("/api/journeys", {"name": "Loop", "definition": definition}).json()["id"]
+    errors = admin.post(f"/api/journeys/{journey_id}/publish", {}).json()["errors"]
+    assert errors[0]["message"].startswith("a loop without a wait:") and "first" in errors[0]["message"]
+
+
+def test_enrolment_is_idempotent_and_instances_show_their_history(admin, hook, people, t0):
+    journey_id = admin.post("/api/journeys", {"name": "Welcome", "definition": welcome(*hook)}).json()["id"]
+    assert admin.post(f"/api/journeys/{journey_id}/publish", {}).json()["status"] == "active"
+    body = {"customers": [{"cdp_id": people["ada"]}, {"type": "email", "value": "BOB@example.com"}, {"cdp_id": "nobody"}]}
+    first = admin.post(f"/api/journeys/{journey_id}/enroll", body).json()
+    assert (first["enrolled"], first["unknown"]) == (2, ["nobody"])
+    again = admin.post(f"/api/journeys/{journey_id}/enroll", body).json()
+    assert again["enrolled"] == 0 and again["refused"] == {"duplicate": 2}
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    page = admin.get(f"/api/journeys/{journey_id}/instances?node=wait").json()
+    assert page["total"] == 2
+    instance = page["items"][0]["instance_id"]
+    detail = admin.get(f"/api/journeys/{journey_id}/instances/{instance}").json()
+    assert [(s["node"], s["way"], s["to_node"]) for s in detail["steps"]] == [("", "entry", "first"), ("first", "next", "wait")]
+    assert detail["steps"][1]["detail"]["key"].startswith(f"journey:{journey_id}.1:{instance}:first:")
+    mine = admin.get(f"/api/customers/{people['ada']}/journeys").json()
+    assert [j["journey_id"] for j in mine] == [journey_id]
+
+
+def test_the_report_counts_each_node(admin, hook, people, t0):
+    journey_id = admin.post("/api/journeys", {"name": "Welcome", "definition": welcome(*hook)}).json()["id"]
+    admin.post(f"/api/journeys/{journey_id}/publish", {})
+    admin.post(f"/api/journeys/{journey_id}/enroll", {"customers": [{"cdp_id": people[u]} for u in ("ada", "bob")]})
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    orchestrator_tick(now=t0 + timedelta(days=3))
+    nodes = {n["node"]: n for n in admin.get(f"/api/journeys/{journey_id}/report").json()["versions"][0]["nodes"]}
+    assert (nodes["first"]["arrived"], nodes["first"]["moved_on"]) == (2, 2)
+    assert nodes["wait"]["median_seconds"] == pytest.approx(timedelta(days=3, minutes=-1).total_seconds())
+    assert (nodes["done"]["arrived"], nodes["done"]["ended"], nodes["done"]["here"]) == (2, 2, 0)
+
+
+def test_editing_a_live_journey_makes_a_draft_and_in_flight_instances_stay_or_move(admin, hook, people, t0):
+    channel, template = hook
+    journey_id = admin.post("/api/journeys", {"name": "Welcome", "definition": welcome(channel, template)}).json()["id"]
+    admin.post(f"/api/journeys/{journey_id}/publish", {})
+    admin.post(f"/api/journeys/{journey_id}/enroll", {"customers": [{"cdp_id": people["ada"]}]})
+    orchestrator_tick(now=t0 + timedelta(minutes=1))  # ada waits at "wait" on version 1
+    v2 = welcome(channel, template)
+    v2["nodes"][1] = {"id": "pause", "type": "wait", "duration": {"hours": 1}, "next": "second"}
+    v2["nodes"][0]["next"] = "pause"
+    edited = admin.patch(f"/api/journeys/{journey_id}", {"definition": v2}).json()
+    assert (edited["version"], edited["live_version"]) == (2, 1)
+    admin.post(f"/api/journeys/{journey_id}/enroll", {"customers": [{"cdp_id": people["bob"]}]})
+    moved = admin.post(f"/api/journeys/{journey_id}/publish", {"in_flight": "move", "node_map": {"wait": "pause"}}).json()
+    assert moved["live_version"] == 2
+    versions = admin.get(f"/api/journeys/{journey_id}/versions").json()
+    assert versions[0]["migration"] == {"policy": "move", "moved": 2, "ended": 0}  # ada at wait, bob at first (same id)
+    ada = Instance.objects.get(cdp_id=people["ada"])
+    assert (ada.version, ada.node) == (2, "pause")
+    bad = admin.post(f"/api/journeys/{journey_id}/publish", {})
+    assert bad.status_code == 409
+
+
+def test_pinned_instances_finish_on_their_version(admin, hook, people, t0):
+    channel, template = hook
+    journey_id = admin.post("/api/journeys", {"name": "Welcome", "definition": welcome(channel, template)}).json()["id"]
+    admin.post(f"/api/journeys/{journey_id}/publish", {})
+    admin.post(f"/api/journeys/{journey_id}/enroll", {"customers": [{"cdp_id": people["ada"]}]})
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    v2 = welcome(channel, template)
+    v2["nodes"][2]["next"] = "done"
+    v2["nodes"][1]["duration"] = {"days": 9}
+    admin.patch(f"/api/journeys/{journey_id}", {"definition": v2})
+    admin.post(f"/api/journeys/{journey_id}/publish", {})  # stay: ada keeps version 1's 2-day wait
+    orchestrator_tick(now=t0 + timedelta(days=3))
+    ada = Instance.objects.get(cdp_id=people["ada"])
+    assert (ada.version, ada.status) == (1, "completed")
+
+
+def test_status_changes_and_their_conflicts(admin, hook):
+    journey_id = admin.post("/api/journeys", {"name": "Welcome", "definition": welcome(*hook)}).json()["id"]
+    assert admin.post(f"/api/journeys/{journey_id}/pause").status_code == 409  # a draft: publish first
+    admin.post(f"/api/journeys/{journey_id}/publish", {})
+    assert admin.post(f"/api/journeys/{journey_id}/pause").json()["status"] == "paused"
+    assert admin.post(f"/api/journeys/{journey_id}/enroll", {"customers": [{"cdp_id": "x"}]}).status_code == 409
+    assert admin.post(f"/api/journeys/{journey_id}/resume").json()["status"] == "active"
+    assert admin.post(f"/api/journeys/{journey_id}/archive").json()["status"] == "archived"
+    assert admin.patch(f"/api/journeys/{journey_id}", {"name": "x"}).status_code == 409
+    listed = admin.get("/api/journeys?status=archived").json()
+    assert [j["id"] for j in listed["items"]] == [journey_id]
+
+
+def test_the_interval_matches_a_hand_computed_example():
+    """Newcombe's method 10 on 56/70 against 48/80 (his paper's worked example: 0.0524 to 0.3339)."""
+    low, high = difference_interval(56, 70, 48, 80)
+    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
+    assert [round(v, 4) for v in wilson(56, 70)] == [0.6918, 0.8770]  # the group's own, as Newcombe's table gives
