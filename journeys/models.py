@@ -115,8 +115,8 @@ class Tick(models.Model):
 
 class Cursor(models.Model):
     """How far the orchestrator has read a change log for a tenant (segments' membership log,
-    the events table by load time)."""
-    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
+    the events table by load time, identity's merge log; erasures, for every tenant at once)."""
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+", null=True, blank=True)
     source = models.CharField(max_length=20)
     at = models.DateTimeField()
     after_id = models.CharField(max_length=100, blank=True)

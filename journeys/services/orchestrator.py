@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from customers.selectors import erased_customers
+from identity.selectors import merges_since
 from journeys.graph import Flow
 from journeys.models import Cursor, Instance, Journey, JourneyVersion, Tick
 from journeys.services.enrol import Entrant, entrants_enrol
@@ -67,6 +69,7 @@ def orchestrator_tick(*, now: datetime | None = None, trigger: str = "schedule",
         by_tenant = defaultdict(list)
         for row in live.order_by("tenant_id", "id"):
             by_tenant[row.tenant_id].append(row)
+        counts["erased"] += instances_follow_erasures()
         tenants = tenants_by_id(by_tenant)
         for tenant_id, journeys in by_tenant.items():
             _tenant_tick(tenants[tenant_id], journeys, now, tick.id, counts, nodes, progress)
@@ -101,6 +104,7 @@ def _flows(journeys: list[Journey]) -> dict[tuple[int, int], Flow]:
 
 def _tenant_tick(tenant: TenantRef, journeys: list[Journey], now: datetime, tick_id: int, counts: Counter, nodes: Counter,
                  progress: Callable[[str], None]) -> None:
+    counts["merged"] += instances_follow_merges(tenant, since=min(j.live_since for j in journeys))
     flows = _flows(journeys)
     active = [j for j in journeys if j.status == "active"]
     _segment_step(tenant, active, flows, now, tick_id, counts)
@@ -111,9 +115,45 @@ def _tenant_tick(tenant: TenantRef, journeys: list[Journey], now: datetime, tick
              f"in {rounds} rounds")
 
 
-def _cursor(tenant: TenantRef, source: str, start: datetime) -> Cursor:
-    row, _ = Cursor.objects.get_or_create(tenant_id=tenant.id, source=source, defaults={"at": start})
+def _cursor(tenant: TenantRef | None, source: str, start: datetime) -> Cursor:
+    row, _ = Cursor.objects.get_or_create(tenant_id=tenant.id if tenant else None, source=source, defaults={"at": start})
     return row
+
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def instances_follow_erasures() -> int:
+    """Delete the instances (and their steps, whose details hold event properties) of customers
+    erased since the last tick: they are personal data outside the lakehouse tables erasure
+    reaches by construction. Returns how many."""
+    cursor = _cursor(None, "erasures", EPOCH)
+    erased = erased_customers(since=cursor.at)
+    if not erased:
+        return 0
+    removed = 0
+    with transaction.atomic():
+        for tenant_id, cdp_id, _ in erased:
+            removed += Instance.objects.filter(tenant_id=tenant_id, cdp_id=cdp_id).delete()[1].get("journeys.Instance", 0)
+        cursor.at = erased[-1][2]
+        cursor.save(update_fields=["at"])
+    return removed
+
+
+def instances_follow_merges(tenant: TenantRef, *, since: datetime) -> int:
+    """Instances of customers merged into others since the last tick now belong to the survivor
+    (their waits, goals and sends follow the customer the events now name)."""
+    cursor = _cursor(tenant, "merges", since)  # no instance is older than the first publishing
+    moved = 0
+    while True:
+        merges = merges_since(tenant=tenant, after=(cursor.at, cursor.after_id), limit=5000)
+        if not merges:
+            return moved
+        with transaction.atomic():
+            for merge in merges:
+                moved += Instance.objects.filter(tenant_id=tenant.id, cdp_id=merge["merged_cdp_id"]).update(cdp_id=merge["cdp_id"])
+            cursor.at, cursor.after_id = merges[-1]["merged_at"], merges[-1]["merge_id"]
+            cursor.save(update_fields=["at", "after_id"])
 
 
 def _add(counts: Counter, more: dict) -> None:

@@ -159,3 +159,39 @@ def test_ticks_are_recorded_with_counts_per_node(tenant_a, people, hook, track, 
     assert tick.counts["nodes"] == {f"{journey.id}:wait": 1, f"{journey.id}:email": 1, f"{journey.id}:done": 1}
     assert tick.counts["queued"] == 1
     assert InstanceStep.objects.filter(tick=tick.id).count() == 3
+
+
+def test_erasure_deletes_a_customers_instances_and_merges_move_them(tenant_a, people, hook, track, t0, admin):
+    publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    track("bob", "Checkout Started", t0, cartId="B")
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    assert admin.post(f"/api/customers/{people['ada']}/erase", {"confirm": people["ada"]}).status_code in (200, 202)
+    summary = orchestrator_tick(now=t0 + timedelta(minutes=2))
+    assert summary.counts["erased"] == 1
+    assert not Instance.objects.filter(cdp_id=people["ada"]).exists() and not InstanceStep.objects.filter(instance__cdp_id=people["ada"])
+    assert Instance.objects.filter(cdp_id=people["bob"]).exists()
+
+
+def test_an_anonymous_shoppers_instance_follows_the_merge_into_the_known_customer(tenant_a, people, hook, track, t0, sdk, admin):
+    from tracking.loader import load_inbox
+
+    publish(tenant_a, cart_journey(*hook))
+    stamp = t0.isoformat().replace("+00:00", "Z")
+    sdk.post("/api/v1/batch", {"batch": [{"type": "track", "anonymousId": "anon-1", "event": "Checkout Started", "messageId": "anon-cart",
+                                          "properties": {"cartId": "Z"}, "timestamp": stamp}]})
+    load_inbox()
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    anonymous = Instance.objects.get(key="Z").cdp_id
+    sdk.post("/api/v1/batch", {"batch": [{"type": "identify", "anonymousId": "anon-1", "userId": "cy", "messageId": "merge-1",
+                                          "timestamp": stamp}]})
+    load_inbox()
+    survivor = admin.get("/api/customers/lookup?type=user_id&value=cy").json()["cdp_id"]
+    assert survivor in (anonymous, people["cy"])
+    summary = orchestrator_tick(now=t0 + timedelta(minutes=2))
+    assert Instance.objects.get(key="Z").cdp_id == survivor
+    assert survivor == people["cy"] != anonymous  # the known customer survives; the anonymous one is merged into it
+    assert summary.counts["merged"] == 1
+    track("cy", "Order Completed", t0 + timedelta(minutes=3), cartId="Z")  # the known customer's order resumes the wait
+    orchestrator_tick(now=t0 + timedelta(minutes=4))
+    assert Instance.objects.get(key="Z").node == "bought"
