@@ -195,3 +195,18 @@ def test_an_anonymous_shoppers_instance_follows_the_merge_into_the_known_custome
     track("cy", "Order Completed", t0 + timedelta(minutes=3), cartId="Z")  # the known customer's order resumes the wait
     orchestrator_tick(now=t0 + timedelta(minutes=4))
     assert Instance.objects.get(key="Z").node == "bought"
+
+
+def test_the_command_ticks_at_a_given_clock_and_refuses_a_bad_one(tenant_a, people, hook, track, t0):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    out, err = StringIO(), StringIO()
+    call_command("cdp_orchestrate", "--at", (t0 + timedelta(minutes=1)).isoformat(), stdout=out, stderr=err)
+    assert "enrolled: 1" in out.getvalue() and "1 enrolled" in err.getvalue()  # the summary, and progress per tenant
+    assert Instance.objects.get().entered_at == t0 + timedelta(minutes=1)
+    with pytest.raises(CommandError, match="time zone"):
+        call_command("cdp_orchestrate", "--at", "2026-12-01T10:00:00")
