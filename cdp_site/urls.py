@@ -23,6 +23,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("identity/", include("identity.urls")),
     path("segments/", include("segments.urls")),
+    path("journeys/", include("journeys.urls")),
     path("messages/", include("messaging.console_urls")),
     path("m/", include("messaging.urls")),  # public: links in messages (signed)
     path("events/", include("tracking.urls")),

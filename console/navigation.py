@@ -16,7 +16,7 @@ NAVIGATION = [
     NavItem("Customers", "customers:list", "customers", "customers"),
     NavItem("Segments", "segments:list", "segments", "segments"),
     NavItem("Messages", "messages:deliveries", "messages", "messaging"),
-    NavItem("Journeys", "console:section", "journeys", "account"),
+    NavItem("Journeys", "journeys:list", "journeys", "journeys"),
     NavItem("Campaigns", "console:section", "campaigns", "account"),
     NavItem("Analytics", "console:section", "analytics", "account"),
     NavItem("Identity", "identity:index", "identity", "identity"),
@@ -27,7 +27,6 @@ NAVIGATION = [
 
 # Sections whose pages arrive with their own apps; until then the console says so plainly.
 UPCOMING_SECTIONS = {
-    "journeys": "Design multi-step journeys and watch customers flow through them.",
     "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",
     "analytics": "Journey funnels, campaign lift and audience trends.",
 }

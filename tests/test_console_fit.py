@@ -21,6 +21,12 @@ def shop(db):
     long_value = "a-very-long-value-without-spaces-" * 6
     profile = customer_identify(tenant=tenant, user_id="ada", anonymous_id="anon-" + "x" * 60, email="ada.lovelace.long@example.com",
                                 traits={"favourite_colour_in_a_long_trait_name": long_value, "plan": "pro"}, actor="test")
+    # A journey whose diagram is wider than a phone: it scrolls inside its card.
+    from journeys.services.journeys import journey_create
+
+    chain = [{"id": f"w{n}", "type": "wait", "duration": {"hours": 1}, "next": f"w{n + 1}"} for n in range(6)]
+    journey_create(tenant=tenant, name="A journey with a long chain of waits", actor="test",
+                   definition={"entry": {"type": "manual"}, "start": "w0", "nodes": [*chain, {"id": "w6", "type": "exit"}]})
     return profile.cdp_id
 
 
@@ -41,7 +47,9 @@ def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_serve
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("h1")
-    for path in console_pages(shop):
+    from journeys.models import Journey
+
+    for path in [*console_pages(shop), f"/journeys/{Journey.objects.get().id}/"]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("load")
         page.screenshot(path=str(shots / (path.strip("/").replace("/", "_") or "home")) + ".png", full_page=True)

@@ -18,7 +18,7 @@ CONDITION = {"any": [{"type": "trait", "key": "plan", "op": "equals", "value": "
 
 def _rows(engine, compiled):
     rows = engine.execute(compiled.statement("test.journey_read"), compiled.params).dicts()
-    return sorted((tuple(sorted((k, str(v)) for k, v in r.items() if k != "properties")) for r in rows))
+    return sorted(tuple(sorted((k, str(v)) for k, v in r.items() if k != "properties")) for r in rows)
 
 
 def test_calls_loaded_in_a_window_passing_steps_agree_across_engines(all_engines):

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from journeys import views
+
+app_name = "journeys"
+urlpatterns = [
+    path("", views.journey_list, name="list"),
+    path("new/", views.journey_new, name="new"),
+    path("<int:journey_id>/", views.journey_detail, name="detail"),
+    path("<int:journey_id>/edit/", views.journey_edit, name="edit"),
+    path("<int:journey_id>/publish/", views.journey_publish, name="publish"),
+    path("<int:journey_id>/status/", views.journey_status, name="status"),
+    path("<int:journey_id>/instances/<str:instance_id>/", views.instance_detail, name="instance"),
+]

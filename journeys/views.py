@@ -1,0 +1,145 @@
+"""The console's journeys: the list with status and counts, the editor (the definition as JSON,
+checked with each problem at its node), a journey's diagram with per-node counts, publishing
+with the in-flight choice, pausing, the report against the holdout, and the instance explorer
+("why is this customer here")."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from console.access import console_context, offset_param, role_required
+from journeys import report, selectors
+from journeys.diagram import diagram
+from journeys.forms import STARTER, JourneyForm, PublishForm, definition_text
+from journeys.graph import parsed as parsed_definition
+from journeys.graph import schema_errors
+from journeys.models import Instance
+from journeys.services import journeys as services
+from kernel.errors import DomainError
+
+PAGE_SIZE = 50
+STATUSES = ("active", "holdout", "completed", "exited", "converted", "failed")
+
+
+@role_required("journeys")
+def journey_list(request: HttpRequest) -> HttpResponse:
+    page = selectors.journey_list(tenant=request.tenant, limit=PAGE_SIZE, offset=offset_param(request))
+    return render(request, "journeys/list.html", {"page": page, "ticks": selectors.ticks_recent(limit=10)})
+
+
+def _form_errors(form: JourneyForm, exc: DomainError) -> None:
+    for error in exc.errors or [{"field": "", "message": exc.detail}]:
+        field = error.get("field") or ""
+        if field.startswith("definition."):
+            form.add_error("definition", f"{field.removeprefix('definition.')}: {error['message']}")
+        else:
+            form.add_error(field if field in form.fields else None, error["message"])
+
+
+@role_required("journeys")
+def journey_new(request: HttpRequest) -> HttpResponse:
+    form = JourneyForm(request.POST or None, initial={"definition": definition_text(STARTER)})
+    if request.method == "POST" and form.is_valid():
+        ctx = console_context(request)
+        try:
+            info = services.journey_create(tenant=ctx.tenant, actor=ctx.actor, name=form.cleaned_data["name"],
+                                           description=form.cleaned_data["description"], definition=form.cleaned_data["definition"])
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"{info.name} is saved as a draft; publish it when it is ready.")
+            return redirect("journeys:detail", journey_id=info.id)
+    return render(request, "journeys/form.html", {"form": form, "journey": None}, status=422 if form.errors else 200)
+
+
+@role_required("journeys")
+def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    form = JourneyForm(request.POST or None, initial={"name": info.name, "description": info.description,
+                                                      "definition": definition_text(info.definition)})
+    if request.method == "POST" and form.is_valid():
+        ctx = console_context(request)
+        try:
+            saved = services.journey_update(tenant=ctx.tenant, journey_id=journey_id, actor=ctx.actor, changes=form.cleaned_data)
+        except DomainError as exc:
+            _form_errors(form, exc)
+        else:
+            draft = saved.version != saved.live_version
+            messages.success(request, f"{saved.name} is saved" + (f" (version {saved.version}, a draft: publish it to use it)." if draft else "."))
+            return redirect("journeys:detail", journey_id=journey_id)
+    return render(request, "journeys/form.html", {"form": form, "journey": info}, status=422 if form.errors else 200)
+
+
+def _counts(row_id: int, version: int | None) -> dict[str, int]:
+    if version is None:
+        return {}
+    rows = Instance.objects.filter(journey_id=row_id, version=version, status__in=Instance.LIVE).values_list("node", flat=True)
+    out: dict[str, int] = {}
+    for node in rows.iterator():
+        out[node] = out.get(node, 0) + 1
+    return out
+
+
+@role_required("journeys")
+def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    results = report.journey_report(tenant=request.tenant, journey_id=journey_id)
+    shown = info.live_version or info.version
+    arrived = {n["node"]: n["arrived"] for v in results["versions"] if v["version"] == shown for n in v["nodes"]}
+    picture = diagram(parsed_definition(info.definition), here=_counts(info.id, shown), arrived=arrived) \
+        if not schema_errors(info.definition) else None
+    filters = {k: request.GET.get(k, "") for k in ("node", "status", "key")}
+    filters["status"] = filters["status"] if filters["status"] in STATUSES else ""
+    instances = selectors.journey_instances(tenant=request.tenant, journey_id=journey_id, limit=PAGE_SIZE, offset=offset_param(request),
+                                            **filters)
+    draft = info.version != info.live_version
+    return render(request, "journeys/detail.html", {
+        "journey": info, "diagram": picture, "results": results, "instances": instances, "filters": filters, "statuses": STATUSES,
+        "versions": selectors.journey_versions(tenant=request.tenant, journey_id=journey_id), "draft": draft,
+        "problems": services.publish_problems(tenant=request.tenant, definition=info.definition) if draft else [],
+        "publish_form": PublishForm()})
+
+
+@require_POST
+@role_required("journeys")
+def journey_publish(request: HttpRequest, journey_id: int) -> HttpResponse:
+    form = PublishForm(request.POST)
+    ctx = console_context(request)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("journeys:detail", journey_id=journey_id)
+    try:
+        info = services.journey_publish(tenant=ctx.tenant, journey_id=journey_id, actor=ctx.actor, in_flight=form.cleaned_data["in_flight"],
+                                        node_map=form.cleaned_data["node_map"])
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"Version {info.live_version} of {info.name} is live.")
+    return redirect("journeys:detail", journey_id=journey_id)
+
+
+@require_POST
+@role_required("journeys")
+def journey_status(request: HttpRequest, journey_id: int) -> HttpResponse:
+    status = {"pause": "paused", "resume": "active", "archive": "archived"}.get(request.POST.get("action", ""))
+    ctx = console_context(request)
+    if status is None:
+        messages.error(request, "Choose pause, resume or archive.")
+        return redirect("journeys:detail", journey_id=journey_id)
+    try:
+        info = services.journey_set_status(tenant=ctx.tenant, journey_id=journey_id, actor=ctx.actor, status=status)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, f"{info.name} is {info.status}.")
+    return redirect("journeys:detail", journey_id=journey_id)
+
+
+@role_required("journeys")
+def instance_detail(request: HttpRequest, journey_id: int, instance_id: str) -> HttpResponse:
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    instance = selectors.instance_get(tenant=request.tenant, journey_id=journey_id, instance_id=instance_id)
+    return render(request, "journeys/instance.html", {"journey": info, "instance": instance,
+                                                      "context_text": definition_text(instance.context)})
