@@ -127,11 +127,13 @@ class _Shop:
                           properties={"sku": sku, "price": price, "quantity": 1}, **ids)
         if cart and rng.random() < 0.6:
             at = self.when(at, rng.uniform(1, 10))
-            self.call(type="track", event="Checkout Started", timestamp=at.isoformat(), properties={"items": len(cart)}, **ids)
+            cart_id = f"cart-{len(self.calls):06d}"  # journeys key on it (the abandoned-cart demo)
+            self.call(type="track", event="Checkout Started", timestamp=at.isoformat(), properties={"items": len(cart), "cartId": cart_id},
+                      **ids)
             if rng.random() < 0.7:
                 revenue = round(sum(price for _, price in cart), 2)
                 self.call(type="track", event="Order Completed", timestamp=self.when(at, 2).isoformat(),
-                          properties={"order_id": f"ord-{len(self.calls):06d}", "revenue": revenue, "currency": "USD",
+                          properties={"order_id": f"ord-{len(self.calls):06d}", "cartId": cart_id, "revenue": revenue, "currency": "USD",
                                       "products": [sku for sku, _ in cart]}, **ids)
 
 

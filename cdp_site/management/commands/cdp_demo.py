@@ -5,6 +5,7 @@ from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
 from lakehouse.commands import LakehouseCommand
 from lakehouse.errors import LakehouseError
+from journeys.demo import demo_journeys_load
 from messaging.demo import demo_messaging_load
 from segments.demo import demo_segments_load
 from tenancy.selectors import tenant_get
@@ -59,3 +60,7 @@ class Command(LakehouseCommand):
         if made:
             self.stdout.write(self.style.SUCCESS("Demo messaging: a mailbox email channel, the newsletter topic and two templates "
                                                  "(Messages → Templates; mail lands in Messages → Mailbox)."))
+        journeys = demo_journeys_load(tenant=tenant_get(slug=DEMO_DATA_TENANT))
+        if journeys:
+            self.stdout.write(self.style.SUCCESS("Demo journeys: a welcome series and an abandoned cart, live (Journeys); the "
+                                                 "orchestrator advances them every 5 minutes and their mail lands in the mailbox."))
