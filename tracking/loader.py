@@ -29,6 +29,7 @@ from kernel.jsontext import loads, might_be_unstorable, storable
 from lakehouse import get_engine
 from lakehouse.errors import store_failure
 from operations.leases import held_lease, lease_renew
+from operations.wakeups import wakeups_fire
 from tenancy.selectors import tenants_by_id
 from tracking.models import InboxBatch, InboxMessage
 from tracking.services import normalized_calls
@@ -100,6 +101,7 @@ def load_inbox(*, batch_size: int = DEFAULT_BATCH, max_batches: int | None = Non
             lease_renew(LEASE, token, seconds=LEASE_SECONDS)
     if result.calls:
         logger.info("inbox loaded", extra={"cdp_calls": result.calls, "cdp_batches": result.batches})
+        wakeups_fire(topic="events")  # the journey orchestrator, when a journey waits for events
     return result
 
 

@@ -15,6 +15,7 @@ from journeys.graph import Flow, parsed, schema_errors, structure_errors, succes
 from journeys.models import Instance, Journey, JourneyVersion
 from journeys.selectors import journey_info, journey_row
 from journeys.services.enrol import Entrant, entrants_enrol
+from journeys.services.orchestrator import early_ticks_wanted
 from journeys.types import JourneyInfo, Problem
 from kernel.errors import Conflict, InvalidInput
 from messaging.selectors import channel_kinds, template_kinds, topic_keys
@@ -172,6 +173,7 @@ def journey_publish(*, tenant: TenantRef, journey_id: int, actor: str, in_flight
         if row.status == "draft":
             row.status = "active"
         row.save(update_fields=["live_version", "live_since", "status", "updated_at"])
+    early_ticks_wanted()
     audit_record(tenant=tenant, actor=actor, action="journey.publish", target=row.name,
                  details={"version": newest.version, **migration})
     return journey_info(row)
@@ -204,6 +206,7 @@ def journey_set_status(*, tenant: TenantRef, journey_id: int, actor: str, status
                                                                                  end_reason="journey archived", due_at=None)
         row.status = status
         row.save(update_fields=["status", "updated_at"])
+    early_ticks_wanted()
     audit_record(tenant=tenant, actor=actor, action=f"journey.{ {'paused': 'pause', 'active': 'resume', 'archived': 'archive'}[status]}",
                  target=row.name)
     return journey_info(row)

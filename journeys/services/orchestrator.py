@@ -38,6 +38,7 @@ from journeys.services.moves import Move, moves_apply
 from journeys.services.nodes import Batch, decide
 from journeys.types import TickSummary
 from operations.leases import lease_acquire, lease_release, lease_renew
+from operations.wakeups import wakeup_register
 from segments.selectors import calls_matching, membership_changes_since
 from tenancy.selectors import tenants_by_id
 from tenancy.types import TenantRef
@@ -81,8 +82,23 @@ def orchestrator_tick(*, now: datetime | None = None, trigger: str = "schedule",
         raise
     Tick.objects.filter(id=tick.id).update(state="succeeded", finished_at=timezone.now(), counts=_counts(counts, nodes))
     lease_release(LEASE, token)
+    early_ticks_wanted()
     logger.info("orchestrator tick", extra={"cdp_summary": dict(counts)})
     return TickSummary(tick_id=tick.id, clock=now, counts=_counts(counts, nodes))
+
+
+def early_ticks_wanted() -> bool:
+    """Ask for a tick as soon as events load while any active journey listens for events (an
+    event entry, a wait for events, a goal, exit events); returns whether one does."""
+    listening = False
+    for row in Journey.objects.filter(status="active", live_version__isnull=False):
+        version = JourneyVersion.objects.filter(journey=row, version=row.live_version).values_list("definition", flat=True).first()
+        spec = Flow(version, journey_id=row.id, version=row.live_version).spec
+        if spec.entry.type == "event" or spec.goal or spec.exit.events or any(n.type == "wait_event" for n in spec.nodes):
+            listening = True
+            break
+    wakeup_register(name=LEASE, topic="events", func="journeys.tasks.orchestrator_tick", wanted=listening)
+    return listening
 
 
 def _counts(counts: Counter, nodes: Counter) -> dict:

@@ -210,3 +210,29 @@ def test_the_command_ticks_at_a_given_clock_and_refuses_a_bad_one(tenant_a, peop
     assert Instance.objects.get().entered_at == t0 + timedelta(minutes=1)
     with pytest.raises(CommandError, match="time zone"):
         call_command("cdp_orchestrate", "--at", "2026-12-01T10:00:00")
+
+
+def test_loading_events_asks_for_an_early_tick_while_a_journey_listens(tenant_a, people, hook, track, t0):
+    """The loader queues a tick when events load and an active journey waits for events (at most
+    once in 30 seconds), so event-to-action latency is the loader's minute, not five."""
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    from journeys.services.journeys import journey_set_status
+
+    def early():
+        return [SignedPackage.loads(q.payload)["func"] for q in OrmQ.objects.all()]
+
+    track("ada", "Page Viewed", t0)
+    assert early() == []  # no journey listens
+    journey = publish(tenant_a, cart_journey(*hook))
+    track("ada", "Checkout Started", t0, cartId="A")
+    assert early() == ["journeys.tasks.orchestrator_tick"]
+    track("bob", "Checkout Started", t0, cartId="B")
+    assert len(early()) == 1  # spaced: one early tick for a burst of loads
+    journey_set_status(tenant=tenant_a.ref, journey_id=journey.id, actor="t", status="archived")
+    from operations.models import Wakeup
+
+    Wakeup.objects.update(woken_at=None)
+    track("cy", "Checkout Started", t0, cartId="C")
+    assert len(early()) == 1  # nothing listens any more
