@@ -9,18 +9,19 @@ sends' idempotency keys make a send queued twice one delivery.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 
 from journeys.graph import Flow
 from journeys.models import Instance, InstanceStep
+from kernel.bulk import rows_insert
 from messaging.services.outbox import deliveries_enqueue
 from messaging.types import SendRequest
 from tenancy.types import TenantRef
-
-UPDATED = ["node", "status", "step", "arrived_at", "due_at", "wait_set", "retries", "context", "ended_at", "end_reason", "converted_at"]
 
 
 @dataclass
@@ -49,38 +50,52 @@ def arrival_due(flow: Flow, node_id: str, now: datetime) -> datetime:
 
 
 def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datetime, tick_id: int | None) -> dict:
-    """Apply decisions (each instance at most once); returns counts."""
-    steps, sends, changed = [], [], []
+    """Apply decisions (each instance at most once); returns counts. Instances making the same
+    change (to the same node, due at the same time; the same end; the same hold) are updated by
+    one UPDATE a chunk of ids: a round of thousands is a handful of statements."""
+    steps, sends, changes = [], [], defaultdict(list)
     counts = {"moved": 0, "ended": 0, "queued": 0, "held": 0}
     for move in moves:
         row = move.instance
         if move.hold_until is not None:
-            row.due_at, row.wait_set = move.hold_until, move.wait_set
-            if move.retry:
-                row.retries += 1
+            changes[("hold", move.hold_until, move.wait_set, move.retry)].append(row.id)
             counts["held"] += 1
-            changed.append(row)
             continue
-        steps.append(InstanceStep(instance=row, step=row.step, node=row.node, way=move.way, to_node=move.to, at=now,
-                                  detail={**move.detail, **({"reason": move.reason} if move.reason else {})}, tick=tick_id))
-        row.step += 1
-        row.retries, row.wait_set = 0, False
+        steps.append((row.id, row.step, row.node, move.way, move.to, now, {**move.detail, **({"reason": move.reason} if move.reason else {})},
+                      tick_id))
         if move.send is not None:
             sends.append(move.send)
         if move.end:
-            row.status, row.ended_at, row.end_reason, row.due_at = move.end, now, move.reason[:200], None
-            if move.end == "converted":
-                row.converted_at = now
+            changes[("end", move.end, move.reason[:200])].append(row.id)
             counts["ended"] += 1
         else:
-            row.node, row.arrived_at = move.to, now
-            row.due_at = arrival_due(flows[(row.journey_id, row.version)], move.to, now)
+            changes[("move", move.to, arrival_due(flows[(row.journey_id, row.version)], move.to, now))].append(row.id)
             counts["moved"] += 1
-        changed.append(row)
     with transaction.atomic():
         if sends:
             made, _ = deliveries_enqueue(tenant=tenant, requests=sends, now=now)
             counts["queued"] += made
-        InstanceStep.objects.bulk_create(steps, batch_size=1000)
-        Instance.objects.bulk_update(changed, UPDATED, batch_size=500)
+        rows_insert(InstanceStep, STEP_COLUMNS, steps)
+        for change, ids in changes.items():
+            values = _values(change, now)
+            for start in range(0, len(ids), CHUNK):
+                Instance.objects.filter(id__in=ids[start:start + CHUNK]).update(**values)
     return counts
+
+
+STEP_COLUMNS = ("instance", "step", "node", "way", "to_node", "at", "detail", "tick")
+CHUNK = 900  # ids an UPDATE names (under SQLite's and every engine's parameter limits)
+
+
+def _values(change: tuple, now: datetime) -> dict:
+    kind, *args = change
+    if kind == "hold":
+        until, wait_set, retry = args
+        return {"due_at": until, "wait_set": wait_set, **({"retries": F("retries") + 1} if retry else {})}
+    moved = {"step": F("step") + 1, "wait_set": False, "retries": 0}
+    if kind == "end":
+        status, reason = args
+        return {**moved, "status": status, "ended_at": now, "end_reason": reason, "due_at": None,
+                **({"converted_at": now} if status == "converted" else {})}
+    node, due = args
+    return {**moved, "node": node, "arrived_at": now, "due_at": due}

@@ -121,7 +121,8 @@ def _branch(batch: Batch) -> list[Move]:
         taken = [i for i in remaining if (held is None or i.cdp_id in held)
                  and all(filter_holds(f.model_dump(), i.context) for f in way.variables)]
         moves += [Move(i, f"way:{index}", way.next) for i in taken]
-        remaining = [i for i in remaining if i not in taken]
+        gone = {i.id for i in taken}
+        remaining = [i for i in remaining if i.id not in gone]
     return moves + [Move(i, "else", batch.node.else_) for i in remaining]
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kernel.bulk import rows_insert
 from kernel.errors import InvalidInput, NotFound
 from messaging.models import Channel, Delivery, Template, TemplateVersion, Topic
 from messaging.selectors import delivery_info
@@ -16,6 +17,9 @@ from messaging.types import DeliveryInfo, SendRequest
 from tenancy.types import TenantRef
 
 MAX_KEY = 300
+DELIVERY_COLUMNS = ("tenant", "idempotency_key", "delivery_id", "channel", "template_version", "cdp_id", "category", "topic", "source",
+                    "variables", "status", "reason", "attempts", "next_attempt_at", "claim", "response", "provider_id", "created_at",
+                    "updated_at")
 
 
 def delivery_enqueue(*, tenant: TenantRef, request: SendRequest, now: datetime | None = None) -> tuple[DeliveryInfo, bool]:
@@ -88,26 +92,17 @@ def deliveries_enqueue(*, tenant: TenantRef, requests: list[SendRequest], now: d
             except InvalidInput as exc:
                 raise InvalidInput(f"Request {index}: {exc.detail}",
                                    errors=[{**e, "field": f"requests.{index}.{e['field']}"} for e in exc.errors]) from None
-    keys = list(dict.fromkeys(r.key for r in requests))
-    before = set()
-    for start in range(0, len(keys), 500):
-        before.update(Delivery.objects.filter(tenant_id=tenant.id, idempotency_key__in=keys[start:start + 500])
-                      .values_list("idempotency_key", flat=True))
-    rows, seen = [], set(before)
+    rows, seen, written = [], set(), timezone.now()
     for request in requests:
         if request.key in seen:
             continue
         seen.add(request.key)
         shape = (request.channel_id, request.template_id, request.category, request.topic if request.category == "marketing" else "")
-        rows.append(Delivery(tenant_id=tenant.id, idempotency_key=request.key, delivery_id=f"msg_{uuid.uuid4().hex}",
-                             channel_id=request.channel_id, template_version=checked[shape], cdp_id=request.cdp_id,
-                             category=request.category, topic=shape[3], source=request.source[:200], variables=request.variables or {},
-                             next_attempt_at=now))
-    made = 0
-    for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
-        with transaction.atomic():
-            # ignore_conflicts: a key queued meanwhile by another process keeps its delivery.
-            Delivery.objects.bulk_create(chunk, ignore_conflicts=True)
-        made += Delivery.objects.filter(delivery_id__in=[r.delivery_id for r in chunk]).count()
+        rows.append((tenant.id, request.key, f"msg_{uuid.uuid4().hex}", request.channel_id, checked[shape].id, request.cdp_id,
+                     request.category, shape[3], request.source[:200], request.variables or {}, "queued", "", 0, now, "", {}, "",
+                     written, written))
+    with transaction.atomic():
+        # A key queued before (or meanwhile, by another process) keeps its delivery: the unique
+        # (tenant, key) skips it, and the rows written say how many are new.
+        made = rows_insert(Delivery, DELIVERY_COLUMNS, rows, ignore_conflicts=True)
     return made, len(requests) - made

@@ -35,6 +35,19 @@ def track(sdk):
 
 
 @pytest.fixture
+def track_many(sdk):
+    """Send many track calls in one batch and load them: track_many([(user, event, at, properties), ...])."""
+    counter = iter(range(1, 100_000))
+
+    def send(calls):
+        batch = [{"type": "track", "userId": user, "event": event, "properties": properties, "messageId": f"b{next(counter)}-{user}",
+                  "timestamp": at.isoformat().replace("+00:00", "Z")} for user, event, at, properties in calls]
+        assert sdk.post("/api/v1/batch", {"batch": batch}).status_code == 200
+        load_inbox()
+    return send
+
+
+@pytest.fixture
 def people(sdk, admin, t0):
     """ada and bob with emails, opted out of nothing (topic offers is opt-out), ids by user id."""
     calls = [{"type": "identify", "userId": u, "traits": {"email": f"{u}@example.com", "first_name": u.title()}, "messageId": f"i-{u}",

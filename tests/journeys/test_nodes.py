@@ -60,7 +60,7 @@ def test_a_branch_takes_the_first_way_that_holds_on_the_profile_and_the_context(
     assert step.way == "way:1"
 
 
-def test_a_split_is_deterministic_by_instance_and_near_its_shares(tenant_a, people, t0):
+def test_a_split_follows_each_instances_stable_bucket(tenant_a, people, t0):
     split = {"id": "s", "type": "split", "ways": [{"percent": 20, "next": "a"}, {"percent": 80, "next": "b"}]}
     info = journey(tenant_a, [split, *EXITS], "s")
     enrol(tenant_a, info, *people.values())

@@ -3,9 +3,9 @@ from tqdm import tqdm
 
 from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
+from journeys.demo import demo_journeys_load
 from lakehouse.commands import LakehouseCommand
 from lakehouse.errors import LakehouseError
-from journeys.demo import demo_journeys_load
 from messaging.demo import demo_messaging_load
 from segments.demo import demo_segments_load
 from tenancy.selectors import tenant_get
