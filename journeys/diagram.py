@@ -10,7 +10,7 @@ from journeys.graph import successors
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 170, 64, 70, 26, 16
 TYPE_LABELS = {"wait": "Wait", "wait_until": "Wait until", "wait_event": "Wait for event", "branch": "Branch", "split": "Split",
-               "send": "Send", "exit": "Exit"}
+               "send": "Send", "webhook": "Webhook", "exit": "Exit"}
 
 
 @dataclass
@@ -55,7 +55,7 @@ def _detail(node) -> str:
         return f"{node.trait} {node.offset_days:+d}d" if node.trait else f"{node.at} local"
     if node.type == "wait_event":
         return ", ".join(e.event for e in node.events)[:40]
-    if node.type == "send":
+    if node.type in ("send", "webhook"):
         return f"template {node.template_id} via channel {node.channel_id}"
     if node.type in ("branch", "split"):
         return f"{len(node.ways)} ways" + (" + else" if node.type == "branch" else "")

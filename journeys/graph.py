@@ -16,6 +16,7 @@ segments, events seen).
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from segments.definitions import EventStep, PropertyFilter, definition_errors
 
 NODE_ID = r"^[A-Za-z0-9_-]{1,40}$"
+VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,9}$")
 MAX_NODES = 100
 
 
@@ -144,11 +147,27 @@ class SendNode(_Node):
     next: str
 
 
+class WebhookNode(_Node):
+    """Call a webhook through messaging (a webhook channel and template; sent as transactional,
+    with messaging's retries and backoff) and wait for its answer, kept as journey variables:
+    `vars.<node id>.status`, and each name of `save` from a dotted path in the JSON answer. A call
+    that fails, or no answer within `timeout`, takes the failure policy (`retries` do not apply:
+    messaging retried already)."""
+    type: Literal["webhook"]
+    channel_id: int = Field(..., ge=1)
+    template_id: int = Field(..., ge=1)
+    save: dict[str, str] = Field(default_factory=dict, description="Variable name -> dotted path in the JSON answer (result.tier).")
+    timeout: Duration = Field(default_factory=lambda: Duration(hours=1))
+    on_failure: OnFailure = Field(default_factory=OnFailure)
+    next: str
+
+
 class ExitNode(_Node):
     type: Literal["exit"]
 
 
-Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | ExitNode, Field(discriminator="type")]
+Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | WebhookNode | ExitNode,
+                 Field(discriminator="type")]
 WAITS = ("wait", "wait_until", "wait_event")
 
 
@@ -204,7 +223,7 @@ def successors(node) -> list[tuple[str, str]]:
         return [*((f"way:{i}", w.next) for i, w in enumerate(node.ways)), ("else", node.else_)]
     if node.type == "split":
         return [(f"way:{i}", w.next) for i, w in enumerate(node.ways)]
-    if node.type == "send":
+    if node.type in ("send", "webhook"):
         pairs = [("next", node.next)]
         if node.on_failure.then == "failure_exit" and node.on_failure.next:
             pairs.append(("failure", node.on_failure.next))
@@ -274,6 +293,11 @@ def _node_errors(node, ids: dict) -> list[dict]:
             if way.condition is not None:
                 errors += [{"field": f"nodes[{node.id}].ways[{i}].condition{e['field'][1:]}", "message": e["message"]}
                            for e in definition_errors(way.condition)]
+    if node.type == "webhook":
+        errors += [{"field": f"nodes[{node.id}].save.{name}", "message": "a variable name (letters, digits, _) and a dotted path"}
+                   for name, path in node.save.items() if not VARIABLE.match(name) or not PATH.match(path)]
+        if node.on_failure.then == "failure_exit" and not node.on_failure.next:
+            errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
     if node.type == "send":
         if node.skip_if is not None:
             errors += [{"field": f"nodes[{node.id}].skip_if{e['field'][1:]}", "message": e["message"]} for e in definition_errors(node.skip_if)]
@@ -334,7 +358,8 @@ def _located(definition: Any, loc: tuple) -> str:
             parts[-1] = f"nodes[{node.get('id', part) if isinstance(node, dict) else part}]"
             value = node
             continue
-        if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "exit", "segment", "event", "manual"} \
+        if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "webhook", "exit", "segment",
+                                              "event", "manual"} \
                 and i > 0:
             continue  # the discriminated union's tag
         parts.append(str(part) if not isinstance(part, int) else f"[{part}]")

@@ -212,7 +212,7 @@ class SendOut(Schema):
 class DeliveryQuery(Schema):
     cdp_id: str = ""
     status: str = ""
-    channel_id: int | None = None
+    channel_id: int | None = Field(None, ge=1, le=2**63 - 1, description="Only this channel's (an id the database can hold).")
     source: str = ""
 
 

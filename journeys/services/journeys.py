@@ -96,6 +96,11 @@ def publish_problems(*, tenant: TenantRef, definition: dict) -> list[Problem]:
         problems.append(Problem("entry.segment_id", f"no segment {spec.entry.segment_id} in this tenant"))
     for node in spec.nodes:
         where = f"nodes[{node.id}]"
+        if node.type == "webhook":
+            if channels.get(node.channel_id) != "webhook":
+                problems.append(Problem(f"{where}.channel_id", f"no webhook channel {node.channel_id} in this tenant"))
+            if templates.get(node.template_id) != "webhook":
+                problems.append(Problem(f"{where}.template_id", f"no webhook template {node.template_id} in this tenant"))
         if node.type == "send":
             kind = channels.get(node.channel_id)
             if kind is None:

@@ -34,6 +34,7 @@ class Move:
     detail: dict = field(default_factory=dict)
     send: SendRequest | None = None
     hold_until: datetime | None = None  # stay at the node until then (no step recorded)
+    context: dict | None = None  # the instance's new context (a webhook's answer in its variables)
     wait_set: bool = False
     retry: bool = False
 
@@ -53,18 +54,20 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
     """Apply decisions (each instance at most once); returns counts. Instances making the same
     change (to the same node, due at the same time; the same end; the same hold) are updated by
     one UPDATE a chunk of ids: a round of thousands is a handful of statements."""
-    steps, sends, changes = [], [], defaultdict(list)
+    steps, sends, changes, contexts = [], [], defaultdict(list), []
     counts = {"moved": 0, "ended": 0, "queued": 0, "held": 0}
     for move in moves:
         row = move.instance
+        if move.send is not None:  # a hold may queue a send too (a webhook's call, then its answer awaited)
+            sends.append(move.send)
+        if move.context is not None:
+            contexts.append((row.id, move.context))
         if move.hold_until is not None:
             changes[("hold", move.hold_until, move.wait_set, move.retry)].append(row.id)
             counts["held"] += 1
             continue
         steps.append((row.id, row.step, row.node, move.way, move.to, now, {**move.detail, **({"reason": move.reason} if move.reason else {})},
                       tick_id))
-        if move.send is not None:
-            sends.append(move.send)
         if move.end:
             changes[("end", move.end, move.reason[:200])].append(row.id)
             counts["ended"] += 1
@@ -80,6 +83,8 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
             values = _values(change, now)
             for start in range(0, len(ids), CHUNK):
                 Instance.objects.filter(id__in=ids[start:start + CHUNK]).update(**values)
+        for row_id, context in contexts:  # each its own (answers differ by customer)
+            Instance.objects.filter(id=row_id).update(context=context)
     return counts
 
 

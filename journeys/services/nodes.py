@@ -17,6 +17,7 @@ from journeys.graph import Flow
 from journeys.models import Instance
 from journeys.services.moves import Move
 from kernel.timezones import tenant_zone
+from messaging.selectors import deliveries_by_key
 from messaging.services.outbox import request_problem
 from messaging.types import SendRequest
 from segments.selectors import definition_holds_for
@@ -159,24 +160,28 @@ def _send(batch: Batch) -> list[Move]:
             moves.append(failed(row, node, problem, batch.now))
         else:
             key = send_key(row, node.id)
-            # Templates see the entry event as `event`, the journey's variables as `vars.<name>`
-            # beside `vars.key` (the instance's key) and `vars.journey`.
-            variables = {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key,
-                         "journey": {"id": flow.journey_id, "name": flow.name, "version": flow.version, "node": node.id}}
             request = SendRequest(key=key, channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
-                                  category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}", variables=variables)
+                                  category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}",
+                                  variables=_variables(row, flow, node))
             moves.append(Move(row, "next", node.next, send=request, detail={"key": key}))
     return moves
+
+
+def _variables(row, flow: Flow, node) -> dict:
+    """What a journey's message template sees: the entry event as `event`, the journey's
+    variables as `vars.<name>` beside `vars.key` (the instance's key) and `vars.journey`."""
+    return {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key,
+            "journey": {"id": flow.journey_id, "name": flow.name, "version": flow.version, "node": node.id}}
 
 
 RETRY_AFTER = timedelta(minutes=5)
 
 
-def failed(row: Instance, node, problem: str, now: datetime) -> Move:
+def failed(row: Instance, node, problem: str, now: datetime, *, retry: bool = True) -> Move:
     """An action that could not be carried out, by its failure policy: try again later (up to
     `retries` times), then continue, take the failure exit, or end the instance."""
     policy = node.on_failure
-    if row.retries < policy.retries:
+    if retry and row.retries < policy.retries:
         return Move(row, "", hold_until=now + RETRY_AFTER, retry=True)
     detail = {"error": problem}
     if policy.then == "continue":
@@ -186,13 +191,66 @@ def failed(row: Instance, node, problem: str, now: datetime) -> Move:
     return Move(row, "failure", end="failed", reason=problem, detail=detail)
 
 
+WEBHOOK_POLL = timedelta(minutes=1)
+ANSWERED = ("sent", "delivered", "opened", "clicked")
+GAVE_UP = ("failed", "skipped", "bounced", "complained")
+
+
+def _webhook(batch: Batch) -> list[Move]:
+    """First visit: queue the call (its key fixed by the step, so a replay queues nothing more)
+    and wait; later visits: the answer's fields into the variables and on, or the failure policy."""
+    node, flow, now = batch.node, batch.flow, batch.now
+    moves = []
+    fresh = [r for r in batch.instances if not r.wait_set]
+    if fresh:
+        probe = SendRequest(key="probe", channel_id=node.channel_id, template_id=node.template_id, cdp_id="", category="transactional")
+        problem = request_problem(tenant=batch.tenant, request=probe)
+        for row in fresh:
+            if problem:
+                moves.append(failed(row, node, problem, now, retry=False))
+                continue
+            request = SendRequest(key=send_key(row, node.id), channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
+                                  category="transactional", source=f"journey:{flow.journey_id}", variables=_variables(row, flow, node))
+            moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True, send=request))
+    waiting = [r for r in batch.instances if r.wait_set]
+    found = deliveries_by_key(tenant=batch.tenant, keys=[send_key(r, node.id) for r in waiting]) if waiting else {}
+    for row in waiting:
+        delivery = found.get(send_key(row, node.id))
+        status = delivery.status if delivery else ""
+        if status in ANSWERED:
+            answer = delivery.response or {}
+            variables = {**row.context.get("vars", {}), node.id: {"status": answer.get("status")},
+                         **{name: dig(answer.get("json"), path) for name, path in node.save.items()}}
+            moves.append(Move(row, "next", node.next, context={**row.context, "vars": variables},
+                              detail={"key": send_key(row, node.id), "status": answer.get("status")}))
+        elif status in GAVE_UP:
+            moves.append(failed(row, node, f"the webhook call {status}: {delivery.reason}", now, retry=False))
+        elif now - row.arrived_at >= node.timeout.delta:
+            moves.append(failed(row, node, f"no answer within {node.timeout.delta}", now, retry=False))
+        else:
+            moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True))
+    return moves
+
+
+def dig(value, path: str):
+    """The value at a dotted path of a JSON answer (list positions by number), or None."""
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
 def _exit(batch: Batch) -> list[Move]:
     return [Move(i, "exit", end="completed", reason="reached an exit") for i in batch.instances]
 
 
 HANDLERS: dict[str, Callable[[Batch], list[Move]]] = {
     "wait": _wait, "wait_event": _wait_event, "wait_until": _wait_until, "branch": _branch, "split": _split, "send": _send,
-    "exit": _exit,
+    "webhook": _webhook, "exit": _exit,
 }
 
 

@@ -69,6 +69,7 @@ def orchestrator_tick(*, now: datetime | None = None, trigger: str = "schedule",
         if journey_id is not None:
             live = live.filter(id=journey_id)
         by_tenant = defaultdict(list)
+        counts["journeys"] = live.count()
         for row in live.order_by("tenant_id", "id"):
             by_tenant[row.tenant_id].append(row)
         counts["erased"] += instances_follow_erasures()
