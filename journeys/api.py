@@ -7,7 +7,8 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from journeys import report, selectors
+from identity.selectors import customer_named
+from journeys import report, selectors, simulate
 from journeys.services import journeys as services
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
@@ -172,6 +173,33 @@ class ReportOut(Schema):
     goal: GoalOut
 
 
+class JourneyTestIn(Schema):
+    customer: str = Field(..., min_length=1, max_length=1024, description="A cdp_id, email, user id, anonymous id or phone.")
+    at: datetime | None = Field(None, description="The simulated clock's start (default: now).")
+    choices: dict[str, int] = Field(default_factory=dict, description="For waits for events: node id -> the position of the event "
+                                                                      "that comes (default: none comes, the timeout is taken).")
+    context: dict[str, Any] = Field(default_factory=dict, description="The entry event's properties (templates see them as `event`).")
+    key: str = Field("", max_length=200, description="The instance key, for keyed journeys.")
+    version: int | None = Field(None, ge=1, le=1_000_000, description="A version to try (default: the newest, a draft too).")
+
+
+class TestStepOut(Schema):
+    at: datetime
+    node: str
+    way: str
+    to_node: str
+    detail: dict[str, Any] = Field(..., description="Why, and for a send the message rendered for the customer (`message.parts`).")
+
+
+class JourneyTestOut(Schema):
+    journey_id: int
+    version: int
+    cdp_id: str
+    holdout: bool = Field(..., description="Whether this customer falls in the journey's holdout (they would receive nothing).")
+    steps: list[TestStepOut]
+    ended: str = Field(..., description="How it ended: completed, exited, converted, failed, or why it stopped.")
+
+
 class CustomerJourneyOut(Schema):
     journey_id: int
     name: str
@@ -264,6 +292,15 @@ def journey_instance(request: HttpRequest, journey_id: int, instance_id: str):
             openapi_extra=problems(404))
 def journey_report(request: HttpRequest, journey_id: int):
     return report.journey_report(tenant=request.auth.tenant, journey_id=journey_id)
+
+
+@router.post("/{journey_id}/test", response=JourneyTestOut, summary="Try the journey on one customer with a simulated clock, "
+             "sending nothing", description="Each step the nodes would take for this customer, the clock moved past every wait, "
+             "and each message rendered for them. Reading needs viewer, as it changes nothing.", openapi_extra=problems(404))
+def journey_test(request: HttpRequest, journey_id: int, payload: JourneyTestIn):
+    cdp_id = customer_named(tenant=request.auth.tenant, who=payload.customer) or payload.customer
+    return simulate.journey_test(tenant=request.auth.tenant, journey_id=journey_id, cdp_id=cdp_id, at=payload.at, choices=payload.choices,
+                                 context=payload.context, key=payload.key, version=payload.version)
 
 
 customer_router = Router(tags=["journeys"], auth=TenantAuth("journeys"))

@@ -8,13 +8,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from customers.selectors import customer_get
-from kernel.errors import InvalidInput
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from messaging import selectors
 from messaging.channels.sms import sms_segments
-from messaging.context import message_context, render_parts
-from messaging.liquid import RenderError
 from messaging.services import channels, drain, feedback, outbox, policies, templates, topics
 from messaging.types import SendRequest
 from tenancy.auth import TenantAuth
@@ -290,15 +287,10 @@ def template_versions(request: HttpRequest, template_id: int):
 @router.post("/templates/{template_id}/preview", response=TemplatePreviewOut, summary="Render a template for a real customer, without sending",
              openapi_extra=problems(404))
 def template_preview(request: HttpRequest, template_id: int, payload: TemplatePreviewIn):
-    tenant = request.auth.tenant
-    template = selectors.template_get(tenant=tenant, template_id=template_id, version=payload.version)
-    profile = customer_get(tenant=tenant, cdp_id=payload.cdp_id)
-    try:
-        parts = render_parts(template.channel_kind, template.parts, message_context(profile, payload.variables))
-    except RenderError as exc:
-        raise InvalidInput(f"The template does not render: {exc}.", errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
-    sms = sms_segments(parts.get("text", "")) if template.channel_kind == "sms" else None
-    return {"template_id": template.id, "version": template.version, "parts": parts, "sms": sms}
+    rendered = selectors.template_render(tenant=request.auth.tenant, template_id=template_id, cdp_id=payload.cdp_id,
+                                         variables=payload.variables, version=payload.version)
+    sms = sms_segments(rendered["parts"].get("text", "")) if rendered["channel_kind"] == "sms" else None
+    return {**rendered, "sms": sms}
 
 
 @router.get("/policy", response=SendPolicyOut, summary="Frequency caps and quiet hours for marketing messages")

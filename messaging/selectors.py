@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from kernel.errors import NotFound
+from customers.selectors import customer_get
+from kernel.errors import InvalidInput, NotFound
 from kernel.pagination import Page
+from messaging.context import message_context, render_parts
+from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, SuppressedAddress, Template, TemplateVersion, Topic
 from messaging.types import ChannelInfo, DeliveryInfo, SuppressedAddressInfo, TemplateInfo
 from tenancy.types import TenantRef
@@ -172,3 +175,17 @@ def deliveries_by_key(*, tenant: TenantRef, keys) -> dict[str, DeliveryInfo]:
         for row in Delivery.objects.filter(tenant_id=tenant.id, idempotency_key__in=keys[start:start + 500]).select_related("template_version"):
             out[row.idempotency_key] = delivery_info(row)
     return out
+
+
+def template_render(*, tenant: TenantRef, template_id: int, cdp_id: str, variables: dict, version: int | None = None) -> dict:
+    """A template rendered for a real customer without sending: `{template_id, version, parts}`
+    (the API's preview, a journey's test on one customer). Raises InvalidInput naming the part and
+    line when it does not render."""
+    template = template_get(tenant=tenant, template_id=template_id, version=version)
+    profile = customer_get(tenant=tenant, cdp_id=cdp_id)
+    try:
+        parts = render_parts(template.channel_kind, template.parts, message_context(profile, variables))
+    except RenderError as exc:
+        raise InvalidInput(f"The template does not render: {exc}.",
+                           errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
+    return {"template_id": template.id, "version": template.version, "channel_kind": template.channel_kind, "parts": parts}

@@ -172,6 +172,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/journeys/{journey_id}/instances": _journey,
     "/api/journeys/{journey_id}/instances/{instance_id}": _journey,
     "/api/journeys/{journey_id}/report": _journey,
+    "/api/journeys/{journey_id}/test": _journey,
     "/api/customers/{cdp_id}/journeys": _customer,
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,

@@ -154,3 +154,37 @@ def test_the_interval_matches_a_hand_computed_example():
     low, high = difference_interval(56, 70, 48, 80)
     assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
     assert [round(v, 4) for v in wilson(56, 70)] == [0.6918, 0.8770]  # the group's own, as Newcombe's table gives
+
+
+def test_trying_a_journey_on_one_customer_walks_every_step_and_renders_its_messages(admin, hook, people, sdk, t0):
+    """Nothing is sent or stored; waits move the simulated clock; a branch decides on the
+    customer's data; a wait for events takes the chosen event, else its timeout."""
+    from journeys.models import Instance
+    from messaging.models import Delivery
+
+    channel, template = hook
+    definition = {"entry": {"type": "manual"}, "start": "hello", "holdout_percent": 0, "nodes": [
+        {"id": "hello", "type": "send", "channel_id": channel, "template_id": template, "topic": "offers", "next": "wait"},
+        {"id": "wait", "type": "wait", "duration": {"days": 2}, "next": "bought"},
+        {"id": "bought", "type": "wait_event", "timeout": {"hours": 4}, "timeout_next": "done",
+         "events": [{"event": "Order Completed", "next": "thanks"}]},
+        {"id": "thanks", "type": "exit"}, {"id": "done", "type": "exit"}]}
+    journey_id = admin.post("/api/journeys", {"name": "Try", "definition": definition}).json()["id"]
+    at = t0.isoformat()
+    answer = admin.post(f"/api/journeys/{journey_id}/test", {"customer": "ada@example.com", "at": at, "key": "K1"})
+    assert answer.status_code == 200, answer.content
+    result = answer.json()
+    assert [(s["node"], s["way"], s["to_node"]) for s in result["steps"]] == [
+        ("", "entry", "hello"), ("hello", "next", "wait"), ("wait", "next", "bought"), ("bought", "timeout", "done"), ("done", "exit", "")]
+    assert result["ended"] == "completed" and result["cdp_id"] == people["ada"]
+    message = result["steps"][1]["detail"]["message"]
+    assert message["parts"]["payload"] == '{"cart": "K1", "name": "Ada"}'  # rendered for her, with the key
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(s["at"].replace("Z", "+00:00")) for s in result["steps"]]
+    assert times[2] - times[1] == timedelta(days=2) and times[3] - times[2] == timedelta(hours=4)  # the clock moved past each wait
+    chosen = admin.post(f"/api/journeys/{journey_id}/test", {"customer": people["bob"], "choices": {"bought": 0}}).json()
+    assert chosen["steps"][-1]["node"] == "thanks" and chosen["steps"][-2]["way"] == "event:0"
+    assert admin.post(f"/api/journeys/{journey_id}/test", {"customer": "bob", "choices": {"bought": 3}}).status_code == 422
+    assert admin.post(f"/api/journeys/{journey_id}/test", {"customer": "nobody@example.com"}).status_code == 404
+    assert not Instance.objects.exists() and not Delivery.objects.exists()
