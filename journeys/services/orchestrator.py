@@ -284,8 +284,9 @@ def _on_goal(tenant, where, calls, journeys, flows, now, tick_id, counts) -> Non
     journey_id, version = where
     flow = flows[(journey_id, version)]
     goal, taken, moves = flow.spec.goal, set(), []
+    live = _live(journey_id, version, calls, status__in=Instance.LIVE)  # one read for every call's customer
     for call in calls:
-        for row in _live(journey_id, version, [call], status__in=Instance.LIVE).get(call["cdp_id"], []):
+        for row in live.get(call["cdp_id"], []):
             in_window = row.entered_at <= call["event_time"] <= row.entered_at + goal.within.delta
             if row.id in taken or not in_window or (goal.match_key and _key_of(call, flow) != row.key):
                 continue
@@ -348,8 +349,8 @@ def _ends_step(tenant: TenantRef, journeys: list[Journey], flows: dict, now: dat
         moves += [Move(r, "lifetime", end="exited", reason=f"in the journey {spec.limits.lifetime_days} days") for r in old]
         if spec.goal:
             over = mine.filter(status="holdout", entered_at__lt=now - spec.goal.within.delta)
-            moves += [Move(r, "holdout_over", end="completed", reason="holdout: the goal's window passed")
-                      for r in over if r.id not in {m.instance.id for m in moves}]
+            ending = {m.instance.id for m in moves}
+            moves += [Move(r, "holdout_over", end="completed", reason="holdout: the goal's window passed") for r in over if r.id not in ending]
     if moves:
         _add(counts, moves_apply(tenant=tenant, moves=moves, flows=flows, now=now, tick_id=tick_id))
 
