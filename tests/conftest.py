@@ -188,6 +188,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def receiver(settings):
+    """A webhook receiver on loopback (tests.messaging.receivers), for messaging's channels and
+    journeys' webhook actions; private targets allowed for it."""
+    from tests.messaging.receivers import Receiver
+
+    settings.CDP_WEBHOOK_ALLOW_PRIVATE = True
+    with Receiver() as server:
+        yield server
+
+
+@pytest.fixture
 def lakehouse_unmigrated(db, request):
     """The embedded lakehouse as before `lakehouse migrate`: its tables dropped inside the test's
     transaction, so the rollback brings them back (DDL is transactional on SQLite and PostgreSQL);

@@ -13,16 +13,9 @@ from journeys.services.orchestrator import orchestrator_tick
 from messaging.models import Delivery
 from messaging.services import channels, templates
 from messaging.services.drain import drain_once
-from tests.messaging.receivers import Answer, Receiver
+from tests.messaging.receivers import Answer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.CDP_WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture

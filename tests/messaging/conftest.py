@@ -3,15 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tenancy.roles import Role
-from tests.messaging.receivers import Receiver
 from tracking.loader import load_inbox
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.CDP_WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on loopback
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture
