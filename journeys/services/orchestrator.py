@@ -192,13 +192,17 @@ def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: da
         with transaction.atomic():
             for journey, flow in listening:
                 segment = flow.spec.entry.segment_id
-                entered = [Entrant(cdp_id=c["cdp_id"], ref=f"segment:{c['change_id']}", context={"segment_id": segment})
+                entered = [Entrant(cdp_id=c["cdp_id"], ref=f"segment:{c['change_id']}",
+                                   context={"segment_id": segment, "changed_at": c["changed_at"].isoformat()})
                            for c in changes if c["segment_id"] == segment and c["change"] == "entered"
                            and c["changed_at"] >= journey.live_since]
                 _add(counts, entrants_enrol(tenant=tenant, journey=journey, flow=flow, entrants=entered, now=now, tick_id=tick_id))
                 if flow.spec.exit.on_segment_exit:
-                    left = {c["cdp_id"] for c in changes if c["segment_id"] == segment and c["change"] == "exited"}
-                    _end_customers(tenant, journey, flows, left, "exited", "left the entry segment", now, tick_id, counts)
+                    left: dict[str, datetime] = {}
+                    for c in changes:
+                        if c["segment_id"] == segment and c["change"] == "exited":
+                            left[c["cdp_id"]] = max(left.get(c["cdp_id"], c["changed_at"]), c["changed_at"])
+                    _segment_leavers_end(tenant, journey, flows, left, now, tick_id, counts)
             if changes:
                 last = changes[-1]
                 cursor.at, cursor.after_id = max(cursor.at, last["changed_at"]), last["change_id"]
@@ -208,13 +212,24 @@ def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: da
         after = (changes[-1]["changed_at"], changes[-1]["change_id"])
 
 
-def _end_customers(tenant: TenantRef, journey: Journey, flows: dict, cdp_ids: set[str], status: str, reason: str, now: datetime,
-                   tick_id: int, counts: Counter, *, since: dict[str, datetime] | None = None) -> None:
-    if not cdp_ids:
+def _segment_leavers_end(tenant: TenantRef, journey: Journey, flows: dict, left: dict[str, datetime], now: datetime, tick_id: int,
+                         counts: Counter) -> None:
+    """End the instances of customers who left the entry segment after the entry that began them
+    (an exit re-read in the overlap must not end the instance of a later re-entry)."""
+    if not left:
         return
-    rows = list(Instance.objects.filter(journey=journey, status__in=Instance.LIVE, cdp_id__in=cdp_ids))
-    moves = [Move(r, "exit", end=status, reason=reason) for r in rows]
+    rows = list(Instance.objects.filter(journey=journey, status__in=Instance.LIVE, cdp_id__in=left))
+    moves = [Move(r, "exit", end="exited", reason="left the entry segment") for r in rows if _entered(r) < left[r.cdp_id]]
     _add(counts, moves_apply(tenant=tenant, moves=moves, flows=flows, now=now, tick_id=tick_id))
+
+
+def _entered(row: Instance) -> datetime:
+    """When the membership change that enrolled it happened (its tick's clock for other entries)."""
+    stamp = (row.context.get("entry") or {}).get("changed_at")
+    try:
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else row.entered_at
+    except ValueError:
+        return row.entered_at
 
 
 # --- 2. loaded calls: goals, exits, awaited events, entries ---------------------------------------

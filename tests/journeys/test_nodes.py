@@ -180,3 +180,27 @@ def test_entry_limits_and_reentry_after_days(tenant_a, people, t0):
     orchestrator_tick(now=t0 + timedelta(minutes=5))  # they all finish
     again = enrol(tenant_a, info, people["ada"], idempotency_key="second")
     assert again.get("entered_recently") == 1 or again.get("entry_limit") == 1
+
+
+def test_an_exit_read_again_does_not_end_a_later_reentry(tenant_a, people, sdk, t0):
+    """Leave and come back between two ticks: the old instance ends, the new one stays, also
+    when the next tick's overlap reads the exit again."""
+    identify(sdk, "ada", plan="pro")
+    segment = segment_create(tenant=tenant_a.ref, name="Pro", actor="t", definition={"type": "trait", "key": "plan", "op": "equals",
+                                                                                       "value": "pro"})
+    wait = {"id": "w", "type": "wait", "duration": {"days": 30}, "next": "a"}
+    journey(tenant_a, [wait, *EXITS], "w", entry={"type": "segment", "segment_id": segment.id}, exit={"on_segment_exit": True},
+            reentry={"policy": "always"})
+
+    def refresh(minutes):
+        segment_refresh(tenant=tenant_a.ref, segment_id=segment.id, trigger="test", now=t0 + timedelta(minutes=minutes), full=True)
+
+    refresh(1)
+    orchestrator_tick(now=t0 + timedelta(minutes=2))
+    identify(sdk, "ada", plan="free")
+    refresh(3)
+    identify(sdk, "ada", plan="pro", back=True)  # another trait too: a call of its own (its message id differs)
+    refresh(4)
+    orchestrator_tick(now=t0 + timedelta(minutes=5))
+    orchestrator_tick(now=t0 + timedelta(minutes=6))
+    assert sorted(Instance.objects.values_list("status", flat=True)) == ["active", "exited"]
