@@ -10,9 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.selectors import event_names_seen
-from journeys.graph import parsed, schema_errors, structure_errors
+from identity.selectors import identifier_owners, live_customers
+from journeys.graph import Flow, parsed, schema_errors, structure_errors
 from journeys.models import Instance, Journey, JourneyVersion
 from journeys.selectors import journey_info, journey_row
+from journeys.services.enrol import Entrant, entrants_enrol
 from journeys.services.orchestrator import early_ticks_wanted
 from journeys.types import JourneyInfo, Problem
 from kernel.errors import Conflict, InvalidInput
@@ -209,3 +211,33 @@ def journey_set_status(*, tenant: TenantRef, journey_id: int, actor: str, status
     audit_record(tenant=tenant, actor=actor, action=f"journey.{ {'paused': 'pause', 'active': 'resume', 'archived': 'archive'}[status]}",
                  target=row.name)
     return journey_info(row)
+
+
+def journey_enroll(*, tenant: TenantRef, journey_id: int, actor: str, customers: list[dict], key: str = "", context: dict | None = None,
+                   idempotency_key: str = "") -> dict:
+    """Enrol customers (by cdp_id, or an identifier's type and value) now; the next tick moves
+    them. Idempotent: the same customer, key and `idempotency_key` enrol once, however often
+    asked (a new idempotency key enrols again, as the re-entry policy allows)."""
+    row = journey_row(tenant, journey_id)
+    if not customers:
+        raise InvalidInput("Name at least one customer to enrol.", errors=[{"field": "customers", "message": "at least one"}])
+    if row.status != "active":
+        raise Conflict(f"{row.name} is {row.status}: only an active journey takes enrolments.")
+    by_identifier = identifier_owners(tenant=tenant, identifiers=[(c["type"], c["value"]) for c in customers if not c.get("cdp_id")])
+    wanted = {c["cdp_id"] for c in customers if c.get("cdp_id")}
+    known = live_customers(tenant=tenant, cdp_ids=wanted) if wanted else set()
+    cdp_ids, unknown = [], []
+    for c in customers:
+        cdp_id = c.get("cdp_id") or by_identifier.get((c.get("type", ""), c.get("value", "")))
+        if cdp_id and (not c.get("cdp_id") or cdp_id in known):
+            cdp_ids.append(cdp_id)
+        else:
+            unknown.append(c.get("cdp_id") or f"{c.get('type')}:{c.get('value')}")
+    version = JourneyVersion.objects.get(journey=row, version=row.live_version)
+    flow = Flow(version.definition, journey_id=row.id, version=version.version, name=row.name)
+    entrants = [Entrant(cdp_id=c, ref=f"api:{idempotency_key}:{c}:{key}"[:200], key=key, context=context or {})
+                for c in dict.fromkeys(cdp_ids)]
+    with transaction.atomic():
+        counts = entrants_enrol(tenant=tenant, journey=row, flow=flow, entrants=entrants, now=timezone.now())
+    audit_record(tenant=tenant, actor=actor, action="journey.enroll", target=row.name, details={**counts, "unknown": len(unknown)})
+    return {**counts, "unknown": unknown[:20], "unknown_count": len(unknown)}
