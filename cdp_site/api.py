@@ -13,6 +13,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
+from campaigns.definition import openapi_components as campaign_definition_components
 from journeys.graph import openapi_components as journey_definition_components
 from kernel.errors import DomainError
 from kernel.jsontext import JsonRejected, loads_storable
@@ -64,6 +65,7 @@ class CdpApi(NinjaAPI):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {}).update(segment_definition_components())
         schema["components"]["schemas"].update(journey_definition_components())
+        schema["components"]["schemas"].update(campaign_definition_components())
         return document_problems(schema, tracking_prefixes=TRACKING_PREFIXES, lakehouse_tags=LAKEHOUSE_TAGS)
 
 
@@ -160,6 +162,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _mount_routers() -> None:
+    from campaigns.api import router as campaigns_router
     from customers.api import router as customers_router
     from customers.computed_api import router as computed_traits_router
     from identity.api import router as identity_router
@@ -192,6 +195,7 @@ def _mount_routers() -> None:
     api.add_router("/customers", customer_messages_router)  # /customers/{id}/messages: messaging's own read
     api.add_router("/journeys", journeys_router)
     api.add_router("/customers", customer_journeys_router)  # /customers/{id}/journeys: journeys' own read
+    api.add_router("/campaigns", campaigns_router)
     api.add_router("/", tenancy_router)
     api.add_router("/operations", operations_router)
 

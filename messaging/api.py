@@ -147,6 +147,8 @@ class SendPolicyIn(Schema):
     quiet_start: str | None = Field(None, examples=["21:00"], description="Local time (the customer's `timezone` trait, else the tenant's).")
     quiet_end: str | None = Field(None, examples=["08:00"])
     quiet_policy: Literal["defer", "drop"] = "defer"
+    control_percent: float = Field(0, ge=0, le=50, description="The global control group: this share of customers (stable by "
+                                                               "customer) receives no marketing from journeys or campaigns.")
 
 
 class SendPolicyOut(Schema):
@@ -155,13 +157,14 @@ class SendPolicyOut(Schema):
     quiet_start: str | None
     quiet_end: str | None
     quiet_policy: str
+    control_percent: float
     updated_by: str
 
 
 def _policy_out(policy) -> dict:
     return {"caps": policy.caps, "quiet_days": policy.quiet_days, "quiet_start": policy.quiet_start.strftime("%H:%M") if policy.quiet_start else None,
             "quiet_end": policy.quiet_end.strftime("%H:%M") if policy.quiet_end else None, "quiet_policy": policy.quiet_policy,
-            "updated_by": policy.updated_by}
+            "control_percent": policy.control_percent, "updated_by": policy.updated_by}
 
 
 class TestSendIn(Schema):
@@ -302,7 +305,7 @@ def policy_get(request: HttpRequest):
 def policy_set(request: HttpRequest, payload: SendPolicyIn):
     return _policy_out(policies.policy_set(tenant=request.auth.tenant, actor=request.auth.actor, caps=[c.model_dump() for c in payload.caps],
                                            quiet_days=payload.quiet_days, quiet_start=payload.quiet_start, quiet_end=payload.quiet_end,
-                                           quiet_policy=payload.quiet_policy))
+                                           quiet_policy=payload.quiet_policy, control_percent=payload.control_percent))
 
 
 @router.get("/topics", response=list[TopicOut], summary="Subscription topics")

@@ -2,6 +2,9 @@
 the triggering event's properties, the caller's variables, and the message itself."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from customers.types import CustomerProfile, Trait
 from messaging import liquid
 from messaging.channels import backend_for
 
@@ -49,3 +52,10 @@ def recipient(kind: str, profile) -> str | None:
         if trait.key == address_type and isinstance(trait.value, str):
             return trait.value
     return ""
+
+
+def seed_profile(address: str) -> CustomerProfile:
+    """The profile a seed's message renders with: no traits, only its address (as `email`, the
+    template's usual `customer.email`)."""
+    return CustomerProfile(cdp_id="", traits=[Trait(key="email", value=address, type="string", number_value=None,
+                                                         updated_at=datetime(1970, 1, 1, tzinfo=UTC), source=None)], identities=[], consents=[], suppressed=False)

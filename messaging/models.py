@@ -77,7 +77,7 @@ class Delivery(models.Model):
     """One message in the outbox, unique per tenant on the caller's idempotency key. `delivery_id`
     is the stable id every attempt carries (Message-ID, webhook-id) for receivers to deduplicate."""
     STATUSES = [(s, s) for s in ("queued", "sending", "retrying", "deferred", "sent", "delivered", "opened", "clicked",
-                                 "bounced", "complained", "failed", "skipped")]
+                                 "bounced", "complained", "failed", "skipped", "held", "cancelled")]
     CATEGORIES = [("marketing", "Marketing"), ("transactional", "Transactional")]
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.CASCADE, related_name="+")
@@ -85,7 +85,9 @@ class Delivery(models.Model):
     delivery_id = models.CharField(max_length=40, unique=True)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
     template_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
-    cdp_id = models.CharField(max_length=64)
+    cdp_id = models.CharField(max_length=64, help_text="The customer; empty for a seed (an internal address outside consent and caps).")
+    address = models.CharField(max_length=320, blank=True, help_text="The address to send to, fixed by the caller (a campaign's "
+                                                                      "deduplicated snapshot, a seed); empty: the customer's at send time.")
     category = models.CharField(max_length=16, choices=CATEGORIES, default="marketing")
     topic = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=200, help_text="Who asked: test-send, journey:<id>, campaign:<id>, api.")
@@ -94,6 +96,8 @@ class Delivery(models.Model):
     reason = models.CharField(max_length=500, blank=True, help_text="Why it was skipped, deferred, retried or failed.")
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(help_text="When the drain may take it (now, a retry's time, the end of quiet hours).")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Not sent after this (a campaign's maximum lateness): "
+                                                                        "skipped as too late instead.")
     claimed_until = models.DateTimeField(null=True, blank=True)
     claim = models.CharField(max_length=64, blank=True)
     response = models.JSONField(default=dict, blank=True, help_text="The last answer: status, headers kept, body up to a limit.")
@@ -136,6 +140,9 @@ class SendPolicy(models.Model):
     quiet_start = models.TimeField(null=True, blank=True, help_text="Local time quiet hours start (they may run past midnight).")
     quiet_end = models.TimeField(null=True, blank=True)
     quiet_policy = models.CharField(max_length=8, choices=DEFER_OR_DROP, default="defer")
+    control_percent = models.FloatField(default=0, help_text="The global control group: this share of customers (a stable hash of "
+                                                             "tenant and customer) receives no marketing message from journeys or "
+                                                             "campaigns, so their effect can be measured against everyone else.")
     updated_by = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,7 +4,8 @@ Caps count the customer's marketing messages of a channel kind sent in a rolling
 (`sent_at`), whatever sent them, so a journey and a campaign share them. Quiet hours are read in
 the customer's time zone (an IANA `timezone` trait) or else the tenant's; a window may run past
 midnight (21:00-08:00), its day is the day it starts on. Defer moves the send to the window's end;
-drop skips it. Transactional messages are exempt from both."""
+drop skips it. The global control group (a stable share of customers) receives no marketing
+message at all. Transactional messages are exempt from all three."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kernel.timezones import tenant_zone
+from lakehouse.functions import bucket
 from messaging.models import Delivery, SendPolicy
 
 SENT = ("sent", "delivered", "opened", "clicked", "bounced", "complained")
@@ -50,10 +52,18 @@ def quiet_until(policy: SendPolicy, local: datetime) -> datetime | None:
     return None
 
 
+def in_control_group(tenant, cdp_id: str, percent: float) -> bool:
+    """Whether a customer is in the tenant's global control group (`percent` of customers, by a
+    stable hash of tenant and customer: the same people whoever asks, journeys or campaigns)."""
+    return percent > 0 and bucket(f"{tenant.slug}:control:{cdp_id}") < round(percent * 100)
+
+
 def marketing_hold(*, tenant, row: Delivery, kind: str, profile, now: datetime) -> Hold | None:
     policy = SendPolicy.objects.filter(tenant_id=tenant.id).first()
     if policy is None:
         return None
+    if in_control_group(tenant, row.cdp_id, policy.control_percent):
+        return Hold(reason="in the global control group (no marketing messages)")
     for cap in policy.caps:
         if cap.get("channel_kind") not in (kind, "*"):
             continue

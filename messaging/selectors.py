@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import Count
 
-from customers.selectors import customer_get
+from customers.selectors import customer_get, traits_of_customers
+from identity.selectors import identities_of_customers
 from kernel.errors import InvalidInput, NotFound
 from kernel.pagination import Page
+from lakehouse import get_engine
+from messaging.channels import backend_for
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
-from messaging.models import Channel, Delivery, SuppressedAddress, Template, TemplateVersion, Topic
+from messaging.models import Channel, Delivery, SendPolicy, SuppressedAddress, Template, TemplateVersion, Topic
+from messaging.policy import in_control_group
 from messaging.types import ChannelInfo, DeliveryInfo, SuppressedAddressInfo, TemplateInfo
 from tenancy.types import TenantRef
 
@@ -189,3 +194,56 @@ def template_render(*, tenant: TenantRef, template_id: int, cdp_id: str, variabl
         raise InvalidInput(f"The template does not render: {exc}.",
                            errors=[{"field": f"parts.{exc.part}", "message": f"line {exc.line}: {exc.message}"}]) from None
     return {"template_id": template.id, "version": template.version, "channel_kind": template.channel_kind, "parts": parts}
+
+
+def addresses_of(*, tenant: TenantRef, kind: str, cdp_ids) -> dict[str, str]:
+    """The address a channel kind sends each of these customers to, for many at once, by the rule
+    of `messaging.context.recipient` (the first identifier of the kind's address type, else the
+    trait of that name), normalised; customers without one are left out. Empty for kinds that
+    address no one (webhook, table)."""
+    address_type = backend_for(kind).features.address_type
+    if address_type is None:
+        return {}
+    cdp_ids = sorted(set(cdp_ids))
+    out: dict[str, str] = {}
+    for row in identities_of_customers(get_engine(), tenant=tenant, cdp_ids=cdp_ids):  # ordered by type, value, as a profile's
+        if row["id_type"] == address_type and row["cdp_id"] not in out:
+            out[row["cdp_id"]] = row["id_value"]
+    missing = [c for c in cdp_ids if c not in out]
+    for cdp_id, traits in traits_of_customers(tenant=tenant, cdp_ids=missing, keys=[address_type]).items():
+        value = traits.get(address_type, (None, None))[0]
+        if isinstance(value, str) and value.strip():
+            out[cdp_id] = value
+    return {c: normalised_address(kind, a) for c, a in out.items()}
+
+
+def control_group(*, tenant: TenantRef, cdp_ids) -> set[str]:
+    """Which of these customers are in the tenant's global control group (no marketing at all)."""
+    policy = SendPolicy.objects.filter(tenant_id=tenant.id).first()
+    percent = policy.control_percent if policy else 0
+    return {c for c in cdp_ids if in_control_group(tenant, c, percent)} if percent else set()
+
+
+def delivery_outcomes(*, tenant: TenantRef, source: str) -> dict[str, tuple[str, str, object]]:
+    """`{idempotency key: (status, reason, sent_at)}` of everything one sender queued (a campaign's report)."""
+    return {key: (status, reason, sent_at) for key, status, reason, sent_at in
+            Delivery.objects.filter(tenant_id=tenant.id, source=source).values_list("idempotency_key", "status", "reason", "sent_at")
+            .iterator(chunk_size=5000)}
+
+
+def recent_outcomes(*, tenant: TenantRef, source: str, limit: int) -> list[str]:
+    """The statuses of a sender's last `limit` finished deliveries, newest first (an error policy's
+    "failures in a row")."""
+    return list(Delivery.objects.filter(tenant_id=tenant.id, source=source, status__in=("sent", "delivered", "opened", "clicked", "bounced",
+                                                                                         "complained", "failed"))
+                .order_by("-updated_at", "-id").values_list("status", flat=True)[:limit])
+
+
+def topic_policy(*, tenant: TenantRef, kind: str, topic: str) -> str:
+    """opt_in or opt_out for a topic of a channel kind ('' when there is no such topic)."""
+    return Topic.objects.filter(tenant_id=tenant.id, channel_kind=kind, key=topic).values_list("policy", flat=True).first() or ""
+
+
+def outcome_counts(*, tenant: TenantRef, source: str) -> dict[str, int]:
+    """A sender's deliveries by status (an error policy's failure rate)."""
+    return dict(Delivery.objects.filter(tenant_id=tenant.id, source=source).values_list("status").annotate(n=Count("id")).order_by())

@@ -53,6 +53,8 @@ class SendRequest:
     topic: str = ""
     source: str = "api"
     variables: dict = field(default_factory=dict)
+    expires_at: datetime | None = None  # not sent after this (skipped as too late): a campaign's maximum lateness
+    address: str = ""  # fixed by the caller (a campaign's deduplicated address, a seed with no cdp_id); else the customer's
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ SCHEDULES = [
         description="Send the messages that are due (new ones, retries whose time has come), each recorded once.",
     ),
     ScheduleSpec(
+        name="campaigns", func="campaigns.tasks.campaigns_tick", minutes=1,
+        description="Start the campaign sends that are due, queue their recipients within each throttle, pick winners.",
+    ),
+    ScheduleSpec(
         name="journey-orchestrator", func="journeys.tasks.orchestrator_tick", minutes=5,
         description="Advance journeys: enrol entrants, move due instances, queue sends.",
         # On Databricks the bundle's job ticks instead; two tickers would only wait on the lease.

@@ -32,7 +32,7 @@ from kernel.errors import NotFound
 from messaging.channels import backend_for
 from messaging.channels.base import Outcome
 from messaging.channels.sms import valid_phone
-from messaging.context import message_context, recipient, render_parts
+from messaging.context import message_context, recipient, render_parts, seed_profile
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
 from messaging.policy import marketing_hold
@@ -51,7 +51,7 @@ FIRST_RETRY, LAST_RETRY, MAX_RETRY_AFTER = 30.0, 3600.0, 86400.0
 MAX_ATTEMPTS = 8
 PASS_SECONDS = 50.0  # a pass starts no send after this long (well inside CLAIM), so a held claim never outlives its lease
 PENDING = ("queued", "sending", "retrying", "deferred")
-FINAL = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "failed", "skipped")
+FINAL = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "failed", "skipped", "cancelled")
 
 
 def retry_delay(delivery_id: str, attempt: int, retry_after: float | None = None) -> float:
@@ -266,14 +266,17 @@ class Drain:
         channel = self.channel(row.channel_id)
         if channel.disabled_reason:
             return _final(row, token, now, "failed", f"the channel is disabled: {channel.disabled_reason}", unsent=True)
+        if row.expires_at is not None and now > row.expires_at:
+            return _final(row, token, now, "skipped", f"too late: it was to go by {row.expires_at:%Y-%m-%d %H:%M} UTC", unsent=True)
+        seed = not row.cdp_id  # an internal address (a campaign's seed list): outside consent, caps and the control group
         try:
-            profile = customer_get(tenant=tenant, cdp_id=row.cdp_id)
+            profile = seed_profile(row.address) if seed else customer_get(tenant=tenant, cdp_id=row.cdp_id)
         except NotFound:
             # No event: an event naming an erased customer's id would bring a trace of them back.
             return _final(row, token, now, "skipped", "no such customer (erased, or never seen)", unsent=True, event=False)
         if profile.suppressed:
             return _final(row, token, now, "skipped", "suppressed", unsent=True)
-        if row.category == "marketing":
+        if row.category == "marketing" and not seed:
             refusal = _consent_refusal(row, channel.kind, profile)
             if refusal:
                 return _final(row, token, now, "skipped", refusal, unsent=True)
@@ -282,13 +285,13 @@ class Drain:
                 return _final(row, token, now, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC), unsent=True)
             if hold is not None:
                 return _final(row, token, now, "skipped", hold.reason, unsent=True)
-        address = recipient(channel.kind, profile)
+        address = row.address or recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
             return _final(row, token, now, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
         why = address_suppression(tenant_id=row.tenant_id, kind=channel.kind, address=address) if address else ""
         if why:
             return _final(row, token, now, "skipped", f"the address is suppressed ({why})", unsent=True)
-        marketing = row.category == "marketing"
+        marketing = row.category == "marketing" and not seed
         unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) if marketing else ""
         preferences = preferences_url(tenant_id=tenant.id, cdp_id=profile.cdp_id) if marketing else ""
         try:

@@ -17,8 +17,8 @@ from messaging.types import DeliveryInfo, SendRequest
 from tenancy.types import TenantRef
 
 MAX_KEY = 300
-DELIVERY_COLUMNS = ("tenant", "idempotency_key", "delivery_id", "channel", "template_version", "cdp_id", "category", "topic", "source",
-                    "variables", "status", "reason", "attempts", "next_attempt_at", "claim", "response", "provider_id", "created_at",
+DELIVERY_COLUMNS = ("tenant", "idempotency_key", "delivery_id", "channel", "template_version", "cdp_id", "address", "category", "topic", "source",
+                    "variables", "status", "reason", "attempts", "next_attempt_at", "expires_at", "claim", "response", "provider_id", "created_at",
                     "updated_at")
 
 
@@ -35,9 +35,9 @@ def delivery_enqueue(*, tenant: TenantRef, request: SendRequest, now: datetime |
         with transaction.atomic():
             row = Delivery.objects.create(
                 tenant_id=tenant.id, idempotency_key=request.key, delivery_id=f"msg_{uuid.uuid4().hex}", channel_id=request.channel_id,
-                template_version=version, cdp_id=request.cdp_id, category=request.category,
+                template_version=version, cdp_id=request.cdp_id, address=request.address[:320], category=request.category,
                 topic=request.topic if request.category == "marketing" else "", source=request.source[:200],
-                variables=request.variables or {}, next_attempt_at=now or timezone.now())
+                variables=request.variables or {}, next_attempt_at=now or timezone.now(), expires_at=request.expires_at)
     except IntegrityError:  # the same key queued at the same moment by another process
         row = Delivery.objects.select_related("template_version").get(tenant_id=tenant.id, idempotency_key=request.key)
         return delivery_info(row), False
@@ -99,10 +99,34 @@ def deliveries_enqueue(*, tenant: TenantRef, requests: list[SendRequest], now: d
         seen.add(request.key)
         shape = (request.channel_id, request.template_id, request.category, request.topic if request.category == "marketing" else "")
         rows.append((tenant.id, request.key, f"msg_{uuid.uuid4().hex}", request.channel_id, checked[shape].id, request.cdp_id,
-                     request.category, shape[3], request.source[:200], request.variables or {}, "queued", "", 0, now, "", {}, "",
+                     request.address[:320], request.category, shape[3], request.source[:200], request.variables or {}, "queued", "", 0, now, request.expires_at, "", {}, "",
                      written, written))
     with transaction.atomic():
         # A key queued before (or meanwhile, by another process) keeps its delivery: the unique
         # (tenant, key) skips it, and the rows written say how many are new.
         made = rows_insert(Delivery, DELIVERY_COLUMNS, rows, ignore_conflicts=True)
     return made, len(requests) - made
+
+
+HOLDABLE = ("queued", "retrying", "deferred")
+
+
+def deliveries_hold(*, tenant: TenantRef, source: str) -> int:
+    """Hold what `source` queued that no drain has taken (a paused campaign): the drain skips a
+    held delivery until it is released. One already being sent finishes. Returns how many."""
+    return Delivery.objects.filter(tenant_id=tenant.id, source=source, status__in=HOLDABLE).update(
+        status="held", reason="held by its sender", updated_at=timezone.now())
+
+
+def deliveries_release(*, tenant: TenantRef, source: str) -> int:
+    """Held deliveries back to the outbox, each due when it was (a retry keeps its backoff)."""
+    held = Delivery.objects.filter(tenant_id=tenant.id, source=source, status="held")
+    written = timezone.now()
+    return (held.filter(attempts=0).update(status="queued", reason="", updated_at=written)
+            + held.filter(attempts__gt=0).update(status="retrying", reason="released by its sender", updated_at=written))
+
+
+def deliveries_cancel(*, tenant: TenantRef, source: str, reason: str) -> int:
+    """What `source` queued or held and no drain has taken, cancelled for good (a cancelled campaign)."""
+    return Delivery.objects.filter(tenant_id=tenant.id, source=source, status__in=(*HOLDABLE, "held")).update(
+        status="cancelled", reason=reason[:500], updated_at=timezone.now())

@@ -1,4 +1,5 @@
-"""A tenant's send policy: frequency caps and quiet hours for marketing messages."""
+"""A tenant's send policy for marketing messages: frequency caps, quiet hours and the global
+control group."""
 from __future__ import annotations
 
 from datetime import time
@@ -23,7 +24,8 @@ def policy_get(*, tenant: TenantRef) -> SendPolicy:
 
 
 def policy_set(*, tenant: TenantRef, actor: str, caps: list[dict], quiet_days: list[int], quiet_start: str | None,
-               quiet_end: str | None, quiet_policy: str = "defer") -> SendPolicy:
+               quiet_end: str | None, quiet_policy: str = "defer", control_percent: float | None = None) -> SendPolicy:
+    """Replace the policy (`control_percent` None keeps the control group as it is)."""
     kinds = {*dict(Channel.KINDS), "*"}
     checked = []
     for i, cap in enumerate(caps):
@@ -43,9 +45,14 @@ def policy_set(*, tenant: TenantRef, actor: str, caps: list[dict], quiet_days: l
                            errors=[{"field": "quiet_start", "message": "a start and an end"}])
     if quiet_policy not in ("defer", "drop"):
         raise InvalidInput("During quiet hours messages are deferred or dropped.", errors=[{"field": "quiet_policy", "message": "defer or drop"}])
+    if control_percent is not None and not 0 <= control_percent <= 50:
+        raise InvalidInput("The global control group is 0 to 50 percent of customers.",
+                           errors=[{"field": "control_percent", "message": "0..50"}])
+    control = {} if control_percent is None else {"control_percent": control_percent}
     policy, _ = SendPolicy.objects.update_or_create(tenant_id=tenant.id, defaults={
         "caps": checked, "quiet_days": sorted(set(quiet_days)), "quiet_start": start, "quiet_end": end, "quiet_policy": quiet_policy,
-        "updated_by": actor})
+        "updated_by": actor, **control})
     audit_record(tenant=tenant, actor=actor, action="messaging.policy", target="send policy",
-                 details={"caps": len(checked), "quiet_days": policy.quiet_days, "quiet_policy": quiet_policy})
+                 details={"caps": len(checked), "quiet_days": policy.quiet_days, "quiet_policy": quiet_policy,
+                          "control_percent": policy.control_percent})
     return policy

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from journeys.models import Instance
-from journeys.report import difference_interval, wilson
 from journeys.services.orchestrator import orchestrator_tick
+from kernel.stats import difference_interval, wilson
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 

@@ -1,0 +1,262 @@
+"""Sending a campaign: the tick starts due sends (the audience snapshot) and pumps running ones
+into messaging's outbox, within the throttle, then picks winners and completes sends.
+
+Crash safety, by construction:
+- a send starts in one transaction that moves the campaign from `scheduled` to `running` only if
+  it is still scheduled for that moment (compare and set) and writes the whole snapshot; a tick
+  killed inside it leaves nothing, and two ticks at once start it once;
+- each pump batch queues its recipients' deliveries and marks them `queued` in one transaction,
+  under keys (`campaigns.selectors.delivery_key`) the outbox keeps once; a tick killed between
+  batches resumes with the next pending recipient, and none is queued twice.
+So a killed and restarted send gives each recipient one delivery, and the drain one send per
+delivery id (messaging's guarantee). Everything takes `now`, so tests drive it with a clock.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from campaigns.audience import audience_of
+from campaigns.definition import Definition, parsed
+from campaigns.goals import conversions
+from campaigns.models import Campaign, Recipient, Run, Watermark
+from campaigns.selectors import delivery_key
+from campaigns.services.campaigns import source_of
+from campaigns.services.schedule import local_send_at, next_run_at, zone_of
+from customers.selectors import erased_customers, traits_of_customers
+from kernel.bulk import rows_insert
+from kernel.timezones import tenant_zone
+from messaging.selectors import delivery_outcomes, outcome_counts, recent_outcomes
+from messaging.services.outbox import deliveries_enqueue, deliveries_hold
+from messaging.types import SendRequest
+from tenancy.selectors import tenants_by_id
+from tenancy.services import audit_record
+from tenancy.types import TenantRef
+
+logger = logging.getLogger("cdp.campaigns")
+
+BATCH = 2000  # recipients queued a transaction
+PUMP_SECONDS = 40.0  # a tick stops starting batches after this (inside the every-minute schedule)
+RECIPIENT_COLUMNS = ("run", "tenant_id", "cdp_id", "address", "group", "seed", "test", "send_at", "status", "queued_at")
+SENT = ("sent", "delivered", "opened", "clicked", "bounced", "complained")
+FAILED = ("failed", "bounced")
+FINISHED = (*SENT, "failed")
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def campaigns_tick(*, now: datetime | None = None, clock=None) -> dict[str, int]:
+    """Follow erasures, start the sends that are due, pump the running ones. Returns counts."""
+    now = now or timezone.now()
+    counts = {"erased": recipients_follow_erasures(), "started": 0, "queued": 0, "completed": 0}
+    for row in Campaign.objects.filter(status="scheduled", next_run_at__lte=now).order_by("next_run_at", "id"):
+        counts["started"] += run_start(row.id, now=now) is not None
+    for run_id in Run.objects.filter(phase__in=("sending", "testing"), campaign__status="running").values_list("id", flat=True):
+        queued, completed = run_advance(run_id, now=now, clock=clock)
+        counts["queued"] += queued
+        counts["completed"] += completed
+    return counts
+
+
+def run_start(campaign_id: int, *, now: datetime) -> Run | None:
+    """Take the audience of a due campaign once and start its send; None when another tick did."""
+    row = Campaign.objects.get(id=campaign_id)
+    tenant = tenants_by_id({row.tenant_id})[row.tenant_id]
+    spec = parsed(row.definition)
+    scheduled_for = row.next_run_at
+    audience = audience_of(tenant=tenant, spec=spec, campaign_id=row.id, now=now)  # lakehouse reads, before the transaction
+    send_at = _send_times(tenant, spec, [m.cdp_id for m in audience.members], scheduled_for)
+    with transaction.atomic():
+        if not Campaign.objects.filter(id=row.id, status="scheduled", next_run_at=scheduled_for).update(status="running", next_run_at=None):
+            return None
+        number = (Run.objects.filter(campaign=row).aggregate(n=Max("number"))["n"] or 0) + 1
+        run = Run.objects.create(campaign=row, number=number, phase="testing" if spec.winner else "sending", scheduled_for=scheduled_for,
+                                 started_at=now, definition=row.definition)
+        rows = [(run.id, tenant.id, m.cdp_id, m.address, m.group, False, m.test, send_at.get(m.cdp_id, scheduled_for),
+                 "none" if m.group in ("no_address", "duplicate", "control", "holdout") else ("waiting" if m.group == "" else "pending"), None)
+                for m in audience.members]
+        rows += [(run.id, tenant.id, "", address.strip(), variant.key, True, False, scheduled_for, "pending", None)
+                 for variant in spec.variants for address in dict.fromkeys(spec.seeds)]
+        rows_insert(Recipient, RECIPIENT_COLUMNS, rows)
+        if spec.winner:
+            last = max((t for m, t in ((m, send_at.get(m.cdp_id, scheduled_for)) for m in audience.members) if m.test), default=scheduled_for)
+            run.test_ends_at = last + spec.winner.wait.delta
+            run.save(update_fields=["test_ends_at"])
+    audit_record(tenant=tenant, actor="campaigns", action="campaign.send", target=row.name,
+                 details={"id": row.id, "run": number, **{k: v for k, v in audience.counts().items() if k != "variants"}})
+    return run
+
+
+def _send_times(tenant: TenantRef, spec: Definition, cdp_ids: list[str], scheduled_for: datetime) -> dict[str, datetime]:
+    """Each recipient's moment: their own local time for a local-time send, else the send's."""
+    if spec.schedule.type != "local":
+        return {}
+    fallback = tenant_zone(tenant)
+    zones = {c: zone_of(t.get("timezone", (None, None))[0], fallback)
+             for c, t in traits_of_customers(tenant=tenant, cdp_ids=cdp_ids, keys=["timezone"]).items()}
+    by_zone = {}  # one computation a zone, not one a customer
+    out = {}
+    for cdp_id in cdp_ids:
+        zone = zones.get(cdp_id, fallback)
+        if zone.key not in by_zone:
+            by_zone[zone.key] = local_send_at(spec, zone)
+        out[cdp_id] = by_zone[zone.key]
+    return out
+
+
+def run_advance(run_id: int, *, now: datetime, clock=None) -> tuple[int, int]:
+    """One tick's work on a running send: the error policy, late recipients dropped, due ones
+    queued (within the throttle), the winner picked, the send completed. Returns (queued, completed)."""
+    clock = clock or time.monotonic
+    deadline = clock() + PUMP_SECONDS
+    run = Run.objects.select_related("campaign").get(id=run_id)
+    tenant = tenants_by_id({run.campaign.tenant_id})[run.campaign.tenant_id]
+    spec = parsed(run.definition)
+    if _error_policy_tripped(tenant, run, spec):
+        return 0, 0
+    if spec.max_lateness:
+        Recipient.objects.filter(run=run, status="pending", send_at__lt=now - spec.max_lateness.delta).update(status="late")
+    queued = 0
+    while clock() < deadline:
+        made = _queue_batch(tenant, run.id, spec, now)
+        queued += made
+        if made < BATCH:
+            break
+    if run.phase == "testing" and run.test_ends_at and now >= run.test_ends_at:
+        winner_pick(tenant, run.id, spec, now)
+    return queued, int(_complete_if_done(tenant, run.id, spec, now))
+
+
+def _queue_batch(tenant: TenantRef, run_id: int, spec: Definition, now: datetime) -> int:
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("campaign").get(id=run_id)
+        if run.campaign.status != "running" or run.phase not in ("sending", "testing"):
+            return 0
+        budget = BATCH
+        if spec.throttle_per_minute:
+            minute = now.replace(second=0, microsecond=0)
+            budget = min(budget, spec.throttle_per_minute - Recipient.objects.filter(run=run, queued_at__gte=minute).count())
+        if budget <= 0:
+            return 0
+        due = list(Recipient.objects.filter(run=run, status="pending", send_at__lte=now).order_by("send_at", "id")[:budget])
+        if not due:
+            return 0
+        templates = {v.key: v.template_id for v in spec.variants}
+        expires = spec.max_lateness.delta if spec.max_lateness else None
+        campaign = {"id": run.campaign_id, "name": run.campaign.name, "run": run.number}
+        requests = [SendRequest(key=delivery_key(run.campaign_id, run.number, r.id), channel_id=spec.channel_id,
+                                template_id=templates[r.group], cdp_id=r.cdp_id, address=r.address,
+                                category="transactional" if r.seed else spec.category, topic="" if r.seed else spec.topic,
+                                source=source_of(run.campaign_id), expires_at=r.send_at + expires if expires else None,
+                                variables={"campaign": campaign, "variant": r.group, "seed": r.seed})
+                    for r in due]
+        deliveries_enqueue(tenant=tenant, requests=requests, now=now)
+        Recipient.objects.filter(id__in=[r.id for r in due]).update(status="queued", queued_at=now)
+    return len(due)
+
+
+def _error_policy_tripped(tenant: TenantRef, run: Run, spec: Definition) -> bool:
+    """Pause the campaign when its sends fail too often (then: pause); True when it did."""
+    policy = spec.error_policy
+    if policy.then != "pause":
+        return False
+    source = source_of(run.campaign_id)
+    recent = recent_outcomes(tenant=tenant, source=source, limit=policy.max_consecutive_failures)
+    why = ""
+    if len(recent) == policy.max_consecutive_failures and all(s in FAILED for s in recent):
+        why = f"{len(recent)} sends in a row failed"
+    else:
+        counts = outcome_counts(tenant=tenant, source=source)
+        finished = sum(counts.get(s, 0) for s in FINISHED)
+        failed = sum(counts.get(s, 0) for s in FAILED)
+        if finished >= policy.min_sample and failed * 100 > policy.max_failure_rate * finished:
+            why = f"{failed} of {finished} finished sends failed ({failed * 100 / finished:.1f}%, more than {policy.max_failure_rate:g}%)"
+    if not why:
+        return False
+    with transaction.atomic():
+        if not Campaign.objects.filter(id=run.campaign_id, status="running").update(
+                status="paused", status_reason=f"Paused by the error policy: {why}. Fix the cause (the deliveries' reasons say it), "
+                                               "then resume."):
+            return True
+        deliveries_hold(tenant=tenant, source=source)
+    audit_record(tenant=tenant, actor="campaigns", action="campaign.pause", target=run.campaign.name,
+                 details={"id": run.campaign_id, "why": why})
+    return True
+
+
+def winner_pick(tenant: TenantRef, run_id: int, spec: Definition, now: datetime) -> str:
+    """Pick the variant with the best rate of the metric among its test recipients' messages
+    (ties: the first variant), record the rule and figures, and give the rest that variant."""
+    run = Run.objects.get(id=run_id)
+    tests = list(Recipient.objects.filter(run=run, test=True, seed=False, status="queued").values_list("id", "group", "cdp_id", "queued_at"))
+    outcomes = delivery_outcomes(tenant=tenant, source=source_of(run.campaign_id))
+    converted = set()
+    if spec.winner.metric == "goal":
+        converted = conversions(tenant=tenant, goal=spec.goal, starts={(c, at) for _, _, c, at in tests}, until=now)
+    figures = {v.key: {"variant": v.key, "sent": 0, "successes": 0} for v in spec.variants}
+    for recipient_id, group, cdp_id, queued_at in tests:
+        status = outcomes.get(delivery_key(run.campaign_id, run.number, recipient_id), ("", "", None))[0]
+        if status not in SENT or group not in figures:
+            continue
+        figures[group]["sent"] += 1
+        figures[group]["successes"] += _success(spec.winner.metric, status, (cdp_id, queued_at) in converted)
+    for f in figures.values():
+        f["rate"] = f["successes"] / f["sent"] if f["sent"] else 0.0
+    order = [v.key for v in spec.variants]
+    winner = max(order, key=lambda k: (figures[k]["rate"], -order.index(k)))
+    rule = (f"the highest {_metric_name(spec.winner.metric)} rate among the test share's sent messages, "
+            f"{spec.winner.wait.delta} after the test sends; a tie goes to the variant listed first")
+    with transaction.atomic():
+        if not Run.objects.filter(id=run.id, phase="testing").update(phase="sending", winner=winner, decision={
+                "metric": spec.winner.metric, "rule": rule, "winner": winner, "decided_at": now.isoformat(),
+                "variants": list(figures.values())}):
+            return Run.objects.get(id=run.id).winner
+        Recipient.objects.filter(run=run, status="waiting").update(group=winner, status="pending")
+    audit_record(tenant=tenant, actor="campaigns", action="campaign.winner", target=run.campaign.name,
+                 details={"id": run.campaign_id, "run": run.number, "winner": winner})
+    return winner
+
+
+def _success(metric: str, status: str, converted: bool) -> bool:
+    if metric == "opened":
+        return status in ("opened", "clicked")
+    if metric == "clicked":
+        return status == "clicked"
+    return converted
+
+
+def _metric_name(metric: str) -> str:
+    return {"goal": "conversion", "opened": "open", "clicked": "click"}[metric]
+
+
+def _complete_if_done(tenant: TenantRef, run_id: int, spec: Definition, now: datetime) -> bool:
+    """A send with nothing left to queue completes; a recurring campaign is scheduled again."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("campaign").get(id=run_id)
+        if run.phase != "sending" or Recipient.objects.filter(run=run, status__in=("pending", "waiting")).exists():
+            return False
+        run.phase, run.completed_at = "completed", now
+        run.save(update_fields=["phase", "completed_at"])
+        following = next_run_at(tenant, parsed(run.campaign.definition), max(now, run.scheduled_for))
+        Campaign.objects.filter(id=run.campaign_id, status="running").update(
+            status="scheduled" if following else "completed", next_run_at=following)
+    return True
+
+
+def recipients_follow_erasures() -> int:
+    """Delete the recipients of customers erased since the last sweep (their ids and addresses
+    are personal data kept outside the lakehouse tables erasure reaches by construction)."""
+    mark = Watermark.objects.filter(name="erasures").first()
+    erased = erased_customers(since=mark.at if mark else EPOCH)
+    if not erased:
+        return 0
+    removed = 0
+    with transaction.atomic():
+        for tenant_id, cdp_id, _ in erased:
+            removed += Recipient.objects.filter(tenant_id=tenant_id, cdp_id=cdp_id).delete()[0]
+        Watermark.objects.update_or_create(name="erasures", defaults={"at": erased[-1][2]})
+    return removed
