@@ -55,9 +55,10 @@ def campaign_report(*, tenant: TenantRef, campaign_id: int, run: int | None = No
         g["converted"] += (cdp_id, queued_at or send_at) in converted
     holdout = groups.get("holdout")
     for g in groups.values():
-        measured = g["audience"]
-        g["conversion_rate"] = g["converted"] / measured if measured and g["group"] != "seeds" else None
+        g["conversion_rate"] = g["converted"] / g["audience"] if g["audience"] and g["group"] != "seeds" else None
         g["lift"] = g["interval"] = None
+    for g in groups.values():
+        measured = g["audience"]
         if holdout and g["group"] not in ("holdout", "seeds", "control", "duplicate", "no_address", "waiting") and spec.goal:
             interval = difference_interval(g["converted"], measured, holdout["converted"], holdout["audience"])
             if interval is not None:

@@ -120,14 +120,14 @@ def run_advance(run_id: int, *, now: datetime, clock=None) -> tuple[int, int]:
         return 0, 0
     if spec.max_lateness:
         Recipient.objects.filter(run=run, status="pending", send_at__lt=now - spec.max_lateness.delta).update(status="late")
+    if run.phase == "testing" and run.test_ends_at and now >= run.test_ends_at:
+        winner_pick(tenant, run.id, spec, now)  # first, so the rest go in this tick
     queued = 0
     while clock() < deadline:
         made = _queue_batch(tenant, run.id, spec, now)
         queued += made
         if made < BATCH:
             break
-    if run.phase == "testing" and run.test_ends_at and now >= run.test_ends_at:
-        winner_pick(tenant, run.id, spec, now)
     return queued, int(_complete_if_done(tenant, run.id, spec, now))
 
 

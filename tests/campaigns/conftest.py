@@ -29,7 +29,7 @@ def crowd(sdk, admin, tenant_a):
              "timestamp": "2026-11-01T10:00:00Z"}  # no email: outside the segment, so it is not every customer
     assert sdk.post("/api/v1/batch", {"batch": [*calls, guest]}).status_code == 200
     load_inbox()
-    segment = segment_create(tenant=tenant_a.ref, name="With email", definition={"type": "identifier", "id_type": "email"}, actor="t")
+    segment = segment_create(tenant=tenant_a.ref, name="With email", definition={"type": "trait", "key": "email", "op": "exists"}, actor="t")
     segment_refresh(tenant=tenant_a.ref, segment_id=segment.id, trigger="test")
     people = {u["userId"]: admin.get(f"/api/customers/lookup?type=user_id&value={u['userId']}").json()["cdp_id"] for u in calls}
     return {**people, "segment": segment.id}
@@ -66,3 +66,16 @@ def launch(tenant_a, definition):
         services.campaign_schedule(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", now=now)
         return made.id
     return make
+
+
+@pytest.fixture
+def track_goal(sdk, crowd):
+    """track_goal(cdp_ids, at): an "Order Completed" of each of these crowd customers, loaded."""
+    users = {v: k for k, v in crowd.items() if k != "segment"}
+
+    def send(cdp_ids, at: datetime):
+        batch = [{"type": "track", "userId": users[c], "event": "Order Completed", "messageId": f"goal-{c}",
+                  "timestamp": at.isoformat().replace("+00:00", "Z")} for c in cdp_ids]
+        assert sdk.post("/api/v1/batch", {"batch": batch}).status_code == 200
+        load_inbox()
+    return send
