@@ -41,7 +41,7 @@ class CampaignPatch(Schema):
     definition: dict[str, Any] | None = Field(None, description=DEFINITION_HELP)
 
 
-class RunOut(Schema):
+class CampaignRunOut(Schema):
     number: int
     phase: str = Field(..., description="sending, testing (winner selection), completed or cancelled.")
     scheduled_for: datetime
@@ -67,7 +67,7 @@ class CampaignOut(Schema):
     created_by: str
     created_at: datetime
     updated_at: datetime
-    runs: list[RunOut] = Field(..., description="Its sends, newest first (in GET /{id} only).")
+    runs: list[CampaignRunOut] = Field(..., description="Its sends, newest first (in GET /{id} only).")
 
 
 class CampaignListQuery(PageParams):
@@ -75,11 +75,11 @@ class CampaignListQuery(PageParams):
     q: str = Field("", max_length=200, description="Part of the name.")
 
 
-class PreviewIn(Schema):
+class CampaignPreviewIn(Schema):
     definition: dict[str, Any] = Field(..., description=DEFINITION_HELP)
 
 
-class ReachOut(Schema):
+class CampaignReachOut(Schema):
     in_segments: int = Field(..., description="Members of the segments, minus the exclusions.")
     audience: int = Field(..., description="After the cap.")
     everyone: bool = Field(..., description="The segments hold every customer (a send then needs approval).")
@@ -92,26 +92,26 @@ class ReachOut(Schema):
     variants: dict[str, int]
 
 
-class PreviewOut(Schema):
-    reach: ReachOut
+class CampaignPreviewOut(Schema):
+    reach: CampaignReachOut
     samples: list[dict[str, Any]] = Field(..., description="A few messages rendered for real customers of the audience, per variant.")
 
 
-class DuplicateIn(Schema):
+class CampaignDuplicateIn(Schema):
     name: str = Field("", max_length=200, description="The copy's name (default: the name with “(copy)”).")
 
 
-class TestSendIn(Schema):
+class CampaignTestSendIn(Schema):
     addresses: list[str] = Field(default_factory=list, max_length=20, description="Send every variant to these addresses...")
     customers: list[str] = Field(default_factory=list, max_length=20, description="...and to these customers (cdp_id or identifier), "
                                                                                   "outside consent and caps.")
 
 
-class TestSendOut(Schema):
+class CampaignTestSendOut(Schema):
     queued: list[dict[str, Any]] = Field(..., description="Each test message: variant, to, delivery id.")
 
 
-class RecipientOut(Schema):
+class CampaignRecipientOut(Schema):
     run: int
     cdp_id: str
     address: str
@@ -124,13 +124,13 @@ class RecipientOut(Schema):
     delivery_key: str = Field(..., description="The idempotency key of its message (messaging's deliveries).")
 
 
-class RecipientQuery(PageParams):
+class CampaignRecipientQuery(PageParams):
     run: int | None = Field(None, ge=1, le=2**31 - 1)
     group: str = Field("", max_length=20)
     status: Literal["", "pending", "waiting", "queued", "late", "cancelled", "none"] = ""
 
 
-class DeliveryOut(Schema):
+class CampaignDeliveryOut(Schema):
     delivery_id: str
     idempotency_key: str
     cdp_id: str
@@ -143,11 +143,11 @@ class DeliveryOut(Schema):
     sent_at: datetime | None
 
 
-class DeliveryQuery(PageParams):
+class CampaignDeliveryQuery(PageParams):
     status: str = Field("", max_length=16)
 
 
-class GroupReportOut(Schema):
+class CampaignGroupReportOut(Schema):
     group: str
     audience: int
     sent: int
@@ -164,24 +164,24 @@ class GroupReportOut(Schema):
     interval: list[float] | None = Field(..., description="[low, high] of the lift, 95%.")
 
 
-class ReportOut(Schema):
+class CampaignReportOut(Schema):
     campaign_id: int
     run: int | None
     goal: dict[str, Any] | None
     method: str
-    groups: list[GroupReportOut]
+    groups: list[CampaignGroupReportOut]
     runs: list[dict[str, Any]]
 
 
-class ReportQuery(Schema):
+class CampaignReportQuery(Schema):
     run: int | None = Field(None, ge=1, le=2**31 - 1, description="One send (default: all of them).")
 
 
-class PolicyIn(Schema):
+class CampaignPolicyIn(Schema):
     approval_threshold: int = Field(..., ge=0, le=10**9, description="Campaigns reaching more customers need a second admin's approval.")
 
 
-class PolicyOut(Schema):
+class CampaignPolicyOut(Schema):
     approval_threshold: int
     updated_by: str
 
@@ -202,18 +202,18 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
                                                 definition=payload.definition, actor=request.auth.actor))
 
 
-@router.post("/preview", response=PreviewOut, summary="Reachable count and sample messages of a definition (nothing is saved)")
-def campaign_preview(request: HttpRequest, payload: PreviewIn):
+@router.post("/preview", response=CampaignPreviewOut, summary="Reachable count and sample messages of a definition (nothing is saved)")
+def campaign_preview(request: HttpRequest, payload: CampaignPreviewIn):
     return services.campaign_preview(tenant=request.auth.tenant, definition=payload.definition)
 
 
-@router.get("/policy", response=PolicyOut, summary="The approval threshold")
+@router.get("/policy", response=CampaignPolicyOut, summary="The approval threshold")
 def policy_get(request: HttpRequest):
     return services.policy_get(tenant=request.auth.tenant)
 
 
-@router.put("/policy", response=PolicyOut, summary="Set the approval threshold (admin)", openapi_extra=problems(403))
-def policy_set(request: HttpRequest, payload: PolicyIn):
+@router.put("/policy", response=CampaignPolicyOut, summary="Set the approval threshold (admin)", openapi_extra=problems(403))
+def policy_set(request: HttpRequest, payload: CampaignPolicyIn):
     _admin(request)
     return services.policy_set(tenant=request.auth.tenant, actor=request.auth.actor, approval_threshold=payload.approval_threshold)
 
@@ -260,35 +260,35 @@ def campaign_cancel(request: HttpRequest, campaign_id: int):
 
 
 @router.post("/{campaign_id}/duplicate", response={201: CampaignOut}, summary="A draft copy", openapi_extra=problems(404, 409))
-def campaign_duplicate(request: HttpRequest, campaign_id: int, payload: DuplicateIn):
+def campaign_duplicate(request: HttpRequest, campaign_id: int, payload: CampaignDuplicateIn):
     return Status(201, services.campaign_duplicate(tenant=request.auth.tenant, campaign_id=campaign_id, actor=request.auth.actor,
                                                    name=payload.name))
 
 
-@router.post("/{campaign_id}/test-send", response=TestSendOut, summary="Send every variant to addresses or customers now",
+@router.post("/{campaign_id}/test-send", response=CampaignTestSendOut, summary="Send every variant to addresses or customers now",
              openapi_extra=problems(404))
-def campaign_test(request: HttpRequest, campaign_id: int, payload: TestSendIn):
+def campaign_test(request: HttpRequest, campaign_id: int, payload: CampaignTestSendIn):
     return {"queued": campaign_test_send(tenant=request.auth.tenant, campaign_id=campaign_id, actor=request.auth.actor,
                                          addresses=payload.addresses, customers=payload.customers)}
 
 
-@router.get("/{campaign_id}/recipients", response=PageOut[RecipientOut], summary="The audience snapshots: who, which group, status",
+@router.get("/{campaign_id}/recipients", response=PageOut[CampaignRecipientOut], summary="The audience snapshots: who, which group, status",
             openapi_extra=problems(404))
-def campaign_recipients(request: HttpRequest, campaign_id: int, query: Query[RecipientQuery]):
+def campaign_recipients(request: HttpRequest, campaign_id: int, query: Query[CampaignRecipientQuery]):
     return selectors.recipient_page(tenant=request.auth.tenant, campaign_id=campaign_id, limit=query.limit, offset=query.offset,
                                     run=query.run, group=query.group, status=query.status)
 
 
-@router.get("/{campaign_id}/deliveries", response=PageOut[DeliveryOut], summary="Its messages in the outbox, newest first",
+@router.get("/{campaign_id}/deliveries", response=PageOut[CampaignDeliveryOut], summary="Its messages in the outbox, newest first",
             openapi_extra=problems(404))
-def campaign_deliveries(request: HttpRequest, campaign_id: int, query: Query[DeliveryQuery]):
+def campaign_deliveries(request: HttpRequest, campaign_id: int, query: Query[CampaignDeliveryQuery]):
     row = selectors.campaign_row(request.auth.tenant, campaign_id)
     return delivery_page(tenant=request.auth.tenant, limit=query.limit, offset=query.offset, status=query.status,
                          source=services.source_of(row.id))
 
 
-@router.get("/{campaign_id}/report", response=ReportOut, summary="Per variant, holdout and seeds: sent, opened, converted, lift",
+@router.get("/{campaign_id}/report", response=CampaignReportOut, summary="Per variant, holdout and seeds: sent, opened, converted, lift",
             openapi_extra=problems(404))
-def campaign_report(request: HttpRequest, campaign_id: int, query: Query[ReportQuery]):
+def campaign_report(request: HttpRequest, campaign_id: int, query: Query[CampaignReportQuery]):
     return report.campaign_report(tenant=request.auth.tenant, campaign_id=campaign_id, run=query.run)
 

@@ -81,6 +81,22 @@ def _journey(tenant) -> dict:
     return {"journey_id": info.id, "instance_id": Instance.objects.get(journey_id=info.id).instance_id}
 
 
+def _campaign(tenant) -> dict:
+    from campaigns.services.campaigns import campaign_create
+    from messaging.services.channels import channel_create
+    from messaging.services.templates import template_create
+
+    channel = channel_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-cchannel-{uuid.uuid4().hex[:6]}", kind="table", actor="test",
+                             config={})
+    template = template_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-ctemplate-{uuid.uuid4().hex[:6]}", channel_kind="table",
+                               actor="test", parts={"payload": "{}"})
+    segment = _segment(tenant)["segment_id"]
+    info = campaign_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-campaign-{uuid.uuid4().hex[:6]}", actor="test",
+                           definition={"audience": {"segments": [segment]}, "channel_id": channel.id, "category": "transactional",
+                                       "variants": [{"key": "A", "template_id": template.id}]})
+    return {"campaign_id": info.id}
+
+
 def _channel(tenant) -> dict:
     from messaging.services.channels import channel_create
 
@@ -174,6 +190,9 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/journeys/{journey_id}/report": _journey,
     "/api/journeys/{journey_id}/test": _journey,
     "/api/customers/{cdp_id}/journeys": _customer,
+    **{f"/api/campaigns/{{campaign_id}}{tail}": _campaign
+       for tail in ("", "/schedule", "/approve", "/pause", "/resume", "/cancel", "/duplicate", "/test-send", "/recipients", "/deliveries",
+                    "/report")},
     "/api/members/{member_id}": _member,
     "/api/members/{member_id}/password-link": _member,
     "/api/api-keys/{key_pk}": _api_key,

@@ -48,7 +48,7 @@ def test_operations_lists_schedules_and_task_runs_with_errors(tenant_a, api_as):
     _run_queued_tasks()
     client = api_as(tenant_a, Role.ADMIN)
     schedules = client.get("/api/operations/schedules").json()["items"]
-    assert [s["name"] for s in schedules] == ["computed-traits", "deliveries", "inbox-loader", "journey-orchestrator", "segments"]
+    assert [s["name"] for s in schedules] == ["campaigns", "computed-traits", "deliveries", "inbox-loader", "journey-orchestrator", "segments"]
     # Scheduled work spans every tenant: its runs are for superusers (tenant admins see their own).
     assert client.get("/api/operations/tasks").json()["items"] == []
     root = Client()
