@@ -3,9 +3,9 @@ some killed twice) and run again: each trial's end state — instances, every st
 history with its time, the outbox's keys — equals the uninterrupted run's, so no send is queued
 twice or lost and no customer is lost or moved twice.
 
-The kill comes from inside the process at its N-th write (N random, before or after the statement
-runs), so kills land inside transactions, between a round's writes, between the enrolments and
-the advance: wherever a crash could leave something half done."""
+The kill comes from inside the process at its N-th write (tests/kill_drill.py), so kills land
+inside transactions, between a round's writes, between the enrolments and the advance: wherever
+a crash could leave something half done."""
 from __future__ import annotations
 
 import json
@@ -48,98 +48,11 @@ journey_publish(tenant=t, journey_id=j.id, actor='t')
 journey_enroll(tenant=t, journey_id=j.id, actor='t', customers=[{'cdp_id': i} for i in ids])
 """
 
-# One process drives every trial: it restores the database a clock starts from, forks a child
-# that runs the tick and kills itself at its N-th write (INSERT, UPDATE, DELETE, a savepoint:
-# where a crash can leave something half done; reads change nothing), before or after the write,
-# then runs the tick again to the end and compares the state with the uninterrupted run's.
-# Forking skips Django's start-up for each of the ~50 runs.
-DRIVER = """
-import json, os, random, shutil, signal, sqlite3, sys
-from datetime import datetime
-import django
-django.setup()
-from django.db import connections
-from django.db.backends import utils
-from journeys.services.orchestrator import orchestrator_tick
-
-data, clocks, trials, seed = sys.argv[1], [datetime.fromisoformat(c) for c in json.loads(sys.argv[2])], int(sys.argv[3]), int(sys.argv[4])
-database = os.path.join(data, 'cdp.sqlite3')
-writes, plan = [0], {'target': 0, 'stage': ''}
-
-def counting(original):
-    def run(self, sql, *args, **kwargs):
-        if not sql.lstrip().upper().startswith(('INSERT', 'UPDATE', 'DELETE', 'SAVEPOINT', 'RELEASE')):
-            return original(self, sql, *args, **kwargs)
-        writes[0] += 1
-        if writes[0] == plan['target'] and plan['stage'] == 'before':
-            os.kill(os.getpid(), signal.SIGKILL)
-        result = original(self, sql, *args, **kwargs)
-        if writes[0] == plan['target'] and plan['stage'] == 'after':
-            os.kill(os.getpid(), signal.SIGKILL)
-        return result
-    return run
-
-utils.CursorWrapper.execute = counting(utils.CursorWrapper.execute)
-utils.CursorWrapper.executemany = counting(utils.CursorWrapper.executemany)
-
-def closed():
-    connections.close_all()
-
-def snapshot(name):
-    closed()
-    shutil.copy(database, os.path.join(data, name))
-
-def restore(name):
-    closed()
-    for suffix in ('-wal', '-shm'):
-        if os.path.exists(database + suffix):
-            os.remove(database + suffix)
-    shutil.copy(os.path.join(data, name), database)
-
-def state():
-    closed()
-    db = sqlite3.connect(database)
-    try:
-        return [db.execute('SELECT instance_id, node, status, step, holdout, due_at FROM journeys_instance ORDER BY instance_id').fetchall(),
-                db.execute('SELECT i.instance_id, s.step, s.node, s.way, s.to_node, s.at FROM journeys_instancestep s JOIN journeys_instance i '
-                           'ON i.id = s.instance_id ORDER BY i.instance_id, s.step').fetchall(),
-                db.execute('SELECT idempotency_key, cdp_id FROM messaging_delivery ORDER BY idempotency_key').fetchall()]
-    finally:
-        db.close()  # before a restore replaces the file under it
-
-def tick(at, target=0, stage=''):
-    closed()
-    pid = os.fork()
-    if pid == 0:
-        writes[0], plan['target'], plan['stage'] = 0, target, stage
-        orchestrator_tick(now=at, trigger='drill')
-        closed()
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-
-# The uninterrupted run, counting each tick's writes.
-expected, counts = [], []
-for i, at in enumerate(clocks):
-    snapshot(f'start{i}')
-    closed()
-    writes[0] = 0
-    orchestrator_tick(now=at, trigger='reference')
-    counts.append(writes[0])
-    expected.append(json.loads(json.dumps(state(), default=str)))
-rng, killed, wrong = random.Random(seed), 0, []
-for trial in range(trials):
-    i = trial % len(clocks)
-    restore(f'start{i}')
-    points = [(rng.randint(1, counts[i]), rng.choice(['before', 'after'])) for _ in range(1 + (trial % 4 == 3))]  # some twice
-    for target, stage in points:
-        killed += tick(clocks[i], target, stage)
-    assert not tick(clocks[i])  # the run after the kills goes to the end
-    if json.loads(json.dumps(state(), default=str)) != expected[i]:
-        wrong.append([trial, points])
-print(json.dumps({'writes': counts, 'killed': killed, 'wrong': wrong, 'sends': len(expected[-1][2]),
-                  'unique': len({k for k, _ in expected[-1][2]}) == len(expected[-1][2])}))
-"""
+# What the drill compares after each run: instances, every step of their history, the outbox's keys.
+QUERIES = ["SELECT instance_id, node, status, step, holdout, due_at FROM journeys_instance ORDER BY instance_id",
+           "SELECT i.instance_id, s.step, s.node, s.way, s.to_node, s.at FROM journeys_instancestep s JOIN journeys_instance i "
+           "ON i.id = s.instance_id ORDER BY i.instance_id, s.step",
+           "SELECT idempotency_key, cdp_id FROM messaging_delivery ORDER BY idempotency_key"]
 
 
 def _env(data_dir: Path) -> dict:
@@ -159,10 +72,12 @@ def test_a_tick_killed_anywhere_and_run_again_ends_as_an_uninterrupted_one(tmp_p
         assert done.returncode == 0, done.stderr
     start = datetime.now(UTC) + timedelta(minutes=1)
     clocks = [start, start + timedelta(hours=2)]  # the first sends, then the wait's end and the last sends
-    run = subprocess.run([sys.executable, "-c", DRIVER, str(original), json.dumps([c.isoformat() for c in clocks]), str(TRIALS), "17"],
+    run = subprocess.run([sys.executable, "-m", "tests.kill_drill", str(original), json.dumps([c.isoformat() for c in clocks]), str(TRIALS),
+                          "17", "journeys.services.orchestrator:orchestrator_tick", json.dumps(QUERIES)],
                          cwd=ROOT, env=_env(original), capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["killed"] >= 20, f"only {result['killed']} runs were killed mid-way; the test proved little"
     assert result["wrong"] == [], f"trials whose end state differs from the uninterrupted run's: {result['wrong']}"
-    assert result["sends"] > CUSTOMERS and result["unique"]  # sends of several nodes, each key once
+    sends = result["final"][2]
+    assert len(sends) > CUSTOMERS and len({k for k, _ in sends}) == len(sends)  # sends of several nodes, each key once
