@@ -30,6 +30,7 @@ def delivery_key(campaign_id: int, run_number: int, recipient_id: int) -> str:
 def run_info(run: Run, counts: dict[str, int] | None = None) -> RunInfo:
     if counts is None:
         counts = dict(run.recipients.values_list("status").annotate(n=Count("id")).order_by())
+    counts = {status: counts.get(status, 0) for status, _ in Recipient.STATUSES}
     return RunInfo(number=run.number, phase=run.phase, scheduled_for=run.scheduled_for, started_at=run.started_at,
                    test_ends_at=run.test_ends_at, winner=run.winner, decision=run.decision, completed_at=run.completed_at, counts=counts)
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("identity/", include("identity.urls")),
     path("segments/", include("segments.urls")),
     path("journeys/", include("journeys.urls")),
+    path("campaigns/", include("campaigns.urls")),
     path("messages/", include("messaging.console_urls")),
     path("m/", include("messaging.urls")),  # public: links in messages (signed)
     path("events/", include("tracking.urls")),

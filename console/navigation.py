@@ -17,7 +17,7 @@ NAVIGATION = [
     NavItem("Segments", "segments:list", "segments", "segments"),
     NavItem("Messages", "messages:deliveries", "messages", "messaging"),
     NavItem("Journeys", "journeys:list", "journeys", "journeys"),
-    NavItem("Campaigns", "console:section", "campaigns", "account"),
+    NavItem("Campaigns", "campaigns:list", "campaigns", "campaigns"),
     NavItem("Analytics", "console:section", "analytics", "account"),
     NavItem("Identity", "identity:index", "identity", "identity"),
     NavItem("Live events", "tracking:live", "events", "events"),
@@ -27,6 +27,5 @@ NAVIGATION = [
 
 # Sections whose pages arrive with their own apps; until then the console says so plainly.
 UPCOMING_SECTIONS = {
-    "campaigns": "Send broadcasts to segments over email, webhooks, SMS and table exports.",
     "analytics": "Journey funnels, campaign lift and audience trends.",
 }
