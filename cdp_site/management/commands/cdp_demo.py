@@ -1,6 +1,7 @@
 from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from campaigns.demo import demo_campaigns_load
 from cdp_site.demo import DEMO_ADMIN_EMAIL, DEMO_DATA_TENANT, demo_load
 from cdp_site.env import env
 from journeys.demo import demo_journeys_load
@@ -64,3 +65,7 @@ class Command(LakehouseCommand):
         if journeys:
             self.stdout.write(self.style.SUCCESS("Demo journeys: a welcome series and an abandoned cart, live (Journeys); the "
                                                  "orchestrator advances them every 5 minutes and their mail lands in the mailbox."))
+        campaigns = demo_campaigns_load(tenant=tenant_get(slug=DEMO_DATA_TENANT))
+        if campaigns:
+            self.stdout.write(self.style.SUCCESS("Demo campaigns: a newsletter with two subject lines, sent (its report is on its page "
+                                                 "in Campaigns), and next week's, scheduled at 09:00 in each subscriber's time zone."))
