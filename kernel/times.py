@@ -25,3 +25,19 @@ def api_time(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def command_clock(at: str | None) -> datetime | None:
+    """A command's `--at` (an ISO time with its zone) as the clock it decides at; None for now.
+    Raises django's CommandError saying what to type."""
+    from django.core.management.base import CommandError
+
+    if not at:
+        return None
+    try:
+        now = datetime.fromisoformat(at)
+    except ValueError:
+        raise CommandError(f"--at {at!r} is not an ISO time such as 2026-12-01T10:00:00+00:00.") from None
+    if now.tzinfo is None:
+        raise CommandError("--at needs a time zone, such as +00:00.")
+    return now

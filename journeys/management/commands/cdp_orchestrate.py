@@ -1,8 +1,5 @@
-from datetime import datetime
-
-from django.core.management.base import CommandError
-
 from journeys.services.orchestrator import orchestrator_tick
+from kernel.times import command_clock
 from lakehouse.commands import LakehouseCommand
 
 
@@ -15,7 +12,7 @@ class Command(LakehouseCommand):
         parser.add_argument("--at", help="Decide as at this ISO time instead of now (recovery drills, tests).")
 
     def handle(self, *args, **options):
-        now = _clock(options.get("at"))
+        now = command_clock(options.get("at"))
         progress = (lambda message: self.stderr.write(message)) if options["verbosity"] >= 1 else (lambda message: None)
         summary = orchestrator_tick(now=now, trigger="command", journey_id=options.get("journey"), progress=progress)
         if summary.busy:
@@ -25,14 +22,3 @@ class Command(LakehouseCommand):
         self.stdout.write(f"tick {summary.tick_id} at {summary.clock:%Y-%m-%d %H:%M:%S} UTC: "
                           + (", ".join(f"{key}: {value}" for key, value in counts.items()) or "nothing to do"))
 
-
-def _clock(at: str | None) -> datetime | None:
-    if not at:
-        return None
-    try:
-        now = datetime.fromisoformat(at)
-    except ValueError:
-        raise CommandError(f"--at {at!r} is not an ISO time such as 2026-12-01T10:00:00+00:00.") from None
-    if now.tzinfo is None:
-        raise CommandError("--at needs a time zone, such as +00:00.")
-    return now
