@@ -105,6 +105,17 @@ def identities_of_customers(engine, *, tenant: TenantRef, cdp_ids) -> list[dict]
     return rows
 
 
+def identifiers_of_type(*, tenant: TenantRef, id_type: str, cdp_ids) -> dict[str, list[str]]:
+    """`{cdp_id: [values, in order]}` of one identifier type for many customers (a campaign's
+    addresses): only that type's rows, a chunk of customers a statement."""
+    engine, out = get_engine(), {}
+    for chunk in engine.chunks(sorted(set(cdp_ids))):
+        for cdp_id, value in engine.execute(sql.IDENTIFIERS_OF_TYPE_BY_CUSTOMERS, {"tenant_id": tenant.slug, "id_type": id_type,
+                                                                                  "cdp_ids": chunk}).rows:
+            out.setdefault(cdp_id, []).append(value)
+    return out
+
+
 def merged_ids(engine, *, tenant: TenantRef, cdp_id: str) -> set[str]:
     """The retired ids merged into a customer (from the merge log)."""
     rows = engine.execute(sql.MERGES_OF_CUSTOMER, {"tenant_id": tenant.slug, "cdp_id": cdp_id})

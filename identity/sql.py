@@ -53,6 +53,17 @@ IDENTITIES_BY_CUSTOMERS = statement(
     returns={"first_seen_at": "timestamp", "last_seen_at": "timestamp"},
 )
 
+IDENTIFIERS_OF_TYPE_BY_CUSTOMERS = statement(
+    "identity.identifiers_of_type_by_customers",
+    """
+    SELECT cdp_id, id_value
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND id_type = :id_type AND cdp_id IN :cdp_ids
+    ORDER BY cdp_id, id_value
+    """,
+    example={"tenant_id": "acme", "id_type": "email", "cdp_ids": ["c1", "c2", "c3"]},
+)
+
 ALL_IDENTITIES = statement(
     "identity.all_identities",
     """

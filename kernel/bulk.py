@@ -27,8 +27,8 @@ def _adapter(field) -> Callable | None:
     kind = field.get_internal_type()
     if kind == "DateTimeField":
         return _remembering(connection.ops.adapt_datetimefield_value)
-    if kind == "JSONField":
-        return lambda value, encoder=field.encoder: connection.ops.adapt_json_value(value, encoder)
+    if kind == "JSONField":  # rows often share one object (an empty response, a variant's variables): encoded once
+        return _remembering(lambda value, encoder=field.encoder: connection.ops.adapt_json_value(value, encoder))
     return None
 
 

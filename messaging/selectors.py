@@ -5,10 +5,9 @@ from django.conf import settings
 from django.db.models import Count
 
 from customers.selectors import customer_get, traits_of_customers
-from identity.selectors import identities_of_customers
+from identity.selectors import identifiers_of_type
 from kernel.errors import InvalidInput, NotFound
 from kernel.pagination import Page
-from lakehouse import get_engine
 from messaging.channels import backend_for
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
@@ -205,10 +204,7 @@ def addresses_of(*, tenant: TenantRef, kind: str, cdp_ids) -> dict[str, str]:
     if address_type is None:
         return {}
     cdp_ids = sorted(set(cdp_ids))
-    out: dict[str, str] = {}
-    for row in identities_of_customers(get_engine(), tenant=tenant, cdp_ids=cdp_ids):  # ordered by type, value, as a profile's
-        if row["id_type"] == address_type and row["cdp_id"] not in out:
-            out[row["cdp_id"]] = row["id_value"]
+    out = {c: values[0] for c, values in identifiers_of_type(tenant=tenant, id_type=address_type, cdp_ids=cdp_ids).items()}  # by value, as a profile's
     missing = [c for c in cdp_ids if c not in out]
     for cdp_id, traits in traits_of_customers(tenant=tenant, cdp_ids=missing, keys=[address_type]).items():
         value = traits.get(address_type, (None, None))[0]

@@ -142,20 +142,22 @@ def _queue_batch(tenant: TenantRef, run_id: int, spec: Definition, now: datetime
             budget = min(budget, spec.throttle_per_minute - Recipient.objects.filter(run=run, queued_at__gte=minute).count())
         if budget <= 0:
             return 0
-        due = list(Recipient.objects.filter(run=run, status="pending", send_at__lte=now).order_by("send_at", "id")[:budget])
+        due = list(Recipient.objects.filter(run=run, status="pending", send_at__lte=now).order_by("send_at", "id")
+                   .values_list("id", "cdp_id", "address", "group", "seed", "send_at")[:budget])
         if not due:
             return 0
         templates = {v.key: v.template_id for v in spec.variants}
         expires = spec.max_lateness.delta if spec.max_lateness else None
         campaign = {"id": run.campaign_id, "name": run.campaign.name, "run": run.number}
-        requests = [SendRequest(key=delivery_key(run.campaign_id, run.number, r.id), channel_id=spec.channel_id,
-                                template_id=templates[r.group], cdp_id=r.cdp_id, address=r.address,
-                                category="transactional" if r.seed else spec.category, topic="" if r.seed else spec.topic,
-                                source=source_of(run.campaign_id), expires_at=r.send_at + expires if expires else None,
-                                variables={"campaign": campaign, "variant": r.group, "seed": r.seed})
-                    for r in due]
+        variables = {(key, seed): {"campaign": campaign, "variant": key, "seed": seed} for key in templates for seed in (False, True)}
+        source = source_of(run.campaign_id)
+        requests = [SendRequest(key=delivery_key(run.campaign_id, run.number, recipient_id), channel_id=spec.channel_id,
+                                template_id=templates[group], cdp_id=cdp_id, address=address,
+                                category="transactional" if seed else spec.category, topic="" if seed else spec.topic, source=source,
+                                expires_at=send_at + expires if expires else None, variables=variables[(group, seed)])
+                    for recipient_id, cdp_id, address, group, seed, send_at in due]  # one variables object a variant: encoded once
         deliveries_enqueue(tenant=tenant, requests=requests, now=now)
-        Recipient.objects.filter(id__in=[r.id for r in due]).update(status="queued", queued_at=now)
+        Recipient.objects.filter(id__in=[r[0] for r in due]).update(status="queued", queued_at=now)
     return len(due)
 
 
