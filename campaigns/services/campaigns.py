@@ -86,7 +86,9 @@ def campaign_update(*, tenant: TenantRef, campaign_id: int, actor: str, changes:
         row.name = _name(changes["name"])
     if changes.get("description") is not None:
         row.description = changes["description"]
-    row.status, row.status_reason, row.approval_requested_by = "draft", "", ""  # an edit needs approving again
+    # An edit needs approving again: what was approved is not what would be sent.
+    row.status, row.status_reason, row.approval_requested_by = "draft", "", ""
+    row.approved_by, row.approved_at, row.reachable_at_approval = "", None, None
     try:
         with transaction.atomic():
             row.save()

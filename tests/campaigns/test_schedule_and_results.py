@@ -63,10 +63,15 @@ def test_a_campaign_above_the_threshold_waits_for_a_second_admin(tenant_a, defin
     scheduled = services.campaign_schedule(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", now=T0)
     assert scheduled.status == "awaiting_approval" and "more than the 10" in scheduled.status_reason
     assert campaigns_tick(now=T0)["started"] == 0
+    edited = services.campaign_update(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", changes={"description": "x"})
+    assert edited.status == "draft"
+    assert services.campaign_schedule(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", now=T0).status == "awaiting_approval"
     with pytest.raises(PermissionDenied):
         services.campaign_approve(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", now=T0)
     approved = services.campaign_approve(tenant=tenant_a.ref, campaign_id=made.id, actor="boss", now=T0)
     assert (approved.status, approved.approved_by) == ("scheduled", "boss")
+    services.campaign_pause(tenant=tenant_a.ref, campaign_id=made.id, actor="ann")
+    services.campaign_resume(tenant=tenant_a.ref, campaign_id=made.id, actor="ann")
     assert campaigns_tick(now=T0)["started"] == 1
     with pytest.raises(Conflict, match="Duplicate it"):
         services.campaign_update(tenant=tenant_a.ref, campaign_id=made.id, actor="ann", changes={"name": "Bigger"})
