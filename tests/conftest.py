@@ -237,6 +237,13 @@ def lakehouse(db, request):
 
 
 @pytest.fixture(autouse=True)
+def _own_mailbox(settings, tmp_path):
+    """Each test gets its own local mailbox: mail another test sent (or `make run` left in .data) must
+    not show on this test's Mailbox page, and tests must not write into the developer's mailbox."""
+    settings.CDP_MAILBOX_DIR = str(tmp_path / "mailbox")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Per-process caches outlive a test's rolled-back rows (ids are reused); start each test clean."""
     from customers import privacy

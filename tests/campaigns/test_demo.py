@@ -15,8 +15,7 @@ from segments.services import segment_create, segment_refresh
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 
-def test_the_demo_campaigns_are_made_once_one_sent_one_scheduled(tenant_a, crowd, settings, tmp_path):
-    settings.CDP_MAILBOX_DIR = str(tmp_path / "mailbox")
+def test_the_demo_campaigns_are_made_once_one_sent_one_scheduled(tenant_a, crowd):
     demo_messaging_load(tenant=tenant_a.ref)
     segment = segment_create(tenant=tenant_a.ref, name="Newsletter subscribers", actor="t",
                              definition={"type": "trait", "key": "email", "op": "exists"})

@@ -16,8 +16,7 @@ from messaging.services.drain import drain_once
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 
-def test_the_demo_journeys_run_and_mail_the_local_mailbox(tenant_a, people, settings, tmp_path, t0):
-    settings.CDP_MAILBOX_DIR = str(tmp_path / "mailbox")
+def test_the_demo_journeys_run_and_mail_the_local_mailbox(tenant_a, people, tmp_path, t0):
     demo_messaging_load(tenant=tenant_a.ref)
     assert demo_journeys_load(tenant=tenant_a.ref) == 2
     assert demo_journeys_load(tenant=tenant_a.ref) == 0  # once

@@ -14,8 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
 
 
 @pytest.fixture
-def demo(tenant_a, settings, tmp_path):
-    settings.CDP_MAILBOX_DIR = str(tmp_path / "mailbox")
+def demo(tenant_a):
     assert demo_messaging_load(tenant=tenant_a.ref) == 4
     assert demo_messaging_load(tenant=tenant_a.ref) == 0  # once
     from messaging.selectors import channel_list, template_list
