@@ -125,15 +125,32 @@ NEEDED = {"SECRET_KEY", "CDP_LAKEHOUSE", "DATABRICKS_WAREHOUSE_ID", "DATABRICKS_
 
 
 def test_app_and_jobs_read_the_same_catalog_and_schema_and_get_every_variable_they_need(bundle):
+    from urllib.parse import parse_qs, urlsplit
+
     app_env = _app_env(bundle)
     lakehouse = {app_env["CDP_LAKEHOUSE"]["value"]}
     assert set(app_env) | APP_PLATFORM >= NEEDED | {"ALLOWED_HOSTS", "PGHOST", "DATABRICKS_APP_NAME"}
     for job in bundle["resources"]["jobs"]:
         settings = _job_settings(bundle, job)
         lakehouse.add(settings["CDP_LAKEHOUSE"])
-        assert set(settings) >= NEEDED, job
-    assert lakehouse == {"databricks://?catalog=${var.catalog}&schema=${var.schema}"}
+        # A job on its own Spark (spark://active) needs no warehouse.
+        needed = NEEDED - {"DATABRICKS_WAREHOUSE_ID"} if settings["CDP_LAKEHOUSE"].startswith("spark://") else NEEDED
+        assert set(settings) >= needed, job
+    # Whatever the engine, the same tables: one catalog and one schema, the bundle's variables.
+    assert {urlsplit(url).scheme for url in lakehouse} == {"databricks", "spark"}
+    places = {(parse_qs(urlsplit(url).query)["catalog"][0], parse_qs(urlsplit(url).query)["schema"][0]) for url in lakehouse}
+    assert places == {("${var.catalog}", "${var.schema}")}
+    assert {url for url in lakehouse if url.startswith("spark://")} <= {"spark://active?catalog=${var.catalog}&schema=${var.schema}"}
     assert "PGHOST" in _job_settings(bundle, "journey_orchestrator")  # the tick needs the operational database
+    assert "PGHOST" in _job_settings(bundle, "identity_rebuild")  # a run's lease and record are operational rows
+
+
+def test_the_identity_rebuild_job_runs_cdp_resolve_for_the_tenant_it_is_given(bundle):
+    job = bundle["resources"]["jobs"]["identity_rebuild"]
+    assert "schedule" not in job and job["max_concurrent_runs"] == 1  # on demand only
+    assert [p["name"] for p in job["parameters"]] == ["tenant"]
+    parameters = job["tasks"][0]["spark_python_task"]["parameters"]
+    assert parameters[-3:] == ["cdp_resolve", "--full", "--tenant={{job.parameters.tenant}}"]
 
 
 def test_job_runner_accepts_settings_secrets_and_a_command():
@@ -194,3 +211,18 @@ def test_the_job_passes_the_workspace_host_and_its_own_folder(bundle):
     assert "DATABRICKS_HOST=${workspace.host}" in parameters
     dependencies = bundle["resources"]["jobs"]["journey_orchestrator"]["environments"][0]["spec"]["dependencies"]
     assert dependencies == ["-r ${workspace.file_path}/requirements.txt"]  # the CLI rewrites a /Workspace prefix, with a warning
+
+
+def test_job_runner_asks_the_cluster_for_its_session_only_for_spark_active(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("manage_task", ROOT / "infrastructure/databricks/jobs/manage_task.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    asked = []
+    for url, expected in [("spark://active?catalog=main&schema=cdp", 1), ("databricks://?catalog=main&schema=cdp", 0),
+                          ("default", 0)]:
+        monkeypatch.setenv("CDP_LAKEHOUSE", url)
+        asked.clear()
+        module._activate_spark(lambda url=url: asked.append(url))
+        assert len(asked) == expected, url

@@ -138,7 +138,11 @@ class SparkEngine(SparkSqlDialect, Engine):
         self._one_at_a_time = threading.RLock() if table_format != "delta" else None
 
     def location(self) -> str:
-        return f"spark ({self.session.sparkContext.master}) {self.catalog}.{self.schema}, {self.table_format} tables"
+        try:
+            master = self.session.sparkContext.master
+        except Exception:  # Spark Connect (a serverless job's session) has no SparkContext to ask
+            master = "connect"
+        return f"spark ({master}) {self.catalog}.{self.schema}, {self.table_format} tables"
 
     # --- running ------------------------------------------------------------------------------
     def _sql(self, sql: str, params: Mapping[str, Any] | None = None):

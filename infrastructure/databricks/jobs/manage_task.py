@@ -72,10 +72,24 @@ def _apply(options: argparse.Namespace, client_factory=None) -> None:
         })
 
 
-def main(argv: list[str], client_factory=None) -> None:
+def _activate_spark(session_factory=None) -> None:
+    """For CDP_LAKEHOUSE=spark://active: a spark_python_task's script starts with no active session
+    (notebooks have `spark`; a script must ask the cluster for it), and the engine takes only the
+    active one, never starting a session of its own."""
+    if not os.environ.get("CDP_LAKEHOUSE", "").startswith("spark://active"):
+        return
+    if session_factory is None:
+        from pyspark.sql import SparkSession
+
+        session_factory = SparkSession.builder.getOrCreate
+    session_factory()
+
+
+def main(argv: list[str], client_factory=None, session_factory=None) -> None:
     options, command = _parse(argv)
     root = _root(options)
     _apply(options, client_factory)
+    _activate_spark(session_factory)
     sys.path.insert(0, str(root))
     os.chdir(root)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdp_site.settings.production")
