@@ -23,8 +23,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from kernel.definitions import Duration, Strict
 from kernel.timezones import zone_named
 from segments.definitions import EventStep
 
@@ -32,33 +33,19 @@ VARIANT_KEY = r"^[A-Za-z0-9_-]{1,20}$"
 RESERVED_GROUPS = {"holdout", "control", "duplicate", "seed"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Duration(_Strict):
-    days: int = Field(0, ge=0, le=365)
-    hours: int = Field(0, ge=0, le=10_000)
-    minutes: int = Field(0, ge=0, le=100_000)
-
-    @property
-    def delta(self) -> timedelta:
-        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
-
-
-class Audience(_Strict):
+class Audience(Strict):
     segments: list[int] = Field(..., min_length=1, max_length=20, description="Members of any of these segments...")
     exclude: list[int] = Field(default_factory=list, max_length=20, description="...except members of any of these.")
     cap: int | None = Field(None, ge=1, le=100_000_000, description="At most this many recipients, a stable random sample.")
 
 
-class Variant(_Strict):
+class Variant(Strict):
     key: str = Field(..., pattern=VARIANT_KEY, description="A, B, control-subject...: how the report names it.")
     template_id: int = Field(..., ge=1)
     weight: float = Field(1, gt=0, le=1000, description="Its share of the audience, relative to the others' weights.")
 
 
-class Schedule(_Strict):
+class Schedule(Strict):
     type: Literal["now", "at", "local", "cron"] = Field("now", description="now; at a moment (`at`); at a local time (`date` and "
                                                                            "`time`) in each customer's time zone; recurring (`cron`).")
     at: datetime | None = None
@@ -73,20 +60,20 @@ class Goal(EventStep):
                                                                                    "send would have been).")
 
 
-class Winner(_Strict):
+class Winner(Strict):
     test_percent: float = Field(..., gt=0, lt=100, description="The share of the audience the variants are tested on first.")
     wait: Duration = Field(..., description="How long after the test sends the winner is picked.")
     metric: Literal["goal", "opened", "clicked"] = "goal"
 
 
-class ErrorPolicy(_Strict):
+class ErrorPolicy(Strict):
     max_consecutive_failures: int = Field(20, ge=1, le=100_000)
     max_failure_rate: float = Field(20, gt=0, le=100, description="Percent of finished sends that failed...")
     min_sample: int = Field(50, ge=1, le=100_000, description="...once at least this many have finished.")
     then: Literal["pause", "continue"] = "pause"
 
 
-class Definition(_Strict):
+class Definition(Strict):
     audience: Audience
     channel_id: int = Field(..., ge=1)
     category: Literal["marketing", "transactional"] = "marketing"

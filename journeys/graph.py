@@ -20,8 +20,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from kernel.definitions import Duration, Strict
 from segments.definitions import EventStep, PropertyFilter, definition_errors
 
 NODE_ID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -30,23 +31,9 @@ PATH = re.compile(r"^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,9}$")
 MAX_NODES = 100
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Duration(_Strict):
-    days: int = Field(0, ge=0, le=3650)
-    hours: int = Field(0, ge=0, le=100_000)
-    minutes: int = Field(0, ge=0, le=1_000_000)
-
-    @property
-    def delta(self) -> timedelta:
-        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
-
-
 # --- entry --------------------------------------------------------------------------------------
 
-class SegmentEntry(_Strict):
+class SegmentEntry(Strict):
     type: Literal["segment"]
     segment_id: int = Field(..., ge=1, description="Customers enter when the segment's refresh adds them.")
 
@@ -57,7 +44,7 @@ class EventEntry(EventStep):
                                                      "and value, and waits and the goal may match it.")
 
 
-class ManualEntry(_Strict):
+class ManualEntry(Strict):
     type: Literal["manual"] = Field(..., description="Customers are enrolled by the API, the console or another journey.")
 
 
@@ -66,7 +53,7 @@ Entry = Annotated[SegmentEntry | EventEntry | ManualEntry, Field(discriminator="
 
 # --- nodes --------------------------------------------------------------------------------------
 
-class _Node(_Strict):
+class _Node(Strict):
     id: str = Field(..., pattern=NODE_ID)
     label: str = Field("", max_length=200)
 
@@ -104,7 +91,7 @@ class WaitEventNode(_Node):
     timeout_next: str
 
 
-class BranchWay(_Strict):
+class BranchWay(Strict):
     condition: dict | None = Field(None, description="A segment definition (traits, events, segments...) at the time of the step.")
     variables: list[PropertyFilter] = Field(default_factory=list, max_length=10,
                                             description="Filters on the journey's context: `entry.<property>`, `vars.<name>`.")
@@ -118,7 +105,7 @@ class BranchNode(_Node):
     else_: str = Field(..., alias="else")
 
 
-class SplitWay(_Strict):
+class SplitWay(Strict):
     percent: float = Field(..., gt=0, le=100)
     next: str
 
@@ -129,7 +116,7 @@ class SplitNode(_Node):
     ways: list[SplitWay] = Field(..., min_length=2, max_length=10)
 
 
-class OnFailure(_Strict):
+class OnFailure(Strict):
     retries: int = Field(0, ge=0, le=10, description="Ticks to try again before the policy applies.")
     then: Literal["continue", "failure_exit", "end"] = "end"
     next: str = Field("", description="The failure exit's node (then = failure_exit).")
@@ -178,24 +165,24 @@ class Goal(EventStep):
     match_key: bool = False
 
 
-class ExitRules(_Strict):
+class ExitRules(Strict):
     events: list[EventStep] = Field(default_factory=list, max_length=10, description="Any of these ends the instance.")
     on_segment_exit: bool = Field(False, description="End it when the customer leaves the entry segment.")
 
 
-class Reentry(_Strict):
+class Reentry(Strict):
     policy: Literal["once", "after", "always"] = "once"
     after_days: int = Field(0, ge=0, le=3650)
 
 
-class Limits(_Strict):
+class Limits(Strict):
     max_concurrent: int = Field(1, ge=1, le=100, description="Instances of one customer at once (keyed entries: one per key).")
     lifetime_days: int = Field(90, ge=1, le=3650, description="An instance still in the journey after this ends.")
     entries_total: int | None = Field(None, ge=1)
     entries_per_hour: int | None = Field(None, ge=1)
 
 
-class Definition(_Strict):
+class Definition(Strict):
     entry: Entry
     start: str
     nodes: list[Node] = Field(..., min_length=1, max_length=MAX_NODES)

@@ -18,3 +18,15 @@ def zone_named(name: str | None) -> ZoneInfo:
 def tenant_zone(tenant) -> ZoneInfo:
     """Any value with a `time_zone` attribute (a TenantRef)."""
     return zone_named(getattr(tenant, "time_zone", None))
+
+
+def zone_or(value, fallback: ZoneInfo) -> ZoneInfo:
+    """A customer's `timezone` trait (any value: traits are free-form) as a zone, else the
+    fallback (the tenant's). The one rule for messaging's quiet hours, journeys' local waits
+    and campaigns' local-time sends."""
+    if isinstance(value, str) and value:
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from kernel.timezones import tenant_zone
+from kernel.timezones import tenant_zone, zone_or
 from lakehouse.functions import bucket
 from messaging.models import Delivery, SendPolicy
 
@@ -27,13 +27,8 @@ class Hold:
 
 
 def customer_zone(profile, tenant) -> ZoneInfo:
-    for trait in profile.traits:
-        if trait.key == "timezone" and isinstance(trait.value, str):
-            try:
-                return ZoneInfo(trait.value)
-            except (ZoneInfoNotFoundError, ValueError):
-                break
-    return tenant_zone(tenant)
+    value = next((trait.value for trait in profile.traits if trait.key == "timezone"), None)
+    return zone_or(value, tenant_zone(tenant))
 
 
 def quiet_until(policy: SendPolicy, local: datetime) -> datetime | None:

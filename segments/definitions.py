@@ -28,6 +28,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kernel.definitions import Strict
+
 PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63}){0,4}$")
 TEXT_OPS = ("equals", "not_equals", "in", "contains", "starts_with")
 RANGE_OPS = ("gt", "gte", "lt", "lte", "between")
@@ -45,11 +47,7 @@ MAX_CONDITIONS = 50
 Scalar = str | int | float | bool
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TraitCondition(_Strict):
+class TraitCondition(Strict):
     type: Literal["trait"]
     key: str = Field(..., min_length=1, max_length=128, description="A trait or computed trait.")
     op: Literal[TRAIT_OPS]
@@ -58,18 +56,18 @@ class TraitCondition(_Strict):
                                                                   "(0 to 366 for `anniversary_in_next_days`, 0 being today).")
 
 
-class PropertyFilter(_Strict):
+class PropertyFilter(Strict):
     property: str = Field(..., description="A property name, dotted for nested ones: `product.sku`.")
     op: Literal[PROPERTY_OPS]
     value: Scalar | list[Scalar] | None = None
 
 
-class CountRule(_Strict):
+class CountRule(Strict):
     op: Literal[COUNT_OPS] = "gte"
     value: int = Field(1, ge=0, le=1_000_000)
 
 
-class TimeTest(_Strict):
+class TimeTest(Strict):
     op: Literal[TIME_OPS]
     value: int | str = Field(..., description="Days for within_last_days / more_than_days_ago; an ISO date for before / after.")
 
@@ -77,7 +75,7 @@ class TimeTest(_Strict):
 EventType = Literal["", "track", "page", "screen", "identify", "group", "alias"]
 
 
-class EventStep(_Strict):
+class EventStep(Strict):
     event: str = Field(..., min_length=1, max_length=255, description="Track event name, or page/screen name.")
     event_type: EventType = ""
     where: list[PropertyFilter] = Field(default_factory=list, max_length=10)
@@ -97,7 +95,7 @@ class EventCondition(EventStep):
 MESSAGE_STATUSES = ("sent", "failed", "skipped", "delivered", "opened", "clicked", "bounced", "complained")
 
 
-class MessageCondition(_Strict):
+class MessageCondition(Strict):
     """Received (or not) a message: messaging writes each final delivery status as an event on the
     customer (`Message Sent`, `Message Opened`, ...) with its template, channel and source."""
     type: Literal["message"]
@@ -136,7 +134,7 @@ def expanded(tree: dict) -> dict:
     return message_as_event(tree) if tree.get("type") == "message" else tree
 
 
-class SequenceCondition(_Strict):
+class SequenceCondition(Strict):
     type: Literal["sequence"]
     first: EventStep
     then: EventStep
@@ -157,33 +155,33 @@ class LapsedCondition(EventStep):
     days: int = Field(..., ge=1, le=3650, description="Performed before, but not in the last N days.")
 
 
-class TraitHeldCondition(_Strict):
+class TraitHeldCondition(Strict):
     type: Literal["trait_held"]
     key: str = Field(..., min_length=1, max_length=128)
     value: Scalar = Field(..., description="The value the trait has held.")
     days: int = Field(..., ge=1, le=3650, description="For at least N days.")
 
 
-class BucketCondition(_Strict):
+class BucketCondition(Strict):
     type: Literal["bucket"]
     salt: str = Field(..., min_length=1, max_length=64, description="Names the draw: the same salt gives the same buckets.")
     from_percent: float = Field(0, ge=0, le=100)
     to_percent: float = Field(..., ge=0, le=100)
 
 
-class IdentifierCondition(_Strict):
+class IdentifierCondition(Strict):
     type: Literal["identifier"]
     id_type: str = Field(..., min_length=1, max_length=32)
 
 
-class ConsentCondition(_Strict):
+class ConsentCondition(Strict):
     type: Literal["consent"]
     channel: str = Field(..., min_length=1, max_length=32)
     purpose: str = Field(..., min_length=1, max_length=64)
     granted: bool = True
 
 
-class SegmentCondition(_Strict):
+class SegmentCondition(Strict):
     type: Literal["segment"]
     segment_id: int = Field(..., ge=1)
 
@@ -193,15 +191,15 @@ Condition = Annotated[TraitCondition | EventCondition | SequenceCondition | Regu
                       Field(discriminator="type")]
 
 
-class AllGroup(_Strict):
+class AllGroup(Strict):
     all: list[Node] = Field(..., min_length=1, max_length=MAX_CONDITIONS)
 
 
-class AnyGroup(_Strict):
+class AnyGroup(Strict):
     any: list[Node] = Field(..., min_length=1, max_length=MAX_CONDITIONS)
 
 
-class NotGroup(_Strict):
+class NotGroup(Strict):
     not_: Node = Field(..., alias="not")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from campaigns.definition import Definition, cron_next, local_time
 from kernel.timezones import tenant_zone, zone_named
@@ -51,11 +51,3 @@ def local_send_at(spec: Definition, zone: ZoneInfo) -> datetime:
     return datetime.combine(spec.schedule.date, local_time(spec.schedule), tzinfo=zone).astimezone(UTC)
 
 
-def zone_of(value, fallback: ZoneInfo) -> ZoneInfo:
-    """A customer's `timezone` trait as a zone, else the fallback (the tenant's)."""
-    if isinstance(value, str) and value:
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback

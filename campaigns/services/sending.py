@@ -27,10 +27,10 @@ from campaigns.goals import conversions
 from campaigns.models import Campaign, Recipient, Run, Watermark
 from campaigns.selectors import delivery_key
 from campaigns.services.campaigns import source_of
-from campaigns.services.schedule import local_send_at, next_run_at, zone_of
+from campaigns.services.schedule import local_send_at, next_run_at
 from customers.selectors import erased_customers, traits_of_customers
 from kernel.bulk import rows_insert
-from kernel.timezones import tenant_zone
+from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import delivery_outcomes, outcome_counts, recent_outcomes
 from messaging.services.outbox import deliveries_enqueue, deliveries_hold
 from messaging.types import SendRequest
@@ -96,7 +96,7 @@ def _send_times(tenant: TenantRef, spec: Definition, cdp_ids: list[str], schedul
     if spec.schedule.type != "local":
         return {}
     fallback = tenant_zone(tenant)
-    zones = {c: zone_of(t.get("timezone", (None, None))[0], fallback)
+    zones = {c: zone_or(t.get("timezone", (None, None))[0], fallback)
              for c, t in traits_of_customers(tenant=tenant, cdp_ids=cdp_ids, keys=["timezone"]).items()}
     by_zone = {}  # one computation a zone, not one a customer
     out = {}

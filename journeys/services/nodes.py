@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from customers.selectors import traits_of_customers
 from journeys.graph import Flow
 from journeys.models import Instance
 from journeys.services.moves import Move
-from kernel.timezones import tenant_zone
+from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import deliveries_by_key
 from messaging.services.outbox import request_problem
 from messaging.types import SendRequest
@@ -87,12 +87,7 @@ def _until_trait(row: Instance, node, trait: tuple | None, now: datetime) -> Mov
 
 
 def _zone(value: tuple | None, tenant: TenantRef) -> ZoneInfo:
-    if value and isinstance(value[0], str):
-        try:
-            return ZoneInfo(value[0])
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return tenant_zone(tenant)
+    return zone_or(value[0] if value else None, tenant_zone(tenant))
 
 
 def next_local_time(now: datetime, zone: ZoneInfo, at: str, weekdays: list[int]) -> datetime:
