@@ -11,12 +11,10 @@ from ninja import Field, Query, Router, Schema, Status
 from campaigns import report, selectors
 from campaigns.services import campaigns as services
 from campaigns.services.test_sends import campaign_test_send
-from kernel.errors import PermissionDenied
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from messaging.selectors import delivery_page
 from tenancy.auth import TenantAuth
-from tenancy.roles import Role, role_allows
 
 router = Router(tags=["campaigns"], auth=TenantAuth("campaigns"))
 
@@ -186,11 +184,6 @@ class CampaignPolicyOut(Schema):
     updated_by: str
 
 
-def _admin(request: HttpRequest) -> None:
-    if not role_allows(request.auth.role, Role.ADMIN):
-        raise PermissionDenied(f"This needs the admin role in '{request.auth.tenant.slug}'; you are {request.auth.role}.")
-
-
 @router.get("", response=PageOut[CampaignOut], summary="Campaigns, newest first")
 def campaign_list(request: HttpRequest, query: Query[CampaignListQuery]):
     return selectors.campaign_list(tenant=request.auth.tenant, limit=query.limit, offset=query.offset, status=query.status, q=query.q)
@@ -207,14 +200,14 @@ def campaign_preview(request: HttpRequest, payload: CampaignPreviewIn):
     return services.campaign_preview(tenant=request.auth.tenant, definition=payload.definition)
 
 
-@router.get("/policy", response=CampaignPolicyOut, summary="The approval threshold")
+@router.get("/policy", response=CampaignPolicyOut, auth=TenantAuth("campaign-approvals"), summary="The approval threshold")
 def policy_get(request: HttpRequest):
     return services.policy_get(tenant=request.auth.tenant)
 
 
-@router.put("/policy", response=CampaignPolicyOut, summary="Set the approval threshold (admin)", openapi_extra=problems(403))
+@router.put("/policy", response=CampaignPolicyOut, auth=TenantAuth("campaign-approvals"), summary="Set the approval threshold (admin)",
+            openapi_extra=problems(403))
 def policy_set(request: HttpRequest, payload: CampaignPolicyIn):
-    _admin(request)
     return services.policy_set(tenant=request.auth.tenant, actor=request.auth.actor, approval_threshold=payload.approval_threshold)
 
 
@@ -236,10 +229,9 @@ def campaign_schedule(request: HttpRequest, campaign_id: int):
     return services.campaign_schedule(tenant=request.auth.tenant, campaign_id=campaign_id, actor=request.auth.actor)
 
 
-@router.post("/{campaign_id}/approve", response=CampaignOut, summary="Approve it (a second admin), which schedules it",
-             openapi_extra=problems(403, 404, 409))
+@router.post("/{campaign_id}/approve", response=CampaignOut, auth=TenantAuth("campaign-approvals"),
+             summary="Approve it (a second admin), which schedules it", openapi_extra=problems(403, 404, 409))
 def campaign_approve(request: HttpRequest, campaign_id: int):
-    _admin(request)
     return services.campaign_approve(tenant=request.auth.tenant, campaign_id=campaign_id, actor=request.auth.actor)
 
 

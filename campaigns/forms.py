@@ -11,6 +11,12 @@ METRICS = [("", "No winner selection: send the variants to everyone"), ("goal", 
 VARIANT_KEYS = ("A", "B", "C")
 
 
+class ApprovalRuleForm(forms.Form):
+    approval_threshold = forms.IntegerField(min_value=0, max_value=1_000_000_000, label="Approval above (reachable customers)",
+                                            help_text="A campaign reaching more customers than this, or every customer, needs a "
+                                                      "second admin's approval before it is scheduled.")
+
+
 class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))

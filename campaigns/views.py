@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from campaigns import report, selectors
-from campaigns.forms import CampaignForm, initial_from
+from campaigns.forms import ApprovalRuleForm, CampaignForm, initial_from
 from campaigns.services import campaigns as services
 from campaigns.services.test_sends import campaign_test_send
 from console.access import console_context, offset_param, role_required
@@ -18,7 +18,7 @@ from kernel.charts import bar_chart
 from kernel.errors import DomainError, PermissionDenied
 from messaging.selectors import channel_list, template_list
 from segments.selectors import segment_list
-from tenancy.roles import Role, role_allows
+from tenancy.roles import area_role, role_allows
 
 PAGE_SIZE = 50
 ACTIONS = {"schedule": services.campaign_schedule, "approve": services.campaign_approve, "pause": services.campaign_pause,
@@ -38,9 +38,31 @@ def _form_errors(form: CampaignForm, exc: DomainError) -> None:
 
 
 @role_required("campaigns")
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: HttpRequest, rule_form: ApprovalRuleForm | None = None, status: int = 200) -> HttpResponse:
     page = selectors.campaign_list(tenant=request.tenant, limit=PAGE_SIZE, offset=offset_param(request))
-    return render(request, "campaigns/list.html", {"page": page, "awaiting": selectors.approval_requests(tenant=request.tenant)})
+    threshold = services.policy_get(tenant=request.tenant).approval_threshold
+    rule_form = rule_form or ApprovalRuleForm(initial={"approval_threshold": threshold})
+    return render(request, "campaigns/list.html", {"page": page, "awaiting": selectors.approval_requests(tenant=request.tenant),
+                                                   "threshold": threshold, "rule_form": rule_form}, status=status)
+
+
+@require_POST
+@role_required("campaign-approvals")
+def approval_rule(request: HttpRequest) -> HttpResponse:
+    """The tenant's approval threshold (admins): above it a campaign needs a second admin."""
+    form = ApprovalRuleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The threshold was not changed: " + "; ".join(e for errors in form.errors.values() for e in errors))
+        return campaign_list(request, rule_form=form, status=422)
+    ctx = console_context(request)
+    try:
+        services.policy_set(tenant=ctx.tenant, actor=ctx.actor, approval_threshold=form.cleaned_data["approval_threshold"])
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+        return campaign_list(request, rule_form=form, status=422)
+    messages.success(request, f"Campaigns reaching more than {form.cleaned_data['approval_threshold']:,} customers, or every customer, "
+                              "now need a second admin's approval.")
+    return redirect("campaigns:list")
 
 
 @role_required("campaigns")
@@ -80,6 +102,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required("campaigns")
 def campaign_reach(request: HttpRequest) -> HttpResponse:
     """The editor's live panel: who the form's audience reaches and sample messages, or what to fix."""
+    if not all(request.POST.get(name) for name in ("segments", "channel_id", "template_a")):
+        # A form just opened, or not filled in that far: say what it needs, not a list of errors.
+        return render(request, "campaigns/_reach.html", {"preview": None, "problems": [], "waiting": True})
     form = _form(request, request.POST)
     preview, problems = None, []
     if form.is_valid():
@@ -102,7 +127,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     measured = [g for g in results["groups"] if g["conversion_rate"] is not None and g["group"] not in ("duplicate", "no_address")]
     chart = bar_chart([(g["group"], round(g["conversion_rate"] * 100, 2)) for g in measured], title="Conversion rate by group",
                       unit="percent", category="Group") if results["goal"] and measured else None
-    can_approve = role_allows(request.role, Role.ADMIN) and info.status == "awaiting_approval"
+    can_approve = role_allows(request.role, area_role("campaign-approvals", write=True)) and info.status == "awaiting_approval"
     return render(request, "campaigns/detail.html", {"campaign": info, "results": results, "chart": chart, "sending": sending,
                                                      "can_approve": can_approve})
 
@@ -126,8 +151,9 @@ def campaign_action(request: HttpRequest, campaign_id: int) -> HttpResponse:
         if action not in ACTIONS:
             messages.error(request, "Choose schedule, approve, pause, resume, cancel, duplicate or a test send.")
             return redirect("campaigns:detail", campaign_id=campaign_id)
-        if action == "approve" and not role_allows(ctx.role, Role.ADMIN):
-            raise PermissionDenied("Approving a campaign needs the admin role.")
+        need = area_role("campaign-approvals", write=True)
+        if action == "approve" and not role_allows(ctx.role, need):
+            raise PermissionDenied(f"Approving a campaign needs the {need} role; you are {ctx.role}.")
         info = ACTIONS[action](tenant=ctx.tenant, campaign_id=campaign_id, actor=ctx.actor)
     except DomainError as exc:
         messages.error(request, exc.detail)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("templates/<int:template_id>/preview/", views.template_preview, name="template-preview"),
     path("templates/<int:template_id>/test/", views.template_test_send, name="template-test"),
     path("topics/", views.topic_list, name="topics"),
+    path("rules/", views.sending_rules, name="rules"),
     path("topics/<int:topic_id>/delete/", views.topic_delete, name="topic-delete"),
     path("channels/", views.channel_list, name="channels"),
     path("channels/<int:channel_id>/test/", views.channel_test_send, name="channel-test"),

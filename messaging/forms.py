@@ -90,3 +90,64 @@ def first_error(form: forms.Form) -> str:
     for field, errors in form.errors.items():
         return f"{field}: {errors[0]}" if field != "__all__" else errors[0]
     return ""
+
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+CAP_KINDS = [("", "—"), ("*", "every channel"), ("email", "email"), ("sms", "sms"), ("webhook", "webhook"), ("table", "table export")]
+
+
+class SendPolicyForm(forms.Form):
+    """The tenant's sending rules for marketing messages: frequency caps (a row each; an empty row
+    is no cap), quiet hours and the global control group. The service checks them together."""
+    quiet_days = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+                                                label="Quiet hours on", help_text="No day ticked: no quiet hours.")
+    quiet_start = forms.TimeField(required=False, label="From (customer's local time)", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    quiet_end = forms.TimeField(required=False, label="Until", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                                help_text="It may run past midnight: 21:00 to 08:00.")
+    quiet_policy = forms.ChoiceField(choices=[("defer", "Defer to the end of quiet hours"), ("drop", "Drop the message")],
+                                     label="A message due in quiet hours is")
+    control_percent = forms.FloatField(min_value=0, max_value=50, label="Global control group (%)",
+                                       help_text="A stable share of customers who get no marketing message from journeys or "
+                                                 "campaigns, so their effect can be measured against everyone else.")
+    cap_rows = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=20)
+
+    def __init__(self, *args, rows: int = 3, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cap_rows"].initial = rows
+        for n in range(rows):
+            self.fields[f"cap_{n}_kind"] = forms.ChoiceField(choices=CAP_KINDS, required=False, label="Channel")
+            self.fields[f"cap_{n}_max"] = forms.IntegerField(required=False, min_value=0, max_value=10_000, label="At most")
+            self.fields[f"cap_{n}_days"] = forms.FloatField(required=False, min_value=0.01, max_value=366, label="messages in (days)")
+        self.rows = rows
+
+    @classmethod
+    def of(cls, policy, data=None) -> SendPolicyForm:
+        """The form for `policy` (initial values), or bound to `data` with the rows it was drawn with."""
+        if data is not None:
+            try:
+                rows = min(max(int(data.get("cap_rows", 3)), 1), 20)
+            except (TypeError, ValueError):
+                rows = 3
+            return cls(data, rows=rows)
+        caps = policy.caps or []
+        initial = {"quiet_days": policy.quiet_days, "quiet_start": policy.quiet_start, "quiet_end": policy.quiet_end,
+                   "quiet_policy": policy.quiet_policy, "control_percent": policy.control_percent}
+        for n, cap in enumerate(caps):
+            initial |= {f"cap_{n}_kind": cap["channel_kind"], f"cap_{n}_max": cap["max"], f"cap_{n}_days": cap["days"]}
+        return cls(initial=initial, rows=max(3, len(caps) + 1))
+
+    def cap_rows_fields(self) -> list[tuple]:
+        return [(self[f"cap_{n}_kind"], self[f"cap_{n}_max"], self[f"cap_{n}_days"]) for n in range(self.rows)]
+
+    def clean(self):
+        data = super().clean()
+        for n in range(self.rows):
+            kind, most, days = data.get(f"cap_{n}_kind"), data.get(f"cap_{n}_max"), data.get(f"cap_{n}_days")
+            if kind and (most is None or days is None):
+                self.add_error(f"cap_{n}_max", f"Cap {n + 1}: give how many messages in how many days.")
+        return data
+
+    def caps(self) -> list[dict]:
+        data = self.cleaned_data
+        return [{"channel_kind": data[f"cap_{n}_kind"], "max": data[f"cap_{n}_max"], "days": data[f"cap_{n}_days"]}
+                for n in range(self.rows) if data.get(f"cap_{n}_kind")]

@@ -22,12 +22,12 @@ from kernel.problems import problem_response
 from messaging import engagement, selectors
 from messaging.channels.sms import sms_segments, twilio_signature
 from messaging.context import message_context, render_parts
-from messaging.forms import CHANNEL_FORMS, ChannelTestForm, TemplateNewForm, TopicForm, first_error
+from messaging.forms import CHANNEL_FORMS, ChannelTestForm, SendPolicyForm, TemplateNewForm, TopicForm, first_error
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery
 from messaging.services import channels as channel_services
-from messaging.services import feedback, templates
+from messaging.services import feedback, policies, templates
 from messaging.services import topics as topics_service
 from messaging.services.drain import PENDING, test_send
 from messaging.services.links import preferences_read, unsubscribe_read
@@ -401,6 +401,31 @@ def topic_list(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 messages.error(request, exc.detail)
     return render(request, "messaging/topics.html", {"topics": selectors.topic_list(tenant=request.tenant), "form": form})
+
+
+@role_required("messaging")
+def sending_rules(request: HttpRequest) -> HttpResponse:
+    """Frequency caps, quiet hours and the global control group (what the API's /messaging/policy
+    sets), as a form; a refusal says what to change and keeps what was typed."""
+    policy = policies.policy_get(tenant=request.tenant)
+    form = SendPolicyForm.of(policy, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            ctx = console_context(request)
+            data = form.cleaned_data
+            try:
+                policies.policy_set(tenant=ctx.tenant, actor=ctx.actor, caps=form.caps(), quiet_days=data["quiet_days"],
+                                    quiet_start=data["quiet_start"].strftime("%H:%M") if data["quiet_start"] else None,
+                                    quiet_end=data["quiet_end"].strftime("%H:%M") if data["quiet_end"] else None,
+                                    quiet_policy=data["quiet_policy"], control_percent=data["control_percent"])
+            except DomainError as exc:
+                messages.error(request, f"The rules were not saved: {exc.detail}")
+            else:
+                messages.success(request, "Sending rules saved: they apply to every marketing message from now on.")
+                return redirect("messages:rules")
+        else:
+            messages.error(request, f"The rules were not saved: {first_error(form)}")
+    return render(request, "messaging/rules.html", {"form": form, "policy": policy}, status=422 if request.method == "POST" else 200)
 
 
 @require_POST

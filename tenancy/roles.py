@@ -32,8 +32,8 @@ ROLE_TABLE: dict[str, tuple[Role, Role, str]] = {
     "segments": (Role.VIEWER, Role.EDITOR, "segment definitions, previews, refreshes, members and their history, explanations, manual lists"),
     "messaging": (Role.VIEWER, Role.EDITOR, "message templates and previews, subscription topics, sends and test sends, deliveries"),
     "journeys": (Role.VIEWER, Role.EDITOR, "journeys: drafts, publishing, pausing, enrolments, instances and their history, reports"),
-    "campaigns": (Role.VIEWER, Role.EDITOR, "campaigns: drafts, previews, scheduling, pausing, test sends, recipients, reports "
-                                            "(approving and the approval threshold: admin)"),
+    "campaigns": (Role.VIEWER, Role.EDITOR, "campaigns: drafts, previews, scheduling, pausing, test sends, recipients, reports"),
+    "campaign-approvals": (Role.VIEWER, Role.ADMIN, "approving a campaign that needs a second admin; the approval threshold"),
     "channels": (Role.VIEWER, Role.ADMIN, "messaging channels: their settings and credentials, secret rotation"),
     "settings": (Role.ADMIN, Role.ADMIN, "members, API keys, write keys, the audit log"),
     "operations": (Role.ADMIN, Role.ADMIN, "schedules, task runs, the ingestion inbox, lakehouse tables"),

@@ -17,7 +17,7 @@ def console_pages(cdp_id: str) -> list[str]:
     return ["/", "/customers/", f"/customers/{cdp_id}/", "/customers/computed-traits/", "/identity/", "/identity/rules/",
             "/events/", "/operations/", "/settings/general/", "/settings/members/", "/settings/api-keys/", "/settings/write-keys/",
             "/settings/audit/", "/segments/", "/segments/new/", "/segments/new/?kind=manual", "/messages/", "/messages/templates/",
-            "/messages/topics/", "/messages/channels/", "/messages/mailbox/", "/journeys/", "/journeys/new/",
+            "/messages/topics/", "/messages/rules/", "/messages/channels/", "/messages/mailbox/", "/journeys/", "/journeys/new/",
             "/campaigns/", "/campaigns/new/"]
 
 

@@ -27,6 +27,8 @@ def _form(crowd, mail, **changes):
 def test_the_editor_shows_who_it_reaches_then_saves_schedules_and_reports(console, crowd, mail):
     reach = console.post("/campaigns/reach/", _form(crowd, mail))
     assert reach.status_code == 200 and b"reachable of 40 in the segments" in reach.content and b"Variant A" in reach.content
+    opened = console.post("/campaigns/reach/", {"name": "", "holdout_percent": "5"}).content.decode()  # the editor as it opens
+    assert "Choose an audience, a channel and a template" in opened and "required" not in opened
     wrong = console.post("/campaigns/reach/", _form(crowd, mail, topic="nope"))
     assert b"a email subscription topic of this tenant" in wrong.content
     saved = console.post("/campaigns/new/", _form(crowd, mail))
@@ -51,3 +53,19 @@ def test_a_bad_form_says_what_to_fix_where(console, crowd, mail):
     answer = console.post("/campaigns/new/", _form(crowd, mail, schedule="local"))
     assert answer.status_code == 422 and b"a local send names a date and a time" in answer.content
     assert not Campaign.objects.exists()
+
+
+def test_the_approval_rule_is_set_on_the_list_by_admins_only(console_as, tenant_a):
+    from campaigns.services.campaigns import policy_get
+
+    admin = console_as(Role.ADMIN)
+    assert "Save the rule" in admin.get("/campaigns/").content.decode()
+    saved = admin.post("/campaigns/approval-rule/", {"approval_threshold": "2500"}, follow=True).content.decode()
+    assert "more than 2,500 customers" in saved and policy_get(tenant=tenant_a.ref).approval_threshold == 2500
+    refused = admin.post("/campaigns/approval-rule/", {"approval_threshold": "-1"})
+    assert refused.status_code == 422 and "The threshold was not changed" in refused.content.decode()
+    assert policy_get(tenant=tenant_a.ref).approval_threshold == 2500
+    editor = console_as(Role.EDITOR)
+    assert "Save the rule" not in editor.get("/campaigns/").content.decode() and "2500" in editor.get("/campaigns/").content.decode()
+    assert editor.post("/campaigns/approval-rule/", {"approval_threshold": "0"}).status_code == 403
+    assert policy_get(tenant=tenant_a.ref).approval_threshold == 2500

@@ -148,3 +148,31 @@ def test_topics_are_listed_added_and_deleted_in_the_console(console_as, demo, te
     offers = next(t for t in topic_list(tenant=tenant_a.ref) if t.key == "offers")
     gone = editor.post(f"/messages/topics/{offers.id}/delete/", follow=True).content.decode()
     assert "Topic deleted" in gone and "Weekly offers" not in gone
+
+
+def test_sending_rules_are_set_in_a_form_and_a_refusal_keeps_what_was_typed(console_as, tenant_a):
+    from messaging.services.policies import policy_get
+
+    editor = console_as(Role.EDITOR)
+    page = editor.get("/messages/rules/").content.decode()
+    assert 'name="cap_0_kind"' in page and 'name="quiet_days"' in page and 'name="control_percent"' in page
+    rules = {"cap_rows": "3", "cap_0_kind": "email", "cap_0_max": "3", "cap_0_days": "7", "cap_1_kind": "*", "cap_1_max": "10",
+             "cap_1_days": "30", "cap_2_kind": "", "quiet_days": ["0", "1", "2", "3", "4"], "quiet_start": "21:00",
+             "quiet_end": "08:00", "quiet_policy": "drop", "control_percent": "4"}
+    saved = editor.post("/messages/rules/", rules, follow=True).content.decode()
+    assert "Sending rules saved" in saved
+    policy = policy_get(tenant=tenant_a.ref)
+    assert policy.caps == [{"channel_kind": "email", "max": 3, "days": 7.0}, {"channel_kind": "*", "max": 10, "days": 30.0}]
+    assert (policy.quiet_days, str(policy.quiet_start), str(policy.quiet_end), policy.quiet_policy, policy.control_percent) == \
+        ([0, 1, 2, 3, 4], "21:00:00", "08:00:00", "drop", 4.0)
+    again = editor.get("/messages/rules/").content.decode()  # the saved rules come back, with a free row for another cap
+    assert 'name="cap_2_kind"' in again and 'value="21:00"' in again and f"Last changed by {tenant_a.slug}" not in again
+    # Quiet days without hours, a cap without its window, a control group over half: each refused, nothing changed.
+    for bad, message in [({"quiet_start": ""}, "Quiet hours need a start"), ({"cap_0_days": ""}, "Cap 1: give how many"),
+                         ({"control_percent": "80"}, "control_percent")]:
+        refused = editor.post("/messages/rules/", {**rules, **bad, "quiet_policy": "defer"})
+        assert refused.status_code == 422 and message in refused.content.decode(), bad
+        assert 'value="21:00"' in refused.content.decode() or "quiet_start" in bad
+        assert policy_get(tenant=tenant_a.ref).quiet_policy == "drop"
+    assert console_as(Role.VIEWER).post("/messages/rules/", rules).status_code == 403
+    assert 'name="cap_0_kind"' in console_as(Role.VIEWER).get("/messages/rules/").content.decode()  # read, without a save button
