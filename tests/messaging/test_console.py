@@ -166,7 +166,7 @@ def test_sending_rules_are_set_in_a_form_and_a_refusal_keeps_what_was_typed(cons
     assert (policy.quiet_days, str(policy.quiet_start), str(policy.quiet_end), policy.quiet_policy, policy.control_percent) == \
         ([0, 1, 2, 3, 4], "21:00:00", "08:00:00", "drop", 4.0)
     again = editor.get("/messages/rules/").content.decode()  # the saved rules come back, with a free row for another cap
-    assert 'name="cap_2_kind"' in again and 'value="21:00"' in again and f"Last changed by {tenant_a.slug}" not in again
+    assert 'name="cap_2_kind"' in again and 'value="21:00"' in again and "Last changed by" in again
     # Quiet days without hours, a cap without its window, a control group over half: each refused, nothing changed.
     for bad, message in [({"quiet_start": ""}, "Quiet hours need a start"), ({"cap_0_days": ""}, "Cap 1: give how many"),
                          ({"control_percent": "80"}, "control_percent")]:
