@@ -15,6 +15,7 @@ urlpatterns = [
     path("rules/", views.sending_rules, name="rules"),
     path("topics/<int:topic_id>/delete/", views.topic_delete, name="topic-delete"),
     path("channels/", views.channel_list, name="channels"),
+    path("channels/<int:channel_id>/", views.channel_edit, name="channel"),
     path("channels/<int:channel_id>/test/", views.channel_test_send, name="channel-test"),
     path("mailbox/", views.mailbox, name="mailbox"),
 ]

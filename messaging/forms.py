@@ -2,6 +2,8 @@
 characters, overlong names), with a message instead of an error page."""
 from __future__ import annotations
 
+import re
+
 from django import forms
 
 KINDS = [("email", "email"), ("webhook", "webhook"), ("sms", "sms"), ("table", "table export")]
@@ -26,11 +28,32 @@ class ChannelForm(forms.Form):
     name = forms.CharField(max_length=200)
     secret = forms.CharField(required=False, max_length=4000, strip=False, widget=forms.PasswordInput,
                              help_text="The password, API key or auth token; made for a webhook when empty. Shown never again.")
+    rate_per_second = forms.FloatField(required=False, min_value=0, max_value=10_000, label="At most per second",
+                                       help_text="The provider's rate limit (empty: as fast as the drain sends).")
     settings: tuple[str, ...] = ()
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:  # secrets are never shown back: an empty box keeps the one stored
+            self.fields["secret"].help_text = "Empty keeps the current one; a new value replaces it."
+
+    @classmethod
+    def for_channel(cls, channel, data=None) -> ChannelForm:
+        """The edit form of a channel (ChannelInfo): its settings, never its secrets."""
+        initial = {"name": channel.name, "rate_per_second": channel.rate_per_second or None,
+                   **{k: v for k, v in channel.config.items() if k in cls.base_fields or k == "header_names"}}
+        return cls(data, initial=initial, editing=True)
 
     def config(self) -> dict:
         data = self.cleaned_data
         return {k: data[k] for k in self.settings if data.get(k) not in (None, "")}
+
+    def changes(self) -> dict:
+        """What channel_update takes from an edit: settings, name, rate, and a secret only when typed."""
+        data = self.cleaned_data
+        changes = {"name": data["name"], "config": self.config(), "rate_per_second": data["rate_per_second"] or 0}
+        return changes | ({"secret": data["secret"]} if data["secret"] else {})
 
 
 class EmailChannelForm(ChannelForm):
@@ -58,9 +81,42 @@ class EmailChannelForm(ChannelForm):
 
 class WebhookChannelForm(ChannelForm):
     kind = "webhook"
-    url = forms.URLField(max_length=2000, assume_scheme="https", label="URL", help_text="Headers (API keys and the like) are set through the API.")
+    url = forms.URLField(max_length=2000, assume_scheme="https", label="URL")
     timeout_seconds = forms.FloatField(required=False, min_value=0.5, max_value=60)
+    headers = forms.CharField(required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Authorization: Bearer ..."}),
+                              help_text="Sent with every call, one per line as Name: value; stored encrypted, never shown again.")
+    clear_headers = forms.BooleanField(required=False, label="Remove every header")
     settings = ("url", "timeout_seconds")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.editing:
+            names = ", ".join(self.initial.get("header_names") or []) or "none"
+            self.fields["headers"].help_text = f"Now sent: {names}. Empty keeps them; lines here replace them all (Name: value)."
+        else:
+            del self.fields["clear_headers"]
+
+    def clean_headers(self) -> dict | None:
+        text = self.cleaned_data.get("headers", "")
+        if not text.strip():
+            return None
+        headers = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, colon, value = line.partition(":")
+            if not colon or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+                raise forms.ValidationError(f"Line {number}: a header is Name: value.")
+            headers[name.strip()] = value.strip()
+        return headers
+
+    def config(self) -> dict:
+        config = super().config()
+        if self.cleaned_data.get("clear_headers"):
+            config["headers"] = {}
+        elif self.cleaned_data.get("headers") is not None:
+            config["headers"] = self.cleaned_data["headers"]
+        return config
 
 
 class SmsChannelForm(ChannelForm):

@@ -347,7 +347,8 @@ def channel_list(request: HttpRequest) -> HttpResponse:
             ctx = console_context(request)
             try:
                 shown = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=kind, config=form.config(),
-                                                        secret=form.cleaned_data["secret"], actor=ctx.actor)
+                                                        secret=form.cleaned_data["secret"], actor=ctx.actor,
+                                                        rate_per_second=form.cleaned_data["rate_per_second"] or 0)
                 messages.success(request, f"Channel {shown.name} added.")
             except DomainError as exc:
                 messages.error(request, exc.detail)
@@ -358,6 +359,39 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         by_kind.setdefault(template.channel_kind, []).append(template)
     return render(request, "messaging/channels.html", {"channels": [(c, by_kind.get(c.kind, [])) for c in channels], "shown": shown,
                                                        "forms": forms_by_kind, "open_kind": request.POST.get("kind") if shown is None else ""})
+
+
+@role_required("channels")
+def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """One channel: its settings in its kind's form (secrets never shown back: an empty box keeps
+    them), rotating its secret (shown once), turning it back on after it was disabled."""
+    channel = selectors.channel_get(tenant=request.tenant, channel_id=channel_id)
+    form_class = CHANNEL_FORMS[channel.kind]
+    form, shown, status = form_class.for_channel(channel), None, 200
+    if request.method == "POST":
+        ctx = console_context(request)
+        action = request.POST.get("action", "save")
+        try:
+            if action == "rotate":
+                shown = channel_services.channel_rotate(tenant=ctx.tenant, channel_id=channel_id, actor=ctx.actor)
+                messages.success(request, "New credentials made: copy them now, they are not shown again.")
+            elif action == "enable":
+                channel_services.channel_update(tenant=ctx.tenant, channel_id=channel_id, actor=ctx.actor, changes={"enabled": True})
+                messages.success(request, f"{channel.name} sends again.")
+                return redirect("messages:channel", channel_id=channel_id)
+            else:
+                form = form_class.for_channel(channel, request.POST)
+                if form.is_valid():
+                    channel_services.channel_update(tenant=ctx.tenant, channel_id=channel_id, actor=ctx.actor, changes=form.changes())
+                    messages.success(request, "Saved: the next message through it uses these settings.")
+                    return redirect("messages:channel", channel_id=channel_id)
+                messages.error(request, f"Not saved: {first_error(form)}")
+                status = 422
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            status = 422 if action == "save" else 200
+        channel = selectors.channel_get(tenant=request.tenant, channel_id=channel_id)
+    return render(request, "messaging/channel.html", {"channel": channel, "form": form, "shown": shown}, status=status)
 
 
 @require_POST

@@ -176,3 +176,47 @@ def test_sending_rules_are_set_in_a_form_and_a_refusal_keeps_what_was_typed(cons
         assert policy_get(tenant=tenant_a.ref).quiet_policy == "drop"
     assert console_as(Role.VIEWER).post("/messages/rules/", rules).status_code == 403
     assert 'name="cap_0_kind"' in console_as(Role.VIEWER).get("/messages/rules/").content.decode()  # read, without a save button
+
+
+def test_a_channel_is_edited_its_secret_rotated_and_turned_back_on_in_the_console(console_as, tenant_a, tenant_b):
+    from messaging.models import Channel
+    from messaging.selectors import channel_get
+    from messaging.services.channels import channel_create, channel_disable, send_config
+
+    hook = channel_create(tenant=tenant_a.ref, name="CRM hook", kind="webhook", actor="t",
+                          config={"url": "https://hooks.example.com/cdp", "headers": {"Authorization": "Bearer s3cret"}})
+    admin = console_as(Role.ADMIN)
+    page = admin.get(f"/messages/channels/{hook.id}/").content.decode()
+    assert 'value="https://hooks.example.com/cdp"' in page and "Now sent: Authorization" in page
+    assert "s3cret" not in page and hook.secret not in page  # secrets are never shown back
+    # Settings saved; an empty secret and empty headers keep what is stored.
+    saved = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
+                                                          "timeout_seconds": "3", "rate_per_second": "5"}, follow=True)
+    assert "Saved" in saved.content.decode()
+    row = Channel.objects.get(id=hook.id)
+    assert (row.name, send_config(row)["url"], send_config(row)["headers"], row.rate_per_second) == \
+        ("CRM", "https://hooks.example.com/v2", {"Authorization": "Bearer s3cret"}, 5.0)
+    replaced = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
+                                                             "headers": "X-Api-Key: k1\nX-Team: growth"})
+    assert replaced.status_code == 302 and send_config(Channel.objects.get(id=hook.id))["headers"] == {"X-Api-Key": "k1", "X-Team": "growth"}
+    bad = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
+                                                        "headers": "no colon here"})
+    assert bad.status_code == 422 and "Line 1: a header is Name: value." in bad.content.decode()
+    cleared = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
+                                                            "clear_headers": "on"})
+    assert cleared.status_code == 302 and send_config(Channel.objects.get(id=hook.id))["headers"] == {}
+    # Rotation: the new secret once, the old one still signing for the overlap.
+    rotated = admin.post(f"/messages/channels/{hook.id}/", {"action": "rotate"}).content.decode()
+    new_secret = re.search(r"whsec_[A-Za-z0-9+/=]+", rotated).group(0)
+    assert new_secret != hook.secret and "shown this once" in rotated and channel_get(tenant=tenant_a.ref, channel_id=hook.id).rotating_until
+    assert new_secret not in admin.get(f"/messages/channels/{hook.id}/").content.decode()
+    # Disabled by the drain (a 410), turned back on by hand.
+    channel_disable(Channel.objects.get(id=hook.id), "the endpoint answered 410 Gone")
+    assert "the endpoint answered 410 Gone" in admin.get(f"/messages/channels/{hook.id}/").content.decode()
+    admin.post(f"/messages/channels/{hook.id}/", {"action": "enable"})
+    assert Channel.objects.get(id=hook.id).disabled_reason == ""
+    # Editors and viewers see it and cannot change it; another tenant's channel is not found.
+    assert console_as(Role.EDITOR).post(f"/messages/channels/{hook.id}/", {"action": "rotate"}).status_code == 403
+    assert "Rotate" not in console_as(Role.VIEWER).get(f"/messages/channels/{hook.id}/").content.decode()
+    other = channel_create(tenant=tenant_b.ref, name="theirs", kind="table", actor="t", config={})
+    assert admin.get(f"/messages/channels/{other.id}/").status_code == 404
