@@ -153,6 +153,25 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The second pass (CDP_TEST_DATABASE=postgres) is about the operational database: a test that
+    never opens it ran the same way in the first pass, so it is left out of the second."""
+    import os
+
+    if os.environ.get("CDP_TEST_DATABASE") != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (keep if uses_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(request):
     """CDP_TEST_DATABASE=postgres runs the operational database on the real PostgreSQL server."""

@@ -1,5 +1,5 @@
 """A real drain process (`manage.py cdp_deliver`, four sends in flight at once) killed with
-SIGKILL at 24 points, before and after the receiver answers, and started again: every key ends in
+SIGKILL at 12 points, before and after the receiver answers, and started again: every key ends in
 one final status, every webhook-id arrives, none more than twice, and no key is ever sent under
 two ids. Each kill lands past the re-sends of what the last one interrupted (a drain sends those
 alone, first), as kills minutes apart would."""
@@ -23,7 +23,7 @@ from tests.messaging.receivers import Receiver
 pytestmark = pytest.mark.own_database  # processes on a database of their own: once, not again on PostgreSQL
 
 ROOT = Path(__file__).resolve().parents[2]
-DELIVERIES, KILLS, IN_FLIGHT = 200, 24, 4
+DELIVERIES, KILLS, IN_FLIGHT = 200, 12, 4  # each kill is a process start (~4 s): 12 cover both stages often
 
 
 @pytest.mark.django_db(transaction=False)
@@ -72,7 +72,7 @@ def test_a_drain_killed_at_any_point_sends_each_key_once_under_one_id(tmp_path):
                 killed += 1
             elif run == KILLS:
                 assert process.returncode == 0, process.stderr.read()
-        assert killed >= 20, f"only {killed} runs were killed mid-way; the test proved little"
+        assert killed >= 10, f"only {killed} runs were killed mid-way; the test proved little"
         with sqlite3.connect(tmp_path / "cdp.sqlite3") as db:
             rows = db.execute("SELECT idempotency_key, delivery_id, status FROM messaging_delivery").fetchall()
             # Every send became one event on its customer, however the kills fell (the event outbox).
