@@ -32,7 +32,7 @@ run: install
 
 test: install-dev lint
 	$(PY) -m pytest
-	@echo "== the operational database on PostgreSQL (the lakehouse suite above already ran on it; tests of processes with databases of their own ran once)"
+	@echo "== the operational database on PostgreSQL (the lakehouse suite above already ran on it; tests of processes with databases of their own, and tests without a database, ran once)"
 	CDP_TEST_DATABASE=postgres $(PY) -m pytest --ignore=tests/lakehouse -m "not browser and not own_database" -q
 
 # The layer contract (pyproject.toml [tool.importlinter]) and ruff: a broken contract fails `make test`.
