@@ -20,9 +20,10 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from kernel.definitions import Duration, Strict
+from kernel.segment.calls import TRAIT_KEY_MESSAGE, trait_key_problem
 from segments.definitions import EventStep, PropertyFilter, definition_errors
 
 NODE_ID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -149,13 +150,36 @@ class WebhookNode(_Node):
     next: str
 
 
+class UpdateTraitNode(_Node):
+    """Set or unset traits on the customer's profile (as the journey, in the profile's change
+    log): values given here, or taken from the journey's context (`vars.tier` from a webhook's
+    answer, `entry.plan` from the entry event). A suppressed customer's profile is left alone
+    (the failure policy applies); computed traits cannot be set."""
+    type: Literal["update_trait"]
+    set: dict[str, Any] = Field(default_factory=dict, max_length=20, description="Trait name -> JSON value.")
+    from_context: dict[str, str] = Field(default_factory=dict, max_length=20,
+                                         description="Trait name -> a path in the journey's context (vars.tier, entry.plan).")
+    unset: list[str] = Field(default_factory=list, max_length=20)
+    on_failure: OnFailure = Field(default_factory=OnFailure)
+    next: str
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not (self.set or self.from_context or self.unset):
+            raise ValueError("an update_trait node sets, copies or unsets at least one trait")
+        if set(self.unset) & (set(self.set) | set(self.from_context)):
+            raise ValueError("a trait cannot be set and unset by one node")
+        return self
+
+
 class ExitNode(_Node):
     type: Literal["exit"]
 
 
-Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | WebhookNode | ExitNode,
+Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | WebhookNode | UpdateTraitNode | ExitNode,
                  Field(discriminator="type")]
 WAITS = ("wait", "wait_until", "wait_event")
+ACTIONS = ("send", "webhook", "update_trait")  # nodes that do something, each with a failure policy
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -210,7 +234,7 @@ def successors(node) -> list[tuple[str, str]]:
         return [*((f"way:{i}", w.next) for i, w in enumerate(node.ways)), ("else", node.else_)]
     if node.type == "split":
         return [(f"way:{i}", w.next) for i, w in enumerate(node.ways)]
-    if node.type in ("send", "webhook"):
+    if node.type in ACTIONS:
         pairs = [("next", node.next)]
         if node.on_failure.then == "failure_exit" and node.on_failure.next:
             pairs.append(("failure", node.on_failure.next))
@@ -285,11 +309,16 @@ def _node_errors(node, ids: dict) -> list[dict]:
                    for name, path in node.save.items() if not VARIABLE.match(name) or not PATH.match(path)]
         if node.on_failure.then == "failure_exit" and not node.on_failure.next:
             errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
-    if node.type == "send":
-        if node.skip_if is not None:
-            errors += [{"field": f"nodes[{node.id}].skip_if{e['field'][1:]}", "message": e["message"]} for e in definition_errors(node.skip_if)]
-        if node.on_failure.then == "failure_exit" and not node.on_failure.next:
-            errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
+    if node.type == "send" and node.skip_if is not None:
+        errors += [{"field": f"nodes[{node.id}].skip_if{e['field'][1:]}", "message": e["message"]} for e in definition_errors(node.skip_if)]
+    if node.type == "update_trait":
+        errors += [{"field": f"nodes[{node.id}].from_context.{name}", "message": "a dotted path in the context (vars.tier, entry.plan)"}
+                   for name, path in node.from_context.items() if not PATH.match(path)]
+        errors += [{"field": f"nodes[{node.id}].{where}.{name}", "message": TRAIT_KEY_MESSAGE}
+                   for where, names in (("set", node.set), ("from_context", node.from_context), ("unset", node.unset))
+                   for name in names if trait_key_problem(name) is not None]
+    if node.type in ("send", "update_trait") and node.on_failure.then == "failure_exit" and not node.on_failure.next:
+        errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
     return errors
 
 
@@ -345,8 +374,8 @@ def _located(definition: Any, loc: tuple) -> str:
             parts[-1] = f"nodes[{node.get('id', part) if isinstance(node, dict) else part}]"
             value = node
             continue
-        if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "webhook", "exit", "segment",
-                                              "event", "manual"} \
+        if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "webhook", "update_trait",
+                                              "exit", "segment", "event", "manual"} \
                 and i > 0:
             continue  # the discriminated union's tag
         parts.append(str(part) if not isinstance(part, int) else f"[{part}]")

@@ -5,7 +5,7 @@ message rendered for them as it would be sent.
 
 Waits for events take the way the caller chooses (`choices`: node id -> the event's position),
 else their timeout; a webhook is not called (its answer is unknown), so it goes on with no
-variables. Conditions read the customer's data as it is now, at the simulated clock (what a
+variables; a trait update is not written (the step says what it would set). Conditions read the customer's data as it is now, at the simulated clock (what a
 time-relative condition would say then)."""
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: dateti
         clock = standing.arrived_at + node.timeout.delta
     if node.type == "webhook":
         return _moved(standing, clock, node.id, "next", node.next, {"note": "not called in a test: no answer, no variables"})
+    if node.type == "update_trait":  # a test changes nothing: it says what would be written
+        return _moved(standing, clock, node.id, "next", node.next, {"note": "not written in a test", "set": sorted({*node.set, *node.from_context}),
+                                                                   "unset": node.unset})
     move = decide(Batch(tenant=tenant, flow=flow, node=node, instances=[standing], now=clock))[0]
     if move.hold_until is not None:  # a time-of-day or date wait: the clock moves to it
         return replace(standing, due_at=move.hold_until, wait_set=True), move.hold_until, None, ""

@@ -27,11 +27,13 @@ from customers.services.profiles import (
     customer_suppress,
     customer_unsuppress,
     customer_update_traits,
+    customers_traits_write,
 )
 
 __all__ = [
     "calls_apply", "customer_events_record", "computed_trait_collisions", "computed_trait_create", "computed_trait_delete", "computed_trait_get",
     "computed_trait_list", "computed_trait_refresh", "computed_trait_update", "computed_traits_refresh_all", "customer_consent_set",
-    "customer_erase", "customer_identify", "customer_suppress", "customer_unsuppress", "customer_update_traits", "profiles_follow",
+    "customer_erase", "customer_identify", "customer_suppress", "customer_unsuppress", "customer_update_traits", "customers_traits_write",
+    "profiles_follow",
     "suppressed_calls", "without_suppressed",
 ]

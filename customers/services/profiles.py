@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import SuppressedIdentifier
-from customers.privacy import identifier_digest, suppressed_calls, suppression_changed
+from customers.privacy import identifier_digest, suppressed_calls, suppression_changed, suppression_index
 from customers.selectors import computed_trait_names, customer_get
 from customers.services.calls import calls_apply, change_row, changes_record
 from customers.tables import CONSENTS
@@ -135,6 +135,39 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
         changes_record(engine, changes)
     audit_record(tenant=tenant, actor=actor, action="customer.traits", target=cdp_id, details={"set": sorted(set_traits), "unset": sorted(unset)})
     return customer_get(tenant=tenant, cdp_id=cdp_id)
+
+
+def customers_traits_write(*, tenant: TenantRef, updates: dict[str, dict], actor: str, source: str, change_keys: dict[str, str],
+                           unset: list[str] | None = None) -> dict[str, str]:
+    """Set traits on many customers at once ({cdp_id: {key: value}}, and `unset` on each of
+    them), as one trait write and one change-log write: a journey's action over a batch. Change
+    ids derive from each customer's key in `change_keys` (what asked for the write: a journey
+    instance's step) and the trait, so a replay records each change once (and sets the same
+    values again). Suppressed customers are left alone. Returns {cdp_id: why} for the customers
+    not written (the rest were)."""
+    unset = unset or []
+    names = {key for values in updates.values() for key in values} | set(unset)
+    bad = sorted(key for key in names if trait_key_problem(key) is not None)
+    computed = sorted(computed_trait_names(tenant=tenant) & names)
+    if bad or computed:
+        why = f"{', '.join(bad)}: {TRAIT_KEY_MESSAGE}" if bad else f"{', '.join(computed)}: computed from events, not set"
+        return dict.fromkeys(updates, why)
+    suppressed = suppression_index(tenant.id).suppressed_customers
+    skipped = {cdp_id: "suppressed" for cdp_id in updates if cdp_id in suppressed}
+    now = timezone.now()
+    rows = []
+    for cdp_id, values in updates.items():
+        if cdp_id not in skipped:
+            rows += [trait_row(tenant.slug, cdp_id, key, value, now, source) for key, value in values.items()]
+            rows += [trait_row(tenant.slug, cdp_id, key, None, now, source, unset=True) for key in unset]
+    changes = [change_row(row, change_id=hashlib.sha256(f"{change_keys[row['cdp_id']]}:{row['key']}".encode()).hexdigest()[:32],
+                          at=now, actor=actor, unset=row["value_type"] is None) for row in rows]
+    if rows:
+        engine = get_engine()
+        with engine.transaction():
+            traits_save(engine, rows)
+            changes_record(engine, changes)
+    return skipped
 
 
 def customer_consent_set(*, tenant: TenantRef, cdp_id: str, channel: str, purpose: str, granted: bool, actor: str,

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from customers.selectors import traits_of_customers
+from customers.services import customers_traits_write
 from journeys.graph import Flow
 from journeys.models import Instance
 from journeys.services.moves import Move
@@ -239,13 +240,31 @@ def dig(value, path: str):
     return value
 
 
+def _update_trait(batch: Batch) -> list[Move]:
+    """The batch's trait writes in one go (customers' service; change ids from the step, so a
+    replayed tick records each change once), then on; a profile left alone (suppressed) takes
+    the failure policy."""
+    node, flow = batch.node, batch.flow
+    updates, keys = {}, {}
+    for row in sorted(batch.instances, key=lambda r: r.instance_id):
+        copied = {name: _path(row.context, path) for name, path in node.from_context.items()}
+        values = {**node.set, **{name: value for name, value in copied.items() if value is not None}}  # nothing there: left as it is
+        updates.setdefault(row.cdp_id, {}).update(values)  # keyed instances of one customer: one write, the last one's values
+        keys.setdefault(row.cdp_id, send_key(row, node.id))  # the step that asked: the same on a replay
+    refused = customers_traits_write(tenant=batch.tenant, updates=updates, unset=node.unset, actor=f"journey:{flow.journey_id}",
+                                     source="journey", change_keys=keys)
+    return [failed(row, node, f"the profile was not changed: {refused[row.cdp_id]}", batch.now) if row.cdp_id in refused
+            else Move(row, "next", node.next, detail={"set": sorted(updates[row.cdp_id]), "unset": node.unset})
+            for row in batch.instances]
+
+
 def _exit(batch: Batch) -> list[Move]:
     return [Move(i, "exit", end="completed", reason="reached an exit") for i in batch.instances]
 
 
 HANDLERS: dict[str, Callable[[Batch], list[Move]]] = {
     "wait": _wait, "wait_event": _wait_event, "wait_until": _wait_until, "branch": _branch, "split": _split, "send": _send,
-    "webhook": _webhook, "exit": _exit,
+    "webhook": _webhook, "update_trait": _update_trait, "exit": _exit,
 }
 
 
