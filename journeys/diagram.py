@@ -57,6 +57,8 @@ def _detail(node) -> str:
         return ", ".join(e.event for e in node.events)[:40]
     if node.type in ("send", "webhook"):
         return f"template {node.template_id} via channel {node.channel_id}"
+    if node.type == "enroll":
+        return f"into journey {node.journey_id}"
     if node.type == "update_trait":
         return ", ".join([*node.set, *node.from_context, *(f"−{k}" for k in node.unset)])[:40]
     if node.type in ("branch", "split"):

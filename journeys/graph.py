@@ -172,14 +172,28 @@ class UpdateTraitNode(_Node):
         return self
 
 
+class EnrollNode(_Node):
+    """Enrol the customer in another journey (one with a manual entry, active), as its API would,
+    and go on here. The other journey's own rules decide (re-entry, limits, its holdout); the
+    instance's key and entry properties go along unless told otherwise. Once per step, however
+    often a tick replays. A journey that is not there or not active takes the failure policy."""
+    type: Literal["enroll"]
+    journey_id: int = Field(..., ge=1)
+    pass_key: bool = Field(True, description="The new instance gets this one's key.")
+    pass_entry: bool = Field(True, description="The new instance's entry properties are this one's.")
+    on_failure: OnFailure = Field(default_factory=OnFailure)
+    next: str
+
+
 class ExitNode(_Node):
     type: Literal["exit"]
 
 
-Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | WebhookNode | UpdateTraitNode | ExitNode,
+Node = Annotated[WaitNode | WaitUntilNode | WaitEventNode | BranchNode | SplitNode | SendNode | WebhookNode | UpdateTraitNode | EnrollNode
+                 | ExitNode,
                  Field(discriminator="type")]
 WAITS = ("wait", "wait_until", "wait_event")
-ACTIONS = ("send", "webhook", "update_trait")  # nodes that do something, each with a failure policy
+ACTIONS = ("send", "webhook", "update_trait", "enroll")  # nodes that do something, each with a failure policy
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -317,7 +331,7 @@ def _node_errors(node, ids: dict) -> list[dict]:
         errors += [{"field": f"nodes[{node.id}].{where}.{name}", "message": TRAIT_KEY_MESSAGE}
                    for where, names in (("set", node.set), ("from_context", node.from_context), ("unset", node.unset))
                    for name in names if trait_key_problem(name) is not None]
-    if node.type in ("send", "update_trait") and node.on_failure.then == "failure_exit" and not node.on_failure.next:
+    if node.type in ("send", "update_trait", "enroll") and node.on_failure.then == "failure_exit" and not node.on_failure.next:
         errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
     return errors
 
@@ -375,7 +389,7 @@ def _located(definition: Any, loc: tuple) -> str:
             value = node
             continue
         if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "webhook", "update_trait",
-                                              "exit", "segment", "event", "manual"} \
+                                              "enroll", "exit", "segment", "event", "manual"} \
                 and i > 0:
             continue  # the discriminated union's tag
         parts.append(str(part) if not isinstance(part, int) else f"[{part}]")

@@ -78,6 +78,8 @@ def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: dateti
         clock = standing.arrived_at + node.timeout.delta
     if node.type == "webhook":
         return _moved(standing, clock, node.id, "next", node.next, {"note": "not called in a test: no answer, no variables"})
+    if node.type == "enroll":
+        return _moved(standing, clock, node.id, "next", node.next, {"note": "not enrolled in a test", "journey_id": node.journey_id})
     if node.type == "update_trait":  # a test changes nothing: it says what would be written
         return _moved(standing, clock, node.id, "next", node.next, {"note": "not written in a test", "set": sorted({*node.set, *node.from_context}),
                                                                    "unset": node.unset})

@@ -94,8 +94,20 @@ def publish_problems(*, tenant: TenantRef, definition: dict) -> list[Problem]:
         segment_ids(tenant=tenant)
     if spec.entry.type == "segment" and spec.entry.segment_id not in segments:
         problems.append(Problem("entry.segment_id", f"no segment {spec.entry.segment_id} in this tenant"))
+    others = {j.id: j for j in Journey.objects.filter(tenant_id=tenant.id, id__in={n.journey_id for n in spec.nodes if n.type == "enroll"})}
     for node in spec.nodes:
         where = f"nodes[{node.id}]"
+        if node.type == "enroll":
+            other = others.get(node.journey_id)
+            if other is None:
+                problems.append(Problem(f"{where}.journey_id", f"no journey {node.journey_id} in this tenant"))
+            elif other.live_version and parsed(JourneyVersion.objects.get(journey=other, version=other.live_version).definition
+                                               ).entry.type != "manual":
+                problems.append(Problem(f"{where}.journey_id", f"{other.name} is entered by its own entry, not by enrolment: "
+                                                               "give it a manual entry"))
+            elif other.status != "active":
+                problems.append(Problem(f"{where}.journey_id", f"{other.name} is {other.status}: enrolments will fail until it is active",
+                                        severity="warning"))
         if node.type == "webhook":
             if channels.get(node.channel_id) != "webhook":
                 problems.append(Problem(f"{where}.channel_id", f"no webhook channel {node.channel_id} in this tenant"))

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 
 from journeys.graph import Flow
-from journeys.models import Instance, InstanceStep
+from journeys.models import Instance, InstanceStep, Journey, JourneyVersion
 from kernel.bulk import rows_insert
 from messaging.services.outbox import deliveries_enqueue
 from messaging.types import SendRequest
@@ -37,6 +37,7 @@ class Move:
     context: dict | None = None  # the instance's new context (a webhook's answer in its variables)
     wait_set: bool = False
     retry: bool = False
+    enroll: tuple | None = None  # (journey id, Entrant): an enrolment into another journey, made with the batch
 
 
 def arrival_due(flow: Flow, node_id: str, now: datetime) -> datetime:
@@ -54,7 +55,7 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
     """Apply decisions (each instance at most once); returns counts. Instances making the same
     change (to the same node, due at the same time; the same end; the same hold) are updated by
     one UPDATE a chunk of ids: a round of thousands is a handful of statements."""
-    steps, sends, changes, contexts = [], [], defaultdict(list), []
+    steps, sends, changes, contexts, enrolments = [], [], defaultdict(list), [], defaultdict(list)
     counts = {"moved": 0, "ended": 0, "queued": 0, "held": 0}
     for move in moves:
         row = move.instance
@@ -62,6 +63,8 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
             sends.append(move.send)
         if move.context is not None:
             contexts.append((row.id, move.context))
+        if move.enroll is not None:
+            enrolments[move.enroll[0]].append(move.enroll[1])
         if move.hold_until is not None:
             changes[("hold", move.hold_until, move.wait_set, move.retry)].append(row.id)
             counts["held"] += 1
@@ -85,7 +88,20 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
                 Instance.objects.filter(id__in=ids[start:start + CHUNK]).update(**values)
         for row_id, context in contexts:  # each its own (answers differ by customer)
             Instance.objects.filter(id=row_id).update(context=context)
+        for journey_id, entrants in enrolments.items():  # in the same commit: a replay finds its refs and enrols nobody twice
+            counts["enrolled"] = counts.get("enrolled", 0) + enrol_into(tenant, journey_id, entrants, now, tick_id)
     return counts
+
+
+def enrol_into(tenant: TenantRef, journey_id: int, entrants: list, now: datetime, tick_id: int | None) -> int:
+    from journeys.services.enrol import entrants_enrol  # enrol places arrivals with this module's arrival_due
+
+
+    journey = Journey.objects.get(id=journey_id, tenant_id=tenant.id)
+    version = JourneyVersion.objects.get(journey=journey, version=journey.live_version)
+    flow = Flow(version.definition, journey_id=journey.id, version=version.version, name=journey.name)
+    made = entrants_enrol(tenant=tenant, journey=journey, flow=flow, entrants=entrants, now=now, tick_id=tick_id)
+    return made["enrolled"] + made["held_out"]
 
 
 STEP_COLUMNS = ("instance", "step", "node", "way", "to_node", "at", "detail", "tick")

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from customers.selectors import traits_of_customers
 from customers.services import customers_traits_write
 from journeys.graph import Flow
-from journeys.models import Instance
+from journeys.models import Instance, Journey
+from journeys.services.enrol import Entrant
 from journeys.services.moves import Move
 from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import deliveries_by_key
@@ -258,13 +259,30 @@ def _update_trait(batch: Batch) -> list[Move]:
             for row in batch.instances]
 
 
+def _enroll(batch: Batch) -> list[Move]:
+    """Each instance asks once (its ref is its step) to enrol its customer in the other journey;
+    the enrolments are made in the batch's commit, by the other journey's rules."""
+    node = batch.node
+    other = Journey.objects.filter(tenant_id=batch.tenant.id, id=node.journey_id).first()
+    problem = f"no journey {node.journey_id}" if other is None else "" if other.status == "active" else f"{other.name} is {other.status}"
+    moves = []
+    for row in batch.instances:
+        if problem:
+            moves.append(failed(row, node, f"not enrolled: {problem}", batch.now))
+            continue
+        entrant = Entrant(cdp_id=row.cdp_id, ref=f"journey:{send_key(row, node.id)}"[:200], key=row.key if node.pass_key else "",
+                          context=row.context.get("entry", {}) if node.pass_entry else {})
+        moves.append(Move(row, "next", node.next, enroll=(other.id, entrant), detail={"journey_id": other.id, "ref": entrant.ref}))
+    return moves
+
+
 def _exit(batch: Batch) -> list[Move]:
     return [Move(i, "exit", end="completed", reason="reached an exit") for i in batch.instances]
 
 
 HANDLERS: dict[str, Callable[[Batch], list[Move]]] = {
     "wait": _wait, "wait_event": _wait_event, "wait_until": _wait_until, "branch": _branch, "split": _split, "send": _send,
-    "webhook": _webhook, "update_trait": _update_trait, "exit": _exit,
+    "webhook": _webhook, "update_trait": _update_trait, "enroll": _enroll, "exit": _exit,
 }
 
 

@@ -17,8 +17,11 @@ def admin(tenant_a, api_as):
 
 @pytest.fixture
 def t0() -> datetime:
-    """The test's clock starts at the current minute: event load times are the wall clock."""
-    return timezone.now().replace(second=0, microsecond=0)
+    """The test's clock starts at a whole minute near now (event load times and enrolments are the
+    wall clock): the minute 40 seconds from now, so a tick at t0 + 1 minute is always at least 40
+    seconds after the test began. The current minute failed when the wall clock crossed into the
+    next one between the fixture and an enrolment: the instance was due after the tick."""
+    return (timezone.now() + timedelta(seconds=40)).replace(second=0, microsecond=0)
 
 
 @pytest.fixture
