@@ -218,6 +218,8 @@ class Limits(Strict):
     lifetime_days: int = Field(90, ge=1, le=3650, description="An instance still in the journey after this ends.")
     entries_total: int | None = Field(None, ge=1)
     entries_per_hour: int | None = Field(None, ge=1)
+    sends_per_minute: int | None = Field(None, ge=1, le=1_000_000, description="Messages the journey's send steps queue in a "
+                                         "minute (of the orchestrator's clock); the rest wait at their step for the next minute.")
 
 
 class Definition(Strict):

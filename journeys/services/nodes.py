@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from customers.selectors import traits_of_customers
 from customers.services import customers_traits_write
 from journeys.graph import Flow
-from journeys.models import Instance, Journey
+from journeys.models import Instance, InstanceStep, Journey
 from journeys.services.enrol import Entrant
 from journeys.services.moves import Move
 from kernel.timezones import tenant_zone, zone_or
@@ -149,19 +149,34 @@ def _send(batch: Batch) -> list[Move]:
     probe = SendRequest(key="probe", channel_id=node.channel_id, template_id=node.template_id, cdp_id="", category=node.category,
                         topic=node.topic)
     problem = request_problem(tenant=batch.tenant, request=probe)
-    moves = []
+    moves, budget = [], _send_budget(batch)
     for row in batch.instances:
         if row.cdp_id in skipped:
             moves.append(Move(row, "skipped", node.next, reason="skip condition held"))
         elif problem:
             moves.append(failed(row, node, problem, batch.now))
+        elif budget is not None and budget <= 0:  # the journey's rate: wait at the step for the next minute
+            moves.append(Move(row, "", hold_until=batch.now.replace(second=0, microsecond=0) + timedelta(minutes=1)))
         else:
+            budget = None if budget is None else budget - 1
             key = send_key(row, node.id)
             request = SendRequest(key=key, channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
                                   category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}",
                                   variables=_variables(row, flow, node))
             moves.append(Move(row, "next", node.next, send=request, detail={"key": key}))
     return moves
+
+
+def _send_budget(batch: Batch) -> int | None:
+    """How many more messages the journey may queue this minute (None: no limit): its send
+    steps taken since the minute began (at this version's send nodes), from the steps' history."""
+    limit = batch.flow.spec.limits.sends_per_minute
+    if limit is None:
+        return None
+    minute = batch.now.replace(second=0, microsecond=0)
+    sends = [n.id for n in batch.flow.spec.nodes if n.type == "send"]
+    taken = InstanceStep.objects.filter(instance__journey_id=batch.flow.journey_id, at__gte=minute, way="next", node__in=sends).count()
+    return max(limit - taken, 0)
 
 
 def _variables(row, flow: Flow, node) -> dict:

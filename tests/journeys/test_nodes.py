@@ -204,3 +204,17 @@ def test_an_exit_read_again_does_not_end_a_later_reentry(tenant_a, people, sdk, 
     orchestrator_tick(now=t0 + timedelta(minutes=5))
     orchestrator_tick(now=t0 + timedelta(minutes=6))
     assert sorted(Instance.objects.values_list("status", flat=True)) == ["active", "exited"]
+
+
+def test_the_journeys_send_rate_holds_the_rest_for_the_next_minute(tenant_a, people, hook, t0):
+    channel, template = hook
+    send = {"id": "s", "type": "send", "channel_id": channel, "template_id": template, "topic": "offers", "next": "a"}
+    info = journey(tenant_a, [send, *EXITS], "s", limits={"sends_per_minute": 3})
+    enrol(tenant_a, info, *people.values())  # four customers
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    assert Delivery.objects.count() == 3 and Instance.objects.filter(node="s").count() == 1
+    orchestrator_tick(now=t0 + timedelta(minutes=1, seconds=30))  # the same minute: still held
+    assert Delivery.objects.count() == 3
+    orchestrator_tick(now=t0 + timedelta(minutes=2))
+    assert Delivery.objects.count() == 4 and not Instance.objects.filter(node="s").exists()
+    assert InstanceStep.objects.filter(node="s", way="next").count() == 4  # held, not stepped: one step each
