@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError
 
+from kernel.cron import cron_next as kernel_cron_next
+from kernel.cron import cron_problem
 from kernel.definitions import Duration, Strict
 from kernel.timezones import zone_named
 from segments.definitions import EventStep
@@ -133,10 +134,9 @@ def _schedule_errors(schedule: Schedule) -> list[dict]:
     if schedule.type == "local" and (schedule.date is None or schedule.time is None):
         return [{"field": "schedule", "message": "a local send names a date and a time"}]
     if schedule.type == "cron":
-        try:
-            CronSim(schedule.cron, datetime(2026, 1, 1))
-        except (CronSimError, ValueError) as exc:
-            return [{"field": "schedule.cron", "message": f"not a cron expression: {exc}"}]
+        problem = cron_problem(schedule.cron)
+        if problem:
+            return [{"field": "schedule.cron", "message": problem}]
         if schedule.timezone and zone_named(schedule.timezone).key != schedule.timezone:
             return [{"field": "schedule.timezone", "message": "an IANA time zone such as Europe/Paris"}]
     return []
@@ -148,8 +148,7 @@ def local_time(schedule: Schedule) -> dt.time:
 
 def cron_next(schedule: Schedule, after: datetime, zone: ZoneInfo) -> datetime:
     """The cron's next moment after `after`, read in `zone` (a 09:00 stays 09:00 across DST)."""
-    local = after.astimezone(zone).replace(second=0, microsecond=0)
-    return next(iter(CronSim(schedule.cron, local))).astimezone(after.tzinfo)
+    return kernel_cron_next(schedule.cron, after, zone)
 
 
 def openapi_components() -> dict[str, dict]:

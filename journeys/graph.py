@@ -22,8 +22,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from kernel.cron import cron_problem
 from kernel.definitions import Duration, Strict
 from kernel.segment.calls import TRAIT_KEY_MESSAGE, trait_key_problem
+from kernel.timezones import zone_named
 from segments.definitions import EventStep, PropertyFilter, definition_errors
 
 NODE_ID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -45,11 +47,21 @@ class EventEntry(EventStep):
                                                      "and value, and waits and the goal may match it.")
 
 
+class ScheduleEntry(Strict):
+    """Every member of a segment enters at each moment of a cron (a weekly digest's audience):
+    the re-entry policy decides who may enter again. A moment missed while the orchestrator was
+    away is caught up once (the latest one), not once per moment missed."""
+    type: Literal["schedule"]
+    segment_id: int = Field(..., ge=1)
+    cron: str = Field(..., max_length=100, description="Minute hour day month weekday, e.g. 0 9 * * 1 (Mondays 09:00).")
+    timezone: str = Field("", max_length=64, description="The cron's time zone (empty: the tenant's).")
+
+
 class ManualEntry(Strict):
     type: Literal["manual"] = Field(..., description="Customers are enrolled by the API, the console or another journey.")
 
 
-Entry = Annotated[SegmentEntry | EventEntry | ManualEntry, Field(discriminator="type")]
+Entry = Annotated[SegmentEntry | EventEntry | ScheduleEntry | ManualEntry, Field(discriminator="type")]
 
 
 # --- nodes --------------------------------------------------------------------------------------
@@ -287,6 +299,12 @@ def structure_errors(definition: Any) -> list[dict]:
         errors += _node_errors(node, ids)
     if spec.goal and spec.goal.match_key and not _keyed(spec):
         errors.append({"field": "goal.match_key", "message": "the entry has no key to match"})
+    if spec.entry.type == "schedule":
+        problem = cron_problem(spec.entry.cron)
+        if problem:
+            errors.append({"field": "entry.cron", "message": problem})
+        if spec.entry.timezone and zone_named(spec.entry.timezone).key != spec.entry.timezone:
+            errors.append({"field": "entry.timezone", "message": "an IANA time zone such as Europe/Paris"})
     if spec.exit.on_segment_exit and spec.entry.type != "segment":
         errors.append({"field": "exit.on_segment_exit", "message": "the entry is not a segment"})
     if errors:
@@ -391,7 +409,7 @@ def _located(definition: Any, loc: tuple) -> str:
             value = node
             continue
         if isinstance(part, str) and part in {"wait", "wait_until", "wait_event", "branch", "split", "send", "webhook", "update_trait",
-                                              "enroll", "exit", "segment", "event", "manual"} \
+                                              "enroll", "exit", "segment", "schedule", "event", "manual"} \
                 and i > 0:
             continue  # the discriminated union's tag
         parts.append(str(part) if not isinstance(part, int) else f"[{part}]")

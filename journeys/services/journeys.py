@@ -92,7 +92,7 @@ def publish_problems(*, tenant: TenantRef, definition: dict) -> list[Problem]:
     problems: list[Problem] = []
     channels, templates, topics, segments = channel_kinds(tenant=tenant), template_kinds(tenant=tenant), topic_keys(tenant=tenant), \
         segment_ids(tenant=tenant)
-    if spec.entry.type == "segment" and spec.entry.segment_id not in segments:
+    if spec.entry.type in ("segment", "schedule") and spec.entry.segment_id not in segments:
         problems.append(Problem("entry.segment_id", f"no segment {spec.entry.segment_id} in this tenant"))
     others = {j.id: j for j in Journey.objects.filter(tenant_id=tenant.id, id__in={n.journey_id for n in spec.nodes if n.type == "enroll"})}
     for node in spec.nodes:

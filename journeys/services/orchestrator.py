@@ -3,7 +3,8 @@
 A tick (the 5-minute schedule, `manage.py cdp_orchestrate`, the Databricks job) takes the lease
 and, for each tenant with live journeys, at its clock `now`:
 1. reads segments' membership log from its watermark: entries into entry segments enrol, exits
-   end the instances of journeys that exit on leaving;
+   end the instances of journeys that exit on leaving; a scheduled entry whose cron moment has
+   come enrols the segment's members;
 2. reads the calls loaded since its events watermark that any live journey listens for, in one
    lakehouse statement: goals convert, exit events end, awaited events resume waiting
    instances (matching the instance's key when asked), entry events enrol;
@@ -38,9 +39,11 @@ from journeys.services.enrol import Entrant, entrants_enrol
 from journeys.services.moves import Move, moves_apply
 from journeys.services.nodes import Batch, decide
 from journeys.types import TickSummary
+from kernel.cron import cron_latest
+from kernel.timezones import tenant_zone, zone_named
 from operations.leases import lease_acquire, lease_release, lease_renew
 from operations.wakeups import wakeup_register
-from segments.selectors import calls_matching, membership_changes_since
+from segments.selectors import calls_matching, membership_changes_since, segment_members_all
 from tenancy.selectors import tenants_by_id
 from tenancy.types import TenantRef
 
@@ -126,6 +129,7 @@ def _tenant_tick(tenant: TenantRef, journeys: list[Journey], now: datetime, tick
     flows = _flows(journeys)
     active = [j for j in journeys if j.status == "active"]
     _segment_step(tenant, active, flows, now, tick_id, counts)
+    _schedule_step(tenant, active, flows, now, tick_id, counts)
     _events_step(tenant, journeys, active, flows, now, tick_id, counts)
     _ends_step(tenant, journeys, flows, now, tick_id, counts)
     rounds = _advance(tenant, active, flows, now, tick_id, counts, nodes)
@@ -210,6 +214,29 @@ def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: da
         if len(changes) < 5000:
             return
         after = (changes[-1]["changed_at"], changes[-1]["change_id"])
+
+
+def _schedule_step(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter) -> None:
+    """Scheduled entries: when the cron's latest moment since the journey's cursor has come,
+    the segment's members enter (each once per moment: the moment is in their entry reference),
+    committed with the cursor moved to that moment."""
+    for journey in active:
+        flow = flows[(journey.id, journey.live_version)]
+        entry = flow.spec.entry
+        if entry.type != "schedule":
+            continue
+        cursor = _cursor(tenant, f"schedule:{journey.id}", journey.live_since)
+        zone = zone_named(entry.timezone) if entry.timezone else tenant_zone(tenant)
+        moment = cron_latest(entry.cron, cursor.at, now, zone)
+        if moment is None:
+            continue
+        stamp = moment.astimezone(UTC).isoformat()
+        entrants = [Entrant(cdp_id=cdp_id, ref=f"schedule:{stamp}:{cdp_id}", context={"segment_id": entry.segment_id, "scheduled_for": stamp})
+                    for cdp_id in segment_members_all(tenant=tenant, segment_id=entry.segment_id)]
+        with transaction.atomic():
+            _add(counts, entrants_enrol(tenant=tenant, journey=journey, flow=flow, entrants=entrants, now=now, tick_id=tick_id))
+            cursor.at = moment
+            cursor.save(update_fields=["at"])
 
 
 def _segment_leavers_end(tenant: TenantRef, journey: Journey, flows: dict, left: dict[str, datetime], now: datetime, tick_id: int,

@@ -218,3 +218,36 @@ def test_the_journeys_send_rate_holds_the_rest_for_the_next_minute(tenant_a, peo
     orchestrator_tick(now=t0 + timedelta(minutes=2))
     assert Delivery.objects.count() == 4 and not Instance.objects.filter(node="s").exists()
     assert InstanceStep.objects.filter(node="s", way="next").count() == 4  # held, not stepped: one step each
+
+
+def test_a_scheduled_entry_enrols_the_segment_at_each_cron_moment_once(tenant_a, people, sdk, t0):
+    identify(sdk, "ada", plan="pro")
+    identify(sdk, "bob", plan="pro")
+    segment = segment_create(tenant=tenant_a.ref, name="Pro", actor="t", definition={"type": "trait", "key": "plan", "op": "equals",
+                                                                                       "value": "pro"})
+    segment_refresh(tenant=tenant_a.ref, segment_id=segment.id, trigger="test", now=t0, full=True)
+    wait = {"id": "w", "type": "wait", "duration": {"minutes": 1}, "next": "a"}
+    journey(tenant_a, [wait, *EXITS], "w", entry={"type": "schedule", "segment_id": segment.id, "cron": "*/10 * * * *"},
+            reentry={"policy": "always"})
+    orchestrator_tick(now=t0 + timedelta(minutes=11))  # every 11 minutes hold a moment of */10
+    assert sorted(Instance.objects.values_list("cdp_id", flat=True)) == sorted([people["ada"], people["bob"]])
+    first = Instance.objects.first().context["entry"]["scheduled_for"]
+    orchestrator_tick(now=t0 + timedelta(minutes=12))  # the same moment: nobody again
+    assert Instance.objects.count() == 2
+    identify(sdk, "cy", plan="pro")
+    segment_refresh(tenant=tenant_a.ref, segment_id=segment.id, trigger="test", now=t0 + timedelta(minutes=13), full=True)
+    orchestrator_tick(now=t0 + timedelta(minutes=45))  # two moments missed: caught up once, at the latest
+    later = Instance.objects.exclude(context__entry__scheduled_for=first)
+    assert sorted(later.values_list("cdp_id", flat=True)) == sorted([people["ada"], people["bob"], people["cy"]])
+    assert len({i.context["entry"]["scheduled_for"] for i in later}) == 1
+
+
+def test_a_scheduled_entry_names_a_cron_and_a_real_time_zone(tenant_a):
+    from kernel.errors import InvalidInput
+
+    segment = segment_create(tenant=tenant_a.ref, name="All", actor="t", definition={"type": "identifier", "id_type": "user_id"})
+    for entry, field in [({"cron": "every monday"}, "entry.cron"), ({"cron": "0 9 * * 1", "timezone": "Mars/Olympus"}, "entry.timezone")]:
+        with pytest.raises(InvalidInput) as refused:
+            journey(tenant_a, [{"id": "w", "type": "wait", "duration": {"minutes": 1}, "next": "a"}, *EXITS], "w",
+                    entry={"type": "schedule", "segment_id": segment.id, **entry})
+        assert any(e["field"].removeprefix("definition.") == field for e in refused.value.errors), refused.value.errors
