@@ -105,3 +105,9 @@ def trait_display(trait):
         parsed = parse_time(value) if len(value) >= 19 and value[4:5] == "-" and value[10:11] in ("T", " ") else None
         return when(parsed) if parsed else value
     return format_html('<code title="{}">{}</code>', trait.type, json_value(value))
+
+
+@register.filter
+def label(value) -> str:
+    """A stored status or key as words: awaiting_approval -> awaiting approval."""
+    return str(value or "").replace("_", " ")
