@@ -64,15 +64,20 @@ def test_other_tenants_ids_answer_404_and_change_nothing(op, tenant_a, tenant_b,
     assert _snapshot(owner, tenant_a) == before, f"{op} from another tenant changed tenant A's data"
 
 
-@pytest.mark.parametrize("op", LISTS, ids=str)
-def test_lists_never_show_another_tenants_objects(op, tenant_a, tenant_b, api_as):
+def test_lists_never_show_another_tenants_objects(tenant_a, tenant_b, api_as):
+    """Every list endpoint as tenant B, with one of each of tenant A's objects made once (made per
+    endpoint, this cost two minutes of the suite on PostgreSQL); every leak is reported at once."""
     for _path, factory in FACTORIES.items():
         factory(tenant_a)
-    response = api_as(tenant_b).get(op.url({}) + "?limit=500")
-    assert response.status_code == 200, f"{op}: {response.status_code} {response.content[:300]}"
-    text = response.content.decode()
-    for marker in markers(tenant_a):
-        assert marker not in text, f"{op} as tenant B shows {marker!r}"
+    intruder, problems = api_as(tenant_b), []
+    for op in LISTS:
+        response = intruder.get(op.url({}) + "?limit=500")
+        if response.status_code != 200:
+            problems.append(f"{op}: {response.status_code} {response.content[:300]}")
+            continue
+        text = response.content.decode()
+        problems += [f"{op} as tenant B shows {marker!r}" for marker in markers(tenant_a) if marker in text]
+    assert len(LISTS) > 20 and problems == []  # the walk found the list endpoints, and none leaked
 
 
 def test_tenant_header_naming_a_tenant_one_does_not_belong_to_is_refused(tenant_a, tenant_b, api_as):
