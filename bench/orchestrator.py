@@ -104,9 +104,9 @@ def reference(database: str, tenant_id: int, ids: dict, channel: int, template_v
         where = due(journey, node)
         key = f"'journey:{ids[journey]}.1:' || instance_id || ':{node}:' || step"
         db.execute(f"""INSERT INTO messaging_delivery (tenant_id, idempotency_key, delivery_id, channel_id, template_version_id, cdp_id,
-                       category, topic, source, variables, status, reason, attempts, next_attempt_at, claim, response, provider_id,
+                       address, category, topic, source, variables, status, reason, attempts, next_attempt_at, claim, response, provider_id,
                        created_at, updated_at)
-                       SELECT {tenant_id}, {key}, new_id(), {channel}, {template_version}, cdp_id, 'marketing', 'news',
+                       SELECT {tenant_id}, {key}, new_id(), {channel}, {template_version}, cdp_id, '', 'marketing', 'news',
                               'journey:{ids[journey]}', json_object('key', key), 'queued', '', 0, '{now}', '', '{{}}', '', '{created}', '{created}'
                        FROM journeys_instance WHERE {where}""")
         step(journey, node, "next", nxt, where, detail=f"json_object('key', {key})")
