@@ -96,8 +96,9 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
 def enrol_into(tenant: TenantRef, journey_id: int, entrants: list, now: datetime, tick_id: int | None) -> int:
     from journeys.services.enrol import entrants_enrol  # enrol places arrivals with this module's arrival_due
 
-
-    journey = Journey.objects.get(id=journey_id, tenant_id=tenant.id)
+    journey = Journey.objects.filter(id=journey_id, tenant_id=tenant.id).first()
+    if journey is None or journey.live_version is None:  # deleted since the step decided: nobody to enrol into
+        return 0
     version = JourneyVersion.objects.get(journey=journey, version=journey.live_version)
     flow = Flow(version.definition, journey_id=journey.id, version=version.version, name=journey.name)
     made = entrants_enrol(tenant=tenant, journey=journey, flow=flow, entrants=entrants, now=now, tick_id=tick_id)
