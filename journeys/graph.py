@@ -176,7 +176,7 @@ class UpdateTraitNode(_Node):
     next: str
 
     @model_validator(mode="after")
-    def _something(self):
+    def _does_something(self):
         if not (self.set or self.from_context or self.unset):
             raise ValueError("an update_trait node sets, copies or unsets at least one trait")
         if set(self.unset) & (set(self.set) | set(self.from_context)):
@@ -341,8 +341,6 @@ def _node_errors(node, ids: dict) -> list[dict]:
     if node.type == "webhook":
         errors += [{"field": f"nodes[{node.id}].save.{name}", "message": "a variable name (letters, digits, _) and a dotted path"}
                    for name, path in node.save.items() if not VARIABLE.match(name) or not PATH.match(path)]
-        if node.on_failure.then == "failure_exit" and not node.on_failure.next:
-            errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
     if node.type == "send" and node.skip_if is not None:
         errors += [{"field": f"nodes[{node.id}].skip_if{e['field'][1:]}", "message": e["message"]} for e in definition_errors(node.skip_if)]
     if node.type == "update_trait":
@@ -351,7 +349,7 @@ def _node_errors(node, ids: dict) -> list[dict]:
         errors += [{"field": f"nodes[{node.id}].{where}.{name}", "message": TRAIT_KEY_MESSAGE}
                    for where, names in (("set", node.set), ("from_context", node.from_context), ("unset", node.unset))
                    for name in names if trait_key_problem(name) is not None]
-    if node.type in ("send", "update_trait", "enroll") and node.on_failure.then == "failure_exit" and not node.on_failure.next:
+    if node.type in ACTIONS and node.on_failure.then == "failure_exit" and not node.on_failure.next:
         errors.append({"field": f"nodes[{node.id}].on_failure.next", "message": "the failure exit's node"})
     return errors
 
