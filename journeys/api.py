@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from identity.selectors import customer_named
 from journeys import report, selectors, simulate
+from journeys.services import backtest
 from journeys.services import journeys as services
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
@@ -200,6 +201,45 @@ class JourneyTestOut(Schema):
     ended: str = Field(..., description="How it ended: completed, exited, converted, failed, or why it stopped.")
 
 
+class SimulateIn(Schema):
+    mode: Literal["backtest", "audience"] = Field(..., description="backtest: replay a past period's events; audience: today's "
+                                                                   "customers, the clock moved forward through every wait.")
+    version: int | None = Field(None, ge=1, le=1_000_000, description="The version to run (default: the live one, else the newest).")
+    start: datetime | None = Field(None, description="backtest: the period's start (at most 92 days before its end).")
+    end: datetime | None = Field(None, description="backtest: the period's end (default: now).")
+    segment_id: int | None = Field(None, ge=1, description="audience: whose members enter (default: the entry segment).")
+    sample: int = Field(1000, ge=1, le=10_000, description="audience: at most this many of them, the same ones each time.")
+    days: int = Field(30, ge=1, le=365, description="audience: how far forward the clock runs.")
+
+
+class SimulatedInstanceOut(Schema):
+    cdp_id: str
+    key: str
+    status: str
+    node: str
+    holdout: bool
+    entered_at: datetime
+    ended_at: datetime | None
+
+
+class SimulateOut(Schema):
+    journey_id: int
+    version: int
+    mode: str
+    start: datetime
+    end: datetime
+    ticks: int = Field(..., description="Orchestrator ticks run (only those at which something could happen).")
+    truncated: bool = Field(..., description="Stopped at the tick limit before the end: the figures are as of `reached`.")
+    reached: datetime
+    entered: int
+    held_out: int
+    refused: dict[str, int] = Field(..., description="Entries refused, by reason (entered_before, already_in, entry_limit, ...).")
+    statuses: dict[str, int] = Field(..., description="Instances by status at the end (active ones are still waiting).")
+    sends: dict[str, int] = Field(..., description="Per send node, the messages it would have queued (none was).")
+    report: ReportOut = Field(..., description="The journey's report as it would stand at the end.")
+    instances: list[SimulatedInstanceOut] = Field(..., description="The first 100 instances by customer: who, where, how it ended.")
+
+
 class CustomerJourneyOut(Schema):
     journey_id: int
     name: str
@@ -301,6 +341,18 @@ def journey_test(request: HttpRequest, journey_id: int, payload: JourneyTestIn):
     cdp_id = customer_named(tenant=request.auth.tenant, who=payload.customer) or payload.customer
     return simulate.journey_test(tenant=request.auth.tenant, journey_id=journey_id, cdp_id=cdp_id, at=payload.at, choices=payload.choices,
                                  context=payload.context, key=payload.key, version=payload.version)
+
+
+@router.post("/{journey_id}/simulate", response=SimulateOut, summary="Run a version without sending: a backtest over past events, "
+             "or today's audience", description="The real orchestrator's ticks in a transaction rolled back at the end: who would "
+             "have entered, where they would be, how many sends each node would have queued, how many would have converted "
+             "(docs/journeys.md#simulation).", openapi_extra=problems(404, 409))
+def journey_simulate(request: HttpRequest, journey_id: int, payload: SimulateIn):
+    tenant = request.auth.tenant
+    if payload.mode == "audience":
+        return backtest.journey_simulate(tenant=tenant, journey_id=journey_id, version=payload.version, segment_id=payload.segment_id,
+                                         sample=payload.sample, days=payload.days)
+    return backtest.journey_backtest(tenant=tenant, journey_id=journey_id, start=payload.start, end=payload.end, version=payload.version)
 
 
 customer_router = Router(tags=["journeys"], auth=TenantAuth("journeys"))

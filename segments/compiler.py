@@ -677,12 +677,16 @@ def compile_holds_for(tree: dict, *, tenant_id: str, now: datetime, candidates: 
 MATCHING_CALL_TYPES = {"step": "bigint", "event_time": "timestamp", "loaded_at": "timestamp"}
 
 
-def compile_matching_calls(steps: list[dict], *, tenant_id: str, loaded_after: datetime, loaded_until: datetime) -> Compiled:
+def compile_matching_calls(steps: list[dict], *, tenant_id: str, loaded_after: datetime, loaded_until: datetime,
+                           by: str = "loaded_at") -> Compiled:
     """The calls loaded in (`loaded_after`, `loaded_until`] that pass any of `steps` (an event name
     and property filters, as in an event condition), each with the position of the step it passed:
-    how journeys see entries, awaited events, goals and exits with segments' filter semantics."""
+    how journeys see entries, awaited events, goals and exits with segments' filter semantics.
+    `by="event_time"` bounds the calls' event times instead (a backtest replays them as they happened)."""
+    if by not in ("loaded_at", "event_time"):
+        raise ValueError(f"calls are windowed by loaded_at or event_time, not {by}")
     ctx = _Context(now=loaded_until, params={"tenant_id": tenant_id})
-    window = f"loaded_at > {ctx.param(loaded_after)} AND loaded_at <= {ctx.param(loaded_until)}"
+    window = f"{by} > {ctx.param(loaded_after)} AND {by} <= {ctx.param(loaded_until)}"
     branches = [f"SELECT {i} AS step, cdp_id, message_id, event, properties, event_time, loaded_at FROM {{events}} "
                 f"WHERE {' AND '.join(_step_tests(step, ctx))} AND {window}" for i, step in enumerate(steps)]
     return Compiled(sql=" UNION ALL ".join(branches), params=ctx.params, returns=MATCHING_CALL_TYPES)

@@ -94,10 +94,20 @@ def _member_pages(tenant: TenantRef, segment_id: int) -> Iterator[list[dict]]:
         after = page[-1]["cdp_id"]
 
 
-def segment_members_all(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
-    """Every current member's cdp_id, in order (exports, checks)."""
-    for page in _member_pages(tenant, segment_id):
-        yield from (m["cdp_id"] for m in page)
+def segment_members_all(*, tenant: TenantRef, segment_id: int, at: datetime | None = None) -> Iterator[str]:
+    """Every current member's cdp_id, in order (exports, checks), or every member at a past time
+    `at` from the membership log (a backtest's scheduled entries)."""
+    if at is None:
+        for page in _member_pages(tenant, segment_id):
+            yield from (m["cdp_id"] for m in page)
+        return
+    offset = 0
+    while True:
+        page = segment_members(tenant=tenant, segment_id=segment_id, limit=EXPORT_PAGE, offset=offset, at=at)
+        yield from (m.cdp_id for m in page.items)
+        if not page.has_more:
+            return
+        offset += EXPORT_PAGE
 
 
 def segment_members_csv(*, tenant: TenantRef, segment_id: int) -> Iterator[str]:
@@ -206,11 +216,14 @@ def _explained(tree: dict, path: str, positions: dict, held: set, facts: dict, t
     return {"path": path, "condition": tree, "holds": i in held, "facts": found}
 
 
-def membership_changes_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int = 10_000) -> list[dict]:
+def membership_changes_since(*, tenant: TenantRef, after: tuple[datetime, str], limit: int = 10_000,
+                             until: datetime | None = None) -> list[dict]:
     """The membership log after a reader's watermark `(changed_at, change_id)`, oldest first: how
-    journeys learn who entered and left segments."""
-    return get_engine().execute(sql.CHANGES_SINCE, {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1],
-                                                    "limit": limit}).dicts()
+    journeys learn who entered and left segments. `until` leaves out later changes (a backtest)."""
+    params = {"tenant_id": tenant.slug, "after_at": after[0], "after_id": after[1], "limit": limit}
+    if until is None:
+        return get_engine().execute(sql.CHANGES_SINCE, params).dicts()
+    return get_engine().execute(sql.CHANGES_BETWEEN, {**params, "until_at": until}).dicts()
 
 
 def definition_holds_for(*, tenant: TenantRef, definition: dict, cdp_ids, now: datetime) -> set[str]:
@@ -223,16 +236,22 @@ def definition_holds_for(*, tenant: TenantRef, definition: dict, cdp_ids, now: d
     return held
 
 
-def calls_matching(*, tenant: TenantRef, steps: list[dict], loaded_after: datetime, loaded_until: datetime) -> list[dict]:
+def calls_matching(*, tenant: TenantRef, steps: list[dict], loaded_after: datetime, loaded_until: datetime,
+                   by: str = "loaded_at") -> list[dict]:
     """The calls loaded in (`loaded_after`, `loaded_until`] passing any of `steps` (`{"event", "where"}`,
     filters as in segments), oldest first, each with `step`, the position of a step it passed (a
-    call passing two steps comes twice): journeys' entries, waits, goals and exits."""
+    call passing two steps comes twice): journeys' entries, waits, goals and exits.
+
+    `by="event_time"` windows the calls by when they happened and reports that time as their
+    `loaded_at` too: a backtest sees each call as if it had been loaded the moment it happened."""
     if not steps:
         return []
-    compiled = compile_matching_calls(steps, tenant_id=tenant.slug, loaded_after=loaded_after, loaded_until=loaded_until)
-    rows = get_engine().execute(compiled.statement("segments.calls_matching"), compiled.params).dicts()
+    compiled = compile_matching_calls(steps, tenant_id=tenant.slug, loaded_after=loaded_after, loaded_until=loaded_until, by=by)
+    rows = get_engine().execute(compiled.statement("segments.calls_matching" + ("" if by == "loaded_at" else "_by_event_time")), compiled.params).dicts()
     for row in rows:
         row["properties"] = _properties(row.get("properties"))
+        if by == "event_time":
+            row["loaded_at"] = row["event_time"]
     return sorted(rows, key=lambda r: (r["loaded_at"], r["event_time"], r["message_id"], r["step"]))
 
 

@@ -114,6 +114,22 @@ CHANGES_SINCE = statement(
     returns={"segment_id": "bigint", "changed_at": "timestamp", "run_id": "bigint"},
 )
 
+# The same, up to a time (a backtest reads the log as it stood at each of its ticks).
+CHANGES_BETWEEN = statement(
+    "segments.changes_between",
+    """
+    SELECT change_id, segment_id, cdp_id, change, changed_at, run_id
+    FROM {segment_membership_log}
+    WHERE tenant_id = :tenant_id AND (changed_at > :after_at OR (changed_at = :after_at AND change_id > :after_id))
+      AND changed_at <= :until_at
+    ORDER BY changed_at, change_id
+    LIMIT :limit
+    """,
+    example={"tenant_id": "acme", "after_at": datetime(2026, 1, 1, tzinfo=UTC), "after_id": "",
+             "until_at": datetime(2026, 2, 21, 12, 30, tzinfo=UTC), "limit": 10},
+    returns={"segment_id": "bigint", "changed_at": "timestamp", "run_id": "bigint"},
+)
+
 # A refresh's changes as its run logged them (the log is written first, in SQL).
 RUN_CHANGES = statement(
     "segments.run_changes",

@@ -189,6 +189,7 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/journeys/{journey_id}/instances/{instance_id}": _journey,
     "/api/journeys/{journey_id}/report": _journey,
     "/api/journeys/{journey_id}/test": _journey,
+    "/api/journeys/{journey_id}/simulate": _journey,
     "/api/customers/{cdp_id}/journeys": _customer,
     **{f"/api/campaigns/{{campaign_id}}{tail}": _campaign
        for tail in ("", "/schedule", "/approve", "/pause", "/resume", "/cancel", "/duplicate", "/test-send", "/recipients", "/deliveries",

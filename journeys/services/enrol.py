@@ -6,7 +6,7 @@ a crash, or an API call repeated, enrols nobody twice.
 """
 from __future__ import annotations
 
-import uuid
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +30,12 @@ class Entrant:
 def held_out(tenant: TenantRef, journey_id: int, cdp_id: str, percent: float) -> bool:
     """The journey's holdout: a stable share of customers, by a hash of tenant, journey and customer."""
     return percent > 0 and bucket(f"{tenant.slug}:journey:{journey_id}:holdout:{cdp_id}") < round(percent * 100)
+
+
+def instance_id_for(journey_id: int, ref: str) -> str:
+    """An instance's id, from what it is unique by (journey, entry reference): the same entrant
+    gets the same id, and so the same random split, in a run, its replay and its backtest."""
+    return "ji_" + hashlib.blake2b(f"{journey_id}:{ref}".encode(), digest_size=16).hexdigest()
 
 
 def _chunks(values: list, size: int = 500):
@@ -67,7 +73,7 @@ def entrants_enrol(*, tenant: TenantRef, journey: Journey, flow: Flow, entrants:
         total, last_hour = total + 1, last_hour + 1
         holdout = held_out(tenant, journey.id, entrant.cdp_id, spec.holdout_percent)
         history.setdefault(entrant.cdp_id, []).append((entrant.key, "holdout" if holdout else "active", now))
-        instance_id = f"ji_{uuid.uuid4().hex}"
+        instance_id = instance_id_for(journey.id, entrant.ref)
         row = Instance(tenant_id=tenant.id, journey=journey, version=flow.version, instance_id=instance_id, cdp_id=entrant.cdp_id,
                        key=entrant.key, entry_ref=entrant.ref, node=spec.start, status="holdout" if holdout else "active", step=1,
                        entered_at=now, arrived_at=now, due_at=None if holdout else arrival_due(flow, spec.start, now),

@@ -38,6 +38,7 @@ class Batch:
     node: object
     instances: list[Instance]
     now: datetime
+    dry: bool = False  # a backtest: decide as always, but queue no send, call no webhook, write no trait
 
 
 def decide(batch: Batch) -> list[Move]:
@@ -163,7 +164,7 @@ def _send(batch: Batch) -> list[Move]:
             request = SendRequest(key=key, channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
                                   category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}",
                                   variables=_variables(row, flow, node))
-            moves.append(Move(row, "next", node.next, send=request, detail={"key": key}))
+            moves.append(Move(row, "next", node.next, send=None if batch.dry else request, detail={"key": key}))
     return moves
 
 
@@ -212,6 +213,8 @@ def _webhook(batch: Batch) -> list[Move]:
     """First visit: queue the call (its key fixed by the step, so a replay queues nothing more)
     and wait; later visits: the answer's fields into the variables and on, or the failure policy."""
     node, flow, now = batch.node, batch.flow, batch.now
+    if batch.dry:  # no call, so no answer: on with no variables, as a journey test does
+        return [Move(r, "next", node.next, detail={"key": send_key(r, node.id), "not_called": True}) for r in batch.instances]
     moves = []
     fresh = [r for r in batch.instances if not r.wait_set]
     if fresh:
@@ -267,8 +270,8 @@ def _update_trait(batch: Batch) -> list[Move]:
         values = {**node.set, **{name: value for name, value in copied.items() if value is not None}}  # nothing there: left as it is
         updates.setdefault(row.cdp_id, {}).update(values)  # keyed instances of one customer: one write, the last one's values
         keys.setdefault(row.cdp_id, send_key(row, node.id))  # the step that asked: the same on a replay
-    refused = customers_traits_write(tenant=batch.tenant, updates=updates, unset=node.unset, actor=f"journey:{flow.journey_id}",
-                                     source="journey", change_keys=keys)
+    refused = {} if batch.dry else customers_traits_write(tenant=batch.tenant, updates=updates, unset=node.unset,
+                                                          actor=f"journey:{flow.journey_id}", source="journey", change_keys=keys)
     return [failed(row, node, f"the profile was not changed: {refused[row.cdp_id]}", batch.now) if row.cdp_id in refused
             else Move(row, "next", node.next, detail={"set": sorted(updates[row.cdp_id]), "unset": node.unset})
             for row in batch.instances]

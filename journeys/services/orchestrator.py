@@ -78,7 +78,7 @@ def orchestrator_tick(*, now: datetime | None = None, trigger: str = "schedule",
         counts["erased"] += instances_follow_erasures()
         tenants = tenants_by_id(by_tenant)
         for tenant_id, journeys in by_tenant.items():
-            _tenant_tick(tenants[tenant_id], journeys, now, tick.id, counts, nodes, progress)
+            tenant_tick(tenants[tenant_id], journeys, now, tick.id, counts, nodes, progress)
             lease_renew(LEASE, token, seconds=LEASE_SECONDS)
     except Exception as exc:
         Tick.objects.filter(id=tick.id).update(state="failed", finished_at=timezone.now(), counts=_counts(counts, nodes),
@@ -123,16 +123,20 @@ def _flows(journeys: list[Journey]) -> dict[tuple[int, int], Flow]:
     return flows
 
 
-def _tenant_tick(tenant: TenantRef, journeys: list[Journey], now: datetime, tick_id: int, counts: Counter, nodes: Counter,
-                 progress: Callable[[str], None]) -> None:
+def tenant_tick(tenant: TenantRef, journeys: list[Journey], now: datetime, tick_id: int, counts: Counter, nodes: Counter,
+                progress: Callable[[str], None] = lambda message: None, *, replay: bool = False) -> None:
+    """One tenant's share of a tick. `replay` (a backtest, journeys.services.backtest): the logs
+    are read as they stood at `now` (calls by their event time, membership changes up to `now`)
+    and nothing leaves the operational database (no send queued, no webhook called, no trait
+    written)."""
     counts["merged"] += instances_follow_merges(tenant, since=min(j.live_since for j in journeys))
     flows = _flows(journeys)
     active = [j for j in journeys if j.status == "active"]
-    _segment_step(tenant, active, flows, now, tick_id, counts)
-    _schedule_step(tenant, active, flows, now, tick_id, counts)
-    _events_step(tenant, journeys, active, flows, now, tick_id, counts)
+    _segment_step(tenant, active, flows, now, tick_id, counts, replay)
+    _schedule_step(tenant, active, flows, now, tick_id, counts, replay)
+    _events_step(tenant, journeys, active, flows, now, tick_id, counts, replay)
     _ends_step(tenant, journeys, flows, now, tick_id, counts)
-    rounds = _advance(tenant, active, flows, now, tick_id, counts, nodes)
+    rounds = _advance(tenant, active, flows, now, tick_id, counts, nodes, replay)
     progress(f"{tenant.slug}: {counts['enrolled']} enrolled, {counts['moved']} moved, {counts['queued']} sends queued "
              f"in {rounds} rounds")
 
@@ -185,14 +189,15 @@ def _add(counts: Counter, more: dict) -> None:
 
 # --- 1. segment changes -------------------------------------------------------------------------
 
-def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter) -> None:
+def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter,
+                  replay: bool) -> None:
     listening = [(j, flows[(j.id, j.live_version)]) for j in active if flows[(j.id, j.live_version)].spec.entry.type == "segment"]
     if not listening:
         return
     cursor = _cursor(tenant, "segments", min(j.live_since for j, _ in listening))
     after = (cursor.at - OVERLAP, "")
     while True:
-        changes = membership_changes_since(tenant=tenant, after=after, limit=5000)
+        changes = membership_changes_since(tenant=tenant, after=after, limit=5000, until=now if replay else None)
         with transaction.atomic():
             for journey, flow in listening:
                 segment = flow.spec.entry.segment_id
@@ -216,7 +221,8 @@ def _segment_step(tenant: TenantRef, active: list[Journey], flows: dict, now: da
         after = (changes[-1]["changed_at"], changes[-1]["change_id"])
 
 
-def _schedule_step(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter) -> None:
+def _schedule_step(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter,
+                   replay: bool) -> None:
     """Scheduled entries: when the cron's latest moment since the journey's cursor has come,
     the segment's members enter (each once per moment: the moment is in their entry reference),
     committed with the cursor moved to that moment."""
@@ -232,7 +238,7 @@ def _schedule_step(tenant: TenantRef, active: list[Journey], flows: dict, now: d
             continue
         stamp = moment.astimezone(UTC).isoformat()
         entrants = [Entrant(cdp_id=cdp_id, ref=f"schedule:{stamp}:{cdp_id}", context={"segment_id": entry.segment_id, "scheduled_for": stamp})
-                    for cdp_id in segment_members_all(tenant=tenant, segment_id=entry.segment_id)]
+                    for cdp_id in segment_members_all(tenant=tenant, segment_id=entry.segment_id, at=moment if replay else None)]
         with transaction.atomic():
             _add(counts, entrants_enrol(tenant=tenant, journey=journey, flow=flow, entrants=entrants, now=now, tick_id=tick_id))
             cursor.at = moment
@@ -262,16 +268,16 @@ def _entered(row: Instance) -> datetime:
 # --- 2. loaded calls: goals, exits, awaited events, entries ---------------------------------------
 
 def _events_step(tenant: TenantRef, journeys: list[Journey], active: list[Journey], flows: dict, now: datetime, tick_id: int,
-                 counts: Counter) -> None:
-    listeners = _listeners(journeys, active, flows)
+                 counts: Counter, replay: bool) -> None:
+    listeners = event_listeners(journeys, active, flows)
     if not listeners:
         return
     cursor = _cursor(tenant, "events", min(j.live_since for j in journeys))
     # Load times are the loader's wall clock, so the watermark is too (`now`, the clock the tick
-    # decides at, may be injected: tests, a replay).
-    loaded_until = timezone.now()
+    # decides at, may be injected: tests). A replay sees each call at the moment it happened.
+    loaded_until = now if replay else timezone.now()
     calls = calls_matching(tenant=tenant, steps=[step for _, step in listeners], loaded_after=cursor.at - OVERLAP,
-                           loaded_until=loaded_until)
+                           loaded_until=loaded_until, by="event_time" if replay else "loaded_at")
     by_purpose = defaultdict(list)
     for call in calls:
         if call["cdp_id"]:
@@ -284,7 +290,7 @@ def _events_step(tenant: TenantRef, journeys: list[Journey], active: list[Journe
         cursor.save(update_fields=["at"])
 
 
-def _listeners(journeys: list[Journey], active: list[Journey], flows: dict) -> list[tuple[tuple, dict]]:
+def event_listeners(journeys: list[Journey], active: list[Journey], flows: dict) -> list[tuple[tuple, dict]]:
     """(purpose, step) for every event step a journey listens for: goals and exits of every live
     version, awaited events of the nodes instances may wait at, entries of active journeys."""
     out = []
@@ -423,7 +429,7 @@ STANDING = tuple(Standing.__dataclass_fields__)
 
 
 def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter,
-             nodes: Counter) -> int:
+             nodes: Counter, replay: bool = False) -> int:
     ids, after, rounds = [j.id for j in active], 0, 0
     # Passes over the due instances in id order, a batch a round (a keyset: no sort of every due
     # row each round); an instance moved to a node it can leave at once is found by the next
@@ -447,7 +453,7 @@ def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetim
             if node is None:
                 moves += [Move(r, "missing", end="failed", reason=f"node {node_id} is not in version {version}") for r in rows]
                 continue
-            decided = decide(Batch(tenant=tenant, flow=flow, node=node, instances=rows, now=now))
+            decided = decide(Batch(tenant=tenant, flow=flow, node=node, instances=rows, now=now, dry=replay))
             nodes[f"{journey_id}:{node_id}"] += sum(1 for m in decided if m.hold_until is None)
             moves += decided
         _add(counts, moves_apply(tenant=tenant, moves=moves, flows=flows, now=now, tick_id=tick_id))
