@@ -73,10 +73,25 @@ class EmailChannelForm(ChannelForm):
     api_url = forms.URLField(required=False, max_length=500, assume_scheme="https", label="API URL", help_text="A provider's other region (Mailgun's EU API).")
     track_opens = forms.BooleanField(required=False, initial=True)
     track_clicks = forms.BooleanField(required=False, initial=True)
+    feedback_signing_key = forms.CharField(
+        required=False, max_length=4000, strip=True, widget=forms.PasswordInput, label="Event signing key",
+        help_text="Mailgun's webhook signing key, Mandrill's or Postal's webhook key: the provider signs its delivery "
+                  "events with it, and events not signed with it are refused. Stored encrypted, never shown again.")
     settings = ("backend", "from_email", "reply_to", "host", "port", "username", "security", "api_url")
+
+    @classmethod
+    def for_channel(cls, channel, data=None) -> ChannelForm:
+        form = super().for_channel(channel, data)
+        stored = "One is stored" if channel.has_feedback_signing_key else "None is stored"
+        form.fields["feedback_signing_key"].help_text = f"{stored}. Empty keeps it; a new value replaces it."
+        return form
 
     def config(self) -> dict:
         return {**super().config(), "track_opens": self.cleaned_data["track_opens"], "track_clicks": self.cleaned_data["track_clicks"]}
+
+    def changes(self) -> dict:
+        key = self.cleaned_data["feedback_signing_key"]
+        return super().changes() | ({"feedback_signing_key": key} if key else {})
 
 
 class WebhookChannelForm(ChannelForm):

@@ -125,7 +125,7 @@ def provider_feedback(request: HttpRequest, channel_id: int) -> HttpResponse:
         return problem_response(request, status=401, title="Not authenticated", detail="Call with the channel's feedback credentials (basic auth).")
     except ImproperlyConfigured as exc:
         return problem_response(request, status=400, title="Feedback not set up", detail=(
-            f"{exc} Give the channel the provider's webhook signing key (feedback_signing_key)."))
+            f"{exc} Give the channel the provider's webhook signing key (Event signing key on its console page, feedback_signing_key in the API)."))
     except (ValueError, KeyError, TypeError) as exc:
         return problem_response(request, status=400, title="Unreadable events", detail=f"The provider's events could not be read: {type(exc).__name__}.")
     feedback.anymail_events_record(channel, events, provider=view.esp_name)
@@ -348,7 +348,8 @@ def channel_list(request: HttpRequest) -> HttpResponse:
             try:
                 shown = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=kind, config=form.config(),
                                                         secret=form.cleaned_data["secret"], actor=ctx.actor,
-                                                        rate_per_second=form.cleaned_data["rate_per_second"] or 0)
+                                                        rate_per_second=form.cleaned_data["rate_per_second"] or 0,
+                                                        feedback_signing_key=form.cleaned_data.get("feedback_signing_key", ""))
                 messages.success(request, f"Channel {shown.name} added.")
             except DomainError as exc:
                 messages.error(request, exc.detail)

@@ -14,6 +14,7 @@ from messaging.models import DeliveryEvent, SuppressedAddress
 from messaging.services import channels, outbox, templates
 from messaging.services.drain import drain_once
 from messaging.types import SendRequest
+from tenancy.roles import Role
 from tests.messaging.receivers import Answer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lakehouse")]
@@ -155,8 +156,9 @@ def test_feedback_endpoints_refuse_what_is_not_theirs(tenant_a, postmark, smtp_s
     assert _post_events(client, channel, {"RecordType": "Open", "MessageID": "x"}, channel.feedback_credentials).status_code == 401
 
 
-def test_a_signed_provider_webhook_is_verified_with_the_channels_signing_key(tenant_a, postmark, receiver, shoppers, client):
-    """Mailgun's shape: an HMAC of timestamp and token with the webhook signing key, on top of basic auth."""
+def test_a_signed_provider_webhook_is_verified_with_the_channels_signing_key(tenant_a, postmark, receiver, shoppers, client, console_as):
+    """Mailgun's shape: an HMAC of timestamp and token with the webhook signing key, on top of basic auth.
+    The key is set on the channel's console page, as an operator would."""
     import hashlib
     import hmac
 
@@ -176,7 +178,13 @@ def test_a_signed_provider_webhook_is_verified_with_the_channels_signing_key(ten
     assert mailgun.feedback_url == channel.feedback_url and not mailgun.has_feedback_signing_key
     # No signing key given: anymail falls back to the API key (the channel's secret), as Mailgun's older accounts sign.
     assert _post_events(client, channel, event("wrong-key"), channel.feedback_credentials).status_code == 401
-    channels.channel_update(tenant=tenant_a.ref, channel_id=channel.id, actor="t", changes={"feedback_signing_key": "mg-signing-key"})
+    admin = console_as(Role.ADMIN)
+    page = admin.get(f"/messages/channels/{channel.id}/").content.decode()
+    assert 'name="feedback_signing_key"' in page and "None is stored" in page
+    saved = admin.post(f"/messages/channels/{channel.id}/", {"action": "save", "name": channel.name, "from_email": "Shop <news@shop.example.com>",
+                                                            "backend": "anymail.backends.mailgun.EmailBackend",
+                                                            "feedback_signing_key": "mg-signing-key"}, follow=True).content.decode()
+    assert "Saved" in saved and "One is stored" in saved and "mg-signing-key" not in saved
     assert _post_events(client, channel, event("server-token"), channel.feedback_credentials).status_code == 401
     assert _post_events(client, channel, event("mg-signing-key"), channel.feedback_credentials).status_code == 200
     assert selectors.delivery_get(tenant=tenant_a.ref, delivery_id=info.id).status == "delivered"
