@@ -47,3 +47,10 @@ def offset_param(request, name: str = "offset") -> int:
         return min(max(int(request.GET.get(name, 0)), 0), MAX_OFFSET)
     except ValueError:
         return 0
+
+
+def first_error(form) -> str:
+    """A console form's first problem, as a message names it: "field: what is wrong"."""
+    for field, errors in form.errors.items():
+        return f"{field}: {errors[0]}" if field != "__all__" else errors[0]
+    return ""

@@ -9,8 +9,8 @@ from ninja import Field, Query, Router, Schema, Status
 
 from identity.selectors import customer_named
 from journeys import report, selectors, simulate
-from journeys.services import backtest
 from journeys.services import journeys as services
+from journeys.services import simulations
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from tenancy.auth import TenantAuth
@@ -222,7 +222,7 @@ class SimulatedInstanceOut(Schema):
     ended_at: datetime | None
 
 
-class SimulateOut(Schema):
+class SimulationResultOut(Schema):
     journey_id: int
     version: int
     mode: str
@@ -238,6 +238,19 @@ class SimulateOut(Schema):
     sends: dict[str, int] = Field(..., description="Per send node, the messages it would have queued (none was).")
     report: ReportOut = Field(..., description="The journey's report as it would stand at the end.")
     instances: list[SimulatedInstanceOut] = Field(..., description="The first 100 instances by customer: who, where, how it ended.")
+
+
+class SimulationOut(Schema):
+    id: int
+    mode: str
+    version: int
+    params: dict[str, Any] = Field(..., description="start and end (backtest); segment_id, sample and days (audience).")
+    state: str = Field(..., description="queued, running, succeeded or failed (`error` says why).")
+    error: str
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    result: SimulationResultOut | None = Field(..., description="Once succeeded: what the run did.")
 
 
 class CustomerJourneyOut(Schema):
@@ -343,16 +356,27 @@ def journey_test(request: HttpRequest, journey_id: int, payload: JourneyTestIn):
                                  context=payload.context, key=payload.key, version=payload.version)
 
 
-@router.post("/{journey_id}/simulate", response=SimulateOut, summary="Run a version without sending: a backtest over past events, "
-             "or today's audience", description="The real orchestrator's ticks in a transaction rolled back at the end: who would "
-             "have entered, where they would be, how many sends each node would have queued, how many would have converted "
-             "(docs/journeys.md#simulation).", openapi_extra=problems(404, 409))
+@router.post("/{journey_id}/simulate", response={202: SimulationOut}, summary="Run a version without sending: a backtest over "
+             "past events, or today's audience", description="Checked at once, then run by a worker: poll GET "
+             "/api/journeys/{id}/simulations/{simulation_id} until its state is succeeded or failed. The real orchestrator's ticks "
+             "in a transaction rolled back at the end: who would have entered, where they would be, how many sends each node would "
+             "have queued, how many would have converted (docs/journeys.md#simulation).", openapi_extra=problems(404))
 def journey_simulate(request: HttpRequest, journey_id: int, payload: SimulateIn):
-    tenant = request.auth.tenant
-    if payload.mode == "audience":
-        return backtest.journey_simulate(tenant=tenant, journey_id=journey_id, version=payload.version, segment_id=payload.segment_id,
-                                         sample=payload.sample, days=payload.days)
-    return backtest.journey_backtest(tenant=tenant, journey_id=journey_id, start=payload.start, end=payload.end, version=payload.version)
+    return Status(202, simulations.simulation_queue(
+        tenant=request.auth.tenant, journey_id=journey_id, actor=request.auth.actor, mode=payload.mode, version=payload.version,
+        start=payload.start, end=payload.end, segment_id=payload.segment_id, sample=payload.sample, days=payload.days))
+
+
+@router.get("/{journey_id}/simulations", response=list[SimulationOut], summary="The journey's last 20 simulations, newest first",
+            openapi_extra=problems(404))
+def journey_simulations(request: HttpRequest, journey_id: int):
+    return selectors.journey_simulations(tenant=request.auth.tenant, journey_id=journey_id)
+
+
+@router.get("/{journey_id}/simulations/{simulation_id}", response=SimulationOut, summary="One simulation: its state, then its result",
+            openapi_extra=problems(404))
+def journey_simulation(request: HttpRequest, journey_id: int, simulation_id: int):
+    return selectors.simulation_get(tenant=request.auth.tenant, journey_id=journey_id, simulation_id=simulation_id)
 
 
 customer_router = Router(tags=["journeys"], auth=TenantAuth("journeys"))

@@ -48,3 +48,34 @@ class PublishForm(forms.Form):
 
 def definition_text(definition: dict) -> str:
     return json.dumps(definition, indent=2, ensure_ascii=False)
+
+
+class SimulationForm(forms.Form):
+    """Ask for a simulation: past events (a backtest over a period) or today's audience run
+    forward; the service checks the rest and names the field."""
+    mode = forms.ChoiceField(choices=[("backtest", "Past events: as if it had been live over a period"),
+                                      ("audience", "Today's audience: they enter now, the clock runs forward")],
+                             initial="backtest", widget=forms.RadioSelect)
+    version = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, help_text="Empty: the newest (a draft too).")
+    start = forms.DateTimeField(required=False, label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(required=False, label="Until", help_text="Empty: now.",
+                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    segment = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Audience",
+                                     help_text="Whose members enter (default: the journey's entry segment).")
+    days = forms.IntegerField(initial=30, min_value=1, max_value=365, required=False, label="Days forward")
+    sample = forms.IntegerField(initial=1000, min_value=1, max_value=10_000, required=False, label="At most", help_text="customers")
+
+    def __init__(self, *args, segments=(), zone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].choices = [("", "the entry segment"), *((s.id, s.name) for s in segments)]
+        if zone is not None:  # times typed are read in the tenant's zone (tenancy.middleware makes it current)
+            for name in ("start", "end"):
+                self.fields[name].label = f"{self.fields[name].label} ({zone.key})"
+
+    def request(self) -> dict:
+        """The simulation_queue arguments."""
+        data = self.cleaned_data
+        if data["mode"] == "backtest":
+            return {"mode": "backtest", "version": data["version"], "start": data["start"], "end": data["end"]}
+        return {"mode": "audience", "version": data["version"], "segment_id": data["segment"],
+                "days": data["days"] or 30, "sample": data["sample"] or 1000}

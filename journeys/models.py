@@ -9,6 +9,7 @@ tables). They are working state read and written by key every few minutes (the O
 SQLite, PostgreSQL, Lakebase); what the tick reads of customers (segment changes, events,
 traits) it reads from the lakehouse in set-based statements.
 """
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -123,3 +124,27 @@ class Cursor(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "source"], name="journey_cursor_unique")]
+
+
+class Simulation(models.Model):
+    """A backtest or an audience simulation asked for (journeys.services.backtest): queued, run by
+    a worker (it can take a minute), its answer kept so the console and the API can show it later."""
+    STATES = [("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")]
+    MODES = [("backtest", "Backtest"), ("audience", "Audience")]
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="simulations")
+    tenant_id = models.BigIntegerField()
+    mode = models.CharField(max_length=10, choices=MODES)
+    version = models.IntegerField(help_text="The version run.")
+    params = models.JSONField(default=dict, encoder=DjangoJSONEncoder,
+                              help_text="start and end (backtest); segment_id, sample and days (audience).")
+    state = models.CharField(max_length=10, choices=STATES, default="queued")
+    result = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    error = models.TextField(blank=True)
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["journey", "-id"], name="journey_simulations")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import Count
 
 from identity.selectors import live_customers
-from journeys.models import Instance, InstanceStep, Journey, JourneyVersion, Tick
+from journeys.models import Instance, InstanceStep, Journey, JourneyVersion, Simulation, Tick
 from journeys.types import InstanceInfo, JourneyInfo, StepInfo, VersionInfo
 from kernel.errors import NotFound
 from kernel.pagination import Page, page_of
@@ -97,3 +97,15 @@ def customer_journeys(*, tenant: TenantRef, cdp_id: str, limit: int = 50) -> lis
 
 def ticks_recent(*, limit: int = 20) -> list[Tick]:
     return list(Tick.objects.order_by("-id")[:limit])
+
+
+def journey_simulations(*, tenant: TenantRef, journey_id: int) -> list[Simulation]:
+    """The journey's simulations, newest first (the newest 20 are kept)."""
+    return list(Simulation.objects.filter(journey=journey_row(tenant, journey_id)))
+
+
+def simulation_get(*, tenant: TenantRef, journey_id: int, simulation_id: int) -> Simulation:
+    row = Simulation.objects.filter(journey=journey_row(tenant, journey_id), id=simulation_id).first()
+    if row is None:
+        raise NotFound(f"No simulation {simulation_id} of this journey.")
+    return row

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:journey_id>/edit/", views.journey_edit, name="edit"),
     path("<int:journey_id>/publish/", views.journey_publish, name="publish"),
     path("<int:journey_id>/status/", views.journey_status, name="status"),
+    path("<int:journey_id>/simulate/", views.journey_simulate, name="simulate"),
     path("<int:journey_id>/instances/<str:instance_id>/", views.instance_detail, name="instance"),
 ]

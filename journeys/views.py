@@ -7,17 +7,22 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from console.access import console_context, offset_param, role_required
+from console.access import console_context, first_error, offset_param, role_required
 from journeys import report, selectors
 from journeys.diagram import diagram
-from journeys.forms import STARTER, JourneyForm, PublishForm, definition_text
+from journeys.forms import STARTER, JourneyForm, PublishForm, SimulationForm, definition_text
 from journeys.graph import parsed as parsed_definition
 from journeys.graph import schema_errors
 from journeys.models import Instance
 from journeys.services import journeys as services
+from journeys.services import simulations
 from kernel.errors import DomainError
+from kernel.timezones import tenant_zone
+from segments.selectors import segment_list
 
 PAGE_SIZE = 50
 STATUSES = ("active", "holdout", "completed", "exited", "converted", "failed")
@@ -95,11 +100,57 @@ def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     instances = selectors.journey_instances(tenant=request.tenant, journey_id=journey_id, limit=PAGE_SIZE, offset=offset_param(request),
                                             **filters)
     draft = info.version != info.live_version
-    return render(request, "journeys/detail.html", {
+    simulations = _simulations(request, info)
+    if request.GET.get("part") == "simulations":  # the polling widget, replaced in place
+        return render(request, "journeys/_simulations.html", {"journey": info, **simulations})
+    return render(request, "journeys/detail.html", {**simulations,
         "journey": info, "diagram": picture, "results": results, "instances": instances, "filters": filters, "statuses": STATUSES,
         "versions": selectors.journey_versions(tenant=request.tenant, journey_id=journey_id), "draft": draft,
         "problems": services.publish_problems(tenant=request.tenant, definition=info.definition) if draft else [],
         "publish_form": PublishForm()})
+
+
+def _simulations(request: HttpRequest, info, form: SimulationForm | None = None) -> dict:
+    """The journey's simulations, the one shown (`?simulation=`, else the newest) drawn as the
+    diagram with the counts it simulated, and the form to ask for another."""
+    runs = selectors.journey_simulations(tenant=request.tenant, journey_id=info.id)
+    wanted = request.GET.get("simulation", "")
+    shown = next((r for r in runs if str(r.id) == wanted), runs[0] if runs else None)
+    picture = None
+    if shown is not None and shown.result:
+        definition = next((v.definition for v in selectors.journey_versions(tenant=request.tenant, journey_id=info.id)
+                           if v.version == shown.version), None)
+        nodes = [n for v in shown.result["report"]["versions"] if v["version"] == shown.version for n in v["nodes"]]
+        if definition is not None and not schema_errors(definition):
+            picture = diagram(parsed_definition(definition), here={n["node"]: n["here"] for n in nodes},
+                              arrived={n["node"]: n["arrived"] for n in nodes})
+    segments = segment_list(tenant=request.tenant, limit=200, offset=0).items
+    rows = [{"run": r, "start": parse_datetime(r.params.get("start") or ""), "end": parse_datetime(r.params.get("end") or "")}
+            for r in runs]
+    return {"simulations": rows, "simulation": shown, "simulated_diagram": picture,
+            "simulated": {k: parse_datetime(shown.result[k]) for k in ("start", "end", "reached")} if shown and shown.result else {},
+            "busy": any(r.state in ("queued", "running") for r in runs),
+            "simulation_form": form or SimulationForm(segments=segments, zone=tenant_zone(request.tenant))}
+
+
+@require_POST
+@role_required("journeys")
+def journey_simulate(request: HttpRequest, journey_id: int) -> HttpResponse:
+    """Ask for a simulation (a worker runs it; the journey's page follows it)."""
+    ctx = console_context(request)
+    segments = segment_list(tenant=ctx.tenant, limit=200, offset=0).items
+    form = SimulationForm(request.POST, segments=segments, zone=tenant_zone(ctx.tenant))
+    if not form.is_valid():
+        messages.error(request, f"Not simulated: {first_error(form)}")
+        return redirect(f"{reverse('journeys:detail', args=[journey_id])}#simulations-title")
+    try:
+        simulation = simulations.simulation_queue(tenant=ctx.tenant, journey_id=journey_id, actor=ctx.actor, **form.request())
+    except DomainError as exc:
+        messages.error(request, f"Not simulated: {exc.detail}")
+        return redirect(f"{reverse('journeys:detail', args=[journey_id])}#simulations-title")
+    messages.success(request, "Simulation queued: this page shows it when it is done." if simulation.state == "queued"
+                     else "Simulated: the figures are below.")
+    return redirect(f"{reverse('journeys:detail', args=[journey_id])}?simulation={simulation.id}#simulations-title")
 
 
 @require_POST

@@ -157,12 +157,6 @@ class ChannelTestForm(forms.Form):
     customer = forms.CharField(max_length=300)
 
 
-def first_error(form: forms.Form) -> str:
-    for field, errors in form.errors.items():
-        return f"{field}: {errors[0]}" if field != "__all__" else errors[0]
-    return ""
-
-
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 CAP_KINDS = [("", "—"), ("*", "every channel"), ("email", "email"), ("sms", "sms"), ("webhook", "webhook"), ("table", "table export")]
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from console.access import console_context, offset_param, role_required
+from console.access import console_context, first_error, offset_param, role_required
 from customers.selectors import customer_get
 from identity.selectors import customer_named
 from kernel.errors import DomainError, NotFound
@@ -22,7 +22,7 @@ from kernel.problems import problem_response
 from messaging import engagement, selectors
 from messaging.channels.sms import sms_segments, twilio_signature
 from messaging.context import message_context, render_parts
-from messaging.forms import CHANNEL_FORMS, ChannelTestForm, SendPolicyForm, TemplateNewForm, TopicForm, first_error
+from messaging.forms import CHANNEL_FORMS, ChannelTestForm, SendPolicyForm, TemplateNewForm, TopicForm
 from messaging.liquid import RenderError
 from messaging.mailbox import mailbox_messages
 from messaging.models import Delivery

@@ -70,7 +70,7 @@ def _segment(tenant) -> dict:
 
 
 def _journey(tenant) -> dict:
-    from journeys.models import Instance
+    from journeys.models import Instance, Simulation
     from journeys.services.journeys import journey_create, journey_enroll, journey_publish
 
     info = journey_create(tenant=tenant.ref, name=f"marker-{tenant.slug}-journey-{uuid.uuid4().hex[:6]}", actor="test",
@@ -78,7 +78,8 @@ def _journey(tenant) -> dict:
                                       "holdout_percent": 0})
     journey_publish(tenant=tenant.ref, journey_id=info.id, actor="test")
     journey_enroll(tenant=tenant.ref, journey_id=info.id, actor="test", customers=[_customer(tenant)])
-    return {"journey_id": info.id, "instance_id": Instance.objects.get(journey_id=info.id).instance_id}
+    simulation = Simulation.objects.create(journey_id=info.id, tenant_id=tenant.ref.id, mode="audience", version=1, created_by="test")
+    return {"journey_id": info.id, "instance_id": Instance.objects.get(journey_id=info.id).instance_id, "simulation_id": simulation.id}
 
 
 def _campaign(tenant) -> dict:
@@ -190,6 +191,8 @@ FACTORIES: dict[str, Callable[[object], dict]] = {
     "/api/journeys/{journey_id}/report": _journey,
     "/api/journeys/{journey_id}/test": _journey,
     "/api/journeys/{journey_id}/simulate": _journey,
+    "/api/journeys/{journey_id}/simulations": _journey,
+    "/api/journeys/{journey_id}/simulations/{simulation_id}": _journey,
     "/api/customers/{cdp_id}/journeys": _customer,
     **{f"/api/campaigns/{{campaign_id}}{tail}": _campaign
        for tail in ("", "/schedule", "/approve", "/pause", "/resume", "/cancel", "/duplicate", "/test-send", "/recipients", "/deliveries",

@@ -58,18 +58,7 @@ REFUSALS = ("no_key", "already_in", "entered_before", "entered_recently", "entry
 def journey_backtest(*, tenant: TenantRef, journey_id: int, start: datetime | None, end: datetime | None = None,
                      version: int | None = None) -> dict:
     """What the journey (its live version, or `version`) would have done over [start, end]."""
-    journey_row(tenant, journey_id)  # another tenant's journey is not found, whatever the period says
-    if start is None:
-        raise InvalidInput("A backtest needs the period's start.", errors=[{"field": "start", "message": "required for a backtest"}])
-    now = timezone.now()
-    start, end = start.astimezone(UTC), (end or now).astimezone(UTC)
-    if not start < end:
-        raise InvalidInput("A backtest's start comes before its end.", errors=[{"field": "start", "message": "before end"}])
-    if end > now + EVERY:
-        raise InvalidInput("A backtest looks back: its end is at the latest now (simulate today's audience to look ahead).",
-                           errors=[{"field": "end", "message": "in the past"}])
-    if end - start > MAX_PERIOD:
-        raise InvalidInput(f"A backtest covers at most {MAX_PERIOD.days} days.", errors=[{"field": "start", "message": "too far back"}])
+    start, end = backtest_period(tenant=tenant, journey_id=journey_id, start=start, end=end)
     return _sandboxed(tenant, journey_id, version, start, end, mode="backtest")
 
 
@@ -83,8 +72,27 @@ def journey_simulate(*, tenant: TenantRef, journey_id: int, version: int | None 
                       sample=sample)
 
 
-def _sandboxed(tenant: TenantRef, journey_id: int, version: int | None, start: datetime, end: datetime, *, mode: str,
-               segment_id: int | None = None, sample: int = 0) -> dict:
+def backtest_period(*, tenant: TenantRef, journey_id: int, start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The period a backtest covers, in UTC (the end defaults to now), or why it cannot."""
+    journey_row(tenant, journey_id)  # another tenant's journey is not found, whatever the period says
+    if start is None:
+        raise InvalidInput("A backtest needs the period's start.", errors=[{"field": "start", "message": "required for a backtest"}])
+    now = timezone.now()
+    start, end = start.astimezone(UTC), (end or now).astimezone(UTC)
+    if not start < end:
+        raise InvalidInput("A backtest's start comes before its end.", errors=[{"field": "start", "message": "before end"}])
+    if end > now + EVERY:
+        raise InvalidInput("A backtest looks back: its end is at the latest now (simulate today's audience to look ahead).",
+                           errors=[{"field": "end", "message": "in the past"}])
+    if end - start > MAX_PERIOD:
+        raise InvalidInput(f"A backtest covers at most {MAX_PERIOD.days} days.", errors=[{"field": "start", "message": "too far back"}])
+    return start, end
+
+
+def runnable(*, tenant: TenantRef, journey_id: int, version: int | None, mode: str, segment_id: int | None = None,
+             sample: int = 0) -> Flow:
+    """The version to run (`version`, else the live one, else the newest), checked as publishing
+    checks it, and for an audience simulation whose members enter; or why it cannot run."""
     row = journey_row(tenant, journey_id)
     number = version or row.live_version or row.version
     stored = JourneyVersion.objects.filter(journey=row, version=number).first()
@@ -95,6 +103,15 @@ def _sandboxed(tenant: TenantRef, journey_id: int, version: int | None, start: d
         raise InvalidInput(f"Version {number} could not run: {errors[0].field}: {errors[0].message}.",
                            errors=[{"field": f"definition.{p.field}", "message": p.message} for p in errors])
     flow = Flow(stored.definition, journey_id=row.id, version=number, name=row.name)
+    if mode == "audience":
+        _audience_source(tenant, flow, segment_id, sample)
+    return flow
+
+
+def _sandboxed(tenant: TenantRef, journey_id: int, version: int | None, start: datetime, end: datetime, *, mode: str,
+               segment_id: int | None = None, sample: int = 0) -> dict:
+    flow = runnable(tenant=tenant, journey_id=journey_id, version=version, mode=mode, segment_id=segment_id, sample=sample)
+    row = journey_row(tenant, journey_id)
     audience = _audience(tenant, flow, segment_id, sample) if mode == "audience" else []
     token = lease_acquire(LEASE, seconds=LEASE_SECONDS)
     if token is None:
@@ -105,10 +122,10 @@ def _sandboxed(tenant: TenantRef, journey_id: int, version: int | None, start: d
             transaction.set_rollback(True)  # nothing the run did stays
     finally:
         lease_release(LEASE, token)
-    return {"journey_id": row.id, "version": number, "mode": mode, "start": start, "end": end, **result}
+    return {"journey_id": row.id, "version": flow.version, "mode": mode, "start": start, "end": end, **result}
 
 
-def _audience(tenant: TenantRef, flow: Flow, segment_id: int | None, sample: int) -> list[str]:
+def _audience_source(tenant: TenantRef, flow: Flow, segment_id: int | None, sample: int) -> int:
     entry = flow.spec.entry
     source = segment_id or (entry.segment_id if entry.type in ("segment", "schedule") else None)
     if source is None:
@@ -117,7 +134,11 @@ def _audience(tenant: TenantRef, flow: Flow, segment_id: int | None, sample: int
     segment_row(tenant, source)
     if not 1 <= sample <= MAX_AUDIENCE:
         raise InvalidInput(f"A simulation takes 1 to {MAX_AUDIENCE:,} customers.", errors=[{"field": "sample", "message": "1-10000"}])
-    members = segment_members_all(tenant=tenant, segment_id=source)
+    return source
+
+
+def _audience(tenant: TenantRef, flow: Flow, segment_id: int | None, sample: int) -> list[str]:
+    members = segment_members_all(tenant=tenant, segment_id=_audience_source(tenant, flow, segment_id, sample))
     # A stable sample: the same customers each time it is asked, whatever order the pages come in.
     return sorted(members, key=lambda cdp_id: (bucket(f"simulate:{flow.journey_id}:{cdp_id}"), cdp_id))[:sample]
 

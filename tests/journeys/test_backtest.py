@@ -53,6 +53,16 @@ def shoppers(base):
     return sorted(calls, key=lambda c: c[2])
 
 
+def simulated(admin, journey_id, body) -> dict:
+    """Ask for a simulation (202, run by the task, inline in tests) and read its result back."""
+    answer = admin.post(f"/api/journeys/{journey_id}/simulate", body)
+    assert answer.status_code == 202, answer.content
+    kept = admin.get(f"/api/journeys/{journey_id}/simulations/{answer.json()['id']}").json()
+    assert kept["state"] == "succeeded", kept["error"]
+    assert admin.get(f"/api/journeys/{journey_id}/simulations").json()[0]["id"] == kept["id"]
+    return kept["result"]
+
+
 def test_a_backtest_says_what_the_real_run_over_the_same_events_did(tenant_a, admin, hook, track_many, t0):
     """The real orchestrator ticks every 5 minutes over a past afternoon, each tick after the
     calls of its 5 minutes were loaded; the backtest of the same period, over the same calls,
@@ -77,9 +87,7 @@ def test_a_backtest_says_what_the_real_run_over_the_same_events_did(tenant_a, ad
     assert {s for _, s, _ in statuses} >= {"completed", "converted", "holdout"} and sends > 0  # the afternoon exercises every way
     assert any(n["node"] == "quiet" and n["arrived"] for n in real["versions"][0]["nodes"])
 
-    answer = admin.post(f"/api/journeys/{journey.id}/simulate", {"mode": "backtest", "start": base.isoformat(), "end": end.isoformat()})
-    assert answer.status_code == 200, answer.content
-    result = answer.json()
+    result = simulated(admin, journey.id, {"mode": "backtest", "start": base.isoformat(), "end": end.isoformat()})
     assert [(i["cdp_id"], i["key"], i["status"], i["node"], i["holdout"]) for i in result["instances"]] == instances
     assert result["report"]["versions"] == real["versions"]
     assert result["report"]["goal"] == real["goal"]
@@ -99,8 +107,7 @@ def test_a_backtest_before_the_journey_was_published_counts_who_would_have_enter
     journey = journey_create(tenant=tenant_a.ref, name="Draft carts", definition=cart_journey(*hook), actor="t")
     base = _on_grid(t0 - timedelta(days=7))
     track_many(shoppers(base))
-    result = admin.post(f"/api/journeys/{journey.id}/simulate", {"mode": "backtest", "start": base.isoformat(),
-                                                                  "end": (base + timedelta(days=2)).isoformat()}).json()
+    result = simulated(admin, journey.id, {"mode": "backtest", "start": base.isoformat(), "end": (base + timedelta(days=2)).isoformat()})
     assert result["version"] == 1 and result["entered"] + result["held_out"] == 17
     assert result["statuses"].get("active", 0) == 0  # two days: every wait has ended
     assert not Instance.objects.exists() and not Delivery.objects.exists()
@@ -112,7 +119,7 @@ def test_simulating_todays_audience_runs_its_waits_forward(tenant_a, admin, peop
     segment = segment_create(tenant=tenant_a.ref, name="VIPs", definition=None, kind="manual", actor="t")
     segment_list_edit(tenant=tenant_a.ref, segment_id=segment.id, add=[MemberRef(cdp_id=c) for c in people.values()], actor="t")
     journey = journey_create(tenant=tenant_a.ref, name="Carts", definition=cart_journey(*hook), actor="t")
-    result = admin.post(f"/api/journeys/{journey.id}/simulate", {"mode": "audience", "segment_id": segment.id, "days": 2}).json()
+    result = simulated(admin, journey.id, {"mode": "audience", "segment_id": segment.id, "days": 2})
     assert result["entered"] + result["held_out"] == 4
     assert result["statuses"].get("active", 0) == 0
     report = {n["node"]: n for n in result["report"]["versions"][0]["nodes"]}
@@ -133,3 +140,39 @@ def test_a_simulation_that_cannot_run_says_which_field(tenant_a, admin, hook, bo
     answer = admin.post(f"/api/journeys/{journey.id}/simulate", body)
     assert answer.status_code == 422, answer.content
     assert field in {e["field"] for e in answer.json()["errors"]}
+
+
+def test_a_queued_simulation_waits_for_a_running_tick_then_runs(tenant_a, hook, settings):
+    """A worker that finds the orchestrator's lease held polls (an injected clock, no sleeping)
+    until the tick ends; one that waits past LEASE_WAIT records why it did not run."""
+    from journeys.services.orchestrator import LEASE
+    from journeys.services.simulations import LEASE_WAIT, simulation_execute, simulation_queue
+    from operations.leases import lease_acquire, lease_release
+
+    settings.CDP_TASKS_INLINE = False  # queued, as for a worker
+    journey = journey_create(tenant=tenant_a.ref, name="Carts", definition=cart_journey(*hook), actor="t")
+    now = [0.0]
+    token = lease_acquire(LEASE, seconds=600)
+
+    def tick_ends_after_three_polls(seconds):
+        now[0] += seconds
+        if now[0] >= 3 * seconds:
+            lease_release(LEASE, token)
+
+    first = simulation_queue(tenant=tenant_a.ref, journey_id=journey.id, actor="t", mode="backtest",
+                             start=_on_grid(journey.created_at - timedelta(days=1)))
+    assert first.state == "queued"
+    ran = simulation_execute(first.id, sleep=tick_ends_after_three_polls, clock=lambda: now[0])
+    assert ran.state == "succeeded" and ran.result["ticks"] >= 1 and now[0] > 0
+
+    held = lease_acquire(LEASE, seconds=600)
+    second = simulation_queue(tenant=tenant_a.ref, journey_id=journey.id, actor="t", mode="backtest",
+                              start=_on_grid(journey.created_at - timedelta(days=1)))
+
+    def waits(seconds):
+        now[0] += seconds
+
+    failed = simulation_execute(second.id, sleep=waits, clock=lambda: now[0])
+    assert failed.state == "failed" and f"waited {LEASE_WAIT:.0f} s" in failed.error and failed.result is None
+    lease_release(LEASE, held)
+    assert simulation_execute(second.id) is None  # run once: a second worker finds nothing queued

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -79,3 +80,41 @@ def test_viewers_see_journeys_but_cannot_change_them(console_as, hook, tenant_a)
     assert "/publish/" not in page and "/status/" not in page and "New journey" not in viewer.get("/journeys/").content.decode()
     assert viewer.post(f"/journeys/{journey.id}/publish/", {"in_flight": "stay"}).status_code == 403
     assert viewer.post("/journeys/new/", {"name": "X", "definition": "{}"}).status_code == 403
+
+
+def test_a_simulation_is_asked_for_followed_and_drawn_in_the_console(console_as, hook, track_many, t0, tenant_a, settings):
+    """An editor backtests a draft over yesterday afternoon from the journey's page (times typed
+    in the tenant's zone): the figures, the simulated diagram and the instances are shown; the
+    polling part answers alone; a request that cannot run says which field, and a viewer sees
+    the result but no form."""
+    from journeys.services.backtest import _on_grid
+    from journeys.services.journeys import journey_create
+    from tenancy.models import Tenant
+    from tests.journeys.test_backtest import cart_journey, shoppers
+
+    Tenant.objects.filter(id=tenant_a.ref.id).update(time_zone="Europe/Paris")  # an hour off UTC: a wrong zone loses carts
+    journey = journey_create(tenant=tenant_a.ref, name="Carts", definition=cart_journey(*hook), actor="t")
+    base = _on_grid(t0 - timedelta(days=1))
+    track_many(shoppers(base))
+    editor = console_as(Role.EDITOR)
+    page = editor.get(f"/journeys/{journey.id}/").content.decode()
+    assert f'action="/journeys/{journey.id}/simulate/"' in page and "Simulate" in page
+    refused = editor.post(f"/journeys/{journey.id}/simulate/", {"mode": "backtest"}, follow=True).content.decode()
+    assert "Not simulated: A backtest needs the period" in refused
+    start = base.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    done = editor.post(f"/journeys/{journey.id}/simulate/", {"mode": "backtest", "start": start.isoformat(timespec="minutes"),
+                                                           "end": (start + timedelta(hours=4)).isoformat(timespec="minutes")},
+                       follow=True)
+    html = done.content.decode()
+    assert "Simulated: the figures are below." in html and ">succeeded<" in html
+    assert 'aria-label="The simulated run' in html and "arrow-simulated" in html and "The first 17 instances" in html
+    assert "Past events, version 1" in html
+    viewer = console_as(Role.VIEWER).get(f"/journeys/{journey.id}/").content.decode()
+    assert ">succeeded<" in viewer and "/simulate/" not in viewer
+    assert console_as(Role.VIEWER).post(f"/journeys/{journey.id}/simulate/", {"mode": "audience"}).status_code == 403
+    settings.CDP_TASKS_INLINE = False  # left to a worker: the part polls until it is done
+    queued = editor.post(f"/journeys/{journey.id}/simulate/", {"mode": "backtest", "start": start.isoformat(timespec="minutes")},
+                         follow=True).content.decode()
+    assert "Simulation queued" in queued and f'hx-get="/journeys/{journey.id}/?part=simulations&amp;simulation=' in queued
+    part = editor.get(f"/journeys/{journey.id}/?part=simulations").content.decode()
+    assert 'id="simulations"' in part and "<html" not in part and 'hx-trigger="load delay:1s"' in part
