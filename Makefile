@@ -30,10 +30,11 @@ run: install
 	$(PY) manage.py cdp_demo
 	./scripts/serve-dev.sh
 
+# Each pass on two workers (pytest-xdist): the suite is CPU-bound and CI has two cores.
 test: install-dev lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 	@echo "== the operational database on PostgreSQL (the lakehouse suite above already ran on it; tests of processes with databases of their own, and tests without a database, ran once)"
-	CDP_TEST_DATABASE=postgres $(PY) -m pytest --ignore=tests/lakehouse -m "not browser and not own_database" -q
+	CDP_TEST_DATABASE=postgres $(PY) -m pytest -n 2 --ignore=tests/lakehouse -m "not browser and not own_database" -q
 
 # The layer contract (pyproject.toml [tool.importlinter]) and ruff: a broken contract fails `make test`.
 lint: install-dev

@@ -64,9 +64,9 @@ def _serve_and_call(argv: list[str], port: int, env: dict, calls) -> tuple[list[
         deadline = time.monotonic() + 60
         while True:  # until it answers /health (or gives up); nothing here measures time
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30)
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, OSError):  # refused until it listens; slow while its worker loads Django on a busy machine
                 assert log.poll() is None, log.stdout.read()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.1)
@@ -81,7 +81,7 @@ def _status(port: int, method: str, path: str, headers: dict, body: bytes | None
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method=method,
                                      headers={"X-Forwarded-Proto": "https", **headers})
     try:
-        return urllib.request.urlopen(request, timeout=10).status
+        return urllib.request.urlopen(request, timeout=30).status
     except urllib.error.HTTPError as error:
         return error.code
 
