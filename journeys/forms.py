@@ -79,3 +79,47 @@ class SimulationForm(forms.Form):
             return {"mode": "backtest", "version": data["version"], "start": data["start"], "end": data["end"]}
         return {"mode": "audience", "version": data["version"], "segment_id": data["segment"],
                 "days": data["days"] or 30, "sample": data["sample"] or 1000}
+
+
+class JourneyTestForm(forms.Form):
+    """Try a journey on one customer (GET: it changes nothing). A wait for events gets a field
+    saying which event comes; empty takes the timeout, as the API's `choices` does."""
+    prefix = "test"
+    customer = forms.CharField(max_length=1024, help_text="A cdp_id, email, user id, anonymous id or phone.")
+    at = forms.DateTimeField(required=False, label="Clock starts", help_text="Empty: now.",
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    key = forms.CharField(max_length=200, required=False, help_text="For a keyed journey: the instance's key (a cart id).")
+    version = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, help_text="Empty: the newest (a draft too).")
+    context = forms.CharField(required=False, max_length=20_000, label="Entry event's properties",
+                              widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "code",
+                                                           "placeholder": '{"cartId": "c-1", "total": 42}'}),
+                              help_text="JSON; templates see them as event.")
+
+    def __init__(self, *args, spec=None, zone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.waits = [n for n in (spec.nodes if spec is not None else []) if n.type == "wait_event"]
+        for node in self.waits:
+            self.fields[f"choice_{node.id}"] = forms.TypedChoiceField(
+                required=False, coerce=int, empty_value=None, label=f"At {node.label or node.id}",
+                choices=[("", f"nothing comes: the timeout ({node.timeout_next})"),
+                         *((i, f"{e.event} comes ({e.next})") for i, e in enumerate(node.events))])
+        if zone is not None:
+            self.fields["at"].label = f"Clock starts ({zone.key})"
+
+    def clean_context(self):
+        text = (self.cleaned_data.get("context") or "").strip()
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc}.") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('A JSON object of properties: {"name": value}.')
+        return value
+
+    def request(self) -> dict:
+        """The journey_test arguments other than the customer."""
+        data = self.cleaned_data
+        choices = {n.id: data[f"choice_{n.id}"] for n in self.waits if data.get(f"choice_{n.id}") is not None}
+        return {"at": data["at"], "key": data["key"], "version": data["version"], "context": data["context"], "choices": choices}

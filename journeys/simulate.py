@@ -36,9 +36,9 @@ def journey_test(*, tenant: TenantRef, journey_id: int, cdp_id: str, at: datetim
     number = version or row.version
     stored = JourneyVersion.objects.filter(journey=row, version=number).first()
     if stored is None:
-        raise NotFound(f"{row.name} has no version {number}.")
+        raise NotFound(f"{row.name} has no version {number}.", errors=[{"field": "version", "message": "no such version"}])
     if not live_customers(tenant=tenant, cdp_ids=[cdp_id]):
-        raise NotFound(f"No customer {cdp_id} in this tenant.")
+        raise NotFound(f"No customer {cdp_id} in this tenant.", errors=[{"field": "customer", "message": "no such customer"}])
     flow = Flow(stored.definition, journey_id=row.id, version=number, name=row.name)
     clock = (at or timezone.now()).astimezone(UTC)
     instance_id = f"test_{cdp_id}"

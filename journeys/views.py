@@ -12,9 +12,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from console.access import console_context, first_error, offset_param, role_required
-from journeys import report, selectors
+from identity.selectors import customer_named
+from journeys import report, selectors, simulate
 from journeys.diagram import diagram
-from journeys.forms import STARTER, JourneyForm, PublishForm, SimulationForm, definition_text
+from journeys.forms import STARTER, JourneyForm, JourneyTestForm, PublishForm, SimulationForm, definition_text
 from journeys.graph import parsed as parsed_definition
 from journeys.graph import schema_errors
 from journeys.models import Instance
@@ -90,6 +91,9 @@ def _counts(row_id: int, version: int | None) -> dict[str, int]:
 @role_required("journeys")
 def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    test = _test(request, info)
+    if request.htmx and request.GET.get("part") == "test":  # the test card's form, answered in place
+        return render(request, "journeys/_test.html", {"journey": info, **test})
     results = report.journey_report(tenant=request.tenant, journey_id=journey_id)
     shown = info.live_version or info.version
     arrived = {n["node"]: n["arrived"] for v in results["versions"] if v["version"] == shown for n in v["nodes"]}
@@ -103,11 +107,40 @@ def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
     simulations = _simulations(request, info)
     if request.GET.get("part") == "simulations":  # the polling widget, replaced in place
         return render(request, "journeys/_simulations.html", {"journey": info, **simulations})
-    return render(request, "journeys/detail.html", {**simulations,
+    return render(request, "journeys/detail.html", {**simulations, **test,
         "journey": info, "diagram": picture, "results": results, "instances": instances, "filters": filters, "statuses": STATUSES,
         "versions": selectors.journey_versions(tenant=request.tenant, journey_id=journey_id), "draft": draft,
         "problems": services.publish_problems(tenant=request.tenant, definition=info.definition) if draft else [],
         "publish_form": PublishForm()})
+
+
+def _test(request: HttpRequest, info) -> dict:
+    """The single-customer test (a GET: it changes nothing): its form and, once a customer is
+    named, each step the newest version (or the one asked) would take for them, with the path
+    drawn on the diagram. A problem is shown at the field it concerns."""
+    spec = parsed_definition(info.definition) if not schema_errors(info.definition) else None
+    asked = f"{JourneyTestForm.prefix}-customer" in request.GET
+    form = JourneyTestForm(request.GET if asked else None, spec=spec, zone=tenant_zone(request.tenant))
+    out = {"test_form": form, "test": None, "test_diagram": None}
+    if not asked or not form.is_valid():
+        return out
+    who = form.cleaned_data["customer"].strip()
+    try:
+        result = simulate.journey_test(tenant=request.tenant, journey_id=info.id, cdp_id=customer_named(tenant=request.tenant, who=who) or who,
+                                       **form.request())
+    except DomainError as exc:
+        field = next((e.get("field", "") for e in exc.errors), "")
+        field = f"choice_{field.removeprefix('choices.')}" if field.startswith("choices.") else field
+        form.add_error(field if field in form.fields else None, exc.detail)
+        return out
+    version = next((v for v in selectors.journey_versions(tenant=request.tenant, journey_id=info.id) if v.version == result["version"]), None)
+    if version is not None and not schema_errors(version.definition):
+        visited = {s["node"] for s in result["steps"] if s["node"]} | {s["to_node"] for s in result["steps"] if s["to_node"]}
+        last = result["steps"][-1]
+        out["test_diagram"] = diagram(parsed_definition(version.definition), here={last["to_node"] or last["node"]: 1},
+                                      arrived=dict.fromkeys(visited, 1))
+    out["test"] = {**result, "who": who}
+    return out
 
 
 def _simulations(request: HttpRequest, info, form: SimulationForm | None = None) -> dict:

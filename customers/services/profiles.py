@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -138,7 +139,7 @@ def customer_update_traits(*, tenant: TenantRef, cdp_id: str, set_traits: dict, 
 
 
 def customers_traits_write(*, tenant: TenantRef, updates: dict[str, dict], actor: str, source: str, change_keys: dict[str, str],
-                           unset: list[str] | None = None) -> dict[str, str]:
+                           unset: list[str] | None = None, at: datetime | None = None) -> dict[str, str]:
     """Set traits on many customers at once ({cdp_id: {key: value}}, and `unset` on each of
     them), as one trait write and one change-log write: a journey's action over a batch. Change
     ids derive from each customer's key in `change_keys` (what asked for the write: a journey
@@ -155,11 +156,12 @@ def customers_traits_write(*, tenant: TenantRef, updates: dict[str, dict], actor
     suppressed = suppression_index(tenant.id).suppressed_customers
     skipped = {cdp_id: "suppressed" for cdp_id in updates if cdp_id in suppressed}
     now = timezone.now()
+    held = at or now
     rows = []
     for cdp_id, values in updates.items():
         if cdp_id not in skipped:
-            rows += [trait_row(tenant.slug, cdp_id, key, value, now, source) for key, value in values.items()]
-            rows += [trait_row(tenant.slug, cdp_id, key, None, now, source, unset=True) for key in unset]
+            rows += [trait_row(tenant.slug, cdp_id, key, value, held, source) for key, value in values.items()]
+            rows += [trait_row(tenant.slug, cdp_id, key, None, held, source, unset=True) for key in unset]
     changes = [change_row(row, change_id=hashlib.sha256(f"{change_keys[row['cdp_id']]}:{row['key']}".encode()).hexdigest()[:32],
                           at=now, actor=actor, unset=row["value_type"] is None) for row in rows]
     if rows:

@@ -271,7 +271,8 @@ def _update_trait(batch: Batch) -> list[Move]:
         updates.setdefault(row.cdp_id, {}).update(values)  # keyed instances of one customer: one write, the last one's values
         keys.setdefault(row.cdp_id, send_key(row, node.id))  # the step that asked: the same on a replay
     refused = {} if batch.dry else customers_traits_write(tenant=batch.tenant, updates=updates, unset=node.unset,
-                                                          actor=f"journey:{flow.journey_id}", source="journey", change_keys=keys)
+                                                          actor=f"journey:{flow.journey_id}", source="journey", change_keys=keys,
+                                                          at=batch.now)
     return [failed(row, node, f"the profile was not changed: {refused[row.cdp_id]}", batch.now) if row.cdp_id in refused
             else Move(row, "next", node.next, detail={"set": sorted(updates[row.cdp_id]), "unset": node.unset})
             for row in batch.instances]

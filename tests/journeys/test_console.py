@@ -118,3 +118,44 @@ def test_a_simulation_is_asked_for_followed_and_drawn_in_the_console(console_as,
     assert "Simulation queued" in queued and f'hx-get="/journeys/{journey.id}/?part=simulations&amp;simulation=' in queued
     part = editor.get(f"/journeys/{journey.id}/?part=simulations").content.decode()
     assert 'id="simulations"' in part and "<html" not in part and 'hx-trigger="load delay:1s"' in part
+
+
+def test_a_viewer_tries_a_journey_on_one_customer_from_its_page(console_as, hook, people, tenant_a, admin):
+    """The single-customer test is a GET (it changes nothing, so a viewer may): named by email,
+    the steps with the message rendered for them and the path on a diagram; a wait for events
+    gets a field per event; a problem is shown at its field; the HTMX answer is the card alone."""
+    from journeys.services.journeys import journey_create
+    from messaging.models import Delivery
+
+    spec = {"entry": {"type": "manual"}, "start": "wait",
+            "nodes": [{"id": "wait", "type": "wait_event", "timeout": {"hours": 4}, "timeout_next": "hello",
+                       "events": [{"event": "Order Completed", "next": "done"}]},
+                      {"id": "hello", "type": "send", "channel_id": hook[0], "template_id": hook[1], "topic": "offers", "next": "done"},
+                      {"id": "done", "type": "exit"}],
+            "holdout_percent": 0}
+    journey = journey_create(tenant=tenant_a.ref, name="Carts", definition=spec, actor="t")
+    viewer = console_as(Role.VIEWER)
+    url = f"/journeys/{journey.id}/"
+    page = viewer.get(url).content.decode()
+    assert "Try it on one customer" in page and 'name="test-customer"' in page and 'name="test-choice_wait"' in page
+    assert "Order Completed comes (done)" in page
+    tried = viewer.get(url, {"test-customer": "ada@example.com", "test-context": '{"cartId": "<c1>"}'}).content.decode()
+    card = tried.split('id="journey-test"')[1]
+    assert "ada@example.com: version 1" in card and people["ada"] in card and "completed" in card
+    assert "<code>hello</code>" in card and "The message" in card and "&quot;name&quot;: &quot;Ada&quot;" in card
+    assert "arrow-test" in card and "1 here · 1 arrived" in card  # the path drawn: done is where they end
+    came = viewer.get(url, {"test-customer": "ada@example.com", "test-choice_wait": "0"}).content.decode().split('id="journey-test"')[1]
+    assert "event:0" in came and "The message" not in came
+    unknown = viewer.get(url, {"test-customer": "nobody@example.com"}).content.decode().split('id="journey-test"')[1]
+    assert "No customer nobody@example.com in this tenant." in unknown and "Ends:" not in unknown
+    bad = viewer.get(url, {"test-customer": "ada@example.com", "test-context": "[1]"}).content.decode()
+    assert "A JSON object of properties" in bad
+    assert viewer.get(url, {"test-customer": "a\x00b"}).status_code == 400  # NUL in a query: refused before any view
+    for odd in ({"test-customer": "ada@example.com", "test-at": "yesterday", "test-version": "99999999999"},
+                {"test-customer": "ada@example.com", "test-version": "7"}, {"test-customer": "ada@example.com", "test-choice_wait": "5"}):
+        answer = viewer.get(url, odd)
+        assert answer.status_code == 200 and "Ends:" not in answer.content.decode().split('id="journey-test"')[1], odd
+    part = viewer.get(url, {"part": "test", "test-customer": "<b>ada@example.com</b>"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in part and 'id="journey-test"' in part
+    assert "&lt;b&gt;ada@example.com&lt;/b&gt;" in part and "<b>ada" not in part
+    assert not Delivery.objects.exists()
