@@ -74,16 +74,18 @@ def postgres_create_database(server: PostgresServer, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def spark_session():
-    """One local Spark session for the whole run, a session a worker under `-n 2` (start-up costs about 4 s)."""
+    """One local Spark session for the whole run, a session a worker under `-n 2` (start-up costs about 4 s),
+    one core each: two workers share two cores, and more threads than cores only contend."""
     from lakehouse.backends.spark import local_session
 
     warehouse = tempfile.mkdtemp(prefix="cdp-spark-")
-    session = local_session("local[2]", warehouse)
+    session = local_session("local[1]", warehouse)
     # The suite runs hundreds of small, distinct statements: compiling each one's generated Java
     # (whole-stage code generation) and re-planning it adaptively cost more than running it.
     # Results are the same either way; this takes about a fifth off the Spark tests.
     session.conf.set("spark.sql.codegen.wholeStage", "false")
     session.conf.set("spark.sql.adaptive.enabled", "false")
+    session.conf.set("spark.sql.shuffle.partitions", "1")
     try:
         yield session
     finally:
