@@ -19,6 +19,7 @@ from journeys.forms import STARTER, JourneyForm, JourneyTestForm, PublishForm, S
 from journeys.graph import parsed as parsed_definition
 from journeys.graph import schema_errors
 from journeys.models import Instance
+from journeys.node_forms import NODE_TYPES, NodeForm
 from journeys.services import journeys as services
 from journeys.services import simulations
 from kernel.errors import DomainError
@@ -75,7 +76,95 @@ def journey_edit(request: HttpRequest, journey_id: int) -> HttpResponse:
             draft = saved.version != saved.live_version
             messages.success(request, f"{saved.name} is saved" + (f" (version {saved.version}, a draft: publish it to use it)." if draft else "."))
             return redirect("journeys:detail", journey_id=journey_id)
-    return render(request, "journeys/form.html", {"form": form, "journey": info}, status=422 if form.errors else 200)
+    return render(request, "journeys/form.html", {"form": form, "journey": info, "nodes": _node_rows(info.definition),
+                                                  "start": info.definition.get("start"), "node_types": NODE_TYPES},
+                  status=422 if form.errors else 200)
+
+
+def _node_rows(definition: dict) -> list[dict]:
+    """The nodes of a stored definition (a draft may be off the schema: read as plain data) with
+    where each one leads."""
+    rows = []
+    for node in definition.get("nodes") or []:
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+            continue
+        targets = [node.get(k) for k in ("next", "timeout_next", "missing_next", "else")]
+        targets += [w.get("next") for k in ("events", "ways") for w in (node.get(k) or []) if isinstance(w, dict)]
+        failure = node.get("on_failure")
+        targets.append(failure.get("next") if isinstance(failure, dict) else None)
+        rows.append({"id": node["id"], "type": node.get("type", ""), "label": node.get("label", ""),
+                     "targets": list(dict.fromkeys(t for t in targets if isinstance(t, str) and t))})
+    return rows
+
+
+def _save_definition(request: HttpRequest, info, definition: dict, form=None) -> bool:
+    """Save a changed definition (a new draft when the newest version is live); a problem goes to
+    `form` at its field, or to the page's messages."""
+    ctx = console_context(request)
+    try:
+        services.journey_update(tenant=ctx.tenant, journey_id=info.id, actor=ctx.actor, changes={"definition": definition})
+    except DomainError as exc:
+        for error in exc.errors or [{"field": "", "message": exc.detail}]:
+            field = (error.get("field") or "").removeprefix("definition.")
+            key = field.partition("].")[2].split(".")[0] if field.startswith("nodes[") else ""
+            if form is None:
+                messages.error(request, f"{field}: {error['message']}" if field else error["message"])
+            else:
+                form.add_error(key if key in form.fields else None, f"{field}: {error['message']}" if field else error["message"])
+        return False
+    return True
+
+
+@role_required("journeys")
+def node_edit(request: HttpRequest, journey_id: int, node_id: str | None = None) -> HttpResponse:
+    """Add a node (`?type=`) or change one, through a form made from its type's schema; saving
+    changes the draft (a new one when the newest version is live), as editing the JSON does."""
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    nodes = [n for n in (info.definition.get("nodes") or []) if isinstance(n, dict)]
+    node = next((n for n in nodes if n.get("id") == node_id), None) if node_id is not None else None
+    if node_id is not None and node is None:
+        messages.error(request, f"Version {info.version} has no node {node_id}.")
+        return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
+    node_type = node.get("type") if node else (request.POST.get("type") or request.GET.get("type") or "")
+    if node_type not in NODE_TYPES:
+        messages.error(request, f"Choose a kind of node: {', '.join(NODE_TYPES)}.")
+        return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
+    ids = [n.get("id") for n in nodes if isinstance(n.get("id"), str)]
+    form = NodeForm(request.POST or None, node_type=node_type, node=node, node_ids=ids)
+    if request.method == "POST" and info.status == "archived":
+        form.add_error(None, f"{info.name} is archived; it cannot change.")
+    elif request.method == "POST" and form.is_valid():
+        if node is None and form.node["id"] in ids:
+            form.add_error("id", f"The journey has a node {form.node['id']} already.")
+        else:
+            changed = [form.node if n is node else n for n in nodes] if node is not None else [*nodes, form.node]
+            definition = {**info.definition, "nodes": changed}
+            if not definition.get("start"):
+                definition["start"] = form.node["id"]  # a journey without a start starts at its first node
+            if _save_definition(request, info, definition, form):
+                messages.success(request, f"Node {form.node['id']} is saved" + (" in a new draft version: publish it to use it."
+                                                                                 if info.version == info.live_version else "."))
+                return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
+    template = "journeys/node.html#node_form" if request.htmx else "journeys/node.html"
+    return render(request, template, {"journey": info, "form": form, "node": node, "node_type": node_type, "node_ids": ids},
+                  status=422 if form.errors else 200)
+
+
+@require_POST
+@role_required("journeys")
+def node_delete(request: HttpRequest, journey_id: int, node_id: str) -> HttpResponse:
+    """Remove a node from the draft; nodes that pointed at it point nowhere until changed
+    (publishing names them)."""
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    nodes = [n for n in (info.definition.get("nodes") or []) if isinstance(n, dict)]
+    kept = [n for n in nodes if n.get("id") != node_id]
+    if len(kept) == len(nodes):
+        messages.error(request, f"Version {info.version} has no node {node_id}.")
+    elif not kept:
+        messages.error(request, "A journey keeps at least one node; add another before removing this one.")
+    elif _save_definition(request, info, {**info.definition, "nodes": kept}):
+        messages.success(request, f"Node {node_id} is removed; publishing names any node that still points at it.")
+    return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
 
 
 def _counts(row_id: int, version: int | None) -> dict[str, int]:

@@ -159,3 +159,55 @@ def test_a_viewer_tries_a_journey_on_one_customer_from_its_page(console_as, hook
     assert "<html" not in part and 'id="journey-test"' in part
     assert "&lt;b&gt;ada@example.com&lt;/b&gt;" in part and "<b>ada" not in part
     assert not Delivery.objects.exists()
+
+
+def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
+    """Nodes are added, changed and removed with forms made from each node type's schema: a
+    problem is shown at its field (the node's own schema, then the whole definition), a live
+    journey's change makes a draft, the JSON editor sees the same definition, viewers get no forms."""
+    from journeys.models import JourneyVersion
+
+    editor = console_as(Role.EDITOR)
+    editor.post("/journeys/new/", {"name": "Steps", "definition": json.dumps(definition(*hook))})
+    journey = Journey.objects.get(name="Steps")
+    edit = f"/journeys/{journey.id}/edit/"
+    page = editor.get(edit).content.decode()
+    assert 'id="nodes-title"' in page and f'/journeys/{journey.id}/nodes/hello/' in page and '<option value="update_trait">' in page
+    form = editor.get(f"/journeys/{journey.id}/nodes/new/?type=wait_event").content.decode()
+    assert 'name="id"' in form and 'name="events"' in form and 'name="timeout_next"' in form and 'list="journey-node-ids"' in form
+    bad = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "events": '[{"event": "Order Completed"}]',
+                                                             "timeout": '{"hours": 4}', "timeout_next": "hello"})
+    assert bad.status_code == 422 and "0.next: Field required" in bad.content.decode()
+    assert editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "events": "[",
+                                                              "timeout": '{"hours": 4}', "timeout_next": "x"}).status_code == 422
+    taken = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "done"})
+    assert "has a node done already" in taken.content.decode()
+    made = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "label": "Cart <b>",
+                                                              "events": '[{"event": "Order Completed", "next": "done"}]',
+                                                              "timeout": '{"hours": 4}', "timeout_next": "hello"})
+    assert made.status_code == 302
+    nodes = {n["id"]: n for n in JourneyVersion.objects.get(journey=journey, version=1).definition["nodes"]}
+    assert nodes["cart"]["events"][0]["event"] == "Order Completed" and nodes["cart"]["timeout"] == {"hours": 4}
+    assert "Cart &lt;b&gt;" in editor.get(edit).content.decode()
+    wait = editor.get(f"/journeys/{journey.id}/nodes/wait/").content.decode()
+    assert 'value="done"' in wait and "&quot;days&quot;: 1" in wait  # the stored values are the form's
+    refused = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"weeks": 1}', "next": "done"})
+    assert refused.status_code == 422 and "weeks" in refused.content.decode()
+    assert editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"days": 1}', "next": "cart"}).status_code == 302
+    editor.post(f"/journeys/{journey.id}/publish/", {"in_flight": "stay"})
+    assert Journey.objects.get(id=journey.id).live_version == 1
+    changed = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"hours": 2}', "next": "cart"}, follow=True)
+    assert "in a new draft version" in changed.content.decode()
+    versions = {v.version: {n["id"]: n for n in v.definition["nodes"]} for v in JourneyVersion.objects.filter(journey=journey)}
+    assert versions[1]["wait"]["duration"] == {"days": 1} and versions[2]["wait"] == {**versions[2]["wait"], "duration": {"hours": 2},
+                                                                                       "next": "cart"}
+    removed = editor.post(f"/journeys/{journey.id}/nodes/cart/delete/", follow=True).content.decode()
+    assert "Node cart is removed" in removed and "nodes[wait].next" in editor.get(f"/journeys/{journey.id}/").content.decode()
+    assert "cart" not in {n["id"] for n in JourneyVersion.objects.get(journey=journey, version=2).definition["nodes"]}
+    part = editor.get(f"/journeys/{journey.id}/nodes/hello/", HTTP_HX_REQUEST="true").content.decode()
+    assert part.lstrip().startswith('<section class="card" id="node-panel"') and 'name="channel_id"' in part
+    assert editor.get(f"/journeys/{journey.id}/nodes/nope/").status_code == 302
+    assert editor.get(f"/journeys/{journey.id}/nodes/new/?type=nope").status_code == 302
+    viewer = console_as(Role.VIEWER)
+    assert f"/journeys/{journey.id}/nodes/new/" not in viewer.get(edit).content.decode()
+    assert viewer.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "x"}).status_code == 403

@@ -1,0 +1,118 @@
+"""The console's node editor: a form for one node, built from that node type's schema
+(`journeys.graph`), so every setting a node has is a field and a new setting needs no new form.
+Text, numbers, yes/no and choices are plain fields; lists and objects (events, ways, conditions,
+durations, failure policies) are JSON fields. The node is checked against its schema here, each
+problem at its field; the journey's service checks the whole definition when it is saved."""
+from __future__ import annotations
+
+import json
+import types
+import typing
+from typing import Any, Literal
+
+from django import forms
+from pydantic import BaseModel, ValidationError
+
+from journeys.graph import NODE_ID, Node
+
+NODE_MODELS: dict[str, type[BaseModel]] = {
+    typing.get_args(model.model_fields["type"].annotation)[0]: model for model in typing.get_args(typing.get_args(Node)[0])}
+NODE_TYPES = tuple(NODE_MODELS)
+FIXED = ("id", "type")  # the id is chosen when the node is added: other nodes point at it
+NEXT_FIELDS = ("next", "timeout_next", "missing_next", "else")
+
+
+def _plain(annotation):
+    """`X | None` -> X: an optional setting is a field that may be left empty."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        rest = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation
+
+
+def _default(info) -> Any:
+    if info.is_required():
+        return None
+    value = info.get_default(call_default_factory=True)
+    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
+
+
+class NodeForm(forms.Form):
+    """One node of `node_type`: `node` is its stored dict (editing) or None (adding)."""
+
+    def __init__(self, *args, node_type: str, node: dict | None = None, node_ids=(), **kwargs):
+        self.model = NODE_MODELS[node_type]
+        self.node_type, self.adding = node_type, node is None
+        node = node or {}
+        super().__init__(*args, **kwargs)
+        self.keys: dict[str, str] = {}  # form field -> the node's key (an alias such as `else`)
+        self.json_fields: set[str] = set()
+        if self.adding:
+            self.fields["id"] = forms.RegexField(NODE_ID, max_length=40, label="Id", help_text="Letters, digits, _ and -; other nodes "
+                                                 "point at it, so it stays once the node is added.")
+        for name, info in self.model.model_fields.items():
+            key = info.alias or name
+            if key in FIXED:
+                continue
+            field = self._field(key, info)
+            field.help_text = field.help_text or info.description or ""
+            value = node.get(key, _default(info))
+            field.initial = json.dumps(value, ensure_ascii=False) if key in self.json_fields and value is not None else value
+            self.fields[key] = field
+            self.keys[key] = key
+        for key in NEXT_FIELDS:
+            if key in self.fields:
+                self.fields[key].widget.attrs["list"] = "journey-node-ids"
+        self.node_ids = sorted(node_ids)
+        self.node_id = node.get("id", "")
+        self.node: dict = {}
+
+    def _field(self, key: str, info) -> forms.Field:
+        annotation = _plain(info.annotation)
+        required = info.is_required()
+        label = key.replace("_", " ").capitalize()
+        if typing.get_origin(annotation) is Literal:
+            return forms.ChoiceField(choices=[(v, v) for v in typing.get_args(annotation)], required=required, label=label)
+        if annotation is bool:
+            return forms.BooleanField(required=False, label=label)
+        if annotation is int:
+            return forms.IntegerField(required=required, label=label, min_value=-10**9, max_value=10**9)
+        if annotation is float:
+            return forms.FloatField(required=required, label=label, min_value=-10**9, max_value=10**9)
+        if annotation is str:
+            return forms.CharField(required=False, max_length=2000, label=label, strip=True)
+        self.json_fields.add(key)
+        return forms.CharField(required=required, max_length=20_000, label=f"{label} (JSON)",
+                               widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "code"}))
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        node = {"id": data["id"] if self.adding else self.node_id, "type": self.node_type}
+        for key in self.keys:
+            value = data.get(key)
+            if key in self.json_fields:
+                if value in (None, ""):
+                    continue  # empty: the schema's default
+                try:
+                    value = json.loads(value)
+                except ValueError as exc:
+                    self.add_error(key, f"Not JSON: {exc}.")
+                    continue
+            elif value is None:
+                continue
+            node[key] = value
+        if self.errors:
+            return data
+        try:
+            self.model.model_validate(node)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = [str(p) for p in error["loc"]]
+                field = where[0] if where and where[0] in self.fields else None
+                rest = ".".join(where[1:] if field else where)
+                self.add_error(field, f"{rest}: {error['msg']}" if rest else error["msg"])
+            return data
+        self.node = node
+        return data
