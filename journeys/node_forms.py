@@ -20,6 +20,13 @@ NODE_MODELS: dict[str, type[BaseModel]] = {
 NODE_TYPES = tuple(NODE_MODELS)
 FIXED = ("id", "type")  # the id is chosen when the node is added: other nodes point at it
 NEXT_FIELDS = ("next", "timeout_next", "missing_next", "else")
+# What an empty JSON field shows as its placeholder: the shape to type.
+EXAMPLES = {"duration": {"days": 1}, "timeout": {"hours": 4}, "events": [{"event": "Order Completed", "match_key": True, "next": "bought"}],
+            "ways": {"branch": [{"condition": {"type": "trait", "key": "plan", "op": "equals", "value": "pro"}, "next": "pro"}],
+                     "split": [{"percent": 50, "next": "a"}, {"percent": 50, "next": "b"}]},
+            "set": {"lifecycle": "onboarded"}, "from_context": {"tier": "vars.tier"}, "unset": ["trial_ends"], "save": {"tier": "result.tier"},
+            "skip_if": {"type": "trait", "key": "vip", "op": "equals", "value": True},
+            "on_failure": {"retries": 2, "then": "failure_exit", "next": "oops"}, "weekdays": [0, 1, 2, 3, 4]}
 
 
 def _plain(annotation):
@@ -40,7 +47,7 @@ def _default(info) -> Any:
 class NodeForm(forms.Form):
     """One node of `node_type`: `node` is its stored dict (editing) or None (adding)."""
 
-    def __init__(self, *args, node_type: str, node: dict | None = None, node_ids=(), **kwargs):
+    def __init__(self, *args, node_type: str, node: dict | None = None, node_ids=(), pickers: dict | None = None, **kwargs):
         self.model = NODE_MODELS[node_type]
         self.node_type, self.adding = node_type, node is None
         node = node or {}
@@ -54,7 +61,7 @@ class NodeForm(forms.Form):
             key = info.alias or name
             if key in FIXED:
                 continue
-            field = self._field(key, info)
+            field = self._picker(key, info, (pickers or {})[key], node.get(key)) if key in (pickers or {}) else self._field(key, info)
             field.help_text = field.help_text or info.description or ""
             value = node.get(key, _default(info))
             field.initial = json.dumps(value, ensure_ascii=False) if key in self.json_fields and value is not None else value
@@ -66,6 +73,14 @@ class NodeForm(forms.Form):
         self.node_ids = sorted(node_ids)
         self.node_id = node.get("id", "")
         self.node: dict = {}
+
+    def _picker(self, key: str, info, choices: list[tuple[int, str]], current) -> forms.Field:
+        """An id chosen from what the tenant has (channels, templates, journeys); a stored id that
+        is gone stays shown, named as missing, so the form does not change it silently."""
+        known = {value for value, _ in choices}
+        missing = [(current, f"{current} (not there any more)")] if isinstance(current, int) and current not in known else []
+        return forms.TypedChoiceField(choices=[("", "choose"), *missing, *choices], coerce=int, empty_value=None,
+                                      required=info.is_required(), label=key.removesuffix("_id").capitalize())
 
     def _field(self, key: str, info) -> forms.Field:
         annotation = _plain(info.annotation)
@@ -82,8 +97,12 @@ class NodeForm(forms.Form):
         if annotation is str:
             return forms.CharField(required=False, max_length=2000, label=label, strip=True)
         self.json_fields.add(key)
-        return forms.CharField(required=required, max_length=20_000, label=f"{label} (JSON)",
-                               widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "code"}))
+        example = EXAMPLES.get(key)
+        example = example.get(self.node_type) if key == "ways" else example
+        attrs = {"rows": 3, "spellcheck": "false", "class": "code"}
+        if example is not None:
+            attrs["placeholder"] = json.dumps(example, ensure_ascii=False)
+        return forms.CharField(required=required, max_length=20_000, label=f"{label} (JSON)", widget=forms.Textarea(attrs=attrs))
 
     def clean(self):
         data = super().clean()

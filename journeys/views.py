@@ -24,6 +24,7 @@ from journeys.services import journeys as services
 from journeys.services import simulations
 from kernel.errors import DomainError
 from kernel.timezones import tenant_zone
+from messaging.selectors import channel_list, template_list
 from segments.selectors import segment_list
 
 PAGE_SIZE = 50
@@ -130,7 +131,7 @@ def node_edit(request: HttpRequest, journey_id: int, node_id: str | None = None)
         messages.error(request, f"Choose a kind of node: {', '.join(NODE_TYPES)}.")
         return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
     ids = [n.get("id") for n in nodes if isinstance(n.get("id"), str)]
-    form = NodeForm(request.POST or None, node_type=node_type, node=node, node_ids=ids)
+    form = NodeForm(request.POST or None, node_type=node_type, node=node, node_ids=ids, pickers=_pickers(request, node_type, journey_id))
     if request.method == "POST" and info.status == "archived":
         form.add_error(None, f"{info.name} is archived; it cannot change.")
     elif request.method == "POST" and form.is_valid():
@@ -148,6 +149,19 @@ def node_edit(request: HttpRequest, journey_id: int, node_id: str | None = None)
     template = "journeys/node.html#node_form" if request.htmx else "journeys/node.html"
     return render(request, template, {"journey": info, "form": form, "node": node, "node_type": node_type, "node_ids": ids},
                   status=422 if form.errors else 200)
+
+
+def _pickers(request: HttpRequest, node_type: str, journey_id: int) -> dict[str, list[tuple[int, str]]]:
+    """The choices of a node's id fields: channels and templates of the kinds it can use, other journeys."""
+    if node_type in ("send", "webhook"):
+        webhook = node_type == "webhook"
+        return {"channel_id": [(c.id, f"{c.name} ({c.kind})") for c in channel_list(tenant=request.tenant) if (c.kind == "webhook") == webhook],
+                "template_id": [(t.id, f"{t.name} ({t.channel_kind})") for t in template_list(tenant=request.tenant)
+                                if (t.channel_kind == "webhook") == webhook]}
+    if node_type == "enroll":
+        return {"journey_id": [(j.id, j.name) for j in selectors.journey_list(tenant=request.tenant, limit=500, offset=0).items
+                               if j.id != journey_id]}
+    return {}
 
 
 @require_POST

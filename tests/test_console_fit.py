@@ -61,7 +61,10 @@ def test_every_console_page_fits_and_its_buttons_can_be_clicked(page, live_serve
     from journeys.models import Journey
     from messaging.models import Channel
 
-    for path in [*console_pages(shop), f"/journeys/{Journey.objects.get().id}/", *(f"/campaigns/{c.id}/" for c in Campaign.objects.all()),
+    journey = Journey.objects.get()
+    journey_pages = [f"/journeys/{journey.id}/", f"/journeys/{journey.id}/edit/", f"/journeys/{journey.id}/nodes/new/?type=wait_event",
+                     f"/journeys/{journey.id}/?test-customer={shop}"]
+    for path in [*console_pages(shop), *journey_pages, *(f"/campaigns/{c.id}/" for c in Campaign.objects.all()),
                  f"/messages/channels/{Channel.objects.first().id}/"]:
         page.goto(live_server.url + path)
         page.wait_for_load_state("load")

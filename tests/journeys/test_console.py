@@ -206,6 +206,8 @@ def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
     assert "cart" not in {n["id"] for n in JourneyVersion.objects.get(journey=journey, version=2).definition["nodes"]}
     part = editor.get(f"/journeys/{journey.id}/nodes/hello/", HTTP_HX_REQUEST="true").content.decode()
     assert part.lstrip().startswith('<section class="card" id="node-panel"') and 'name="channel_id"' in part
+    assert f'<option value="{hook[0]}" selected>Export (table)</option>' in part  # ids picked from what the tenant has
+    assert 'name="journey_id"' in editor.get(f"/journeys/{journey.id}/nodes/new/?type=enroll").content.decode()
     assert editor.get(f"/journeys/{journey.id}/nodes/nope/").status_code == 302
     assert editor.get(f"/journeys/{journey.id}/nodes/new/?type=nope").status_code == 302
     viewer = console_as(Role.VIEWER)
