@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from identity.selectors import customer_named
 from journeys import report, selectors, simulate
 from journeys.services import journeys as services
-from journeys.services import simulations
+from journeys.services import simulations, test_sends
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from tenancy.auth import TenantAuth
@@ -182,6 +182,14 @@ class JourneyTestIn(Schema):
     context: dict[str, Any] = Field(default_factory=dict, description="The entry event's properties (templates see them as `event`).")
     key: str = Field("", max_length=200, description="The instance key, for keyed journeys.")
     version: int | None = Field(None, ge=1, le=1_000_000, description="A version to try (default: the newest, a draft too).")
+    send_to: list[str] = Field(default_factory=list, max_length=5, description="Test addresses (an operator's inbox, a phone): each "
+                                                                                "message rendered for the customer is sent to each, now.")
+
+
+class TestSentOut(Schema):
+    node: str
+    to: str
+    delivery_id: str = Field(..., description="Follow it at GET /api/messages/deliveries/{delivery_id}.")
 
 
 class TestStepOut(Schema):
@@ -199,6 +207,7 @@ class JourneyTestOut(Schema):
     holdout: bool = Field(..., description="Whether this customer falls in the journey's holdout (they would receive nothing).")
     steps: list[TestStepOut]
     ended: str = Field(..., description="How it ended: completed, exited, converted, failed, or why it stopped.")
+    sent: list[TestSentOut] = Field(default_factory=list, description="The test messages sent (with `send_to`).")
 
 
 class SimulateIn(Schema):
@@ -347,13 +356,19 @@ def journey_report(request: HttpRequest, journey_id: int):
     return report.journey_report(tenant=request.auth.tenant, journey_id=journey_id)
 
 
-@router.post("/{journey_id}/test", response=JourneyTestOut, summary="Try the journey on one customer with a simulated clock, "
-             "sending nothing", description="Each step the nodes would take for this customer, the clock moved past every wait, "
-             "and each message rendered for them. Reading needs viewer, as it changes nothing.", openapi_extra=problems(404))
+@router.post("/{journey_id}/test", response=JourneyTestOut, summary="Try the journey on one customer with a simulated clock",
+             description="Each step the nodes would take for this customer, the clock moved past every wait, and each message "
+             "rendered for them; nothing is sent, written or called, unless `send_to` names test addresses: then each message, as "
+             "rendered for the customer, is sent to each of them (transactional, now). Needs editor, as every POST does; the "
+             "console's form, a GET, lets viewers try without sending.", openapi_extra=problems(404))
 def journey_test(request: HttpRequest, journey_id: int, payload: JourneyTestIn):
-    cdp_id = customer_named(tenant=request.auth.tenant, who=payload.customer) or payload.customer
-    return simulate.journey_test(tenant=request.auth.tenant, journey_id=journey_id, cdp_id=cdp_id, at=payload.at, choices=payload.choices,
-                                 context=payload.context, key=payload.key, version=payload.version)
+    tenant = request.auth.tenant
+    cdp_id = customer_named(tenant=tenant, who=payload.customer) or payload.customer
+    asked = {"at": payload.at, "choices": payload.choices, "context": payload.context, "key": payload.key, "version": payload.version}
+    if payload.send_to:
+        return test_sends.journey_test_send(tenant=tenant, journey_id=journey_id, cdp_id=cdp_id, actor=request.auth.actor,
+                                            addresses=payload.send_to, **asked)
+    return simulate.journey_test(tenant=tenant, journey_id=journey_id, cdp_id=cdp_id, **asked)
 
 
 @router.post("/{journey_id}/simulate", response={202: SimulationOut}, summary="Run a version without sending: a backtest over "

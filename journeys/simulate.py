@@ -30,8 +30,9 @@ MAX_STEPS = 100
 
 
 def journey_test(*, tenant: TenantRef, journey_id: int, cdp_id: str, at: datetime | None = None, choices: dict | None = None,
-                 context: dict | None = None, key: str = "", version: int | None = None) -> dict:
-    """The steps the journey (its newest version, or `version`) would take for `cdp_id` from `at`."""
+                 context: dict | None = None, key: str = "", version: int | None = None, sends: list | None = None) -> dict:
+    """The steps the journey (its newest version, or `version`) would take for `cdp_id` from `at`;
+    each send it would queue is appended to `sends` as (node id, SendRequest), for a test send."""
     row = journey_row(tenant, journey_id)
     number = version or row.version
     stored = JourneyVersion.objects.filter(journey=row, version=number).first()
@@ -53,7 +54,7 @@ def journey_test(*, tenant: TenantRef, journey_id: int, cdp_id: str, at: datetim
         if node is None:
             out["ended"] = f"node {standing.node} is missing"
             break
-        standing, clock, step, ended = _step(tenant, flow, node, standing, clock, choices or {})
+        standing, clock, step, ended = _step(tenant, flow, node, standing, clock, choices or {}, sends)
         if step:
             steps.append(step)
         if ended:
@@ -64,7 +65,7 @@ def journey_test(*, tenant: TenantRef, journey_id: int, cdp_id: str, at: datetim
     return out
 
 
-def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: datetime, choices: dict):
+def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: datetime, choices: dict, sends: list | None):
     if node.type == "wait":
         clock = standing.arrived_at + node.duration.delta
     if node.type == "wait_event":
@@ -90,6 +91,8 @@ def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: dateti
     if move.send is not None:
         detail["message"] = _rendered(tenant, move.send, standing)
         detail["key"] = send_key(standing, node.id)
+        if sends is not None and "error" not in detail["message"]:
+            sends.append((node.id, move.send))
     if move.end:
         step = {"at": clock, "node": node.id, "way": move.way, "to_node": "", "detail": detail}
         return standing, clock, step, move.end

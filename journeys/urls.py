@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:journey_id>/nodes/<str:node_id>/delete/", views.node_delete, name="node_delete"),
     path("<int:journey_id>/publish/", views.journey_publish, name="publish"),
     path("<int:journey_id>/status/", views.journey_status, name="status"),
+    path("<int:journey_id>/test-send/", views.journey_test_send, name="test_send"),
     path("<int:journey_id>/simulate/", views.journey_simulate, name="simulate"),
     path("<int:journey_id>/instances/<str:instance_id>/", views.instance_detail, name="instance"),
 ]

@@ -4,6 +4,8 @@ with the in-flight choice, pausing, the report against the holdout, and the inst
 ("why is this customer here")."""
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +23,7 @@ from journeys.graph import schema_errors
 from journeys.models import Instance
 from journeys.node_forms import NODE_TYPES, NodeForm
 from journeys.services import journeys as services
-from journeys.services import simulations
+from journeys.services import simulations, test_sends
 from kernel.errors import DomainError
 from kernel.timezones import tenant_zone
 from messaging.selectors import channel_list, template_list
@@ -242,8 +244,40 @@ def _test(request: HttpRequest, info) -> dict:
         last = result["steps"][-1]
         out["test_diagram"] = diagram(parsed_definition(version.definition), here={last["to_node"] or last["node"]: 1},
                                       arrived=dict.fromkeys(visited, 1))
-    out["test"] = {**result, "who": who}
+    query = request.GET.copy()
+    query.pop("part", None)
+    out["test"], out["test_query"] = {**result, "who": who}, query.urlencode()
     return out
+
+
+@require_POST
+@role_required("journeys")
+def journey_test_send(request: HttpRequest, journey_id: int) -> HttpResponse:
+    """The single-customer test asked again (its query string), its messages sent to test
+    addresses as rendered for that customer; back to the test with what was sent."""
+    info = selectors.journey_get(tenant=request.tenant, journey_id=journey_id)
+    spec = parsed_definition(info.definition) if not schema_errors(info.definition) else None
+    form = JourneyTestForm(request.GET, spec=spec, zone=tenant_zone(request.tenant))
+    back = redirect(f"{reverse('journeys:detail', args=[journey_id])}?{request.GET.urlencode()}#test-title")
+    addresses = [a for a in re.split(r"[\s,;]+", request.POST.get("send_to", "")) if a]
+    if not form.is_valid() or not addresses:
+        messages.error(request, "Not sent: name the test addresses, one a line, after trying the journey on a customer.")
+        return back
+    ctx = console_context(request)
+    who = form.cleaned_data["customer"].strip()
+    try:
+        result = test_sends.journey_test_send(tenant=ctx.tenant, journey_id=journey_id, actor=ctx.actor, addresses=addresses,
+                                              cdp_id=customer_named(tenant=ctx.tenant, who=who) or who, **form.request())
+    except DomainError as exc:
+        messages.error(request, f"Not sent: {exc.detail}")
+        return back
+    sent = result["sent"]
+    if sent:
+        messages.success(request, f"{len(sent)} test message{'s' if len(sent) != 1 else ''} sent to {', '.join(addresses)}, "
+                                  f"as rendered for {who}: Messages shows each delivery.")
+    else:
+        messages.info(request, "Nothing sent: on this path the journey sends no message.")
+    return back
 
 
 def _simulations(request: HttpRequest, info, form: SimulationForm | None = None) -> dict:

@@ -71,6 +71,7 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "journey.publish": lambda t, d: (f"published version {_plain(d.get('version'))} of journey “{t}” (instances in flight: "
                                      f"{_plain(d.get('policy'))}, {_plain(d.get('moved'))} moved, {_plain(d.get('ended'))} ended)"),
     "journey.pause": lambda t, d: f"paused journey “{t}”",
+    "journey.test_send": lambda t, d: f"sent {_plain(d.get('messages'))} test messages of journey “{t}”, as rendered for {_plain(d.get('cdp_id'))}",
     "journey.resume": lambda t, d: f"resumed journey “{t}”",
     "journey.archive": lambda t, d: f"archived journey “{t}”",
     "journey.enroll": lambda t, d: (f"enrolled customers in journey “{t}”: {_plain(d.get('enrolled'))} entered, "

@@ -188,3 +188,41 @@ def test_trying_a_journey_on_one_customer_walks_every_step_and_renders_its_messa
     assert admin.post(f"/api/journeys/{journey_id}/test", {"customer": "bob", "choices": {"bought": 3}}).status_code == 422
     assert admin.post(f"/api/journeys/{journey_id}/test", {"customer": "nobody@example.com"}).status_code == 404
     assert not Instance.objects.exists() and not Delivery.objects.exists()
+
+
+def test_a_journeys_test_sends_its_messages_as_rendered_for_the_customer_to_test_addresses(admin, api_as, tenant_a, people, smtp_server):
+    """`send_to`: each message the test renders for Ada goes to the operator's inbox (a real SMTP
+    server), now; nothing else happens to Ada; a viewer may not send; too many addresses is a 422."""
+    from journeys.models import Instance
+    from messaging.models import Delivery
+    from messaging.services import channels, templates
+
+    channel = channels.channel_create(tenant=tenant_a.ref, name="Mail", kind="email", actor="t", secret="",
+                                      config={"backend": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
+                                              "from_email": "Shop <news@shop.example.com>"})
+    template = templates.template_create(tenant=tenant_a.ref, name="Hi", channel_kind="email", actor="t",
+                                         parts={"subject": "Hello {{ customer.first_name }}", "text": "Cart {{ vars.key }}"})
+    definition = {"entry": {"type": "manual"}, "start": "hello", "holdout_percent": 0, "nodes": [
+        {"id": "hello", "type": "send", "channel_id": channel.id, "template_id": template.id, "category": "transactional", "next": "wait"},
+        {"id": "wait", "type": "wait", "duration": {"days": 1}, "next": "again"},
+        {"id": "again", "type": "send", "channel_id": channel.id, "template_id": template.id, "category": "transactional", "next": "done"},
+        {"id": "done", "type": "exit"}]}
+    journey_id = admin.post("/api/journeys", {"name": "Hi", "definition": definition}).json()["id"]
+    asked = {"customer": "ada@example.com", "key": "K7", "send_to": ["ops@shop.example.com", " ops@shop.example.com", "qa@shop.example.com"]}
+    answer = admin.post(f"/api/journeys/{journey_id}/test", asked)
+    assert answer.status_code == 200, answer.content
+    sent = answer.json()["sent"]
+    assert sorted((s["node"], s["to"]) for s in sent) == [("again", "ops@shop.example.com"), ("again", "qa@shop.example.com"),
+                                                         ("hello", "ops@shop.example.com"), ("hello", "qa@shop.example.com")]
+    arrived = sorted((m["To"], m["Subject"], m.get_content().strip()) for m in smtp_server.inbox.messages)
+    assert arrived == [("ops@shop.example.com", "Hello Ada", "Cart K7")] * 2 + [("qa@shop.example.com", "Hello Ada", "Cart K7")] * 2
+    rows = Delivery.objects.all()
+    assert {(r.category, r.source, r.cdp_id) for r in rows} == {("transactional", f"journey-test:{journey_id}", people["ada"])}
+    assert not Instance.objects.exists()
+    again = admin.post(f"/api/journeys/{journey_id}/test", asked).json()["sent"]
+    assert {s["delivery_id"] for s in again}.isdisjoint({s["delivery_id"] for s in sent})  # asked again: sent again
+    viewer = api_as(tenant_a, "viewer")
+    assert viewer.post(f"/api/journeys/{journey_id}/test", asked).status_code == 403
+    many = admin.post(f"/api/journeys/{journey_id}/test", {**asked, "send_to": [f"q{n}@shop.example.com" for n in range(6)]})
+    assert many.status_code == 422
+    assert any(e["sentence"].startswith("sent 4 test messages of journey “Hi”") for e in admin.get("/api/audit?limit=5").json()["items"])

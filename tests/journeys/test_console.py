@@ -213,3 +213,30 @@ def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
     viewer = console_as(Role.VIEWER)
     assert f"/journeys/{journey.id}/nodes/new/" not in viewer.get(edit).content.decode()
     assert viewer.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "x"}).status_code == 403
+
+
+def test_an_editor_sends_a_tried_journeys_messages_to_a_test_address(console_as, people, tenant_a, smtp_server):
+    from journeys.services.journeys import journey_create
+    from messaging.services import channels, templates
+
+    channel = channels.channel_create(tenant=tenant_a.ref, name="Mail", kind="email", actor="t", secret="",
+                                      config={"backend": "smtp", "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
+                                              "from_email": "Shop <news@shop.example.com>"})
+    template = templates.template_create(tenant=tenant_a.ref, name="Hi", channel_kind="email", actor="t",
+                                         parts={"subject": "Hello {{ customer.first_name }}", "text": "Hi"})
+    journey = journey_create(tenant=tenant_a.ref, name="Hi", actor="t", definition={
+        "entry": {"type": "manual"}, "start": "hello", "holdout_percent": 0,
+        "nodes": [{"id": "hello", "type": "send", "channel_id": channel.id, "template_id": template.id, "category": "transactional",
+                   "next": "done"}, {"id": "done", "type": "exit"}]})
+    editor = console_as(Role.EDITOR)
+    tried = editor.get(f"/journeys/{journey.id}/", {"test-customer": "ada@example.com"}).content.decode()
+    assert f'action="/journeys/{journey.id}/test-send/?test-customer=ada%40example.com"' in tried
+    done = editor.post(f"/journeys/{journey.id}/test-send/?test-customer=ada%40example.com", {"send_to": "ops@shop.example.com"},
+                       follow=True).content.decode()
+    assert "1 test message sent to ops@shop.example.com, as rendered for ada@example.com" in done and "Hello Ada" not in done.split("<main")[0]
+    assert [(m["To"], m["Subject"]) for m in smtp_server.inbox.messages] == [("ops@shop.example.com", "Hello Ada")]
+    refused = editor.post(f"/journeys/{journey.id}/test-send/?test-customer=ada%40example.com", {"send_to": ""}, follow=True)
+    assert "Not sent: name the test addresses" in refused.content.decode() and len(smtp_server.inbox.messages) == 1
+    viewer = console_as(Role.VIEWER)
+    assert "/test-send/" not in viewer.get(f"/journeys/{journey.id}/", {"test-customer": "ada@example.com"}).content.decode()
+    assert viewer.post(f"/journeys/{journey.id}/test-send/?test-customer=ada%40example.com", {"send_to": "x@y.z"}).status_code == 403
