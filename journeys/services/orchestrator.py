@@ -39,6 +39,7 @@ from journeys.services.enrol import Entrant, entrants_enrol
 from journeys.services.moves import Move, moves_apply
 from journeys.services.nodes import Batch, decide
 from journeys.types import TickSummary
+from kernel.bulk import rows_read
 from kernel.cron import cron_latest
 from kernel.timezones import tenant_zone, zone_named
 from operations.leases import lease_acquire, lease_release, lease_renew
@@ -435,8 +436,9 @@ def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetim
     # row each round); an instance moved to a node it can leave at once is found by the next
     # pass, and a pass that finds nothing from the start ends the advance.
     while rounds < MAX_ROUNDS:
-        due = [Standing(**row) for row in Instance.objects.filter(tenant_id=tenant.id, journey_id__in=ids, status="active",
-                                                                      due_at__lte=now, id__gt=after).order_by("id").values(*STANDING)[:BATCH]]
+        due = [Standing(*row) for row in rows_read(Instance.objects.filter(tenant_id=tenant.id, journey_id__in=ids, status="active",
+                                                                               due_at__lte=now, id__gt=after)
+                                                      .order_by("id").values_list(*STANDING)[:BATCH])]
         if not due:
             if after == 0:
                 return rounds
