@@ -102,7 +102,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required("campaigns")
 def campaign_reach(request: HttpRequest) -> HttpResponse:
     """The editor's live panel: who the form's audience reaches and sample messages, or what to fix."""
-    if not all(request.POST.get(name) for name in ("segments", "channel_id", "template_a")):
+    if not all(request.POST.get(name) for name in ("segments", "channel_id", "variant_1_template")):
         # A form just opened, or not filled in that far: say what it needs, not a list of errors.
         return render(request, "campaigns/_reach.html", {"preview": None, "problems": [], "waiting": True})
     form = _form(request, request.POST)

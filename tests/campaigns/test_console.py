@@ -19,7 +19,7 @@ def console(console_as):
 
 def _form(crowd, mail, **changes):
     data = {"name": "Winter <b>sale</b>", "segments": [crowd["segment"]], "channel_id": mail["channel"], "category": "marketing",
-            "topic": "news", "template_a": mail["A"], "template_b": mail["B"], "holdout_percent": "10", "schedule": "now",
+            "topic": "news", "variant_rows": "5", "variant_1_template": mail["A"], "variant_2_template": mail["B"], "holdout_percent": "10", "schedule": "now",
             "goal_event": "Order Completed", "goal_days": "3"}
     return {**data, **changes}
 
@@ -69,3 +69,33 @@ def test_the_approval_rule_is_set_on_the_list_by_admins_only(console_as, tenant_
     assert "Save the rule" not in editor.get("/campaigns/").content.decode() and "2500" in editor.get("/campaigns/").content.decode()
     assert editor.post("/campaigns/approval-rule/", {"approval_threshold": "0"}).status_code == 403
     assert policy_get(tenant=tenant_a.ref).approval_threshold == 2500
+
+
+def test_editing_a_campaign_made_over_the_api_keeps_what_the_form_cannot_show_at_a_glance(console, crowd, mail, tenant_a):
+    """Six named, weighted variants and durations in minutes survive a round trip through the
+    editor unchanged: the form shows a row for each and hours to the minute."""
+    from campaigns.forms import CampaignForm, initial_from
+    from campaigns.services.campaigns import campaign_create
+    from messaging.selectors import channel_list, template_list
+    from segments.selectors import segment_list
+
+    variants = [{"key": f"subject-{n}", "template_id": mail["A" if n % 2 else "B"], "weight": n} for n in range(1, 7)]
+    definition = {"audience": {"segments": [crowd["segment"]], "exclude": []}, "channel_id": mail["channel"], "category": "marketing",
+                  "topic": "news", "variants": variants, "holdout_percent": 5, "schedule": {"type": "now"},
+                  "max_lateness": {"hours": 1, "minutes": 30}, "goal": {"event": "Order Completed", "within": {"days": 1, "hours": 12}},
+                  "winner": {"metric": "opened", "test_percent": 20, "wait": {"minutes": 45}}, "seeds": []}
+    info = campaign_create(tenant=tenant_a.ref, actor="t", name="Many", description="", definition=definition)
+    page = console.get(f"/campaigns/{info.id}/edit/").content.decode()
+    assert 'value="subject-6"' in page and 'name="variant_6_weight"' in page and 'name="variant_7_key"' not in page
+    form = CampaignForm(initial=initial_from(info.definition, name="Many"), segments=segment_list(tenant=tenant_a.ref, limit=500, offset=0).items,
+                        channels=channel_list(tenant=tenant_a.ref), templates=template_list(tenant=tenant_a.ref))
+    posted = {}  # what the browser sends back for the form as shown
+    for name in form.fields:
+        value = form[name].value()
+        if value not in (None, "", []):
+            posted[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    assert console.post(f"/campaigns/{info.id}/edit/", posted).status_code == 302
+    saved = Campaign.objects.get(id=info.id).definition
+    assert [{**v, "weight": v.get("weight", 1)} for v in saved["variants"]] == variants  # (a weight of 1, the default, is left out)
+    assert saved["max_lateness"] == {"hours": 1, "minutes": 30}
+    assert saved["goal"]["within"] == {"days": 1, "hours": 12} and saved["winner"]["wait"] == {"minutes": 45}
