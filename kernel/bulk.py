@@ -38,22 +38,29 @@ def _adapter(field) -> Callable | None:
     return None
 
 
+def converted_rows(rows: Sequence[Sequence], converters: list[tuple[int, Callable]]) -> list[tuple]:
+    """`rows` with `converters` ((column position, function)) applied to their columns' values,
+    None left as it is; the other columns pass untouched, which is what makes it cheap."""
+    if not converters:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, convert in converters:
+            value = row[i]
+            if value is not None:
+                row[i] = convert(value)
+        out.append(tuple(row))
+    return out
+
+
 def _prepared(rows: Sequence[Sequence], adapters: list[Callable | None]) -> list:
     """The rows with only the columns that need it adapted (most are passed as they are)."""
-    adapting = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not None]
     width = len(adapters)
-    out = []
     for row in rows:
         if len(row) != width:
             raise ValueError(f"a row of {len(row)} values for {width} columns")
-        if adapting:
-            row = list(row)
-            for i, adapt in adapting:
-                value = row[i]
-                if value is not None:
-                    row[i] = adapt(value)
-        out.append(row)
-    return out
+    return converted_rows(rows, [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not None])
 
 
 def rows_insert(model, columns: Sequence[str], rows: Sequence[Sequence], *, ignore_conflicts: bool = False, batch: int = 2000) -> int:
@@ -110,15 +117,4 @@ def rows_read(queryset) -> list[tuple]:
                if (reader := _reader(expression.output_field)) is not None]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not readers:
-        return [tuple(row) for row in rows]
-    out = []
-    for row in rows:
-        row = list(row)
-        for i, reader in readers:
-            value = row[i]
-            if value is not None:
-                row[i] = reader(value)
-        out.append(tuple(row))
-    return out
+        return converted_rows(cursor.fetchall(), readers)

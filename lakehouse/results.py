@@ -7,6 +7,8 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from kernel.bulk import converted_rows
+
 
 def _parse_timestamp(text: str) -> datetime | None:
     # fromisoformat reads the embedded engine's fixed format quickly; parse_datetime the rest.
@@ -54,18 +56,6 @@ def _plain_timestamp(value: Any) -> datetime | None:
 _PLAIN = {"timestamp": _plain_timestamp, "double": float, "bigint": int, "boolean": bool}
 
 
-def _converted(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Any]]) -> list[tuple]:
-    out = []
-    for row in rows:
-        row = list(row)
-        for i, convert in converters:
-            value = row[i]
-            if value is not None:
-                row[i] = convert(value)
-        out.append(tuple(row))
-    return out
-
-
 class Results:
     """Rows of one statement. `.dicts()`, `.first()`, `.scalar()`, iteration, `.arrow()` where available."""
 
@@ -79,7 +69,7 @@ class Results:
         if plain and not converters:  # strings and JSON text need nothing
             self.rows = [tuple(row) for row in rows]
         elif plain:
-            self.rows = _converted(rows, converters)
+            self.rows = converted_rows(rows, converters)
         else:
             self.rows = [tuple(normalize_value(v, k) for v, k in zip(row, kinds)) for row in rows]
         self._arrow = arrow
