@@ -213,6 +213,7 @@ def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
     viewer = console_as(Role.VIEWER)
     assert f"/journeys/{journey.id}/nodes/new/" not in viewer.get(edit).content.decode()
     assert viewer.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "x"}).status_code == 403
+    assert "Save the node" not in viewer.get(f"/journeys/{journey.id}/nodes/hello/").content.decode()
 
 
 def test_an_editor_sends_a_tried_journeys_messages_to_a_test_address(console_as, people, tenant_a, smtp_server):
