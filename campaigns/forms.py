@@ -29,7 +29,7 @@ class CampaignForm(forms.Form):
     category = forms.ChoiceField(choices=[("marketing", "Marketing (consent, caps, quiet hours)"),
                                           ("transactional", "Transactional")], initial="marketing")
     topic = forms.CharField(max_length=100, required=False, help_text="The subscription topic of a marketing message.")
-    variant_rows = forms.IntegerField(min_value=1, max_value=MAX_VARIANTS, widget=forms.HiddenInput)
+    variant_rows = forms.IntegerField(required=False, min_value=1, max_value=MAX_VARIANTS, widget=forms.HiddenInput)
     holdout_percent = forms.FloatField(min_value=0, max_value=50, initial=5, label="Holdout %",
                                        help_text="Receives nothing; the report measures the lift against it.")
     schedule = forms.ChoiceField(choices=SCHEDULES, initial="now", widget=forms.RadioSelect)
