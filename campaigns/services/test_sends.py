@@ -9,10 +9,8 @@ from campaigns.definition import parsed
 from campaigns.selectors import campaign_row
 from identity.selectors import customer_named
 from kernel.errors import InvalidInput, NotFound
-from messaging.selectors import deliveries_by_key
-from messaging.services.outbox import deliveries_enqueue
+from messaging.services.drain import deliveries_send_now
 from messaging.types import SendRequest
-from operations.queue import task_enqueue
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
@@ -39,11 +37,8 @@ def campaign_test_send(*, tenant: TenantRef, campaign_id: int, actor: str, addre
                                         variables={"campaign": {"id": row.id, "name": row.name, "run": 0}, "variant": variant.key,
                                                    "seed": False, "test": True}))
             shown.append({"variant": variant.key, "to": cdp_id or address, "key": key})
-    deliveries_enqueue(tenant=tenant, requests=requests)
-    made = deliveries_by_key(tenant=tenant, keys=[s["key"] for s in shown])
+    made = deliveries_send_now(tenant=tenant, requests=requests, name="campaign-test")
     for item in shown:
-        info = made[item.pop("key")]
-        item["delivery_id"] = info.delivery_id
-        task_enqueue("messaging.tasks.delivery_send_now", info.id, name=f"campaign-test-{tenant.slug}-{info.id}", tenant_id=tenant.id)
+        item["delivery_id"] = made[item.pop("key")].delivery_id
     audit_record(tenant=tenant, actor=actor, action="campaign.test_send", target=row.name, details={"id": row.id, "messages": len(shown)})
     return shown

@@ -10,9 +10,7 @@ from dataclasses import replace
 from journeys import simulate
 from journeys.selectors import journey_row
 from kernel.errors import InvalidInput
-from messaging.selectors import deliveries_by_key
-from messaging.services.outbox import deliveries_enqueue
-from operations.queue import task_enqueue
+from messaging.services.drain import deliveries_send_now
 from tenancy.services import audit_record
 from tenancy.types import TenantRef
 
@@ -36,12 +34,9 @@ def journey_test_send(*, tenant: TenantRef, journey_id: int, cdp_id: str, actor:
                                     source=f"journey-test:{journey_id}"))
             sent.append({"node": node_id, "to": address, "key": key})
     if requests:
-        deliveries_enqueue(tenant=tenant, requests=requests)
-        made = deliveries_by_key(tenant=tenant, keys=[s["key"] for s in sent])
+        made = deliveries_send_now(tenant=tenant, requests=requests, name="journey-test")
         for item in sent:
-            info = made[item.pop("key")]
-            item["delivery_id"] = info.delivery_id
-            task_enqueue("messaging.tasks.delivery_send_now", info.id, name=f"journey-test-{tenant.slug}-{info.id}", tenant_id=tenant.id)
+            item["delivery_id"] = made[item.pop("key")].delivery_id
         audit_record(tenant=tenant, actor=actor, action="journey.test_send", target=journey_row(tenant, journey_id).name,
                      details={"messages": len(sent), "cdp_id": result["cdp_id"]})
     return {**result, "sent": sent}

@@ -478,3 +478,17 @@ def test_send(*, tenant, channel_id: int, template_id: int, cdp_id: str, actor: 
         source=f"test-send:{actor}", variables=variables or {}))
     task_enqueue("messaging.tasks.delivery_send_now", info.id, name=f"test-send-{tenant.slug}-{info.id}", tenant_id=tenant.id)
     return info.id
+
+
+def deliveries_send_now(*, tenant, requests: list, name: str) -> dict:
+    """Many test sends at once (a campaign's variants, a journey test's messages): queued as
+    `deliveries_enqueue` does, each first attempt on a worker at once (`name` names the tasks);
+    retries, if any, by the drain. Returns the deliveries by key (DeliveryInfo)."""
+    from messaging.selectors import deliveries_by_key
+    from messaging.services.outbox import deliveries_enqueue
+
+    deliveries_enqueue(tenant=tenant, requests=requests)
+    made = deliveries_by_key(tenant=tenant, keys=[r.key for r in requests])
+    for info in made.values():
+        task_enqueue("messaging.tasks.delivery_send_now", info.id, name=f"{name}-{tenant.slug}-{info.id}", tenant_id=tenant.id)
+    return made
