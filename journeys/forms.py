@@ -5,6 +5,8 @@ import json
 
 from django import forms
 
+from kernel.forms import JSONObjectField
+
 STARTER = {"entry": {"type": "manual"}, "start": "wait",
            "nodes": [{"id": "wait", "type": "wait", "duration": {"days": 1}, "next": "done"}, {"id": "done", "type": "exit"}],
            "holdout_percent": 5}
@@ -13,18 +15,10 @@ STARTER = {"entry": {"type": "manual"}, "start": "wait",
 class JourneyForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    definition = forms.CharField(widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
+    definition = JSONObjectField(widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"}),
+                                 not_object="A journey definition is a JSON object.",
                                  help_text="Entry, nodes, goal and settings as JSON (docs/journeys.md). A draft may be incomplete; "
                                            "publishing checks it all and names each problem's node.")
-
-    def clean_definition(self):
-        try:
-            value = json.loads(self.cleaned_data["definition"])
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not JSON: {exc}.") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError("A journey definition is a JSON object.")
-        return value
 
 
 class PublishForm(forms.Form):
@@ -90,7 +84,8 @@ class JourneyTestForm(forms.Form):
                              widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     key = forms.CharField(max_length=200, required=False, help_text="For a keyed journey: the instance's key (a cart id).")
     version = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, help_text="Empty: the newest (a draft too).")
-    context = forms.CharField(required=False, max_length=20_000, label="Entry event's properties",
+    context = JSONObjectField(required=False, max_length=20_000, label="Entry event's properties",
+                              not_object='A JSON object of properties: {"name": value}.',
                               widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "code",
                                                            "placeholder": '{"cartId": "c-1", "total": 42}'}),
                               help_text="JSON; templates see them as event.")
@@ -105,18 +100,6 @@ class JourneyTestForm(forms.Form):
                          *((i, f"{e.event} comes ({e.next})") for i, e in enumerate(node.events))])
         if zone is not None:
             self.fields["at"].label = f"Clock starts ({zone.key})"
-
-    def clean_context(self):
-        text = (self.cleaned_data.get("context") or "").strip()
-        if not text:
-            return {}
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not JSON: {exc}.") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('A JSON object of properties: {"name": value}.')
-        return value
 
     def request(self) -> dict:
         """The journey_test arguments other than the customer."""

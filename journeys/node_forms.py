@@ -14,6 +14,8 @@ from django import forms
 from pydantic import BaseModel, ValidationError
 
 from journeys.graph import NODE_ID, Node
+from kernel.forms import rejected
+from kernel.jsontext import JsonRejected, loads_storable
 
 NODE_MODELS: dict[str, type[BaseModel]] = {
     typing.get_args(model.model_fields["type"].annotation)[0]: model for model in typing.get_args(typing.get_args(Node)[0])}
@@ -47,12 +49,12 @@ def _default(info) -> Any:
 class NodeForm(forms.Form):
     """One node of `node_type`: `node` is its stored dict (editing) or None (adding)."""
 
-    def __init__(self, *args, node_type: str, node: dict | None = None, node_ids=(), pickers: dict | None = None, **kwargs):
+    def __init__(self, *args, node_type: str, node: dict | None = None, pickers: dict | None = None, **kwargs):
         self.model = NODE_MODELS[node_type]
         self.node_type, self.adding = node_type, node is None
         node = node or {}
         super().__init__(*args, **kwargs)
-        self.keys: dict[str, str] = {}  # form field -> the node's key (an alias such as `else`)
+        self.keys: list[str] = []  # the node's settings, each a field named by its key in the definition (`else`, not `else_`)
         self.json_fields: set[str] = set()
         if self.adding:
             self.fields["id"] = forms.RegexField(NODE_ID, max_length=40, label="Id", help_text="Letters, digits, _ and -; other nodes "
@@ -66,11 +68,10 @@ class NodeForm(forms.Form):
             value = node.get(key, _default(info))
             field.initial = json.dumps(value, ensure_ascii=False) if key in self.json_fields and value is not None else value
             self.fields[key] = field
-            self.keys[key] = key
+            self.keys.append(key)
         for key in NEXT_FIELDS:
             if key in self.fields:
                 self.fields[key].widget.attrs["list"] = "journey-node-ids"
-        self.node_ids = sorted(node_ids)
         self.node_id = node.get("id", "")
         self.node: dict = {}
 
@@ -115,9 +116,9 @@ class NodeForm(forms.Form):
                 if value in (None, ""):
                     continue  # empty: the schema's default
                 try:
-                    value = json.loads(value)
-                except ValueError as exc:
-                    self.add_error(key, f"Not JSON: {exc}.")
+                    value = loads_storable(value)  # as the API reads JSON: nothing that cannot be stored
+                except JsonRejected as exc:
+                    self.add_error(key, rejected(exc))
                     continue
             elif value is None:
                 continue

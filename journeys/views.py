@@ -133,7 +133,7 @@ def node_edit(request: HttpRequest, journey_id: int, node_id: str | None = None)
         messages.error(request, f"Choose a kind of node: {', '.join(NODE_TYPES)}.")
         return redirect(f"{reverse('journeys:edit', args=[journey_id])}#nodes-title")
     ids = [n.get("id") for n in nodes if isinstance(n.get("id"), str)]
-    form = NodeForm(request.POST or None, node_type=node_type, node=node, node_ids=ids, pickers=_pickers(request, node_type, journey_id))
+    form = NodeForm(request.POST or None, node_type=node_type, node=node, pickers=_pickers(request, node_type, journey_id))
     if request.method == "POST" and info.status == "archived":
         form.add_error(None, f"{info.name} is archived; it cannot change.")
     elif request.method == "POST" and form.is_valid():

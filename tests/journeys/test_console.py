@@ -180,6 +180,9 @@ def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
     assert bad.status_code == 422 and "0.next: Field required" in bad.content.decode()
     assert editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "events": "[",
                                                               "timeout": '{"hours": 4}', "timeout_next": "x"}).status_code == 422
+    unstorable = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "timeout": '{"hours": 4}',
+                                                                    "events": '[{"event": "a\\u0000", "next": "done"}]', "timeout_next": "x"})
+    assert unstorable.status_code == 422 and "NUL" in unstorable.content.decode()  # refused as the API refuses it, not a 500 at save
     taken = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "done"})
     assert "has a node done already" in taken.content.decode()
     made = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "label": "Cart <b>",
