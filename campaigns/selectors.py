@@ -24,7 +24,12 @@ def campaign_row(tenant: TenantRef, campaign_id: int) -> Campaign:
 def delivery_key(campaign_id: int, run_number: int, recipient_id: int) -> str:
     """The idempotency key of a recipient's send: stable, so a resumed or restarted send queues
     nothing twice (messaging keeps one delivery per key)."""
-    return f"campaign:{campaign_id}:run:{run_number}:r{recipient_id}"
+    return f"{delivery_key_prefix(campaign_id, run_number)}{recipient_id}"
+
+
+def delivery_key_prefix(campaign_id: int, run_number: int) -> str:
+    """The keys' text before the recipient's id (the sending query appends the id in SQL)."""
+    return f"campaign:{campaign_id}:run:{run_number}:r"
 
 
 def run_info(run: Run, counts: dict[str, int] | None = None) -> RunInfo:

@@ -58,6 +58,18 @@ class SendRequest:
 
 
 @dataclass(frozen=True)
+class SendShape:
+    """What many sends queued by one query share (`deliveries_enqueue_query`): a SendRequest
+    without the key, the customer, the address and the expiry, which each row brings."""
+    channel_id: int
+    template_id: int
+    category: str = "marketing"
+    topic: str = ""
+    source: str = "api"
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DeliveryInfo:
     id: int
     delivery_id: str
