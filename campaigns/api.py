@@ -11,6 +11,8 @@ from ninja import Field, Query, Router, Schema, Status
 from campaigns import report, selectors
 from campaigns.services import campaigns as services
 from campaigns.services.test_sends import campaign_test_send
+from identity.selectors import customer_named
+from kernel.errors import InvalidInput
 from kernel.openapi import problems
 from kernel.pagination import PageOut, PageParams
 from messaging.selectors import delivery_page
@@ -75,6 +77,8 @@ class CampaignListQuery(PageParams):
 
 class CampaignPreviewIn(Schema):
     definition: dict[str, Any] = Field(..., description=DEFINITION_HELP)
+    customer: str = Field("", max_length=320, description="Also render every variant for this customer (a cdp id, email, user id, "
+                                                           "anonymous id or phone) and say which group the send puts them in.")
 
 
 class CampaignReachOut(Schema):
@@ -93,6 +97,10 @@ class CampaignReachOut(Schema):
 class CampaignPreviewOut(Schema):
     reach: CampaignReachOut
     samples: list[dict[str, Any]] = Field(..., description="A few messages rendered for real customers of the audience, per variant.")
+    templates: list[dict[str, Any]] = Field(..., description="Each variant's template: variant, template_id, name.")
+    for_customer: dict[str, Any] = Field(..., description="With `customer`: cdp_id, in_audience, group (a variant, holdout, control, "
+                                                         "duplicate, no_address, no_consent, '' for waiting for the winner, null outside "
+                                                         "the audience) and samples (every variant rendered for them); else {}.")
 
 
 class CampaignDuplicateIn(Schema):
@@ -197,7 +205,14 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
 
 @router.post("/preview", response=CampaignPreviewOut, summary="Reachable count and sample messages of a definition (nothing is saved)")
 def campaign_preview(request: HttpRequest, payload: CampaignPreviewIn):
-    return services.campaign_preview(tenant=request.auth.tenant, definition=payload.definition)
+    tenant = request.auth.tenant
+    cdp_id = ""
+    if payload.customer.strip():
+        cdp_id = customer_named(tenant=tenant, who=payload.customer)
+        if not cdp_id:
+            raise InvalidInput(f"No customer matches {payload.customer.strip()[:100]}.",
+                               errors=[{"field": "customer", "message": "a cdp id, email, user id, anonymous id or phone of a customer"}])
+    return services.campaign_preview(tenant=tenant, definition=payload.definition, cdp_id=cdp_id)
 
 
 @router.get("/policy", response=CampaignPolicyOut, auth=TenantAuth("campaign-approvals"), summary="The approval threshold")

@@ -14,6 +14,7 @@ from campaigns.forms import ApprovalRuleForm, CampaignForm, initial_from
 from campaigns.services import campaigns as services
 from campaigns.services.test_sends import campaign_test_send
 from console.access import console_context, offset_param, role_required
+from identity.selectors import customer_named
 from kernel.charts import bar_chart
 from kernel.errors import DomainError, PermissionDenied
 from messaging.selectors import channel_list, template_list
@@ -107,14 +108,34 @@ def campaign_reach(request: HttpRequest) -> HttpResponse:
         return render(request, "campaigns/_reach.html", {"preview": None, "problems": [], "waiting": True})
     form = _form(request, request.POST)
     preview, problems = None, []
+    who = request.POST.get("preview_for", "").strip()[:320]  # the panel's own box: any identifier of a customer
+    cdp_id = customer_named(tenant=request.tenant, who=who) if who else ""
     if form.is_valid():
         try:
-            preview = services.campaign_preview(tenant=request.tenant, definition=form.definition())
+            preview = services.campaign_preview(tenant=request.tenant, definition=form.definition(), cdp_id=cdp_id)
         except DomainError as exc:
             problems = exc.errors or [{"field": "", "message": exc.detail}]
     else:
         problems = [{"field": name, "message": " ".join(errors)} for name, errors in form.errors.items()]
-    return render(request, "campaigns/_reach.html", {"preview": preview, "problems": problems})
+    note = _group_note(preview["for_customer"]["group"]) if preview and preview["for_customer"] else ""
+    return render(request, "campaigns/_reach.html", {"preview": preview, "problems": problems, "who": who, "note": note,
+                                                     "unknown": bool(who) and not cdp_id})
+
+
+UNSENT_NOTES = {"holdout": "held out (the report measures the lift against them)", "control": "in the tenant's global control group",
+                "duplicate": "sharing an address with another recipient, who gets the message", "no_address": "without an address",
+                "no_consent": "without consent to the topic now"}
+
+
+def _group_note(group: str | None) -> str:
+    """What the send would do with the customer the editor previews for."""
+    if group is None:
+        return "Not in this audience: shown as they would see it, were they."
+    if group in UNSENT_NOTES:
+        return f"In the audience, but {UNSENT_NOTES[group]}: nothing is sent to them."
+    if group == "":
+        return "In the audience, after the test share: gets the winning variant."
+    return f"In the audience: gets variant {group}."
 
 
 @role_required("campaigns")

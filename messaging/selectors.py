@@ -71,6 +71,11 @@ def template_list(*, tenant: TenantRef) -> list[TemplateInfo]:
     return [template_info(r, current[(r.id, r.version)]) for r in rows]
 
 
+def template_names(*, tenant: TenantRef, template_ids) -> dict[int, str]:
+    """`{id: name}` of those of these templates the tenant has."""
+    return dict(Template.objects.filter(tenant_id=tenant.id, id__in=list(template_ids)).values_list("id", "name"))
+
+
 def template_get(*, tenant: TenantRef, template_id: int, version: int | None = None) -> TemplateInfo:
     row = template_row(tenant, template_id)
     found = row.versions.filter(version=version or row.version).first()

@@ -18,8 +18,8 @@ from campaigns.models import Campaign, CampaignPolicy, Recipient, Run
 from campaigns.selectors import campaign_info, campaign_row, reachable
 from campaigns.services.schedule import first_run_at
 from campaigns.types import CampaignInfo
-from kernel.errors import Conflict, InvalidInput, PermissionDenied
-from messaging.selectors import channel_kinds, template_kinds, template_render, topic_keys
+from kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from messaging.selectors import channel_kinds, template_kinds, template_names, template_render, topic_keys
 from messaging.services.outbox import deliveries_cancel, deliveries_hold, deliveries_release
 from segments.selectors import segment_ids
 from tenancy.services import audit_record
@@ -205,24 +205,36 @@ def campaign_cancel(*, tenant: TenantRef, campaign_id: int, actor: str) -> Campa
     return campaign_info(row)
 
 
-def campaign_preview(*, tenant: TenantRef, definition: dict, campaign_id: int = 0, now: datetime | None = None) -> dict:
+def campaign_preview(*, tenant: TenantRef, definition: dict, campaign_id: int = 0, now: datetime | None = None, cdp_id: str = "") -> dict:
     """The reachable count of a (valid) definition and a few of its messages rendered for real
-    customers of the audience, per variant; nothing is saved or sent."""
+    customers of the audience, per variant; nothing is saved or sent. `cdp_id`: render every
+    variant for that customer (whoever they are: the editor's "preview for"), saying which group
+    the send would put them in."""
     _check(tenant, definition)
     now = now or timezone.now()
     spec = parsed(definition)
     audience = audience_of(tenant=tenant, spec=spec, campaign_id=campaign_id, now=now, consent=True)
+    chosen = [m for m in audience.members if m.cdp_id == cdp_id] if cdp_id else []
     reached = [m for m in audience.members if m.group not in UNSENT_GROUPS][:SAMPLES]
-    samples = []
-    for variant in spec.variants:
-        for member in reached:
-            variables = {"campaign": {"id": campaign_id, "name": "preview", "run": 0}, "variant": variant.key, "seed": False}
-            try:
-                rendered = template_render(tenant=tenant, template_id=variant.template_id, cdp_id=member.cdp_id, variables=variables)
-                samples.append({"variant": variant.key, "cdp_id": member.cdp_id, "address": member.address, "parts": rendered["parts"]})
-            except InvalidInput as exc:
-                samples.append({"variant": variant.key, "cdp_id": member.cdp_id, "address": member.address, "error": exc.detail})
-    return {"reach": audience.counts(), "samples": samples}
+    names = template_names(tenant=tenant, template_ids={v.template_id for v in spec.variants})
+    templates = [{"variant": v.key, "template_id": v.template_id, "name": names.get(v.template_id, "")} for v in spec.variants]
+    for_customer = {}
+    if cdp_id:
+        for_customer = {"cdp_id": cdp_id, "in_audience": bool(chosen), "group": chosen[0].group if chosen else None,  # None: outside it
+                        "samples": [_sample(tenant, campaign_id, v.key, v.template_id, cdp_id, chosen[0].address if chosen else "")
+                                    for v in spec.variants]}
+    samples = [_sample(tenant, campaign_id, v.key, v.template_id, m.cdp_id, m.address) for v in spec.variants for m in reached]
+    return {"reach": audience.counts(), "samples": samples, "templates": templates, "for_customer": for_customer}
+
+
+def _sample(tenant: TenantRef, campaign_id: int, variant: str, template_id: int, cdp_id: str, address: str) -> dict:
+    """One variant's message rendered for one customer (or why it does not render)."""
+    variables = {"campaign": {"id": campaign_id, "name": "preview", "run": 0}, "variant": variant, "seed": False}
+    sample = {"variant": variant, "cdp_id": cdp_id, "address": address}
+    try:
+        return {**sample, "parts": template_render(tenant=tenant, template_id=template_id, cdp_id=cdp_id, variables=variables)["parts"]}
+    except (InvalidInput, NotFound) as exc:
+        return {**sample, "error": exc.detail}
 
 
 SAMPLES = 3

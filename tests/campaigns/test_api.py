@@ -31,6 +31,11 @@ def test_the_lifecycle_over_the_api(tenant_a, admin, api_as, definition, smtp_se
     preview = editor.post("/api/campaigns/preview", {"definition": definition()}).json()
     assert preview["reach"]["audience"] == 40 and preview["reach"]["reachable"] + preview["reach"]["holdout"] == 40
     assert {s["variant"] for s in preview["samples"]} == {"A", "B"} and preview["samples"][0]["parts"]["subject"].startswith(("A", "B"))
+    assert preview["for_customer"] == {} and [t["variant"] for t in preview["templates"]] == ["A", "B"]
+    one = editor.post("/api/campaigns/preview", {"definition": definition(), "customer": "u05@example.com"}).json()["for_customer"]
+    assert one["in_audience"] and one["group"] in ("A", "B", "holdout") and [s["variant"] for s in one["samples"]] == ["A", "B"]
+    nobody = editor.post("/api/campaigns/preview", {"definition": definition(), "customer": "nobody@example.com"})
+    assert nobody.status_code == 422 and nobody.json()["errors"][0]["field"] == "customer"
     assert editor.patch(f"/api/campaigns/{campaign_id}", {"name": "Winter sale"}).json()["name"] == "Winter sale"
     test = editor.post(f"/api/campaigns/{campaign_id}/test-send", {"addresses": ["qa@shop.example.com"]})
     assert test.status_code == 200 and [q["variant"] for q in test.json()["queued"]] == ["A", "B"]

@@ -99,3 +99,17 @@ def test_editing_a_campaign_made_over_the_api_keeps_what_the_form_cannot_show_at
     assert [{**v, "weight": v.get("weight", 1)} for v in saved["variants"]] == variants  # (a weight of 1, the default, is left out)
     assert saved["max_lateness"] == {"hours": 1, "minutes": 30}
     assert saved["goal"]["within"] == {"days": 1, "hours": 12} and saved["winner"]["wait"] == {"minutes": 45}
+
+
+def test_the_editor_previews_every_variant_for_a_customer_and_links_the_templates(console, crowd, mail):
+
+    found = console.post("/campaigns/reach/", _form(crowd, mail, preview_for="u07@example.com", holdout_percent="0")).content.decode()
+    assert "For u07@example.com" in found and "A for U07" in found and "B for U07" in found  # every variant, rendered for them
+    assert "In the audience: gets variant" in found and "Not in this audience" not in found
+    assert f'href="/messages/templates/{mail["A"]}/"' in found and "Subject B" in found and 'href="/messages/templates/"' in found
+    by_id = console.post("/campaigns/reach/", _form(crowd, mail, preview_for=crowd["u03"])).content.decode()
+    assert "A for U03" in by_id
+    outside = console.post("/campaigns/reach/", _form(crowd, mail, preview_for="guest")).content.decode()
+    assert "Not in this audience" in outside and "A for Guest" in outside
+    unknown = console.post("/campaigns/reach/", _form(crowd, mail, preview_for="<b>nobody</b>")).content.decode()
+    assert "No customer matches &lt;b&gt;nobody&lt;/b&gt;" in unknown and "<b>nobody</b>" not in unknown
