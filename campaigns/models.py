@@ -64,6 +64,8 @@ class Recipient(models.Model):
     seed = models.BooleanField(default=False)
     test = models.BooleanField(default=False, help_text="In the winner test share.")
     send_at = models.DateTimeField()
+    zone = models.CharField(max_length=64, blank=True, default="",
+                            help_text="The customer's time zone when the snapshot needed it (local-time sends, quiet hours); '' otherwise.")
     status = models.CharField(max_length=16, choices=STATUSES, default="pending",
                               help_text="pending (to queue), waiting (for the winner), queued (in the outbox), late (dropped past "
                                         "the maximum lateness), cancelled, none (holdout, control, duplicate: nothing to send).")

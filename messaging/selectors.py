@@ -1,6 +1,9 @@
 """Messaging's reads."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db.models import Count
 
@@ -12,7 +15,7 @@ from messaging.channels import backend_for
 from messaging.context import message_context, render_parts
 from messaging.liquid import RenderError
 from messaging.models import Channel, Delivery, SendPolicy, SuppressedAddress, Template, TemplateVersion, Topic
-from messaging.policy import in_control_group
+from messaging.policy import in_control_group, quiet_until
 from messaging.types import ChannelInfo, DeliveryInfo, SuppressedAddressInfo, TemplateInfo
 from tenancy.types import TenantRef
 
@@ -223,6 +226,23 @@ def control_group(*, tenant: TenantRef, cdp_ids) -> set[str]:
     policy = SendPolicy.objects.filter(tenant_id=tenant.id).first()
     percent = policy.control_percent if policy else 0
     return {c for c in cdp_ids if in_control_group(tenant, c, percent)} if percent else set()
+
+
+def quiet_hours_hold(*, tenant: TenantRef) -> bool:
+    """Whether the tenant's quiet hours hold marketing until they end (a sender may then pace
+    around them: `quiet_zones`); False without quiet hours, or when they drop instead."""
+    policy = SendPolicy.objects.filter(tenant_id=tenant.id).first()
+    return bool(policy and policy.quiet_days and policy.quiet_start is not None and policy.quiet_end is not None
+                and policy.quiet_policy != "drop")
+
+
+def quiet_zones(*, tenant: TenantRef, zones, now: datetime) -> set[str]:
+    """Which of these time zones (IANA keys) are inside the tenant's quiet hours at `now`, by the
+    drain's own rule (`messaging.policy.quiet_until`); none when `quiet_hours_hold` is False."""
+    if not quiet_hours_hold(tenant=tenant):
+        return set()
+    policy = SendPolicy.objects.get(tenant_id=tenant.id)
+    return {key for key in zones if quiet_until(policy, now.astimezone(ZoneInfo(key))) is not None}
 
 
 def delivery_outcomes(*, tenant: TenantRef, source: str) -> dict[str, tuple[str, str, object]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Case, CharField, DateTimeField, ExpressionWrapper, F, Max, Value, When
@@ -32,7 +33,7 @@ from campaigns.services.schedule import local_send_at, next_run_at
 from customers.selectors import erased_customers, traits_of_customers
 from kernel.bulk import rows_insert
 from kernel.timezones import tenant_zone, zone_or
-from messaging.selectors import delivery_outcomes, outcome_counts, recent_outcomes
+from messaging.selectors import delivery_outcomes, outcome_counts, quiet_hours_hold, quiet_zones, recent_outcomes
 from messaging.services.outbox import deliveries_enqueue_query, deliveries_hold
 from messaging.types import SendShape
 from tenancy.selectors import tenants_by_id
@@ -43,7 +44,7 @@ logger = logging.getLogger("cdp.campaigns")
 
 BATCH = 5000  # recipients queued a transaction (each commit costs: 2,000 a batch spent a quarter of a send's queueing on them)
 PUMP_SECONDS = 40.0  # a tick stops starting batches after this (inside the every-minute schedule)
-RECIPIENT_COLUMNS = ("run", "tenant_id", "cdp_id", "address", "group", "seed", "test", "send_at", "status", "queued_at")
+RECIPIENT_COLUMNS = ("run", "tenant_id", "cdp_id", "address", "group", "seed", "test", "send_at", "zone", "status", "queued_at")
 SENT = ("sent", "delivered", "opened", "clicked", "bounced", "complained")
 FAILED = ("failed", "bounced")
 FINISHED = (*SENT, "failed")
@@ -70,7 +71,10 @@ def run_start(campaign_id: int, *, now: datetime) -> Run | None:
     spec = parsed(row.definition)
     scheduled_for = row.next_run_at
     audience = audience_of(tenant=tenant, spec=spec, campaign_id=row.id, now=now)  # lakehouse reads, before the transaction
-    send_at = _send_times(tenant, spec, [m.cdp_id for m in audience.members], scheduled_for)
+    cdp_ids = [m.cdp_id for m in audience.members]
+    paced = spec.category == "marketing" and quiet_hours_hold(tenant=tenant)  # the pump keeps recipients out of their quiet hours
+    zones = _zones(tenant, cdp_ids) if spec.schedule.type == "local" or paced else {}
+    send_at = _send_times(spec, zones, scheduled_for)
     with transaction.atomic():
         if not Campaign.objects.filter(id=row.id, status="scheduled", next_run_at=scheduled_for).update(status="running", next_run_at=None):
             return None
@@ -78,9 +82,9 @@ def run_start(campaign_id: int, *, now: datetime) -> Run | None:
         run = Run.objects.create(campaign=row, number=number, phase="testing" if spec.winner else "sending", scheduled_for=scheduled_for,
                                  started_at=now, definition=row.definition)
         rows = [(run.id, tenant.id, m.cdp_id, m.address, m.group, False, m.test, send_at.get(m.cdp_id, scheduled_for),
-                 "none" if m.group in ("no_address", "duplicate", "control", "holdout") else ("waiting" if m.group == "" else "pending"), None)
+                 zones[m.cdp_id].key if zones else "", "none" if m.group in ("no_address", "duplicate", "control", "holdout") else ("waiting" if m.group == "" else "pending"), None)
                 for m in audience.members]
-        rows += [(run.id, tenant.id, "", address.strip(), variant.key, True, False, scheduled_for, "pending", None)
+        rows += [(run.id, tenant.id, "", address.strip(), variant.key, True, False, scheduled_for, "", "pending", None)
                  for variant in spec.variants for address in dict.fromkeys(spec.seeds)]
         rows_insert(Recipient, RECIPIENT_COLUMNS, rows)
         if spec.winner:
@@ -92,17 +96,20 @@ def run_start(campaign_id: int, *, now: datetime) -> Run | None:
     return run
 
 
-def _send_times(tenant: TenantRef, spec: Definition, cdp_ids: list[str], scheduled_for: datetime) -> dict[str, datetime]:
+def _zones(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, ZoneInfo]:
+    """Each customer's time zone (their `timezone` trait, else the tenant's)."""
+    fallback = tenant_zone(tenant)
+    traits = traits_of_customers(tenant=tenant, cdp_ids=cdp_ids, keys=["timezone"])
+    return {c: zone_or(traits.get(c, {}).get("timezone", (None, None))[0], fallback) for c in cdp_ids}
+
+
+def _send_times(spec: Definition, zones: dict[str, ZoneInfo], scheduled_for: datetime) -> dict[str, datetime]:
     """Each recipient's moment: their own local time for a local-time send, else the send's."""
     if spec.schedule.type != "local":
         return {}
-    fallback = tenant_zone(tenant)
-    zones = {c: zone_or(t.get("timezone", (None, None))[0], fallback)
-             for c, t in traits_of_customers(tenant=tenant, cdp_ids=cdp_ids, keys=["timezone"]).items()}
     by_zone = {}  # one computation a zone, not one a customer
     out = {}
-    for cdp_id in cdp_ids:
-        zone = zones.get(cdp_id, fallback)
+    for cdp_id, zone in zones.items():
         if zone.key not in by_zone:
             by_zone[zone.key] = local_send_at(spec, zone)
         out[cdp_id] = by_zone[zone.key]
@@ -123,16 +130,28 @@ def run_advance(run_id: int, *, now: datetime, clock=None) -> tuple[int, int]:
         Recipient.objects.filter(run=run, status="pending", send_at__lt=now - spec.max_lateness.delta).update(status="late")
     if run.phase == "testing" and run.test_ends_at and now >= run.test_ends_at:
         winner_pick(tenant, run.id, spec, now)  # first, so the rest go in this tick
+    quiet = _quiet_zones(tenant, run.id, spec, now)
     queued = 0
     while clock() < deadline:
-        made = _queue_batch(tenant, run.id, spec, now)
+        made = _queue_batch(tenant, run.id, spec, now, quiet)
         queued += made
         if made < BATCH:
             break
     return queued, int(_complete_if_done(tenant, run.id, spec, now))
 
 
-def _queue_batch(tenant: TenantRef, run_id: int, spec: Definition, now: datetime) -> int:
+def _quiet_zones(tenant: TenantRef, run_id: int, spec: Definition, now: datetime) -> list[str]:
+    """The zones of this send's pending recipients that are in quiet hours now (once a tick: a
+    scan of the pending rows). Queued, their messages would wait in the outbox and leave in one
+    burst when quiet hours end, past the throttle; kept here, the throttle paces them then."""
+    if spec.category != "marketing" or not quiet_hours_hold(tenant=tenant):
+        return []
+    zones = set(Recipient.objects.filter(run_id=run_id, status="pending", seed=False).exclude(zone="")
+                .values_list("zone", flat=True).distinct())
+    return sorted(quiet_zones(tenant=tenant, zones=zones, now=now))
+
+
+def _queue_batch(tenant: TenantRef, run_id: int, spec: Definition, now: datetime, quiet: list[str]) -> int:
     with transaction.atomic():
         run = Run.objects.select_for_update().select_related("campaign").get(id=run_id)
         if run.campaign.status != "running" or run.phase not in ("sending", "testing"):
@@ -144,6 +163,8 @@ def _queue_batch(tenant: TenantRef, run_id: int, spec: Definition, now: datetime
         if budget <= 0:
             return 0
         due = Recipient.objects.filter(run=run, status="pending", send_at__lte=now).order_by("send_at", "id")
+        if quiet:
+            due = due.exclude(zone__in=quiet, seed=False)
         chosen = due.values("id")[:budget]
         campaign = {"id": run.campaign_id, "name": run.campaign.name, "run": run.number}
         source = source_of(run.campaign_id)

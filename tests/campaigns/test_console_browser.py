@@ -32,7 +32,7 @@ def shop(db):
     topics.topic_create(tenant=tenant, key="news", name="News", channel_kind="email", policy="opt_out", actor="t")
 
 
-def test_the_panel_follows_the_form_and_previews_for_a_customer(page, live_server, shop):
+def test_the_panel_follows_the_form_and_previews_for_a_customer(shop, page, live_server):  # the data first: no server thread yet
     page.goto(live_server.url + "/signin/?next=/campaigns/new/")
     page.fill("#id_username", "op@example.com")
     page.fill("#id_password", PASSWORD)

@@ -140,3 +140,25 @@ def test_customers_sharing_an_address_get_one_message(tenant_a, launch, crowd, s
     assert len(groups) == 2 and list(groups.values()).count("duplicate") == 1
     addresses = Counter(Delivery.objects.filter(source=f"campaign:{campaign_id}").values_list("address", flat=True))
     assert addresses["u00@example.com"] == 1 and max(addresses.values()) == 1
+
+
+def test_quiet_hours_hold_recipients_in_the_snapshot_so_the_throttle_paces_real_sends(tenant_a, launch, crowd, sdk):
+    """Queued into quiet hours, a throttled send would wait in the outbox and leave in one burst when
+    they end: the pump keeps each zone's recipients until its quiet hours are over instead."""
+    tokyo = [crowd[f"u{i:02}"] for i in range(10)]
+    calls = [{"type": "identify", "userId": f"u{i:02}", "traits": {"timezone": "Asia/Tokyo"}, "messageId": f"tz-{i}",
+              "timestamp": "2026-11-02T10:00:00Z"} for i in range(10)]
+    assert sdk.post("/api/v1/batch", {"batch": calls}).status_code == 200
+    load_inbox()
+    policy_set(tenant=tenant_a.ref, actor="t", caps=[], quiet_days=list(range(7)), quiet_start="21:00", quiet_end="08:00")
+    late_evening = T0.replace(hour=23, minute=30) - timedelta(days=1)  # 23:30 in UTC (the tenant's zone), 08:30 in Tokyo
+    campaign_id = launch(now=late_evening, throttle_per_minute=6, holdout_percent=0)
+    assert campaigns_tick(now=late_evening)["queued"] == 6
+    assert set(Delivery.objects.filter(source=f"campaign:{campaign_id}").values_list("cdp_id", flat=True)) <= set(tokyo)
+    assert campaigns_tick(now=late_evening + timedelta(minutes=1))["queued"] == 4  # the rest of Tokyo; UTC is asleep
+    assert campaigns_tick(now=late_evening + timedelta(minutes=2))["queued"] == 0
+    assert Campaign.objects.get(id=campaign_id).status == "running"  # still to send, not completed
+    morning = T0  # 08:00 UTC: quiet hours over, the throttle paces what was held
+    per_minute = [campaigns_tick(now=morning + timedelta(minutes=m))["queued"] for m in range(6)]
+    assert per_minute == [6, 6, 6, 6, 6, 0] and Recipient.objects.filter(run__campaign_id=campaign_id, status="pending").count() == 0
+    assert drain_once(now=morning + timedelta(minutes=6)).get("deferred", 0) == 0  # nothing queued into quiet hours
