@@ -86,8 +86,8 @@ def reference(database: str, tenant_id: int, campaign_id: int, segment_id: int, 
                    "SELECT id, 1, 'sending', ?, ?, '', '{}', definition FROM campaigns_campaign WHERE id = ?", (now, now, campaign_id))
         run = db.execute("SELECT id FROM campaigns_run WHERE campaign_id = ?", (campaign_id,)).fetchone()[0]
         db.execute(f"""
-            INSERT INTO campaigns_recipient (run_id, tenant_id, cdp_id, address, "group", seed, test, send_at, status, queued_at)
-            SELECT {run}, {tenant_id}, cdp_id, address, grp, 0, 0, '{now}', CASE WHEN grp IN ('A', 'B') THEN 'pending' ELSE 'none' END, NULL
+            INSERT INTO campaigns_recipient (run_id, tenant_id, cdp_id, address, "group", seed, test, send_at, zone, status, queued_at)
+            SELECT {run}, {tenant_id}, cdp_id, address, grp, 0, 0, '{now}', '', CASE WHEN grp IN ('A', 'B') THEN 'pending' ELSE 'none' END, NULL
             FROM (
               SELECT m.cdp_id, COALESCE(a.address, '') AS address,
                      CASE WHEN a.address IS NULL THEN 'no_address'
