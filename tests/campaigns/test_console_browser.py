@@ -10,6 +10,7 @@ from messaging.services import channels, templates, topics
 from segments.services import segment_create, segment_refresh
 from tenancy import services
 from tenancy.roles import Role
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("lakehouse")]
 
@@ -33,10 +34,8 @@ def shop(db):
 
 
 def test_the_panel_follows_the_form_and_previews_for_a_customer(shop, page, live_server):  # the data first: no server thread yet
-    page.goto(live_server.url + "/signin/?next=/campaigns/new/")
-    page.fill("#id_username", "op@example.com")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "op@example.com", PASSWORD)
+    page.goto(live_server.url + "/campaigns/new/")
     page.wait_for_selector("h1:has-text('New campaign')")
     expect(page.locator("#reach")).to_contain_text("Choose an audience")
     page.fill("#id_name", "Winter")
