@@ -1,5 +1,5 @@
 """Webhook deliveries (messaging/): 10,000 signed webhooks through the outbox and the drain to a
-real HTTP server on loopback that fails 20 % of first attempts with 500, the failures retried
+real HTTP server on loopback (a process of its own, as a real endpoint is) that fails 20 % of first attempts with 500, the failures retried
 when their time comes (an injected clock: no waiting), against a raw keep-alive `http.client`
 loop sending the same signed bodies with the same retries, in the same run.
 Gate: every delivery recorded once as sent (one final status, one attempt per request the server
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
+import multiprocessing
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -22,41 +24,62 @@ T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BODY = '{"order": "{{ vars.order }}", "customer": "{{ customer.cdp_id }}", "plan": "{{ customer.plan | default: "free" }}"}'
 
 
+def serve(pipe) -> None:
+    """The receiver, in a process of its own (as a real endpoint is: its work does not share the
+    drain's interpreter lock). Fails the first attempt of one id in five (by its hash), answers
+    200 otherwise; `GET /seen` answers how many requests each webhook-id made."""
+    seen: dict[str, int] = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
+
+        def do_GET(self):
+            with lock:
+                self._answer(200, json.dumps(seen).encode())
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            key = self.headers.get("webhook-id", "")
+            with lock:
+                n = seen[key] = seen.get(key, 0) + 1
+            fail = n == 1 and hashlib.md5(key.encode()).digest()[0] % 5 == 0
+            self._answer(500 if fail else 200, b'{"error": "busy"}' if fail else b'{"ok": true}')
+
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    pipe.send(server.server_address[1])
+    server.serve_forever()
+
+
 class Receiver:
-    """Fails the first attempt of one id in five (by its hash), answers 200 otherwise."""
-
     def __init__(self):
-        self.seen: dict[str, int] = {}
-        self.lock = threading.Lock()
-        receiver = self
+        parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
+        self.process.start()
+        self.port = parent.recv()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
+    def seen(self) -> dict[str, int]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port)
+        connection.request("GET", "/seen")
+        counts = json.loads(connection.getresponse().read())
+        connection.close()
+        return counts
 
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                key = self.headers.get("webhook-id", "")
-                with receiver.lock:
-                    n = receiver.seen[key] = receiver.seen.get(key, 0) + 1
-                fail = n == 1 and hashlib.md5(key.encode()).digest()[0] % 5 == 0
-                body = b'{"error": "busy"}' if fail else b'{"ok": true}'
-                self.send_response(500 if fail else 200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join()
 
 
 def raw_loop(port: int, secret: str, bodies: list[tuple[str, str]]) -> int:
@@ -83,6 +106,7 @@ def raw_loop(port: int, secret: str, bodies: list[tuple[str, str]]) -> int:
 
 
 def main() -> int:
+    receiver = Receiver()  # first: the spawned process starts from a clean interpreter, before Django
     django_setup()
     import os
 
@@ -99,7 +123,6 @@ def main() -> int:
     from messaging.types import SendRequest
     from tenancy import services as tenancy
 
-    receiver = Receiver()
     tenant = tenancy.tenant_create(slug="bench", actor="bench")
     ids = [customer_identify(tenant=tenant, user_id=f"u{n}", anonymous_id=None, email=None, traits={"plan": "pro" if n % 3 else "free"},
                              actor="bench").cdp_id for n in range(CUSTOMERS)]
@@ -120,7 +143,8 @@ def main() -> int:
             drain.close()
 
     took = timed(product)
-    product_requests = sum(n for key, n in receiver.seen.items())
+    seen = receiver.seen()
+    product_requests = sum(seen.values())
     statuses = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
     attempts = DeliveryAttempt.objects.count()
     failed = []
@@ -129,7 +153,7 @@ def main() -> int:
     if attempts != product_requests:
         failed.append(f"{attempts} attempts recorded, {product_requests} requests received")
     delivery_ids = set(Delivery.objects.values_list("delivery_id", flat=True))
-    if not delivery_ids <= set(receiver.seen):
+    if not delivery_ids <= set(seen):
         failed.append("some webhook-ids never arrived")
     bodies = [(f"raw_{n}", f'{{"order": "o{n}", "customer": "{ids[n % CUSTOMERS]}", "plan": "pro"}}') for n in range(DELIVERIES)]
     raw_requests = 0
@@ -139,7 +163,7 @@ def main() -> int:
         raw_requests = raw_loop(receiver.port, channel.secret, bodies)
 
     raw = timed(reference)
-    receiver.server.shutdown()
+    receiver.stop()
     if failed:
         print("correctness gate failed:\n  " + "\n  ".join(failed))
         return 1

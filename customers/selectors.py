@@ -98,9 +98,29 @@ def _summary_traits(tenant: TenantRef, cdp_ids: list[str]) -> dict[str, dict]:
 
 
 def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
+    profile = _profile(tenant, cdp_id, get_engine().execute(sql.CUSTOMER_PROFILE, {"tenant_id": tenant.slug, "cdp_id": cdp_id}).rows)
+    if profile is None:
+        target = identity_selectors.alias_target(tenant=tenant, cdp_id=cdp_id)
+        if target:  # a merged customer's id keeps resolving, to the customer it was merged into
+            return customer_get(tenant=tenant, cdp_id=target)
+        raise NotFound(f"No customer {cdp_id} in this tenant.")
+    return profile
+
+
+def customers_get(*, tenant: TenantRef, cdp_ids: list[str]) -> dict[str, CustomerProfile]:
+    """Many profiles in one read (the drain's claimed deliveries), by the ids asked for. An id not
+    answered is not a customer's own (merged into another, erased): `customer_get` says which."""
+    by_customer: dict[str, list] = {}
+    for row in get_engine().execute(sql.CUSTOMER_PROFILES, {"tenant_id": tenant.slug, "cdp_ids": cdp_ids}).rows if cdp_ids else []:
+        by_customer.setdefault(row[0], []).append(row[1:])
+    found = {cdp_id: _profile(tenant, cdp_id, rows) for cdp_id, rows in by_customer.items()}
+    return {cdp_id: profile for cdp_id, profile in found.items() if profile is not None}
+
+
+def _profile(tenant: TenantRef, cdp_id: str, rows) -> CustomerProfile | None:
+    """A profile from CUSTOMER_PROFILE's rows; None when it has no identity and no trait left (consents alone)."""
     identities, traits, consents = [], [], []
-    for part, name, value, number, at, until, source, granted, kind in get_engine().execute(
-            sql.CUSTOMER_PROFILE, {"tenant_id": tenant.slug, "cdp_id": cdp_id}).rows:
+    for part, name, value, number, at, until, source, granted, kind in rows:
         if part == "identity":
             identities.append(Identity(type=name, value=value, first_seen_at=at, last_seen_at=until))
         elif part == "trait":
@@ -111,15 +131,11 @@ def customer_get(*, tenant: TenantRef, cdp_id: str) -> CustomerProfile:
         else:
             consents.append(Consent(channel=name, purpose=value, granted=granted, updated_at=at, source=source))
     if not identities and not traits:
-        target = identity_selectors.alias_target(tenant=tenant, cdp_id=cdp_id)
-        if target:  # a merged customer's id keeps resolving, to the customer it was merged into
-            return customer_get(tenant=tenant, cdp_id=target)
-        raise NotFound(f"No customer {cdp_id} in this tenant.")
-    suppressed = customer_is_suppressed(tenant.id, cdp_id)
+        return None
     first_seen = min((i.first_seen_at for i in identities), default=None)
     return CustomerProfile(
         cdp_id=cdp_id, traits=[t for t in traits if t.source != "computed"], computed_traits=[t for t in traits if t.source == "computed"],
-        identities=identities, consents=consents, suppressed=suppressed, first_seen_at=first_seen,
+        identities=identities, consents=consents, suppressed=customer_is_suppressed(tenant.id, cdp_id), first_seen_at=first_seen,
     )
 
 

@@ -54,6 +54,28 @@ CUSTOMER_PROFILE = statement(
     returns={"number_value": "double", "at": "timestamp", "until": "timestamp", "granted": "boolean"},
 )
 
+# CUSTOMER_PROFILE for many customers at once (the drain's claimed deliveries), each row led by its customer.
+CUSTOMER_PROFILES = statement(
+    "customers.profiles",
+    """
+    SELECT cdp_id, 'identity' AS part, id_type AS name, id_value AS value, {null(double)} AS number_value,
+           first_seen_at AS at, last_seen_at AS until, {null(string)} AS source, {null(boolean)} AS granted, {null(string)} AS kind
+    FROM {identities}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    UNION ALL
+    SELECT cdp_id, 'trait', key, value, number_value, updated_at, {null(timestamp)}, source, {null(boolean)}, value_type
+    FROM {traits}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    UNION ALL
+    SELECT cdp_id, 'consent', channel, purpose, {null(double)}, updated_at, {null(timestamp)}, source, granted, {null(string)}
+    FROM {consents}
+    WHERE tenant_id = :tenant_id AND cdp_id IN :cdp_ids
+    ORDER BY cdp_id, part, name, value
+    """,
+    example={"tenant_id": "acme", "cdp_ids": ["c1", "c2"]},
+    returns={"number_value": "double", "at": "timestamp", "until": "timestamp", "granted": "boolean"},
+)
+
 REVENUE_BY_CUSTOMER = statement(
     "customers.revenue_by_customer",
     """

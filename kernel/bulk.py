@@ -1,5 +1,5 @@
-"""Many rows into one operational table in one `executemany`, for hot paths (a journey tick's
-history, a campaign's outbox) where the ORM's `bulk_create` spends most of its time preparing
+"""Many rows into (or updated in) one operational table in one `executemany`, for hot paths (a
+journey tick's history, a campaign's outbox, the drain's outcomes) where the ORM's `bulk_create` spends most of its time preparing
 each value through each field (measured: 6 of 9 seconds of a 20,000-instance tick).
 
 Values are prepared once per column kind with the connection's own adapters (times, JSON), the
@@ -80,6 +80,26 @@ def rows_insert(model, columns: Sequence[str], rows: Sequence[Sequence], *, igno
             cursor.executemany(sql, prepared[start:start + batch])
             written += cursor.rowcount  # the sum over the rows, on sqlite3 and psycopg alike
     return written
+
+
+def rows_update(model, columns: Sequence[str], rows: Sequence[Sequence], *, where: Sequence[str] = ("id",), batch: int = 2000) -> int:
+    """Give each row its own new values in one `executemany` (`bulk_update` builds a CASE per
+    column instead): `rows` are tuples of `columns`' new values followed by the values of the
+    `where` fields that pick the row (all must match). Returns how many rows matched."""
+    if not rows:
+        return 0
+    fields = [model._meta.get_field(name) for name in columns]
+    keys = [model._meta.get_field(name) for name in where]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in keys)}")
+    prepared = _prepared(rows, [_adapter(f) for f in fields + keys])
+    matched = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), batch):
+            cursor.executemany(sql, prepared[start:start + batch])
+            matched += cursor.rowcount
+    return matched
 
 
 def _sqlite_datetime(value):

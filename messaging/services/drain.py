@@ -1,10 +1,12 @@
 """The drain: claims due deliveries with a lease, decides at send time (channel, customer,
 suppression, consent for the topic, an address), renders the version queued, sends, records.
 
-Crash safety: a delivery is marked `sending` (its attempt counted) before the channel is called
-and its outcome recorded after; a drain killed in between leaves a claim that expires, and the
-next drain sends again with the same delivery id (Message-ID, webhook-id). So a receiver sees an
-id at most twice per crash and never two ids for one key; the outbox records one final status.
+Crash safety: a delivery is claimed (a lease, nothing counted), then marked `sending` (its
+attempt counted, a round of sends in one write) just before the channel is called, and its
+outcome recorded after (messaging.services.outcomes, many in one commit); a drain killed in
+between leaves a claim that expires, and the next drain sends again with the same delivery id
+(Message-ID, webhook-id), alone, its outcome written at once. So a receiver sees an id at most
+twice per crash and never two ids for one key; the outbox records one final status.
 
 Retries: exponential backoff from 30 seconds doubling to an hour, with ±20 % jitter drawn from
 the delivery id and attempt (the same on a replay), `Retry-After` honoured up to a day; after
@@ -22,11 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from customers.selectors import customer_get
+from customers.selectors import customer_get, customers_get
 from customers.services import customer_events_record
 from kernel.errors import NotFound
 from messaging.channels import backend_for
@@ -34,12 +35,13 @@ from messaging.channels.base import Outcome
 from messaging.channels.sms import valid_phone
 from messaging.context import message_context, recipient, render_parts, seed_profile
 from messaging.liquid import RenderError
-from messaging.models import Channel, Delivery, DeliveryAttempt, DeliveryEvent, Topic
+from messaging.models import Channel, Delivery, DeliveryEvent, TemplateVersion, Topic
 from messaging.policy import marketing_hold
 from messaging.selectors import address_suppression
 from messaging.services.channels import channel_disable, channel_secrets, send_config
 from messaging.services.erasure import deliveries_follow_erasures
 from messaging.services.links import preferences_url, unsubscribe_url
+from messaging.services.outcomes import Attempt, OutcomeLog, Record
 from messaging.throttle import REST_SECONDS, Pace, endpoint
 from operations.queue import task_enqueue
 from tenancy.selectors import tenants_by_id
@@ -50,6 +52,7 @@ CLAIM = timedelta(minutes=5)  # longer than any channel's timeout, so a live cla
 FIRST_RETRY, LAST_RETRY, MAX_RETRY_AFTER = 30.0, 3600.0, 86400.0
 MAX_ATTEMPTS = 8
 PASS_SECONDS = 50.0  # a pass starts no send after this long (well inside CLAIM), so a held claim never outlives its lease
+CLAIM_SIZE = 50  # claimed together: one write and one read of their customers for many sends
 PENDING = ("queued", "sending", "retrying", "deferred")
 FINAL = ("sent", "delivered", "opened", "clicked", "bounced", "complained", "failed", "skipped", "cancelled")
 
@@ -72,6 +75,7 @@ class Job:
     endpoint: tuple
     threaded: bool
     attempt: int
+    suspect: bool = False  # its last drain died holding it, mid-send: sent alone, its outcome written at once
     outcome: Outcome | None = None
     took_ms: int = 0
     error: Exception | None = None
@@ -81,10 +85,10 @@ class Drain:
     """One drain's state: its channels' kept-alive connections (one set per sending thread),
     reused across sends, and how the pass is paced.
 
-    A pass claims due deliveries a few at a time, just before they can be sent, decides and renders
-    each here, and hands the send to one of `concurrency` threads (network only: every database
-    read and write stays in this thread), recording each outcome as it arrives, so at most
-    `concurrency` sends are ever in flight unrecorded. Channels' rate limits and endpoints' rests
+    A pass claims due deliveries CLAIM_SIZE at a time with their customers read together, decides
+    and renders each here, starts two rounds of sends in one write, and hands each send to one of
+    `concurrency` threads (network only: every database read and write stays in this thread); the
+    outcomes are written together (OutcomeLog). Channels' rate limits and endpoints' rests
     (messaging.throttle) hold or release a channel's messages while the others go on. `clock` and
     `sleep` are injected in tests."""
 
@@ -99,6 +103,10 @@ class Drain:
         self._tenants: dict = {}
         self._channels: dict[int, Channel] = {}
         self._secrets: dict[tuple, list[str]] = {}
+        self._log: OutcomeLog | None = None
+        self._versions: dict[int, TemplateVersion] = {}
+        self._profiles: dict[tuple[int, str], object] = {}  # the claimed deliveries' customers, read together
+        self._busy: dict[tuple[int, str], set[int]] = {}  # customers with a marketing send of this pass in flight or held
 
     def backend(self, kind: str):
         # The pass's own thread keeps `backends`; each sending thread its own set (connections are not shared).
@@ -122,9 +130,9 @@ class Drain:
         """Claim and send what is due at `now`; returns counts by outcome."""
         now = now or timezone.now()
         token = uuid.uuid4().hex
-        due = deque(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
-                    .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).order_by("next_attempt_at", "id")
-                    .select_related("template_version")[:limit])
+        due = deque(self._with_versions(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
+                                        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+                                        .order_by("next_attempt_at", "id")[:limit]))
         self._tenants.update(tenants_by_id({r.tenant_id for r in due} - set(self._tenants)))
         counts: dict[str, int] = {}
 
@@ -134,20 +142,22 @@ class Drain:
         pace, deadline = Pace(clock=self.clock), self.clock() + self.pass_seconds
         claimed: deque = deque()  # claimed, not yet prepared
         held: list[Job] = []  # waiting for their channel's next token
+        ready: deque = deque()  # started (their attempt counted), for the next free sending thread
         in_flight: dict = {}
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="cdp-send") if self.concurrency > 1 else None
         try:
-            while due or claimed or held or in_flight:
+            while due or claimed or held or ready or in_flight:
                 if self.clock() >= deadline:
                     due.clear()  # the pass is over: the rest stay due, unclaimed, for the next one
                     while claimed:
                         count(self._release(claimed.popleft(), now, token, "the drain pass ended before its turn", 0.0))
                 started = False
                 while len(in_flight) < self.concurrency:
-                    job = self._next(due, claimed, held, pace, now, token, count, deadline)
-                    if job is None:
+                    if not ready:
+                        ready.extend(self._group(due, claimed, held, pace, now, token, count, deadline))
+                    if not ready:
                         break
-                    started = True
+                    job, started = ready.popleft(), True
                     if not job.threaded and in_flight:  # alone: after what is in flight has been recorded
                         for future in wait(in_flight).done:
                             count(self._record(in_flight.pop(future), now, token, pace))
@@ -169,7 +179,73 @@ class Drain:
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+            self.flush()
         return counts
+
+    def _with_versions(self, rows) -> list[Delivery]:
+        """The rows with their template versions, each read once a drain (a version never changes;
+        most deliveries of a pass share a few)."""
+        rows = list(rows)
+        missing = {r.template_version_id for r in rows} - set(self._versions)
+        self._versions.update(TemplateVersion.objects.in_bulk(missing))
+        for row in rows:
+            row.template_version = self._versions[row.template_version_id]
+        return rows
+
+    def flush(self) -> None:
+        """Write the outcomes decided so far (a pass ends with it)."""
+        if self._log is not None:
+            self._log.flush()
+
+    def _final(self, row: Delivery, token: str, now: datetime, status: str, reason: str, **changes) -> str:
+        """Record an outcome and let the claim go (outcomes.OutcomeLog: written with others in one commit)."""
+        self._settled(row)
+        if self._log is None or self._log.token != token:
+            self.flush()
+            self._log = OutcomeLog(token=token, clock=self.clock)
+        return self._log.add(Record(row=row, at=now, status=status, reason=reason, **changes))
+
+    def _group(self, due: deque, claimed: deque, held: list, pace: Pace, now: datetime, token: str, count, deadline: float) -> list[Job]:
+        """Up to two rounds of sends' jobs, started together in one write (a job to send alone ends a group)."""
+        jobs: list[Job] = []
+        while len(jobs) < self.concurrency * 2:  # one write for two rounds of sends; a crash counts at most one round unsent
+            job = self._next(due, claimed, held, pace, now, token, count, deadline)
+            if job is None:
+                break
+            jobs.append(job)
+            if not job.threaded:
+                break
+        return self._start(jobs, token)
+
+    def _start(self, jobs: list[Job], token: str) -> list[Job]:
+        """Mark the jobs `sending` with their attempt counted, in one write just before their sends,
+        so a crash during a send still counts it (a delivery that kills every drain gives up after
+        MAX_ATTEMPTS) and a crash before counts nothing. Returns those still to send: a sender's
+        hold or cancel since the claim keeps a delivery from going (its claim is let go)."""
+        if not jobs:
+            return []
+        ids = [job.row.id for job in jobs]
+        mine = Delivery.objects.filter(id__in=ids, claim=token)
+        if mine.filter(status__in=PENDING).update(status="sending", attempts=F("attempts") + 1) < len(ids):
+            started = set(mine.filter(status="sending").values_list("id", flat=True))
+            mine.exclude(id__in=started).update(claim="", claimed_until=None)
+            for job in jobs:
+                if job.row.id not in started:
+                    self._settled(job.row)
+            jobs = [job for job in jobs if job.row.id in started]
+        for job in jobs:
+            job.row.attempts += 1
+            job.attempt = job.row.attempts
+        return jobs
+
+    def _settled(self, row: Delivery) -> None:
+        """The delivery's send of this pass is over (recorded, or not to go): its customer's cap
+        checks need not wait for it."""
+        customer = _marketing_customer(row)
+        if customer in self._busy:
+            self._busy[customer].discard(row.id)
+            if not self._busy[customer]:
+                del self._busy[customer]
 
     def _next(self, due: deque, claimed: deque, held: list, pace: Pace, now: datetime, token: str, count, deadline: float) -> Job | None:
         """The next job allowed to go now: a held one whose token has come, else the next due
@@ -182,15 +258,23 @@ class Drain:
                 held.remove(job)
                 return job
         while (due or claimed) and self.clock() < deadline:
-            if not claimed:  # the next few at once, one write (not one claim a send)
-                claimed.extend(self.claim_many([due.popleft() for _ in range(min(self.concurrency, len(due)))], now, token))
+            if not claimed:  # the next few at once, one write (not one claim a send), their customers read together
+                claimed.extend(self.claim_many([due.popleft() for _ in range(min(max(self.concurrency, CLAIM_SIZE), len(due)))], now, token))
+                self._read_profiles(claimed)
                 continue
             row = claimed.popleft()
+            customer = _marketing_customer(row)
+            if customer and self._busy.get(customer):
+                # Its cap check must count the message before it, whose outcome is not known yet.
+                count(self._release(row, now, token, "another marketing message to this customer is on its way", 1.0))
+                continue
+            if customer and self._log is not None and self._log.holds(*customer):
+                self.flush()  # the cap check counts what the outbox says: this customer's outcomes written first
             try:
                 prepared = self.prepare(row, now, token)
             except Exception as exc:  # one delivery's failure (the lakehouse away, a bug) must not stop the others
                 logger.exception("delivery failed unexpectedly", extra={"cdp_delivery": row.delivery_id})
-                count(self.unexpected(row, now, token, exc))
+                count(self.unexpected(row, now, token, exc, started=False))
                 continue
             if isinstance(prepared, str):
                 count(prepared)
@@ -207,27 +291,46 @@ class Drain:
                 count(self._release(prepared.row, now, token, "waiting for the channel's rate limit", wait_seconds))
         return None
 
+    def _read_profiles(self, rows) -> None:
+        """The customers of the claimed deliveries, one read a tenant (prepare takes them from here)."""
+        by_tenant: dict[int, set[str]] = {}
+        for row in rows:
+            if row.cdp_id:
+                by_tenant.setdefault(row.tenant_id, set()).add(row.cdp_id)
+        self._profiles = {}
+        for tenant_id, cdp_ids in by_tenant.items():
+            tenant = self._tenants.get(tenant_id) or tenants_by_id({tenant_id})[tenant_id]
+            try:
+                found = customers_get(tenant=tenant, cdp_ids=sorted(cdp_ids))
+            except Exception:  # the lakehouse away: each delivery's own read decides (and retries) it
+                logger.warning("could not read the customers of claimed deliveries", exc_info=True)
+                continue
+            self._profiles.update({(tenant_id, cdp_id): profile for cdp_id, profile in found.items()})
+
     def _release(self, row: Delivery, now: datetime, token: str, reason: str, seconds: float) -> str:
         """Back to the outbox without an attempt, due again in `seconds`."""
-        status = "retrying" if row.attempts > 1 else "queued"
-        return _final(row, token, now, status, reason, next_attempt_at=now + timedelta(seconds=seconds), unsent=True)
+        status = "retrying" if row.attempts > 0 else "queued"
+        return self._final(row, token, now, status, reason, next_attempt_at=now + timedelta(seconds=seconds))
 
-    def unexpected(self, row: Delivery, now: datetime, token: str, exc: Exception) -> str:
-        """Retried like a failed send (its attempt was counted), and given up after MAX_ATTEMPTS."""
+    def unexpected(self, row: Delivery, now: datetime, token: str, exc: Exception, *, started: bool) -> str:
+        """Retried like a failed send, its attempt counted (before a start, here), and given up
+        after MAX_ATTEMPTS."""
+        attempts = row.attempts if started else row.attempts + 1
         reason = f"could not be processed: {type(exc).__name__}"
-        if row.attempts >= MAX_ATTEMPTS:
-            return _final(row, token, now, "failed", f"gave up after {row.attempts} attempts: {reason}")
-        return _final(row, token, now, "retrying", reason, next_attempt_at=now + timedelta(seconds=retry_delay(row.delivery_id, row.attempts)))
+        if attempts >= MAX_ATTEMPTS:
+            return self._final(row, token, now, "failed", f"gave up after {attempts} attempts: {reason}", attempts=attempts)
+        return self._final(row, token, now, "retrying", reason, attempts=attempts,
+                           next_attempt_at=now + timedelta(seconds=retry_delay(row.delivery_id, attempts)))
 
     def claim(self, row: Delivery, now: datetime, token: str) -> bool:
-        """Take the delivery if it is still due and nobody holds it; its attempt is counted now, in
-        the same write, so a crash during the send still counts it (a delivery that kills every
-        drain gives up after MAX_ATTEMPTS)."""
-        taken = (Delivery.objects.filter(id=row.id, status__in=PENDING, next_attempt_at__lte=now)
-                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                 .update(claim=token, claimed_until=now + CLAIM, status="sending", attempts=F("attempts") + 1))
-        row.attempts += 1
-        return bool(taken)
+        """Take the delivery if it is still due and nobody holds it (its attempt is counted when its
+        send starts: `_start`)."""
+        return bool(self._claimable([row.id], now).update(claim=token, claimed_until=now + CLAIM))
+
+    @staticmethod
+    def _claimable(ids: list[int], now: datetime):
+        return (Delivery.objects.filter(id__in=ids, status__in=PENDING, next_attempt_at__lte=now)
+                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
 
     def secrets(self, channel: Channel, now: datetime) -> list[str]:
         # Decrypted once a channel a drain (a Fernet decryption a send was a tenth of its cost).
@@ -237,14 +340,11 @@ class Drain:
         return self._secrets[key]
 
     def claim_many(self, rows: list[Delivery], now: datetime, token: str) -> list[Delivery]:
-        """`claim` for a few rows in one write; returns those taken (another drain may hold some)."""
+        """`claim` for many rows in one write; returns those taken (another drain may hold some)."""
         ids = [r.id for r in rows]
-        (Delivery.objects.filter(id__in=ids, status__in=PENDING, next_attempt_at__lte=now)
-         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-         .update(claim=token, claimed_until=now + CLAIM, status="sending", attempts=F("attempts") + 1))
+        if self._claimable(ids, now).update(claim=token, claimed_until=now + CLAIM) == len(ids):
+            return rows
         taken = set(Delivery.objects.filter(id__in=ids, claim=token).values_list("id", flat=True))
-        for row in rows:
-            row.attempts += row.id in taken
         return [r for r in rows if r.id in taken]
 
     def channel(self, channel_id: int) -> Channel:
@@ -255,42 +355,49 @@ class Drain:
 
     def process(self, row: Delivery, now: datetime, token: str) -> str:
         """One claimed delivery, decided, sent and recorded here and now (a test send)."""
-        prepared = self.prepare(row, now, token)
-        return prepared if isinstance(prepared, str) else self._record(self._send(prepared), now, token, Pace(clock=self.clock))
+        try:
+            prepared = self.prepare(row, now, token)
+            if isinstance(prepared, str):
+                return prepared
+            started = self._start([prepared], token)
+            return self._record(self._send(prepared), now, token, Pace(clock=self.clock)) if started else "held"
+        finally:
+            self.flush()
 
     def prepare(self, row: Delivery, now: datetime, token: str) -> Job | str:
         """Decide at send time and render: a Job to send, or the outcome recorded without one."""
-        if row.attempts > MAX_ATTEMPTS:  # counted by claims whose drains died mid-send, every time
-            return _final(row, token, now, "failed", f"gave up after {row.attempts - 1} attempts: the drain stopped while sending it")
+        if row.attempts >= MAX_ATTEMPTS:  # counted by starts whose drains died mid-send, every time
+            return self._final(row, token, now, "failed", f"gave up after {row.attempts} attempts: the drain stopped while sending it")
         tenant = self._tenants.get(row.tenant_id) or tenants_by_id({row.tenant_id})[row.tenant_id]
         channel = self.channel(row.channel_id)
         if channel.disabled_reason:
-            return _final(row, token, now, "failed", f"the channel is disabled: {channel.disabled_reason}", unsent=True)
+            return self._final(row, token, now, "failed", f"the channel is disabled: {channel.disabled_reason}")
         if row.expires_at is not None and now > row.expires_at:
-            return _final(row, token, now, "skipped", f"too late: it was to go by {row.expires_at:%Y-%m-%d %H:%M} UTC", unsent=True)
+            return self._final(row, token, now, "skipped", f"too late: it was to go by {row.expires_at:%Y-%m-%d %H:%M} UTC")
         seed = not row.cdp_id  # an internal address (a campaign's seed list): outside consent, caps and the control group
         try:
-            profile = seed_profile(row.address) if seed else customer_get(tenant=tenant, cdp_id=row.cdp_id)
+            profile = seed_profile(row.address) if seed else (self._profiles.pop((row.tenant_id, row.cdp_id), None)
+                                                              or customer_get(tenant=tenant, cdp_id=row.cdp_id))
         except NotFound:
             # No event: an event naming an erased customer's id would bring a trace of them back.
-            return _final(row, token, now, "skipped", "no such customer (erased, or never seen)", unsent=True, event=False)
+            return self._final(row, token, now, "skipped", "no such customer (erased, or never seen)", event=False)
         if profile.suppressed:
-            return _final(row, token, now, "skipped", "suppressed", unsent=True)
+            return self._final(row, token, now, "skipped", "suppressed")
         if row.category == "marketing" and not seed:
             refusal = _consent_refusal(row, channel.kind, profile)
             if refusal:
-                return _final(row, token, now, "skipped", refusal, unsent=True)
+                return self._final(row, token, now, "skipped", refusal)
             hold = marketing_hold(tenant=tenant, row=row, kind=channel.kind, profile=profile, now=now)
             if hold is not None and hold.until is not None:
-                return _final(row, token, now, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC), unsent=True)
+                return self._final(row, token, now, "deferred", hold.reason, next_attempt_at=hold.until.astimezone(UTC))
             if hold is not None:
-                return _final(row, token, now, "skipped", hold.reason, unsent=True)
+                return self._final(row, token, now, "skipped", hold.reason)
         address = row.address or recipient(channel.kind, profile)
         if address is not None and not _valid_address(channel.kind, address):
-            return _final(row, token, now, "skipped", f"invalid address: {address[:100] or 'none'}", unsent=True)
+            return self._final(row, token, now, "skipped", f"invalid address: {address[:100] or 'none'}")
         why = address_suppression(tenant_id=row.tenant_id, kind=channel.kind, address=address) if address else ""
         if why:
-            return _final(row, token, now, "skipped", f"the address is suppressed ({why})", unsent=True)
+            return self._final(row, token, now, "skipped", f"the address is suppressed ({why})")
         marketing = row.category == "marketing" and not seed
         unsubscribe = unsubscribe_url(tenant_id=tenant.id, cdp_id=profile.cdp_id, kind=channel.kind, topic=row.topic) if marketing else ""
         preferences = preferences_url(tenant_id=tenant.id, cdp_id=profile.cdp_id) if marketing else ""
@@ -299,7 +406,7 @@ class Drain:
                                  message_context(profile, row.variables, delivery_id=row.delivery_id, unsubscribe_url=unsubscribe,
                                                  preferences_url=preferences))
         except RenderError as exc:
-            return _final(row, token, now, "failed", f"the template does not render: {exc}", unsent=True)
+            return self._final(row, token, now, "failed", f"the template does not render: {exc}")
         kind = channel.kind
         config = send_config(channel)
         kwargs = {"config": config, "secrets": self.secrets(channel, now), "delivery_id": row.delivery_id, "parts": parts,
@@ -308,8 +415,10 @@ class Drain:
         # if it is what kills drains, it takes no innocent in-flight sends with it, and the claims
         # of sends that were merely in flight beside it do not add up to a give-up.
         suspect = row.status == "sending"
+        if marketing:
+            self._busy.setdefault((row.tenant_id, row.cdp_id), set()).add(row.id)
         return Job(row=row, channel=channel, kwargs=kwargs, endpoint=endpoint(channel.id, kind, config, parts),
-                   threaded=kind != "table" and not suspect, attempt=row.attempts)
+                   threaded=kind != "table" and not suspect, attempt=row.attempts, suspect=suspect)
 
     def _send(self, job: Job) -> Job:
         """The network part (in a sending thread): no database here."""
@@ -322,26 +431,38 @@ class Drain:
         return job
 
     def _record(self, job: Job, now: datetime, token: str, pace: Pace) -> str:
+        try:
+            return self._outcome(job, now, token, pace)
+        finally:
+            if job.suspect:  # written before the next send: a crash now re-sends it once more, not with others
+                self.flush()
+
+    def _outcome(self, job: Job, now: datetime, token: str, pace: Pace) -> str:
         row, channel, outcome, attempt = job.row, job.channel, job.outcome, job.attempt
         if job.error is not None:
             logger.error("delivery failed unexpectedly", exc_info=job.error, extra={"cdp_delivery": row.delivery_id})
-            return self.unexpected(row, now, token, job.error)
+            return self.unexpected(row, now, token, job.error, started=True)
         pace.outcome(job.endpoint, failed=outcome.kind == "retry")
-        attempt_row = DeliveryAttempt(delivery_id=row.id, number=attempt, started_at=now, outcome=outcome.kind,
-                                      status_code=outcome.status_code, error=outcome.reason[:500], duration_ms=job.took_ms)
+        attempt_row = Attempt(number=attempt, started_at=now, outcome=outcome.kind, status_code=outcome.status_code,
+                              error=outcome.reason, duration_ms=job.took_ms)
         if outcome.kind == "sent":
-            return _final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row,
+            return self._final(row, token, now, "sent", "", response=outcome.response, sent_at=now, attempt=attempt_row,
                           provider_id=outcome.provider_id)
         if outcome.kind == "gone":
             channel_disable(channel, f"{outcome.reason} at {now:%Y-%m-%d %H:%M} UTC")
             channel.disabled_reason = outcome.reason
-            return _final(row, token, now, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
+            return self._final(row, token, now, "failed", outcome.reason, response=outcome.response, attempt=attempt_row)
         if outcome.kind == "retry" and attempt < MAX_ATTEMPTS:
             delay = retry_delay(row.delivery_id, attempt, outcome.retry_after)
-            return _final(row, token, now, "retrying", outcome.reason, response=outcome.response, attempt=attempt_row,
+            return self._final(row, token, now, "retrying", outcome.reason, response=outcome.response, attempt=attempt_row,
                           next_attempt_at=now + timedelta(seconds=delay))
         reason = outcome.reason if outcome.kind == "failed" else f"gave up after {attempt} attempts: {outcome.reason}"
-        return _final(row, token, now, "failed", reason, response=outcome.response, attempt=attempt_row)
+        return self._final(row, token, now, "failed", reason, response=outcome.response, attempt=attempt_row)
+
+
+def _marketing_customer(row: Delivery) -> tuple[int, str] | None:
+    """The customer whose caps a delivery counts against (a seed has none, transactional counts none)."""
+    return (row.tenant_id, row.cdp_id) if row.category == "marketing" and row.cdp_id else None
 
 
 def _until(pace: Pace, job: Job) -> float:
@@ -350,44 +471,6 @@ def _until(pace: Pace, job: Job) -> float:
     if bucket is None or bucket.rate <= 0:
         return 0.0
     return max(0.0, (1.0 - bucket.tokens) / bucket.rate - (pace.clock() - bucket.at))
-
-
-def _final(row: Delivery, token: str, now: datetime, status: str, reason: str, *, response: dict | None = None, sent_at=None,
-           attempt: DeliveryAttempt | None = None, next_attempt_at=None, unsent: bool = False, event: bool = True,
-           provider_id: str = "") -> str:
-    """Record an outcome and let the claim go, with the attempt, in one commit. `unsent`: decided
-    before any call (skipped, a disabled channel), so the claim's counted attempt is taken back."""
-    changes = {"status": status, "reason": reason[:500], "claim": "", "claimed_until": None}
-    if response is not None:
-        changes["response"] = response
-    if sent_at is not None:
-        changes["sent_at"] = sent_at
-    if provider_id:
-        changes["provider_id"] = provider_id[:200]
-    if next_attempt_at is not None:
-        changes["next_attempt_at"] = next_attempt_at
-    if unsent:
-        changes["attempts"] = F("attempts") - 1
-    with transaction.atomic():
-        if attempt is not None:
-            attempt.save()
-        if Delivery.objects.filter(id=row.id, claim=token).update(**changes) and event and status in EVENT_NAMES:
-            delivery_event(row, status, reason, at=now)
-    return status
-
-
-# The statuses that become events on the customer (retrying and deferred are steps, not news).
-EVENT_NAMES = {"sent": "Message Sent", "failed": "Message Failed", "skipped": "Message Skipped", "delivered": "Message Delivered",
-               "opened": "Message Opened", "clicked": "Message Clicked", "bounced": "Message Bounced", "complained": "Message Complained"}
-
-
-def delivery_event(row: Delivery, status: str, reason: str, *, at: datetime, extra: dict | None = None) -> None:
-    """Record a status change for export to the customer's events (call inside the change's commit)."""
-    version = row.template_version
-    DeliveryEvent.objects.create(delivery_id=row.id, tenant_id=row.tenant_id, cdp_id=row.cdp_id, name=EVENT_NAMES[status], at=at,
-                                 properties={"delivery_id": row.delivery_id, "status": status, "reason": reason, "channel_id": row.channel_id,
-                                             "template_id": version.template_id, "template_version": version.version,
-                                             "category": row.category, "topic": row.topic, "source": row.source, **(extra or {})})
 
 
 def delivery_events_export(*, limit: int = 5000) -> int:

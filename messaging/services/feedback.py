@@ -21,7 +21,7 @@ from kernel.errors import NotFound
 from messaging.channels.email import provider_name
 from messaging.models import Delivery, DeliveryEvent, SuppressedAddress
 from messaging.selectors import normalised_address, suppression_info
-from messaging.services.drain import EVENT_NAMES, delivery_event
+from messaging.services.outcomes import EVENT_NAMES, delivery_event
 from messaging.services.topics import unsubscribe
 from messaging.types import SuppressedAddressInfo
 from tenancy.selectors import tenants_by_id

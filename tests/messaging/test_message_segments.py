@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from messaging.services import channels, outbox, templates
-from messaging.services.drain import EVENT_NAMES, drain_once
+from messaging.services.drain import drain_once
+from messaging.services.outcomes import EVENT_NAMES
 from messaging.types import SendRequest
 from segments.definitions import MESSAGE_STATUSES, definition_errors, message_event_name
 from tests.messaging.receivers import Answer

@@ -54,6 +54,19 @@ def test_a_cap_counts_marketing_sent_in_the_window(tenant_a, hook, shoppers, rec
     assert _row(tenant_a, again).status == "sent"
 
 
+def test_a_cap_holds_for_one_customers_messages_drained_in_one_pass(tenant_a, hook, shoppers, receiver):
+    """Three messages to one customer due at once, a cap of two: the second waits for the first's
+    outcome instead of being checked while the first is still on its way."""
+    policies.policy_set(tenant=tenant_a.ref, actor="t", caps=[{"channel_kind": "webhook", "max": 2, "days": 7}], quiet_days=[],
+                        quiet_start=None, quiet_end=None)
+    sent = [_send(tenant_a, hook, shoppers["ada"], f"m{n}", MONDAY_NOON) for n in range(3)]
+    for seconds in (0, 2, 4):  # the drain's next passes (each message waits a second for the one before it)
+        drain_once(now=MONDAY_NOON + timedelta(seconds=seconds))
+    assert [_row(tenant_a, s).status for s in sent] == ["sent", "sent", "skipped"]
+    assert _row(tenant_a, sent[2]).reason.startswith("capped: 2 marketing webhook messages")
+    assert len(receiver.received) == 2
+
+
 def test_quiet_hours_defer_in_the_customers_time_zone(tenant_a, hook, shoppers, admin, sdk):
     from tracking.loader import load_inbox
 
