@@ -4,12 +4,37 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server: every connection on a thread of its own (a browser opens several, and an
+    SDK's calls from another origin wait on each other's), but Django handling one request at a
+    time. On SQLite the test database is one in-memory connection that every request thread
+    shares; two requests in it at once break each other's transactions ("no such savepoint")."""
+
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:  # the whole response, closed (request_finished) before the next request starts
+                response = application(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    getattr(response, "close", lambda: None)()
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = OneRequestAtATime  # pytest-django's live_server builds Django's thread
 
 
 def console_pages(cdp_id: str) -> list[str]:
