@@ -354,13 +354,14 @@ class Drain:
         return self._channels[channel_id]
 
     def process(self, row: Delivery, now: datetime, token: str) -> str:
-        """One claimed delivery, decided, sent and recorded here and now (a test send)."""
+        """One claimed delivery, decided, sent and recorded here and now (a test send); '' when its
+        sender held or cancelled it since the claim."""
         try:
             prepared = self.prepare(row, now, token)
             if isinstance(prepared, str):
                 return prepared
             started = self._start([prepared], token)
-            return self._record(self._send(prepared), now, token, Pace(clock=self.clock)) if started else "held"
+            return self._record(self._send(prepared), now, token, Pace(clock=self.clock)) if started else ""
         finally:
             self.flush()
 
