@@ -130,6 +130,7 @@ class Drain:
         """Claim and send what is due at `now`; returns counts by outcome."""
         now = now or timezone.now()
         token = uuid.uuid4().hex
+        self._busy.clear()  # a pass's own sends only (one that raised mid-way leaves none behind)
         due = deque(self._with_versions(Delivery.objects.filter(status__in=PENDING, next_attempt_at__lte=now)
                                         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                                         .order_by("next_attempt_at", "id")[:limit]))
