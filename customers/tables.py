@@ -26,6 +26,9 @@ EVENTS = register_table(Table(
                 AddIndexes(version=3, indexes=(("tenant_id", "loaded_at"),))),
     key=("tenant_id", "message_id"),
     cluster_by=("tenant_id", "cdp_id", "event_time"),
+    # A messageId's event time is fixed when it is accepted (the inbox keeps the call as received),
+    # so a reloaded batch or a moved event repeats it: MERGE prunes files by it.
+    merge_on=("event_time",),
     indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time"),
              ("tenant_id", "loaded_at")),
     personal=Personal(customers=("cdp_id",), typed=(("user_id", "user_id"), ("anonymous_id", "anonymous_id"))),

@@ -74,6 +74,10 @@ class Table:
     key: tuple[str, ...]  # unique on the embedded engines; the merge key on Delta
     comment: str
     cluster_by: tuple[str, ...] = ()
+    # Clustering columns outside the key whose value every rewrite of a row repeats (an event's
+    # time is fixed by its messageId). A MERGE joins on them too, so the warehouse reads only the
+    # files that can hold the source's rows instead of every file of the tenant.
+    merge_on: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     migrations: tuple[AddColumns | AddIndexes, ...] = ()
     personal: Personal | None | _Undeclared = UNDECLARED
@@ -108,6 +112,11 @@ class TableRegistry:
             raise ValueError(f"table {table.name} repeats a column")
         if not set(table.key) <= set(names) or not set(table.cluster_by) <= set(names):
             raise ValueError(f"table {table.name}: key and cluster_by must name its columns")
+        if not set(table.merge_on) <= set(table.cluster_by) - set(table.key):
+            raise ValueError(f"table {table.name}: merge_on must name clustering columns outside the key")
+        if any(table.column(name).nullable for name in table.merge_on):
+            # NULL = NULL is not true: a replayed row with a NULL there would be written twice.
+            raise ValueError(f"table {table.name}: merge_on columns must be NOT NULL")
         if isinstance(table.personal, _Undeclared):
             raise ValueError(f"table {table.name} must declare personal=Personal(...) or personal=None: "
                              "whether it holds personal data decides what erasure deletes")

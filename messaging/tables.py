@@ -21,6 +21,7 @@ MESSAGE_EXPORTS = register_table(Table(
     ),
     key=("tenant_id", "delivery_id"),
     cluster_by=("tenant_id", "channel_id", "exported_at"),
+    merge_on=("channel_id",),  # a delivery's channel never changes: a replay's MERGE reads that channel's files
     indexes=(("tenant_id", "channel_id", "exported_at"), ("tenant_id", "cdp_id")),
     personal=Personal(customers=("cdp_id",)),
 ))

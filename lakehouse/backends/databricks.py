@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lakehouse.backends.base import BaseFeatures, Engine, Row, utc
@@ -82,20 +82,47 @@ def rows_json_chunks(rows: Sequence[tuple], *, max_bytes: int = MAX_ROWS_JSON_BY
     """The rows as JSON arrays of objects (`{"c0": ..., "c1": ...}`, in column order), each array
     within `max_bytes`: one parameter per statement, however many rows fit (thousands of event
     rows, where one marker per value allowed 17)."""
-    chunks, current, size = [], [], 2
-    for row in rows:
+    return [text for text, _ in rows_json_batches(rows, max_bytes=max_bytes)]
+
+
+def rows_json_batches(rows: Sequence[tuple], *, max_bytes: int = MAX_ROWS_JSON_BYTES) -> list[tuple[str, Sequence[tuple]]]:
+    """`rows_json_chunks`, each with the rows it carries."""
+    batches, current, size, start = [], [], 2, 0
+    for index, row in enumerate(rows):
         encoded = json.dumps({f"c{i}": _json_value(v) for i, v in enumerate(row)}, ensure_ascii=False, separators=(",", ":"))
         row_bytes = len(encoded.encode()) + 1
         if row_bytes + 2 > max_bytes:
             raise ValueError(f"one row carries {row_bytes} bytes, over the {max_bytes}-byte statement limit")
         if current and size + row_bytes > max_bytes:
-            chunks.append("[" + ",".join(current) + "]")
-            current, size = [], 2
+            batches.append(("[" + ",".join(current) + "]", rows[start:index]))
+            current, size, start = [], 2, index
         current.append(encoded)
         size += row_bytes
     if current:
-        chunks.append("[" + ",".join(current) + "]")
-    return chunks
+        batches.append(("[" + ",".join(current) + "]", rows[start:]))
+    return batches
+
+
+# A MERGE's time range is widened by this much each way, so a parameter's rounding can never
+# exclude a row the join would match (the join itself compares exactly).
+_RANGE_MARGIN = timedelta(seconds=1)
+
+
+def merge_range(table: Table, rows: Sequence[tuple]) -> dict[str, datetime]:
+    """The time range each timestamp `merge_on` column of these rows spans, as parameters
+    (`merge_lo_<column>`, `merge_hi_<column>`): a literal bound the warehouse prunes files with
+    before it joins, where a join condition alone prunes only if the plan chooses dynamic pruning."""
+    params = {}
+    for name in range_columns(table):
+        index = table.column_names.index(name)
+        values = [utc(row[index]) for row in rows]
+        params[f"merge_lo_{name}"] = min(values) - _RANGE_MARGIN
+        params[f"merge_hi_{name}"] = max(values) + _RANGE_MARGIN
+    return params
+
+
+def range_columns(table: Table) -> list[str]:
+    return [name for name in table.merge_on if table.column(name).type == "timestamp"]
 
 
 def results_from_arrow(table, types: Mapping[str, str] | None = None) -> Results:
@@ -297,15 +324,19 @@ class DatabricksEngine(SparkSqlDialect, Engine):
         return f"(SELECT {columns} FROM (SELECT inline(from_json(:rows, 'array<struct<{fields}>>')) AS ({names})))"
 
     def insert_statements(self, table: Table, rows: Sequence[tuple], *, skip_existing: bool) -> list[tuple[str, dict]]:
-        source = self.rows_source(table)
+        if skip_existing:
+            return self._merges(table, rows, insert_only=True, newer=None)
         columns = ", ".join(self.quote(c) for c in table.column_names)
-        sql = (self.merge_sql(table, source, newer=None, insert_only=True) if skip_existing
-               else f"INSERT INTO {self.qualify(table.name)} ({columns}) SELECT * FROM {source}")
+        sql = f"INSERT INTO {self.qualify(table.name)} ({columns}) SELECT * FROM {self.rows_source(table)}"
         return [(sql, {"rows": chunk}) for chunk in rows_json_chunks(list(rows))]
 
     def upsert_statements(self, table: Table, rows: Sequence[tuple], *, newer: str | None) -> list[tuple[str, dict]]:
-        sql = self.merge_sql(table, self.rows_source(table), newer=newer)
-        return [(sql, {"rows": chunk}) for chunk in rows_json_chunks(list(rows))]
+        return self._merges(table, rows, insert_only=False, newer=newer)
+
+    def _merges(self, table: Table, rows: Sequence[tuple], *, insert_only: bool, newer: str | None) -> list[tuple[str, dict]]:
+        ranges = {name: (f"merge_lo_{name}", f"merge_hi_{name}") for name in range_columns(table)}
+        sql = self.merge_sql(table, self.rows_source(table), newer=newer, insert_only=insert_only, ranges=ranges)
+        return [(sql, {"rows": chunk, **merge_range(table, chunk_rows)}) for chunk, chunk_rows in rows_json_batches(list(rows))]
 
     def _send(self, name: str, statements: list[tuple[str, dict]]) -> None:
         for sql, params in statements:

@@ -109,9 +109,17 @@ class SparkSqlDialect:
             return []
         return [f"ALTER TABLE {self.qualify(table.name)} ADD COLUMNS ({', '.join(self.column_sql(c) for c in columns)})"]
 
-    def merge_sql(self, table: Table, source: str, *, newer: str | None, insert_only: bool = False) -> str:
-        """MERGE a source (a table name or a parenthesised query aliased `s`) into the table."""
-        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in table.key)
+    def merge_sql(self, table: Table, source: str, *, newer: str | None, insert_only: bool = False,
+                  ranges: Mapping[str, tuple[str, str]] | None = None) -> str:
+        """MERGE a source (a table name or a parenthesised query aliased `s`) into the table.
+
+        The join also matches the table's `merge_on` clustering columns, and `ranges` (column ->
+        markers of its low and high bound) bounds the target by the source's span, so Delta reads
+        the files that can hold the source's keys, not all the tenant's."""
+        matched = [*table.key, *table.merge_on]
+        on = " AND ".join(f"t.{self.quote(k)} = s.{self.quote(k)}" for k in matched)
+        for name, (low, high) in (ranges or {}).items():
+            on += f" AND t.{self.quote(name)} BETWEEN :{low} AND :{high}"
         columns = ", ".join(self.quote(c) for c in table.column_names)
         values = ", ".join(f"s.{self.quote(c)}" for c in table.column_names)
         parts = [f"MERGE INTO {self.qualify(table.name)} AS t", f"USING {source} AS s", f"ON {on}"]

@@ -203,6 +203,33 @@ class TestParameters:
         assert list(params) == ["rows"] and sql.count(":rows") == 1 and "CAST(c10 AS TIMESTAMP)" in sql
         assert len(json.loads(params["rows"])) == 3000 and len(params["rows"].encode()) <= MAX_PARAM_BYTES
 
+    def test_event_merges_join_on_the_clustered_event_time_and_bound_it_per_statement(self):
+        """The key alone (tenant, messageId) is not clustered: a MERGE on it reads every file of the
+        tenant. Joined on event_time too, and bounded by each statement's own rows, it reads those
+        that can hold them."""
+        engine = databricks_engine()
+        start = datetime(2026, 3, 1, tzinfo=UTC)
+        rows = engine.row_tuples(EVENTS, [{**sample_row(EVENTS), "message_id": f"m{i}", "properties": "x" * 2000,
+                                           "event_time": start + timedelta(minutes=i)} for i in range(900)])
+        for skip_existing in (True, None):
+            statements = (engine.insert_statements(EVENTS, rows, skip_existing=True) if skip_existing
+                          else engine.upsert_statements(EVENTS, rows, newer="received_at"))
+            assert len(statements) > 1, "several statements, each bounded by its own rows"
+            seen = 0
+            for sql, params in statements:
+                assert "t.`event_time` = s.`event_time`" in sql
+                assert "t.`event_time` BETWEEN :merge_lo_event_time AND :merge_hi_event_time" in sql
+                times = [datetime.fromisoformat(r["c10"]).replace(tzinfo=UTC) for r in json.loads(params["rows"])]
+                assert params["merge_lo_event_time"] <= min(times) and max(times) <= params["merge_hi_event_time"]
+                assert params["merge_hi_event_time"] - params["merge_lo_event_time"] <= max(times) - min(times) + timedelta(seconds=2)
+                seen += len(times)
+            assert seen == len(rows)
+
+    def test_tables_without_merge_on_columns_merge_on_their_key_alone(self):
+        [(sql, params)] = databricks_engine().upsert_statements(TRAITS, [databricks_engine().row_tuples(TRAITS, [sample_row(TRAITS)])[0]],
+                                                               newer="updated_at")
+        assert list(params) == ["rows"] and "BETWEEN" not in sql
+
     def test_chunks_stay_under_one_megabyte(self):
         big = "x" * 300_000
         chunks = rows_json_chunks([(big, 1)] * 7)

@@ -46,6 +46,17 @@ def test_status_names_missing_tables(engine, evolving_table):
     assert (state.exists, state.state) == (False, "missing")
 
 
+def test_registry_refuses_merge_on_columns_a_merge_could_miss():
+    columns = (Column("tenant_id", "string", nullable=False), Column("id", "string", nullable=False),
+               Column("at", "timestamp"), Column("when", "timestamp", nullable=False))
+    table = lambda **kw: Table(name="m", columns=columns, key=("tenant_id", "id"), comment="", personal=None, **kw)  # noqa: E731
+    with pytest.raises(ValueError, match="clustering"):
+        TableRegistry().register(table(merge_on=("when",)))
+    with pytest.raises(ValueError, match="NOT NULL"):
+        TableRegistry().register(table(cluster_by=("tenant_id", "at"), merge_on=("at",)))
+    assert TableRegistry().register(table(cluster_by=("tenant_id", "when"), merge_on=("when",))).merge_on == ("when",)
+
+
 def test_registry_refuses_tables_without_tenant_id():
     with pytest.raises(ValueError, match="tenant_id"):
         TableRegistry().register(Table(name="x", columns=(Column("id", "string"),), key=("id",), comment=""))
