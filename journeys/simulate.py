@@ -88,11 +88,12 @@ def _step(tenant: TenantRef, flow: Flow, node, standing: Standing, clock: dateti
     if move.hold_until is not None:  # a time-of-day or date wait: the clock moves to it
         return replace(standing, due_at=move.hold_until, wait_set=True), move.hold_until, None, ""
     detail = {**move.detail, **({"reason": move.reason} if move.reason else {})}
-    if move.send is not None:
-        detail["message"] = _rendered(tenant, move.send, standing)
+    request = move.queue.request(standing) if move.queue is not None else move.send
+    if request is not None:
+        detail["message"] = _rendered(tenant, request, standing)
         detail["key"] = send_key(standing, node.id)
         if sends is not None and "error" not in detail["message"]:
-            sends.append((node.id, move.send))
+            sends.append((node.id, request))
     if move.end:
         step = {"at": clock, "node": node.id, "way": move.way, "to_node": "", "detail": detail}
         return standing, clock, step, move.end

@@ -9,17 +9,20 @@ sends' idempotency keys make a send queued twice one delivery.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, IntegerField, JSONField, Value
+from django.db.models.functions import Cast, JSONObject
 
 from journeys.graph import Flow
 from journeys.models import Instance, InstanceStep, Journey, JourneyVersion
-from kernel.bulk import rows_insert
-from messaging.services.outbox import deliveries_enqueue
+from journeys.services.sends import QueuedSend, send_key
+from kernel.bulk import listed, rows_insert, rows_insert_select
+from messaging.services.outbox import deliveries_enqueue, deliveries_enqueue_query
 from messaging.types import SendRequest
 from tenancy.types import TenantRef
 
@@ -32,7 +35,8 @@ class Move:
     end: str = ""  # a final status: completed, exited, converted, failed
     reason: str = ""
     detail: dict = field(default_factory=dict)
-    send: SendRequest | None = None
+    send: SendRequest | None = None  # one instance's own send (a webhook's call)
+    queue: QueuedSend | None = None  # a send node's message, queued with the step (shared by the node's moves)
     hold_until: datetime | None = None  # stay at the node until then (no step recorded)
     context: dict | None = None  # the instance's new context (a webhook's answer in its variables)
     wait_set: bool = False
@@ -54,13 +58,18 @@ def arrival_due(flow: Flow, node_id: str, now: datetime) -> datetime:
 def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datetime, tick_id: int | None) -> dict:
     """Apply decisions (each instance at most once); returns counts. Instances making the same
     change (to the same node, due at the same time; the same end; the same hold) are updated by
-    one UPDATE a chunk of ids: a round of thousands is a handful of statements."""
-    steps, sends, changes, contexts, enrolments = [], [], defaultdict(list), [], defaultdict(list)
+    one UPDATE a chunk of ids, and those taking the same way with the same detail get their
+    history rows and sends by one INSERT ... SELECT from their rows: a round of thousands is a
+    handful of statements, and no row of theirs passes through Python again."""
+    sends, changes, contexts, enrolments = [], defaultdict(list), [], defaultdict(list)
+    queued, steps = defaultdict(list), defaultdict(list)
     counts = {"moved": 0, "ended": 0, "queued": 0, "held": 0}
     for move in moves:
         row = move.instance
         if move.send is not None:  # a hold may queue a send too (a webhook's call, then its answer awaited)
             sends.append(move.send)
+        if move.queue is not None and move.queue.enqueue:
+            queued[move.queue].append(row.id)
         if move.context is not None:
             contexts.append((row.id, move.context))
         if move.enroll is not None:
@@ -69,8 +78,8 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
             changes[("hold", move.hold_until, move.wait_set, move.retry)].append(row.id)
             counts["held"] += 1
             continue
-        steps.append((row.id, row.step, row.node, move.way, move.to, now, {**move.detail, **({"reason": move.reason} if move.reason else {})},
-                      tick_id))
+        detail = {**move.detail, "reason": move.reason} if move.reason else move.detail
+        steps[(move.way, move.to, move.queue, _text(detail))].append((row, detail))
         if move.end:
             changes[("end", move.end, move.reason[:200])].append(row.id)
             counts["ended"] += 1
@@ -81,16 +90,56 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
         if sends:
             made, _ = deliveries_enqueue(tenant=tenant, requests=sends, now=now)
             counts["queued"] += made
-        rows_insert(InstanceStep, STEP_COLUMNS, steps)
+        for spec, ids in queued.items():  # before the instances move: a key names the step they are at
+            for chunk in _chunks(ids, SET_CHUNK):
+                counts["queued"] += deliveries_enqueue_query(tenant=tenant, rows=_send_rows(spec, chunk), shapes={"send": spec.shape()},
+                                                             now=now)
+        _steps_insert(steps, now, tick_id)
         for change, ids in changes.items():
             values = _values(change, now)
-            for start in range(0, len(ids), CHUNK):
-                Instance.objects.filter(id__in=ids[start:start + CHUNK]).update(**values)
+            for chunk in _chunks(ids, SET_CHUNK):
+                Instance.objects.filter(id__in=listed(chunk)).update(**values)
         for row_id, context in contexts:  # each its own (answers differ by customer)
             Instance.objects.filter(id=row_id).update(context=context)
         for journey_id, entrants in enrolments.items():  # in the same commit: a replay finds its refs and enrols nobody twice
             counts["enrolled"] = counts.get("enrolled", 0) + enrol_into(tenant, journey_id, entrants, now, tick_id)
     return counts
+
+
+def _text(detail: dict) -> str:
+    return json.dumps(detail, sort_keys=True, default=str) if detail else "{}"
+
+
+def _chunks(ids: list, size: int):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _send_rows(spec: QueuedSend, ids: list[int]):
+    """The instances' sends as messaging's queued-by-query rows (SEND_COLUMNS and their variables)."""
+    return Instance.objects.filter(id__in=listed(ids)).annotate(
+        send_key=spec.key_sql(), send_cdp_id=F("cdp_id"), send_address=Value(""), send_shape=Value("send"),
+        send_expires_at=Value(None, output_field=DateTimeField()), send_variables=spec.variables_sql())
+
+
+def _steps_insert(steps: dict, now: datetime, tick_id: int | None) -> None:
+    """History rows: by one INSERT ... SELECT for each way taken by many with one detail (a send
+    step's detail is its key, computed there), one `executemany` for the others."""
+    plain = []
+    for (way, to, spec, _), taken in steps.items():
+        if len(taken) < SET_MIN:
+            plain += [(row.id, row.step, row.node, way, to, now, {"key": send_key(row, spec.node), **detail} if spec else detail, tick_id)
+                      for row, detail in taken]
+            continue
+        if spec and taken[0][1]:  # a send's step with more to say than its key: computed per row
+            plain += [(row.id, row.step, row.node, way, to, now, {"key": send_key(row, spec.node), **d}, tick_id) for row, d in taken]
+            continue
+        detail = JSONObject(key=spec.key_sql()) if spec else Value(taken[0][1], output_field=JSONField())
+        columns = {"instance": F("id"), "step": F("step"), "node": F("node"), "way": Value(way), "to_node": Value(to),
+                   "at": Value(now, output_field=DateTimeField()), "detail": detail, "tick": Cast(Value(tick_id), IntegerField())}
+        for chunk in _chunks([row.id for row, _ in taken], SET_CHUNK):
+            rows_insert_select(InstanceStep, Instance.objects.filter(id__in=listed(chunk)), columns)
+    rows_insert(InstanceStep, STEP_COLUMNS, plain)
 
 
 def enrol_into(tenant: TenantRef, journey_id: int, entrants: list, now: datetime, tick_id: int | None) -> int:
@@ -106,7 +155,8 @@ def enrol_into(tenant: TenantRef, journey_id: int, entrants: list, now: datetime
 
 
 STEP_COLUMNS = ("instance", "step", "node", "way", "to_node", "at", "detail", "tick")
-CHUNK = 900  # ids an UPDATE names (under SQLite's and every engine's parameter limits)
+SET_CHUNK = 5000  # ids a statement names (in one parameter: `listed`)
+SET_MIN = 20  # fewer history rows than this taking one way are written from Python
 
 
 def _values(change: tuple, now: datetime) -> dict:

@@ -18,6 +18,7 @@ from journeys.graph import Flow
 from journeys.models import Instance, InstanceStep, Journey
 from journeys.services.enrol import Entrant
 from journeys.services.moves import Move
+from journeys.services.sends import QueuedSend, send_key
 from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import deliveries_by_key
 from messaging.services.outbox import request_problem
@@ -43,6 +44,17 @@ class Batch:
 
 def decide(batch: Batch) -> list[Move]:
     return HANDLERS[batch.node.type](batch)
+
+
+# Nodes that decide on an instance's ids, node, step, key, bucket and counters alone; every other
+# (and any new) node is given the instances' times and context too.
+LEAN_NODES = ("wait", "wait_event", "send", "split", "exit")
+
+
+def reads_details(node) -> bool:
+    if node.type == "branch":
+        return any(way.variables for way in node.ways)
+    return node.type not in LEAN_NODES
 
 
 def _wait(batch: Batch) -> list[Move]:
@@ -137,12 +149,6 @@ def _split(batch: Batch) -> list[Move]:
     return moves
 
 
-def send_key(row: Instance, node_id: str) -> str:
-    """The send's idempotency key: (journey version, instance, node, occurrence), the same on
-    every replay of the step that queues it."""
-    return f"journey:{row.journey_id}.{row.version}:{row.instance_id}:{node_id}:{row.step}"
-
-
 def _send(batch: Batch) -> list[Move]:
     node, flow = batch.node, batch.flow
     skipped = definition_holds_for(tenant=batch.tenant, definition=node.skip_if, cdp_ids={i.cdp_id for i in batch.instances},
@@ -150,6 +156,10 @@ def _send(batch: Batch) -> list[Move]:
     probe = SendRequest(key="probe", channel_id=node.channel_id, template_id=node.template_id, cdp_id="", category=node.category,
                         topic=node.topic)
     problem = request_problem(tenant=batch.tenant, request=probe)
+    # Every instance moved on queues this node's message: one spec for all, queued from their rows
+    # in SQL when the moves are applied (its key and variables computed there).
+    queued = QueuedSend(journey_id=flow.journey_id, version=flow.version, name=flow.name, node=node.id, channel_id=node.channel_id,
+                        template_id=node.template_id, category=node.category, topic=node.topic, enqueue=not batch.dry)
     moves, budget = [], _send_budget(batch)
     for row in batch.instances:
         if row.cdp_id in skipped:
@@ -160,11 +170,7 @@ def _send(batch: Batch) -> list[Move]:
             moves.append(Move(row, "", hold_until=batch.now.replace(second=0, microsecond=0) + timedelta(minutes=1)))
         else:
             budget = None if budget is None else budget - 1
-            key = send_key(row, node.id)
-            request = SendRequest(key=key, channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
-                                  category=node.category, topic=node.topic, source=f"journey:{flow.journey_id}",
-                                  variables=_variables(row, flow, node))
-            moves.append(Move(row, "next", node.next, send=None if batch.dry else request, detail={"key": key}))
+            moves.append(Move(row, "next", node.next, queue=queued))
     return moves
 
 
@@ -178,13 +184,6 @@ def _send_budget(batch: Batch) -> int | None:
     sends = [n.id for n in batch.flow.spec.nodes if n.type == "send"]
     taken = InstanceStep.objects.filter(instance__journey_id=batch.flow.journey_id, at__gte=minute, way="next", node__in=sends).count()
     return max(limit - taken, 0)
-
-
-def _variables(row, flow: Flow, node) -> dict:
-    """What a journey's message template sees: the entry event as `event`, the journey's
-    variables as `vars.<name>` beside `vars.key` (the instance's key) and `vars.journey`."""
-    return {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key,
-            "journey": {"id": flow.journey_id, "name": flow.name, "version": flow.version, "node": node.id}}
 
 
 RETRY_AFTER = timedelta(minutes=5)
@@ -225,7 +224,7 @@ def _webhook(batch: Batch) -> list[Move]:
                 moves.append(failed(row, node, problem, now, retry=False))
                 continue
             request = SendRequest(key=send_key(row, node.id), channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
-                                  category="transactional", source=f"journey:{flow.journey_id}", variables=_variables(row, flow, node))
+                                  category="transactional", source=f"journey:{flow.journey_id}", variables=_webhook_variables(row, flow, node))
             moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True, send=request))
     waiting = [r for r in batch.instances if r.wait_set]
     found = deliveries_by_key(tenant=batch.tenant, keys=[send_key(r, node.id) for r in waiting]) if waiting else {}
@@ -245,6 +244,12 @@ def _webhook(batch: Batch) -> list[Move]:
         else:
             moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True))
     return moves
+
+
+def _webhook_variables(row, flow: Flow, node) -> dict:
+    """A webhook's template sees what a message's does (QueuedSend.variables)."""
+    return QueuedSend(journey_id=flow.journey_id, version=flow.version, name=flow.name, node=node.id, channel_id=node.channel_id,
+                      template_id=node.template_id, category="transactional", topic="").variables(row)
 
 
 def dig(value, path: str):

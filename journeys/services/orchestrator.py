@@ -37,9 +37,9 @@ from journeys.graph import Flow
 from journeys.models import Cursor, Instance, Journey, JourneyVersion, Tick
 from journeys.services.enrol import Entrant, entrants_enrol
 from journeys.services.moves import Move, moves_apply
-from journeys.services.nodes import Batch, decide
+from journeys.services.nodes import Batch, decide, reads_details
 from journeys.types import TickSummary
-from kernel.bulk import rows_read
+from kernel.bulk import listed, rows_read
 from kernel.cron import cron_latest
 from kernel.timezones import tenant_zone, zone_named
 from operations.leases import lease_acquire, lease_release, lease_renew
@@ -408,7 +408,9 @@ def _ends_step(tenant: TenantRef, journeys: list[Journey], flows: dict, now: dat
 
 @dataclass(slots=True)
 class Standing:
-    """What a node decides on about a due instance (read as values: no model per row)."""
+    """What a node decides on about a due instance (read as values: no model per row). The
+    times and the context are read only for nodes that look at them (`nodes.reads_details`):
+    at a wait or a send of 100,000 instances, parsing them was a fifth of the tick."""
     id: int
     instance_id: str
     journey_id: int
@@ -417,16 +419,27 @@ class Standing:
     key: str
     node: str
     step: int
-    entered_at: datetime
-    arrived_at: datetime
-    due_at: datetime | None
     wait_set: bool
     retries: int
-    context: dict
     bucket: int
+    entered_at: datetime | None = None
+    arrived_at: datetime | None = None
+    due_at: datetime | None = None
+    context: dict | None = None
 
 
-STANDING = tuple(Standing.__dataclass_fields__)
+LEAN = ("id", "instance_id", "journey_id", "version", "cdp_id", "key", "node", "step", "wait_set", "retries", "bucket")
+DETAILS = ("entered_at", "arrived_at", "due_at", "context")
+
+
+def _with_details(rows: list[Standing]) -> None:
+    """Fill in the times and the context of these instances, in one read."""
+    by_id = {row.id: row for row in rows}
+    for start in range(0, len(rows), BATCH):
+        chunk = [row.id for row in rows[start:start + BATCH]]
+        for row_id, *values in rows_read(Instance.objects.filter(id__in=listed(chunk)).values_list("id", *DETAILS)):
+            row = by_id[row_id]
+            row.entered_at, row.arrived_at, row.due_at, row.context = values
 
 
 def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter,
@@ -438,7 +451,7 @@ def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetim
     while rounds < MAX_ROUNDS:
         due = [Standing(*row) for row in rows_read(Instance.objects.filter(tenant_id=tenant.id, journey_id__in=ids, status="active",
                                                                                due_at__lte=now, id__gt=after)
-                                                      .order_by("id").values_list(*STANDING)[:BATCH])]
+                                                      .order_by("id").values_list(*LEAN)[:BATCH])]
         if not due:
             if after == 0:
                 return rounds
@@ -455,6 +468,8 @@ def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetim
             if node is None:
                 moves += [Move(r, "missing", end="failed", reason=f"node {node_id} is not in version {version}") for r in rows]
                 continue
+            if reads_details(node):
+                _with_details(rows)
             decided = decide(Batch(tenant=tenant, flow=flow, node=node, instances=rows, now=now, dry=replay))
             nodes[f"{journey_id}:{node_id}"] += sum(1 for m in decided if m.hold_until is None)
             moves += decided

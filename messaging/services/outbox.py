@@ -128,7 +128,9 @@ def deliveries_enqueue_query(*, tenant: TenantRef, rows, shapes: dict[str, SendS
     INSERT ... SELECT so that no row passes through Python (a campaign's due recipients: measured
     most of a 200,000-recipient send's time when each became a SendRequest). `rows` is a queryset
     annotated with SEND_COLUMNS: the idempotency key (1-300 characters), the customer, the address,
-    the name of its shape in `shapes` and when it expires (or NULL). Each shape is checked once as
+    the name of its shape in `shapes` and when it expires (or NULL); annotated with `send_variables`
+    too (a JSON object per row: a journey's context), a row's variables are that instead of its
+    shape's. Each shape is checked once as
     `deliveries_enqueue` checks a request; a key queued before keeps its delivery. Runs in the
     caller's transaction; returns how many were queued now."""
     now = now or timezone.now()
@@ -148,7 +150,8 @@ def deliveries_enqueue_query(*, tenant: TenantRef, rows, shapes: dict[str, SendS
         return 0
     if rows.annotate(send_key_length=Length("send_key")).filter(Q(send_key_length__lt=1) | Q(send_key_length__gt=MAX_KEY)).exists():
         raise InvalidInput("An idempotency key of 1 to 300 characters names each send.", errors=[{"field": "send_key", "message": "1-300 characters"}])
-    rows = rows.values(*SEND_COLUMNS)
+    own_variables = "send_variables" in rows.query.annotations
+    rows = rows.values(*SEND_COLUMNS, *(("send_variables",) if own_variables else ()))
     ops, written = connection.ops, timezone.now()
     params: list = [tenant.id]
 
@@ -161,7 +164,7 @@ def deliveries_enqueue_query(*, tenant: TenantRef, rows, shapes: dict[str, SendS
         "%s", "q.send_key", NEW_DELIVERY_ID[connection.vendor], by_shape(lambda n, s: s.channel_id), by_shape(lambda n, s: versions[n]),
         "q.send_cdp_id", "SUBSTR(q.send_address, 1, 320)", by_shape(lambda n, s: s.category),
         by_shape(lambda n, s: s.topic if s.category == "marketing" else ""), by_shape(lambda n, s: s.source[:200]),
-        by_shape(lambda n, s: ops.adapt_json_value(s.variables or NOTHING, None)), "'queued'", "''", "0", "%s", EXPIRES[connection.vendor], "''",
+        "q.send_variables" if own_variables else by_shape(lambda n, s: ops.adapt_json_value(s.variables or NOTHING, None)), "'queued'", "''", "0", "%s", EXPIRES[connection.vendor], "''",
         "%s", "''", "%s", "%s"]
     params += [ops.adapt_datetimefield_value(now), ops.adapt_json_value(NOTHING, None), ops.adapt_datetimefield_value(written),
                ops.adapt_datetimefield_value(written)]

@@ -69,30 +69,33 @@ def test_a_split_follows_each_instances_stable_bucket(tenant_a, people, t0):
         assert row.node == ("a" if row.bucket < 2000 else "b")
 
 
-def test_wait_until_a_time_of_day_in_the_customers_zone(tenant_a, people, sdk):
+def test_wait_until_a_time_of_day_in_the_customers_zone(tenant_a, people, sdk, t0):
     """09:00 on weekdays: in Tokyo for ada (her timezone trait), in the tenant's zone (UTC) for bob."""
     identify(sdk, "ada", timezone="Asia/Tokyo")
     wait = {"id": "w", "type": "wait_until", "at": "09:00", "weekdays": [0, 1, 2, 3, 4], "next": "a"}
     info = journey(tenant_a, [wait, *EXITS], "w")
-    enrol(tenant_a, info, people["ada"], people["bob"])
-    friday = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # Friday 21:00 in Tokyo
+    enrol(tenant_a, info, people["ada"], people["bob"])  # enrolled now (the wall clock): the ticks come later
+    ahead = (4 - t0.weekday()) % 7 or 7  # the next Friday, a day or more after enrolling
+    friday = datetime.combine(t0.date() + timedelta(days=ahead), datetime.min.time(), tzinfo=UTC).replace(hour=12)  # 21:00 in Tokyo
+    monday = friday.replace(hour=0) + timedelta(days=3)
     orchestrator_tick(now=friday)
     ada, bob = (Instance.objects.get(cdp_id=people[u]) for u in ("ada", "bob"))
-    assert ada.due_at == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # Monday 09:00 in Tokyo
-    assert bob.due_at == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC (not the weekend)
-    orchestrator_tick(now=datetime(2026, 12, 7, 0, 5, tzinfo=UTC))
+    assert ada.due_at == monday  # Monday 09:00 in Tokyo
+    assert bob.due_at == monday.replace(hour=9)  # Monday 09:00 UTC (not the weekend)
+    orchestrator_tick(now=monday + timedelta(minutes=5))
     assert node_of(people["ada"]) == "a" and node_of(people["bob"]) == "w"
 
 
-def test_a_time_of_day_wait_missed_by_downtime_waits_for_the_next_window(tenant_a, people):
+def test_a_time_of_day_wait_missed_by_downtime_waits_for_the_next_window(tenant_a, people, t0):
     wait = {"id": "w", "type": "wait_until", "at": "09:00", "next": "a"}
     info = journey(tenant_a, [wait, *EXITS], "w")
-    enrol(tenant_a, info, people["bob"])
-    orchestrator_tick(now=datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
-    orchestrator_tick(now=datetime(2026, 12, 7, 15, 0, tzinfo=UTC))  # down from 08:00 to 15:00
+    enrol(tenant_a, info, people["bob"])  # now (the wall clock): the ticks come days later
+    day = datetime.combine(t0.date() + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    orchestrator_tick(now=day.replace(hour=8))
+    orchestrator_tick(now=day.replace(hour=15))  # down from 08:00 to 15:00
     row = Instance.objects.get(cdp_id=people["bob"])
-    assert (row.node, row.due_at) == ("w", datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
-    orchestrator_tick(now=datetime(2026, 12, 8, 9, 2, tzinfo=UTC))
+    assert (row.node, row.due_at) == ("w", day.replace(hour=9) + timedelta(days=1))
+    orchestrator_tick(now=day.replace(hour=9, minute=2) + timedelta(days=1))
     assert node_of(people["bob"]) == "a"
 
 
@@ -108,15 +111,16 @@ def test_next_local_time_across_dst():
         datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
 
 
-def test_wait_until_a_date_trait_with_an_offset(tenant_a, people, sdk):
-    identify(sdk, "ada", renewal_date="2026-12-20")
+def test_wait_until_a_date_trait_with_an_offset(tenant_a, people, sdk, t0):
+    renewal = datetime.combine(t0.date() + timedelta(days=20), datetime.min.time(), tzinfo=UTC)
+    identify(sdk, "ada", renewal_date=renewal.date().isoformat())
     wait = {"id": "w", "type": "wait_until", "trait": "renewal_date", "offset_days": -2, "next": "a", "missing_next": "b"}
     info = journey(tenant_a, [wait, *EXITS], "w")
-    enrol(tenant_a, info, people["ada"], people["bob"])
-    orchestrator_tick(now=datetime(2026, 12, 10, tzinfo=UTC))
-    assert Instance.objects.get(cdp_id=people["ada"]).due_at == datetime(2026, 12, 18, tzinfo=UTC)
+    enrol(tenant_a, info, people["ada"], people["bob"])  # now (the wall clock): the ticks come days later
+    orchestrator_tick(now=renewal - timedelta(days=10))
+    assert Instance.objects.get(cdp_id=people["ada"]).due_at == renewal - timedelta(days=2)
     assert node_of(people["bob"]) == "b"  # no renewal date
-    orchestrator_tick(now=datetime(2026, 12, 18, 0, 1, tzinfo=UTC))
+    orchestrator_tick(now=renewal - timedelta(days=2) + timedelta(minutes=1))
     assert node_of(people["ada"]) == "a"
 
 
