@@ -27,7 +27,7 @@ from messaging.types import SendRequest
 from tenancy.types import TenantRef
 
 
-@dataclass
+@dataclass(slots=True)
 class Move:
     instance: Instance
     way: str
@@ -42,6 +42,18 @@ class Move:
     wait_set: bool = False
     retry: bool = False
     enroll: tuple | None = None  # (journey id, Entrant): an enrolment into another journey, made with the batch
+    # More instances at the same node of the same version deciding exactly this (a wait's whole
+    # batch moving on): one Move for them all. Never with an instance's own send, context or enrolment.
+    together: tuple = ()
+
+    @property
+    def instances(self) -> tuple:
+        return (self.instance, *self.together)
+
+
+def moving(rows: list, way: str, to: str = "", **decision) -> list[Move]:
+    """One decision for all these instances (each of them takes it), as a list of moves."""
+    return [Move(rows[0], way, to, together=tuple(rows[1:]), **decision)] if rows else []
 
 
 def arrival_due(flow: Flow, node_id: str, now: datetime) -> datetime:
@@ -62,30 +74,36 @@ def moves_apply(*, tenant: TenantRef, moves: list[Move], flows: dict, now: datet
     history rows and sends by one INSERT ... SELECT from their rows: a round of thousands is a
     handful of statements, and no row of theirs passes through Python again."""
     sends, changes, contexts, enrolments = [], defaultdict(list), [], defaultdict(list)
-    queued, steps = defaultdict(list), defaultdict(list)
+    queued, steps, arrivals = defaultdict(list), defaultdict(list), {}
     counts = {"moved": 0, "ended": 0, "queued": 0, "held": 0}
     for move in moves:
         row = move.instance
+        rows = (row, *move.together) if move.together else (row,)
+        ids = [r.id for r in rows]
         if move.send is not None:  # a hold may queue a send too (a webhook's call, then its answer awaited)
             sends.append(move.send)
         if move.queue is not None and move.queue.enqueue:
-            queued[move.queue].append(row.id)
+            queued[move.queue].extend(ids)
         if move.context is not None:
             contexts.append((row.id, move.context))
         if move.enroll is not None:
             enrolments[move.enroll[0]].append(move.enroll[1])
         if move.hold_until is not None:
-            changes[("hold", move.hold_until, move.wait_set, move.retry)].append(row.id)
-            counts["held"] += 1
+            changes[("hold", move.hold_until, move.wait_set, move.retry)].extend(ids)
+            counts["held"] += len(ids)
             continue
-        detail = {**move.detail, "reason": move.reason} if move.reason else move.detail
-        steps[(move.way, move.to, move.queue, _text(detail))].append((row, detail))
+        # Grouped by what the history row says: the detail's text only when there is one (most
+        # moves have none, or only a reason shared by all at the node).
+        steps[(move.way, move.to, move.queue, move.reason, _text(move.detail))].append(move)
         if move.end:
-            changes[("end", move.end, move.reason[:200])].append(row.id)
-            counts["ended"] += 1
+            changes[("end", move.end, move.reason[:200])].extend(ids)
+            counts["ended"] += len(ids)
         else:
-            changes[("move", move.to, arrival_due(flows[(row.journey_id, row.version)], move.to, now))].append(row.id)
-            counts["moved"] += 1
+            arrival = (row.journey_id, row.version, move.to)  # (a move's `together` are at its node of its version)
+            if arrival not in arrivals:
+                arrivals[arrival] = arrival_due(flows[(row.journey_id, row.version)], move.to, now)
+            changes[("move", move.to, arrivals[arrival])].extend(ids)
+            counts["moved"] += len(ids)
     with transaction.atomic():
         if sends:
             made, _ = deliveries_enqueue(tenant=tenant, requests=sends, now=now)
@@ -123,21 +141,24 @@ def _send_rows(spec: QueuedSend, ids: list[int]):
 
 
 def _steps_insert(steps: dict, now: datetime, tick_id: int | None) -> None:
-    """History rows: by one INSERT ... SELECT for each way taken by many with one detail (a send
-    step's detail is its key, computed there), one `executemany` for the others."""
+    """History rows: by one INSERT ... SELECT for each way taken by many with one detail, and
+    for every send step (its detail is its key, computed there); one `executemany` for the rest."""
     plain = []
-    for (way, to, spec, _), taken in steps.items():
-        if len(taken) < SET_MIN:
-            plain += [(row.id, row.step, row.node, way, to, now, {"key": send_key(row, spec.node), **detail} if spec else detail, tick_id)
-                      for row, detail in taken]
+    for (way, to, spec, reason, _), taken in steps.items():
+        first = taken[0]
+        detail = {**first.detail, "reason": reason} if reason else first.detail
+        if spec and detail:  # a send's step with more to say than its key: the key computed here
+            plain += [(row.id, row.step, row.node, way, to, now, {"key": send_key(row, spec.node), **detail}, tick_id)
+                      for move in taken for row in move.instances]
             continue
-        if spec and taken[0][1]:  # a send's step with more to say than its key: computed per row
-            plain += [(row.id, row.step, row.node, way, to, now, {"key": send_key(row, spec.node), **d}, tick_id) for row, d in taken]
+        if not spec and sum(1 + len(m.together) for m in taken) < SET_MIN:
+            plain += [(row.id, row.step, row.node, way, to, now, detail, tick_id) for move in taken for row in move.instances]
             continue
-        detail = JSONObject(key=spec.key_sql()) if spec else Value(taken[0][1], output_field=JSONField())
         columns = {"instance": F("id"), "step": F("step"), "node": F("node"), "way": Value(way), "to_node": Value(to),
-                   "at": Value(now, output_field=DateTimeField()), "detail": detail, "tick": Cast(Value(tick_id), IntegerField())}
-        for chunk in _chunks([row.id for row, _ in taken], SET_CHUNK):
+                   "at": Value(now, output_field=DateTimeField()),
+                   "detail": JSONObject(key=spec.key_sql()) if spec else Value(detail, output_field=JSONField()),
+                   "tick": Cast(Value(tick_id), IntegerField())}
+        for chunk in _chunks([row.id for move in taken for row in move.instances], SET_CHUNK):
             rows_insert_select(InstanceStep, Instance.objects.filter(id__in=listed(chunk)), columns)
     rows_insert(InstanceStep, STEP_COLUMNS, plain)
 
@@ -155,7 +176,7 @@ def enrol_into(tenant: TenantRef, journey_id: int, entrants: list, now: datetime
 
 
 STEP_COLUMNS = ("instance", "step", "node", "way", "to_node", "at", "detail", "tick")
-SET_CHUNK = 5000  # ids a statement names (in one parameter: `listed`)
+SET_CHUNK = 20_000  # ids a statement names (in one parameter: `listed`)
 SET_MIN = 20  # fewer history rows than this taking one way are written from Python
 
 

@@ -17,7 +17,7 @@ from customers.services import customers_traits_write
 from journeys.graph import Flow
 from journeys.models import Instance, InstanceStep, Journey
 from journeys.services.enrol import Entrant
-from journeys.services.moves import Move
+from journeys.services.moves import Move, moving
 from journeys.services.sends import QueuedSend, send_key
 from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import deliveries_by_key
@@ -58,13 +58,13 @@ def reads_details(node) -> bool:
 
 
 def _wait(batch: Batch) -> list[Move]:
-    return [Move(i, "next", batch.node.next) for i in batch.instances]
+    return moving(batch.instances, "next", batch.node.next)
 
 
 def _wait_event(batch: Batch) -> list[Move]:
     """Due only when the timeout came first: the events that resume instances are matched by the
     tick's events step before instances advance."""
-    return [Move(i, "timeout", batch.node.timeout_next) for i in batch.instances]
+    return moving(batch.instances, "timeout", batch.node.timeout_next)
 
 
 def _wait_until(batch: Batch) -> list[Move]:
@@ -131,10 +131,10 @@ def _branch(batch: Batch) -> list[Move]:
                                     now=batch.now) if way.condition else None
         taken = [i for i in remaining if (held is None or i.cdp_id in held)
                  and all(filter_holds(f.model_dump(), i.context) for f in way.variables)]
-        moves += [Move(i, f"way:{index}", way.next) for i in taken]
+        moves += moving(taken, f"way:{index}", way.next)
         gone = {i.id for i in taken}
         remaining = [i for i in remaining if i.id not in gone]
-    return moves + [Move(i, "else", batch.node.else_) for i in remaining]
+    return moves + moving(remaining, "else", batch.node.else_)
 
 
 def _split(batch: Batch) -> list[Move]:
@@ -160,18 +160,16 @@ def _send(batch: Batch) -> list[Move]:
     # in SQL when the moves are applied (its key and variables computed there).
     queued = QueuedSend(journey_id=flow.journey_id, version=flow.version, name=flow.name, node=node.id, channel_id=node.channel_id,
                         template_id=node.template_id, category=node.category, topic=node.topic, enqueue=not batch.dry)
-    moves, budget = [], _send_budget(batch)
-    for row in batch.instances:
-        if row.cdp_id in skipped:
-            moves.append(Move(row, "skipped", node.next, reason="skip condition held"))
-        elif problem:
-            moves.append(failed(row, node, problem, batch.now))
-        elif budget is not None and budget <= 0:  # the journey's rate: wait at the step for the next minute
-            moves.append(Move(row, "", hold_until=batch.now.replace(second=0, microsecond=0) + timedelta(minutes=1)))
-        else:
-            budget = None if budget is None else budget - 1
-            moves.append(Move(row, "next", node.next, queue=queued))
-    return moves
+    if problem:
+        return [Move(row, "skipped", node.next, reason="skip condition held") if row.cdp_id in skipped else failed(row, node, problem, batch.now)
+                for row in batch.instances]
+    going = [row for row in batch.instances if row.cdp_id not in skipped]
+    budget = _send_budget(batch)
+    held = going[budget:] if budget is not None else []  # the journey's rate: they wait at the step for the next minute
+    going = going[:budget] if budget is not None else going
+    return [*moving([row for row in batch.instances if row.cdp_id in skipped], "skipped", node.next, reason="skip condition held"),
+            *moving(going, "next", node.next, queue=queued),
+            *moving(held, "", hold_until=batch.now.replace(second=0, microsecond=0) + timedelta(minutes=1))]
 
 
 def _send_budget(batch: Batch) -> int | None:
@@ -301,7 +299,7 @@ def _enroll(batch: Batch) -> list[Move]:
 
 
 def _exit(batch: Batch) -> list[Move]:
-    return [Move(i, "exit", end="completed", reason="reached an exit") for i in batch.instances]
+    return moving(batch.instances, "exit", end="completed", reason="reached an exit")
 
 
 HANDLERS: dict[str, Callable[[Batch], list[Move]]] = {

@@ -53,7 +53,7 @@ LEASE = "journey-orchestrator"
 LEASE_SECONDS = 15 * 60
 # Log rows committed up to this long after their time are still seen (a slow refresh, a load).
 OVERLAP = timedelta(minutes=10)
-BATCH = 5000  # due instances a round reads
+BATCH = 20000  # due instances a round reads
 MAX_ROUNDS = 500  # bounds a tick: a graph's loops all wait, so rounds end long before
 
 
@@ -471,7 +471,7 @@ def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetim
             if reads_details(node):
                 _with_details(rows)
             decided = decide(Batch(tenant=tenant, flow=flow, node=node, instances=rows, now=now, dry=replay))
-            nodes[f"{journey_id}:{node_id}"] += sum(1 for m in decided if m.hold_until is None)
+            nodes[f"{journey_id}:{node_id}"] += sum(1 + len(m.together) for m in decided if m.hold_until is None)
             moves += decided
         _add(counts, moves_apply(tenant=tenant, moves=moves, flows=flows, now=now, tick_id=tick_id))
     logger.warning("orchestrator: round limit reached", extra={"cdp_tenant": tenant.slug})

@@ -46,3 +46,39 @@ def test_the_sql_key_and_variables_are_the_pythons(instances):
         assert got["k"] == send_key(row, "s") == spec.request(row).key
         variables = got["v"] if isinstance(got["v"], dict) else json.loads(got["v"])
         assert variables == spec.variables(row), row.context
+
+
+@pytest.mark.usefixtures("lakehouse")
+@pytest.mark.parametrize("set_min", [1, 10_000], ids=["in-sql", "from-python"])
+def test_a_ticks_history_and_sends_say_the_same_written_either_way(tenant_a, people, hook, t0, set_min, monkeypatch):
+    """Steps taken by many are written by INSERT ... SELECT, by few from Python: the same rows."""
+    from datetime import timedelta
+
+    from journeys.models import InstanceStep
+    from journeys.services import moves
+    from journeys.services.journeys import journey_create, journey_enroll, journey_publish
+    from journeys.services.orchestrator import orchestrator_tick
+    from messaging.models import Delivery
+
+    monkeypatch.setattr(moves, "SET_MIN", set_min)
+    channel, template = hook
+    definition = {"entry": {"type": "manual"}, "start": "s", "holdout_percent": 0,
+                  "nodes": [{"id": "s", "type": "send", "channel_id": channel, "template_id": template, "topic": "offers", "next": "w"},
+                            {"id": "w", "type": "wait", "duration": {"minutes": 1}, "next": "done"}, {"id": "done", "type": "exit"}]}
+    info = journey_publish(tenant=tenant_a.ref, journey_id=journey_create(tenant=tenant_a.ref, name="Either way", definition=definition,
+                                                                          actor="t").id, actor="t")
+    journey_enroll(tenant=tenant_a.ref, journey_id=info.id, actor="t", customers=[{"cdp_id": c} for c in people.values()],
+                   context={"cartId": "c-9", "total": 12.5})
+    orchestrator_tick(now=t0 + timedelta(minutes=1))
+    orchestrator_tick(now=t0 + timedelta(minutes=3))
+    spec = QueuedSend(journey_id=info.id, version=1, name="Either way", node="s", channel_id=channel, template_id=template,
+                      category="marketing", topic="offers")
+    for row in Instance.objects.filter(journey_id=info.id):
+        assert row.status == "completed"
+        steps = {s.node: s for s in InstanceStep.objects.filter(instance=row)}
+        delivery = Delivery.objects.get(idempotency_key=steps["s"].detail["key"])
+        assert delivery.idempotency_key == f"journey:{info.id}.1:{row.instance_id}:s:{steps['s'].step}"
+        assert delivery.variables == spec.variables(row) and delivery.variables["event"] == {"cartId": "c-9", "total": 12.5}
+        assert (steps["s"].way, steps["s"].to_node, steps["s"].tick is not None) == ("next", "w", True)
+        assert (steps["w"].way, steps["w"].detail) == ("next", {})
+        assert (steps["done"].way, steps["done"].detail) == ("exit", {"reason": "reached an exit"})
