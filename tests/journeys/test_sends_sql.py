@@ -82,3 +82,20 @@ def test_a_ticks_history_and_sends_say_the_same_written_either_way(tenant_a, peo
         assert (steps["s"].way, steps["s"].to_node, steps["s"].tick is not None) == ("next", "w", True)
         assert (steps["w"].way, steps["w"].detail) == ("next", {})
         assert (steps["done"].way, steps["done"].detail) == ("exit", {"reason": "reached an exit"})
+
+
+def test_a_start_up_check_refuses_a_sqlite_without_the_json_operators(monkeypatch):
+    import sqlite3
+
+    from journeys import checks
+
+    assert checks.sqlite_json_operators(None) == []
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 37, 2))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.37.2")
+    from django.db import connection
+
+    if connection.vendor != "sqlite":  # (the PostgreSQL pass) no SQLite database, nothing to refuse
+        assert checks.sqlite_json_operators(None) == []
+        return
+    [error] = checks.sqlite_json_operators(None)
+    assert error.id == "journeys.E001" and "3.38" in error.msg
