@@ -4,6 +4,7 @@ the instance explorer, and viewers who may look but not change."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,31 +176,33 @@ def test_an_editor_builds_a_journey_node_by_node(console_as, hook):
     assert 'id="nodes-title"' in page and f'/journeys/{journey.id}/nodes/hello/' in page and '<option value="update_trait">' in page
     form = editor.get(f"/journeys/{journey.id}/nodes/new/?type=wait_event").content.decode()
     assert 'name="id"' in form and 'name="events"' in form and 'name="timeout_next"' in form and 'list="journey-node-ids"' in form
+    assert 'name="timeout.hours"' in form and 'name="timeout"' not in form  # a duration part by part
     bad = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "events": '[{"event": "Order Completed"}]',
-                                                             "timeout": '{"hours": 4}', "timeout_next": "hello"})
+                                                             "timeout.hours": "4", "timeout_next": "hello"})
     assert bad.status_code == 422 and "0.next: Field required" in bad.content.decode()
     assert editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "events": "[",
-                                                              "timeout": '{"hours": 4}', "timeout_next": "x"}).status_code == 422
-    unstorable = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "timeout": '{"hours": 4}',
+                                                              "timeout.hours": "4", "timeout_next": "x"}).status_code == 422
+    unstorable = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "timeout.hours": "4",
                                                                     "events": '[{"event": "a\\u0000", "next": "done"}]', "timeout_next": "x"})
     assert unstorable.status_code == 422 and "NUL" in unstorable.content.decode()  # refused as the API refuses it, not a 500 at save
     taken = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "exit", "id": "done"})
     assert "has a node done already" in taken.content.decode()
     made = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_event", "id": "cart", "label": "Cart <b>",
                                                               "events": '[{"event": "Order Completed", "next": "done"}]',
-                                                              "timeout": '{"hours": 4}', "timeout_next": "hello"})
+                                                              "timeout.hours": "4", "timeout.minutes": "0", "timeout_next": "hello"})
     assert made.status_code == 302
     nodes = {n["id"]: n for n in JourneyVersion.objects.get(journey=journey, version=1).definition["nodes"]}
     assert nodes["cart"]["events"][0]["event"] == "Order Completed" and nodes["cart"]["timeout"] == {"hours": 4}
     assert "Cart &lt;b&gt;" in editor.get(edit).content.decode()
     wait = editor.get(f"/journeys/{journey.id}/nodes/wait/").content.decode()
-    assert 'value="done"' in wait and "&quot;days&quot;: 1" in wait  # the stored values are the form's
-    refused = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"weeks": 1}', "next": "done"})
-    assert refused.status_code == 422 and "weeks" in refused.content.decode()
-    assert editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"days": 1}', "next": "cart"}).status_code == 302
+    assert 'value="done"' in wait and 'name="duration.days" value="1"' in wait  # the stored values are the form's
+    refused = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration.days": "-1", "next": "done"})
+    assert refused.status_code == 422 and 'id="id_duration.days_error"' in refused.content.decode()  # at the part that is wrong
+    assert editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration.days": "1", "next": "cart"}).status_code == 302
     editor.post(f"/journeys/{journey.id}/publish/", {"in_flight": "stay"})
     assert Journey.objects.get(id=journey.id).live_version == 1
-    changed = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration": '{"hours": 2}', "next": "cart"}, follow=True)
+    changed = editor.post(f"/journeys/{journey.id}/nodes/wait/", {"type": "wait", "duration.hours": "2", "duration.days": "",
+                                                                  "next": "cart"}, follow=True)
     assert "in a new draft version" in changed.content.decode()
     versions = {v.version: {n["id"]: n for n in v.definition["nodes"]} for v in JourneyVersion.objects.filter(journey=journey)}
     assert versions[1]["wait"]["duration"] == {"days": 1} and versions[2]["wait"] == {**versions[2]["wait"], "duration": {"hours": 2},
@@ -244,3 +247,33 @@ def test_an_editor_sends_a_tried_journeys_messages_to_a_test_address(console_as,
     viewer = console_as(Role.VIEWER)
     assert "/test-send/" not in viewer.get(f"/journeys/{journey.id}/", {"test-customer": "ada@example.com"}).content.decode()
     assert viewer.post(f"/journeys/{journey.id}/test-send/?test-customer=ada%40example.com", {"send_to": "x@y.z"}).status_code == 403
+
+
+def test_a_nodes_durations_policies_and_weekdays_are_fields_not_json(console_as, hook):
+    """A wait until 09:00 on chosen weekdays, a send's failure policy: each part its own field,
+    stored as one would write it (a part left at its default left out), shown back as stored."""
+    from journeys.models import JourneyVersion
+
+    editor = console_as(Role.EDITOR)
+    editor.post("/journeys/new/", {"name": "Parts", "definition": json.dumps(definition(*hook))})
+    journey = Journey.objects.get(name="Parts")
+    form = editor.get(f"/journeys/{journey.id}/nodes/new/?type=wait_until").content.decode()
+    assert 'type="checkbox" name="weekdays" value="0"' in form and "Mon" in form
+    made = editor.post(f"/journeys/{journey.id}/nodes/new/", {"type": "wait_until", "id": "morning", "at": "09:00", "weekdays": ["0", "2"],
+                                                              "next": "done"})
+    assert made.status_code == 302
+    policy = {"type": "send", "channel_id": str(hook[0]), "template_id": str(hook[1]), "category": "marketing", "topic": "offers", "next": "done",
+              "on_failure.retries": "2", "on_failure.then": "failure_exit", "on_failure.next": "morning"}
+    saved = editor.post(f"/journeys/{journey.id}/nodes/hello/", policy)
+    assert saved.status_code == 302, re.findall(r'(?s)error[^>]*>(.{0,300})', saved.content.decode())
+    nodes = {n["id"]: n for n in JourneyVersion.objects.get(journey=journey, version=1).definition["nodes"]}
+    assert nodes["morning"]["weekdays"] == [0, 2]
+    assert nodes["hello"]["on_failure"] == {"retries": 2, "then": "failure_exit", "next": "morning"}
+    shown = editor.get(f"/journeys/{journey.id}/nodes/hello/").content.decode()
+    assert 'name="on_failure.retries" value="2"' in shown and '<option value="failure_exit" selected>' in shown
+    back = {**policy, "on_failure.retries": "0", "on_failure.then": "end", "on_failure.next": ""}
+    assert editor.post(f"/journeys/{journey.id}/nodes/hello/", back).status_code == 302
+    nodes = {n["id"]: n for n in JourneyVersion.objects.get(journey=journey, version=1).definition["nodes"]}
+    assert "on_failure" not in nodes["hello"]  # all at their defaults: the schema's default again
+    too_many = editor.post(f"/journeys/{journey.id}/nodes/hello/", {**policy, "on_failure.retries": "11"})
+    assert too_many.status_code == 422 and 'id="id_on_failure.retries_error"' in too_many.content.decode()
