@@ -23,14 +23,17 @@ EVENTS = register_table(Table(
     ),
     migrations=(AddColumns(version=2, columns=(Column("group_id", "string", comment="The group of a group call (its traits are the group's)."),)),
                 # Segments' incremental refresh reads the calls loaded since its watermark.
-                AddIndexes(version=3, indexes=(("tenant_id", "loaded_at"),))),
+                AddIndexes(version=3, indexes=(("tenant_id", "loaded_at"),)),
+                # ... and then the candidates' calls of one name: found per customer and name,
+                # where the index by customer and time read every call of theirs.
+                AddIndexes(version=4, indexes=(("tenant_id", "cdp_id", "event", "event_time"),))),
     key=("tenant_id", "message_id"),
     cluster_by=("tenant_id", "cdp_id", "event_time"),
     # A messageId's event time is fixed when it is accepted (the inbox keeps the call as received),
     # so a reloaded batch or a moved event repeats it: MERGE prunes files by it.
     merge_on=("event_time",),
     indexes=(("tenant_id", "cdp_id", "event_time"), ("tenant_id", "event", "event_time"), ("tenant_id", "event_time"),
-             ("tenant_id", "loaded_at")),
+             ("tenant_id", "loaded_at"), ("tenant_id", "cdp_id", "event", "event_time")),
     personal=Personal(customers=("cdp_id",), typed=(("user_id", "user_id"), ("anonymous_id", "anonymous_id"))),
 ))
 

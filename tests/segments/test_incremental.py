@@ -114,6 +114,13 @@ def test_incremental_refreshes_always_equal_a_full_refresh(tenant_a, sdk, api_as
               if c["type"] in ("sequence", "regular", "lapsed", "trait_held") or c.get("within_days") or c.get("first") or c.get("last")
               or c.get("op") in ("within_last_days", "more_than_days_ago", "in_next_days", "anniversary_in_next_days")][:36]
     trees += [{"type": "trait_held", "key": "plan", "value": plan, "days": days} for plan in PLANS for days in (5, 20)]
+    # Conditions on the profile alone (their refreshes leave out the calls loaded: the profile's
+    # own logs must bring every customer whose answer can change).
+    trees += [{"type": "trait", "key": "plan", "op": "equals", "value": PLANS[0]}, {"not": {"type": "trait", "key": "score", "op": "exists"}},
+              {"type": "trait", "key": "score", "op": "gt", "value": 9}, {"type": "bucket", "salt": "s", "to_percent": 50},
+              {"type": "consent", "channel": "email", "purpose": "marketing", "granted": True},
+              {"not": {"type": "consent", "channel": "email", "purpose": "marketing", "granted": False}},
+              {"all": [{"type": "segment", "segment_id": 7}, {"type": "trait", "key": "plan", "op": "in", "value": PLANS[:2]}]}]
     for i, tree in enumerate(trees):
         tree = _renamed(tree, base.id)
         segments[services.segment_create(tenant=tenant_a.ref, name=f"s{i}", actor="test", definition=tree).id] = tree
