@@ -517,6 +517,9 @@ class Changes:
 
     since: datetime
     t0: datetime
+    # The refreshes and edits of the segments it names whose membership changes the previous
+    # refresh may not have seen (segments.services._plan).
+    segment_runs: tuple[int, ...] = ()
 
 
 def compile_refresh(tree: dict, *, tenant_id: str, segment_id: int, now: datetime, changes: Changes | None = None) -> Compiled:
@@ -591,9 +594,9 @@ def candidates(tree: dict, ctx: _Context, changes: Changes) -> str:
     if any(c["type"] == "consent" for c in conditions):
         parts.append(f"SELECT cdp_id FROM {{consents}} WHERE tenant_id = :tenant_id AND updated_at >= {since}")
     segments = sorted({int(c["segment_id"]) for c in conditions if c["type"] == "segment"})
-    if segments:
+    if segments and changes.segment_runs:  # by run, not by `changed_at`: that is a refresh's clock, which may be any time
         parts.append(f"SELECT cdp_id FROM {{segment_membership_log}} WHERE tenant_id = :tenant_id AND segment_id IN {ctx.param(segments)} "
-                     f"AND changed_at >= {since}")
+                     f"AND run_id IN {ctx.param(sorted(changes.segment_runs))}")
     for c in conditions:
         parts += _BANDS.get(c["type"], lambda c, ctx, t0: [])(c, ctx, changes.t0)
     return " UNION ".join(parts)

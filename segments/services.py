@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from identity.selectors import alias_target, identifier_owners, identity_rewritten_since, live_customers
@@ -147,7 +148,7 @@ def segment_refresh(*, tenant: TenantRef, segment_id: int, trigger: str, now: da
     now = (now or timezone.now()).astimezone(UTC)
     run = SegmentRun.objects.create(segment=row, tenant_id=tenant.id, trigger=trigger, version=row.version, clock=now,
                                     kind="full" if full else "auto")
-    return segment_refresh_execute(run.id)
+    return _execute(run, row, tenant)
 
 
 def segment_refresh_queue(*, tenant: TenantRef, segment_id: int, trigger: str, full: bool = True) -> SegmentRun:
@@ -165,7 +166,10 @@ def segment_refresh_queue(*, tenant: TenantRef, segment_id: int, trigger: str, f
 def segment_refresh_execute(run_id: int) -> SegmentRun:
     """Carry out a started or queued run at its clock, under the segment's lease."""
     run = SegmentRun.objects.select_related("segment").get(id=run_id)
-    row, tenant = run.segment, tenant_ref_by_id(run.tenant_id)
+    return _execute(run, run.segment, tenant_ref_by_id(run.tenant_id))
+
+
+def _execute(run: SegmentRun, row: Segment, tenant: TenantRef) -> SegmentRun:
     lease = f"segment-refresh-{row.id}"
     token = lease_acquire(lease, seconds=REFRESH_LEASE_SECONDS)
     if token is None:
@@ -182,17 +186,20 @@ def segment_refresh_execute(run_id: int) -> SegmentRun:
                                                     error=f"{type(exc).__name__}: {exc}"[:2000])
         lease_release(lease, token)
         raise
+    finished = timezone.now()
     with transaction.atomic():  # one commit: the schedule refreshes many segments in a row
-        SegmentRun.objects.filter(id=run.id).update(state="succeeded", kind=kind, finished_at=timezone.now(), members=members,
+        SegmentRun.objects.filter(id=run.id).update(state="succeeded", kind=kind, finished_at=finished, members=members,
                                                     entered=entered, exited=exited)
         Segment.objects.filter(id=row.id).update(members=members, last_refreshed_at=run.clock)
         lease_release(lease, token)
-    run.refresh_from_db()
+    run.state, run.kind, run.finished_at, run.members, run.entered, run.exited = "succeeded", kind, finished, members, entered, exited
     return run
 
 
 # Writes committed up to this long after a refresh began are still seen by the next one.
 OVERLAP = timedelta(minutes=10)
+# Clocks of two hosts (a web worker and a job) may differ by this much.
+CLOCK_MARGIN = timedelta(seconds=5)
 # However well incremental refreshes do, a segment is evaluated in full at least this often.
 FULL_EVERY = timedelta(hours=24)
 
@@ -210,7 +217,12 @@ def _plan(tenant: TenantRef, row: Segment, run: SegmentRun) -> Changes | None:
     since = previous.started_at - OVERLAP
     if identity_rewritten_since(tenant=tenant, since=since):
         return None
-    return Changes(since=since, t0=previous.clock)
+    named = referenced_segments(row.definition)
+    # A run's log is committed before it is marked finished: one finished before the previous
+    # refresh began was seen by it (less a margin for clocks of different hosts).
+    runs = tuple(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id__in=named).filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=previous.started_at - CLOCK_MARGIN)).values_list("id", flat=True)) if named else ()
+    return Changes(since=since, t0=previous.clock, segment_runs=runs)
 
 
 def _apply(tenant: TenantRef, row: Segment, run_id: int, now: datetime, changes: Changes | None = None) -> tuple[int, int, int]:

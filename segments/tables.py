@@ -1,5 +1,5 @@
 """Segment membership in the lakehouse: who is in each segment now, and every entry and exit."""
-from lakehouse.schema import Column, Personal, Table, register_table
+from lakehouse.schema import AddIndexes, Column, Personal, Table, register_table
 
 MEMBERS = register_table(Table(
     name="segment_members",
@@ -31,6 +31,8 @@ MEMBERSHIP_LOG = register_table(Table(
     ),
     key=("tenant_id", "change_id"),
     cluster_by=("tenant_id", "segment_id", "changed_at"),
-    indexes=(("tenant_id", "segment_id", "changed_at"), ("tenant_id", "cdp_id")),
+    indexes=(("tenant_id", "segment_id", "changed_at"), ("tenant_id", "cdp_id"), ("tenant_id", "run_id")),
+    # The changes of given runs: an incremental refresh of a segment that names another.
+    migrations=(AddIndexes(version=2, indexes=(("tenant_id", "run_id"),)),),
     personal=Personal(customers=("cdp_id",)),
 ))

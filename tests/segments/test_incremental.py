@@ -167,3 +167,29 @@ def test_identity_rewrites_and_new_versions_refresh_in_full(tenant_a, sdk, no_ov
     day_later = START + timedelta(hours=30)
     assert services.segment_refresh(tenant=tenant_a.ref, segment_id=seg.id, trigger="test", now=day_later).kind == "full"
     assert services.segment_refresh(tenant=tenant_a.ref, segment_id=seg.id, trigger="test", now=day_later, full=True).kind == "full"
+
+
+def test_a_segment_of_segments_sees_changes_made_at_a_past_clock(tenant_a, sdk, no_overlap):
+    """The membership log's time is the clock its change holds from, not when it was written: a
+    list edited (or a refresh run) at a past clock, after the dependent segment's last refresh,
+    must still reach that segment's next incremental refresh."""
+    from segments.types import MemberRef
+
+    world = World(random.Random(3), sdk, None)
+    world.send([world.identify(f"u{n}", START - timedelta(days=1)) for n in range(3)])
+    people = [r["cdp_id"] for r in get_engine().execute(
+        "SELECT DISTINCT cdp_id FROM identities WHERE tenant_id = :t AND id_type = 'user_id' ORDER BY cdp_id", {"t": tenant_a.slug})]
+    vips = services.segment_create(tenant=tenant_a.ref, name="vips", actor="test", definition=None, kind="manual")
+    services.segment_list_edit(tenant=tenant_a.ref, segment_id=vips.id, actor="test", add=[MemberRef(cdp_id=people[0])], now=START)
+    followers = services.segment_create(tenant=tenant_a.ref, name="followers", actor="test",
+                                        definition={"type": "segment", "segment_id": vips.id})
+    services.segment_refresh(tenant=tenant_a.ref, segment_id=followers.id, trigger="test", now=START)
+    assert _stored(tenant_a, followers.id) == [people[0]]
+    # A backfill: the list edited as of yesterday, written now.
+    services.segment_list_edit(tenant=tenant_a.ref, segment_id=vips.id, actor="test", add=[MemberRef(cdp_id=people[1])],
+                               now=START - timedelta(days=1))
+    run = services.segment_refresh(tenant=tenant_a.ref, segment_id=followers.id, trigger="test", now=START + timedelta(minutes=5))
+    assert run.kind == "incremental" and _stored(tenant_a, followers.id) == sorted(people[:2])
+    # And a refresh that names no changed run re-reads no log at all.
+    quiet = services.segment_refresh(tenant=tenant_a.ref, segment_id=followers.id, trigger="test", now=START + timedelta(minutes=10))
+    assert quiet.kind == "incremental" and (quiet.entered, quiet.exited) == (0, 0)
