@@ -19,7 +19,7 @@ def run(*args) -> str:
 
 def test_migrate_status_and_sql():
     first = run("migrate")
-    assert "events: created at version 3" in first and "identity_edges: created at version 1" in first
+    assert "events: created at version 4" in first and "identity_edges: created at version 1" in first
     assert "0 change(s)" in run("migrate")
     status = run("status")
     assert "Engine:   sqlite" in status and "events" in status and "current" in status
