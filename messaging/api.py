@@ -32,7 +32,9 @@ class ChannelIn(Schema):
                                    "timeout_seconds; table: description.")
     secret: str = Field("", max_length=4000, description="The SMTP password, provider API key or SMS auth token; a webhook's signing "
                                                        "secret is made when empty. Stored encrypted; never shown again.")
-    rate_per_second: float = Field(0, ge=0, le=10_000)
+    rate_per_second: float = Field(0, ge=0, le=10_000, description="At most this many sends a second through the channel (0: no limit).")
+    endpoint_rate_per_second: float = Field(0, ge=0, le=10_000, description="At most this many sends a second to each endpoint: a "
+                                            "webhook's host (its templates may call several), else the channel (0: no limit).")
     feedback_signing_key: str = Field("", max_length=4000, description="The key the email provider signs its delivery events with, "
                                                                      "when its webhook is signed (Mailgun, Mandrill, Postal). Encrypted.")
 
@@ -42,6 +44,7 @@ class ChannelPatch(Schema):
     config: dict[str, Any] | None = None
     secret: str | None = Field(None, max_length=4000)
     rate_per_second: float | None = Field(None, ge=0, le=10_000)
+    endpoint_rate_per_second: float | None = Field(None, ge=0, le=10_000)
     enabled: bool | None = Field(None, description="true: enable a channel a 410 disabled.")
     feedback_signing_key: str | None = Field(None, max_length=4000)
 
@@ -54,6 +57,7 @@ class ChannelOut(Schema):
     has_secret: bool
     rotating_until: datetime | None = Field(..., description="Until when the previous signing secret is still signed with.")
     rate_per_second: float
+    endpoint_rate_per_second: float
     disabled_reason: str
     created_by: str
     created_at: datetime
@@ -227,6 +231,7 @@ def channel_list(request: HttpRequest):
 def channel_create(request: HttpRequest, payload: ChannelIn):
     return Status(201, channels.channel_create(tenant=request.auth.tenant, name=payload.name, kind=payload.kind, config=payload.config,
                                                secret=payload.secret, rate_per_second=payload.rate_per_second, actor=request.auth.actor,
+                                               endpoint_rate_per_second=payload.endpoint_rate_per_second,
                                                feedback_signing_key=payload.feedback_signing_key))
 
 

@@ -30,6 +30,8 @@ class ChannelForm(forms.Form):
                              help_text="The password, API key or auth token; made for a webhook when empty. Shown never again.")
     rate_per_second = forms.FloatField(required=False, min_value=0, max_value=10_000, label="At most per second",
                                        help_text="The provider's rate limit (empty: as fast as the drain sends).")
+    endpoint_rate_per_second = forms.FloatField(required=False, min_value=0, max_value=10_000, label="At most per second to each endpoint",
+                                                help_text="For a webhook, each host its templates call; empty: no limit.")
     settings: tuple[str, ...] = ()
 
     def __init__(self, *args, editing: bool = False, **kwargs):
@@ -42,6 +44,7 @@ class ChannelForm(forms.Form):
     def for_channel(cls, channel, data=None) -> ChannelForm:
         """The edit form of a channel (ChannelInfo): its settings, never its secrets."""
         initial = {"name": channel.name, "rate_per_second": channel.rate_per_second or None,
+                   "endpoint_rate_per_second": channel.endpoint_rate_per_second or None,
                    **{k: v for k, v in channel.config.items() if k in cls.base_fields or k == "header_names"}}
         return cls(data, initial=initial, editing=True)
 
@@ -52,7 +55,8 @@ class ChannelForm(forms.Form):
     def changes(self) -> dict:
         """What channel_update takes from an edit: settings, name, rate, and a secret only when typed."""
         data = self.cleaned_data
-        changes = {"name": data["name"], "config": self.config(), "rate_per_second": data["rate_per_second"] or 0}
+        changes = {"name": data["name"], "config": self.config(), "rate_per_second": data["rate_per_second"] or 0,
+                   "endpoint_rate_per_second": data["endpoint_rate_per_second"] or 0}
         return changes | ({"secret": data["secret"]} if data["secret"] else {})
 
 

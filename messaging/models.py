@@ -20,6 +20,8 @@ class Channel(models.Model):
     feedback_secret = models.TextField(blank=True, help_text="The basic-auth credential (user:password) a provider's delivery-event "
                                                              "webhook calls with, encrypted; made with the channel.")
     rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second through it (0: no limit).")
+    endpoint_rate_per_second = models.FloatField(default=0, help_text="At most this many sends a second to each endpoint it calls "
+                                                                      "(a webhook's host; 0: no limit).")
     disabled_reason = models.CharField(max_length=300, blank=True, help_text="Set when the endpoint said it is gone (410).")
     created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)

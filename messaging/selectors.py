@@ -44,7 +44,7 @@ def channel_info(row: Channel, *, secret: str = "", feedback_credentials: str = 
                        rotating_until=row.previous_valid_until if row.previous_secret else None, rate_per_second=row.rate_per_second,
                        disabled_reason=row.disabled_reason, created_by=row.created_by, created_at=row.created_at, secret=secret,
                        feedback_url=feedback_url(row), feedback_credentials=feedback_credentials,
-                       has_feedback_signing_key=bool(row.feedback_signing_key))
+                       has_feedback_signing_key=bool(row.feedback_signing_key), endpoint_rate_per_second=row.endpoint_rate_per_second)
 
 
 def channel_list(*, tenant: TenantRef) -> list[ChannelInfo]:

@@ -21,6 +21,7 @@ class ChannelInfo:
     feedback_url: str = ""  # where the provider sends delivery events (email via a provider, SMS)
     has_feedback_signing_key: bool = False
     feedback_credentials: str = ""  # the basic auth (user:password) that URL takes, shown once like the secret
+    endpoint_rate_per_second: float = 0
 
 
 @dataclass(frozen=True)

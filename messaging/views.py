@@ -349,6 +349,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
                 shown = channel_services.channel_create(tenant=ctx.tenant, name=form.cleaned_data["name"], kind=kind, config=form.config(),
                                                         secret=form.cleaned_data["secret"], actor=ctx.actor,
                                                         rate_per_second=form.cleaned_data["rate_per_second"] or 0,
+                                                        endpoint_rate_per_second=form.cleaned_data["endpoint_rate_per_second"] or 0,
                                                         feedback_signing_key=form.cleaned_data.get("feedback_signing_key", ""))
                 messages.success(request, f"Channel {shown.name} added.")
             except DomainError as exc:

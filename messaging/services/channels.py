@@ -55,7 +55,7 @@ def send_config(row: Channel) -> dict:
 
 
 def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, actor: str, secret: str = "",
-                   rate_per_second: float = 0, feedback_signing_key: str = "") -> ChannelInfo:
+                   rate_per_second: float = 0, feedback_signing_key: str = "", endpoint_rate_per_second: float = 0) -> ChannelInfo:
     """A new channel. A webhook without a secret gets one made (whsec_...); the answer carries it,
     the only time it is shown."""
     if kind not in dict(Channel.KINDS):
@@ -66,6 +66,7 @@ def channel_create(*, tenant: TenantRef, name: str, kind: str, config: dict, act
         secret = shown = new_secret()
     credentials = new_feedback_credentials()
     row = Channel(tenant_id=tenant.id, name=name, kind=kind, secret=crypto.encrypt(secret), rate_per_second=rate_per_second,
+                  endpoint_rate_per_second=endpoint_rate_per_second,
                   created_by=actor, feedback_secret=crypto.encrypt(credentials),
                   feedback_signing_key=crypto.encrypt(feedback_signing_key) if feedback_signing_key else "")
     _headers_apart(row, checked, given=True)
@@ -116,6 +117,8 @@ def channel_update(*, tenant: TenantRef, channel_id: int, actor: str, changes: d
         row.name = changes["name"]
     if "rate_per_second" in changes:
         row.rate_per_second = changes["rate_per_second"]
+    if "endpoint_rate_per_second" in changes:
+        row.endpoint_rate_per_second = changes["endpoint_rate_per_second"]
     if changes.get("secret"):
         row.secret = crypto.encrypt(changes["secret"])
     if changes.get("feedback_signing_key"):

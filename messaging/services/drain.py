@@ -255,7 +255,7 @@ class Drain:
             if pace.resting(job.endpoint):
                 held.remove(job)
                 count(self._release(job.row, now, token, "the endpoint is failing: resting it", REST_SECONDS))
-            elif self.clock() < deadline and pace.wait(job.channel.id, job.channel.rate_per_second) == 0:
+            elif self.clock() < deadline and _take(pace, job) == 0:
                 held.remove(job)
                 return job
         while (due or claimed) and self.clock() < deadline:
@@ -283,7 +283,7 @@ class Drain:
             if pace.resting(prepared.endpoint):
                 count(self._release(prepared.row, now, token, "the endpoint is failing: resting it", REST_SECONDS))
                 continue
-            wait_seconds = pace.wait(prepared.channel.id, prepared.channel.rate_per_second)
+            wait_seconds = _take(pace, prepared)
             if wait_seconds == 0:
                 return prepared
             if len(held) < self.concurrency * 4:
@@ -467,12 +467,14 @@ def _marketing_customer(row: Delivery) -> tuple[int, str] | None:
     return (row.tenant_id, row.cdp_id) if row.category == "marketing" and row.cdp_id else None
 
 
+def _take(pace: Pace, job: Job) -> float:
+    """A token for the job's channel and endpoint (0), or the seconds until there is one."""
+    return pace.wait(job.channel.id, job.channel.rate_per_second, job.endpoint, job.channel.endpoint_rate_per_second)
+
+
 def _until(pace: Pace, job: Job) -> float:
-    """Seconds until the held job's channel has a token again (without taking it)."""
-    bucket = pace.buckets.get(job.channel.id)
-    if bucket is None or bucket.rate <= 0:
-        return 0.0
-    return max(0.0, (1.0 - bucket.tokens) / bucket.rate - (pace.clock() - bucket.at))
+    """Seconds until the held job's channel and endpoint have a token again (without taking it)."""
+    return pace.until(job.channel.id, job.channel.rate_per_second, job.endpoint, job.channel.endpoint_rate_per_second)
 
 
 def delivery_events_export(*, limit: int = 5000) -> int:

@@ -191,11 +191,13 @@ def test_a_channel_is_edited_its_secret_rotated_and_turned_back_on_in_the_consol
     assert "s3cret" not in page and hook.secret not in page  # secrets are never shown back
     # Settings saved; an empty secret and empty headers keep what is stored.
     saved = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
-                                                          "timeout_seconds": "3", "rate_per_second": "5"}, follow=True)
+                                                          "timeout_seconds": "3", "rate_per_second": "5", "endpoint_rate_per_second": "2"},
+                       follow=True)
     assert "Saved" in saved.content.decode()
     row = Channel.objects.get(id=hook.id)
-    assert (row.name, send_config(row)["url"], send_config(row)["headers"], row.rate_per_second) == \
-        ("CRM", "https://hooks.example.com/v2", {"Authorization": "Bearer s3cret"}, 5.0)
+    assert (row.name, send_config(row)["url"], send_config(row)["headers"], row.rate_per_second, row.endpoint_rate_per_second) == \
+        ("CRM", "https://hooks.example.com/v2", {"Authorization": "Bearer s3cret"}, 5.0, 2.0)
+    assert 'name="endpoint_rate_per_second" value="2.0"' in admin.get(f"/messages/channels/{hook.id}/").content.decode()
     replaced = admin.post(f"/messages/channels/{hook.id}/", {"action": "save", "name": "CRM", "url": "https://hooks.example.com/v2",
                                                              "headers": "X-Api-Key: k1\nX-Team: growth"})
     assert replaced.status_code == 302 and send_config(Channel.objects.get(id=hook.id))["headers"] == {"X-Api-Key": "k1", "X-Team": "growth"}

@@ -156,3 +156,23 @@ def test_a_rate_limited_channel_does_not_hold_up_the_messages_queued_behind_it(t
     assert counts == {"sent": 6, "queued": 3}, counts
     assert _statuses(tenant_a, other) == ["sent"] and len(second_receiver.received) == 1
     assert _statuses(tenant_a, limited).count("queued") == 3 and 3.9 <= time.slept <= 4.2, time.slept
+
+
+def test_an_endpoint_rate_paces_each_host_of_a_channel_on_its_own(tenant_a, receiver, second_receiver, shoppers):
+    """A webhook channel whose templates call two endpoints, at most two a second to each: the two
+    are paced side by side (a second of waiting in all), where one channel-wide rate of two a
+    second would have made the last six wait three seconds."""
+    channel, first = _channel(tenant_a, "Two hosts", f"{receiver.url}/hook", endpoint_rate_per_second=2)
+    other = templates.template_create(tenant=tenant_a.ref, name="Elsewhere", channel_kind="webhook", actor="t",
+                                      parts={"url": f"{second_receiver.url}/elsewhere", "body": '{"n": {{ vars.n }}}'})
+    sends = _queue(tenant_a, (channel, first), shoppers["ada"], 4, "a") + _queue(tenant_a, (channel, other), shoppers["ada"], 4, "b")
+    time = FakeTime()
+    drain = Drain(concurrency=2, clock=time.clock, sleep=time.sleep)
+    try:
+        assert drain.run(now=T0) == {"sent": 8}
+    finally:
+        drain.close()
+    assert _statuses(tenant_a, sends) == ["sent"] * 8 and len(receiver.received) == len(second_receiver.received) == 4
+    # Each endpoint: a burst of two, then two a second.
+    assert 0.9 <= time.slept <= 1.2, time.slept
+    assert selectors.channel_get(tenant=tenant_a.ref, channel_id=channel.id).endpoint_rate_per_second == 2

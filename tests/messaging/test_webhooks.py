@@ -223,10 +223,12 @@ def test_a_delivery_that_cannot_be_processed_is_retried_without_stopping_the_oth
 
 
 def test_webhook_headers_are_kept_encrypted_and_shown_by_name(tenant_a, receiver, shoppers, admin):
-    made = admin.post("/api/messaging/channels", {"name": "CRM", "kind": "webhook", "config": {
+    made = admin.post("/api/messaging/channels", {"name": "CRM", "kind": "webhook", "endpoint_rate_per_second": 3, "config": {
         "url": f"{receiver.url}/crm", "headers": {"Authorization": "Bearer s3cret-token"}}})
     assert made.status_code == 201 and made.json()["config"]["header_names"] == ["Authorization"]
+    assert made.json()["endpoint_rate_per_second"] == 3
     cid = made.json()["id"]
+    assert admin.patch(f"/api/messaging/channels/{cid}", {"endpoint_rate_per_second": 0}).json()["endpoint_rate_per_second"] == 0
     assert "s3cret" not in admin.get(f"/api/messaging/channels/{cid}").content.decode()
     from messaging.models import Channel
 
