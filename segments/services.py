@@ -219,9 +219,12 @@ def _plan(tenant: TenantRef, row: Segment, run: SegmentRun) -> Changes | None:
         return None
     named = referenced_segments(row.definition)
     # A run's log is committed before it is marked finished: one finished before the previous
-    # refresh began was seen by it (less a margin for clocks of different hosts).
+    # refresh began was seen by it (less a margin for clocks of different hosts). One never marked
+    # (its process died) counts while it could have been writing: within its lease of the start.
+    alive_since = previous.started_at - timedelta(seconds=REFRESH_LEASE_SECONDS) - CLOCK_MARGIN
     runs = tuple(SegmentRun.objects.filter(tenant_id=tenant.id, segment_id__in=named).filter(
-        Q(finished_at__isnull=True) | Q(finished_at__gte=previous.started_at - CLOCK_MARGIN)).values_list("id", flat=True)) if named else ()
+        Q(finished_at__isnull=True, started_at__gte=alive_since) | Q(finished_at__gte=previous.started_at - CLOCK_MARGIN))
+        .values_list("id", flat=True)) if named else ()
     return Changes(since=since, t0=previous.clock, segment_runs=runs)
 
 
