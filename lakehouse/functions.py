@@ -14,7 +14,8 @@ BUCKETS = 10_000
 def bucket(text: str | None) -> int | None:
     if text is None:
         return None
-    return int(hashlib.md5(text.encode()).hexdigest()[:8], 16) % BUCKETS  # noqa: S324 (a bucket, not security)
+    # The digest's first four bytes as a big-endian number: its first 8 hex digits, without the text.
+    return int.from_bytes(hashlib.md5(text.encode()).digest()[:4], "big") % BUCKETS  # noqa: S324 (a bucket, not security)
 
 
 def register_sqlite(connection) -> None:
