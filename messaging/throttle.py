@@ -3,8 +3,9 @@
 A channel's `rate_per_second` is a token bucket (a burst of one second's worth): a send takes a
 token; without one the channel's next send waits, and the drain sends other channels' messages
 meanwhile. Its `endpoint_rate_per_second` is a bucket per endpoint as well (a webhook channel whose
-templates call several hosts paces each host on its own); a send takes a token from both. An endpoint (a channel and the host it calls) that fails eight times in a row is
-rested for the rest of the pass: its other messages go back to the outbox for a later pass,
+templates call several hosts paces each host on its own); a send takes a token from both. An
+endpoint (a channel and the host and port it calls) that fails eight times in a row is rested for
+the rest of the pass: its other messages go back to the outbox for a later pass,
 unattempted, instead of each waiting out its own timeout while the others queue behind."""
 from __future__ import annotations
 
