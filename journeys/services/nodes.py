@@ -18,7 +18,7 @@ from journeys.graph import Flow
 from journeys.models import Instance, InstanceStep, Journey
 from journeys.services.enrol import Entrant
 from journeys.services.moves import Move, moving
-from journeys.services.sends import QueuedSend, send_key
+from journeys.services.sends import QueuedSend, journey_facts, send_key, send_variables
 from kernel.timezones import tenant_zone, zone_or
 from messaging.selectors import deliveries_by_key
 from messaging.services.outbox import request_problem
@@ -156,18 +156,18 @@ def _send(batch: Batch) -> list[Move]:
     probe = SendRequest(key="probe", channel_id=node.channel_id, template_id=node.template_id, cdp_id="", category=node.category,
                         topic=node.topic)
     problem = request_problem(tenant=batch.tenant, request=probe)
+    passed = [row for row in batch.instances if row.cdp_id in skipped]
+    going = [row for row in batch.instances if row.cdp_id not in skipped]
+    if problem:
+        return [*moving(passed, "skipped", node.next, reason="skip condition held"), *(failed(row, node, problem, batch.now) for row in going)]
+    budget = _send_budget(batch)
+    held = going[budget:] if budget is not None else []  # the journey's rate: they wait at the step for the next minute
+    going = going[:budget] if budget is not None else going
     # Every instance moved on queues this node's message: one spec for all, queued from their rows
     # in SQL when the moves are applied (its key and variables computed there).
     queued = QueuedSend(journey_id=flow.journey_id, version=flow.version, name=flow.name, node=node.id, channel_id=node.channel_id,
                         template_id=node.template_id, category=node.category, topic=node.topic, enqueue=not batch.dry)
-    if problem:
-        return [Move(row, "skipped", node.next, reason="skip condition held") if row.cdp_id in skipped else failed(row, node, problem, batch.now)
-                for row in batch.instances]
-    going = [row for row in batch.instances if row.cdp_id not in skipped]
-    budget = _send_budget(batch)
-    held = going[budget:] if budget is not None else []  # the journey's rate: they wait at the step for the next minute
-    going = going[:budget] if budget is not None else going
-    return [*moving([row for row in batch.instances if row.cdp_id in skipped], "skipped", node.next, reason="skip condition held"),
+    return [*moving(passed, "skipped", node.next, reason="skip condition held"),
             *moving(going, "next", node.next, queue=queued),
             *moving(held, "", hold_until=batch.now.replace(second=0, microsecond=0) + timedelta(minutes=1))]
 
@@ -222,7 +222,8 @@ def _webhook(batch: Batch) -> list[Move]:
                 moves.append(failed(row, node, problem, now, retry=False))
                 continue
             request = SendRequest(key=send_key(row, node.id), channel_id=node.channel_id, template_id=node.template_id, cdp_id=row.cdp_id,
-                                  category="transactional", source=f"journey:{flow.journey_id}", variables=_webhook_variables(row, flow, node))
+                                  category="transactional", source=f"journey:{flow.journey_id}", variables=send_variables(row, journey_facts(flow.journey_id, flow.name,
+                                                                                                        flow.version, node.id)))
             moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True, send=request))
     waiting = [r for r in batch.instances if r.wait_set]
     found = deliveries_by_key(tenant=batch.tenant, keys=[send_key(r, node.id) for r in waiting]) if waiting else {}
@@ -242,12 +243,6 @@ def _webhook(batch: Batch) -> list[Move]:
         else:
             moves.append(Move(row, "", hold_until=now + WEBHOOK_POLL, wait_set=True))
     return moves
-
-
-def _webhook_variables(row, flow: Flow, node) -> dict:
-    """A webhook's template sees what a message's does (QueuedSend.variables)."""
-    return QueuedSend(journey_id=flow.journey_id, version=flow.version, name=flow.name, node=node.id, channel_id=node.channel_id,
-                      template_id=node.template_id, category="transactional", topic="").variables(row)
 
 
 def dig(value, path: str):

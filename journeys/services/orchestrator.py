@@ -433,13 +433,11 @@ DETAILS = ("entered_at", "arrived_at", "due_at", "context")
 
 
 def _with_details(rows: list[Standing]) -> None:
-    """Fill in the times and the context of these instances, in one read."""
+    """Fill in the times and the context of these instances (a round's: at most BATCH), in one read."""
     by_id = {row.id: row for row in rows}
-    for start in range(0, len(rows), BATCH):
-        chunk = [row.id for row in rows[start:start + BATCH]]
-        for row_id, *values in rows_read(Instance.objects.filter(id__in=listed(chunk)).values_list("id", *DETAILS)):
-            row = by_id[row_id]
-            row.entered_at, row.arrived_at, row.due_at, row.context = values
+    for row_id, *values in rows_read(Instance.objects.filter(id__in=listed(list(by_id))).values_list("id", *DETAILS)):
+        row = by_id[row_id]
+        row.entered_at, row.arrived_at, row.due_at, row.context = values
 
 
 def _advance(tenant: TenantRef, active: list[Journey], flows: dict, now: datetime, tick_id: int, counts: Counter,

@@ -24,6 +24,18 @@ def send_key(row, node_id: str) -> str:
     return f"journey:{row.journey_id}.{row.version}:{row.instance_id}:{node_id}:{row.step}"
 
 
+def send_variables(row, journey: dict) -> dict:
+    """What a journey's message (or webhook call) template sees: the entry event as `event`, the
+    journey's variables as `vars.<name>` beside `vars.key` (the instance's key) and `vars.journey`
+    (`journey`: its id, name, version and the node)."""
+    return {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key, "journey": journey}
+
+
+def journey_facts(journey_id: int, name: str, version: int, node: str) -> dict:
+    """`vars.journey`: which journey, version and node sent it."""
+    return {"id": journey_id, "name": name, "version": version, "node": node}
+
+
 @dataclass(frozen=True, eq=False)
 class QueuedSend:
     """What a send node queues for every instance it moves on (one per node and version, shared
@@ -44,12 +56,10 @@ class QueuedSend:
 
     @property
     def journey(self) -> dict:
-        return {"id": self.journey_id, "name": self.name, "version": self.version, "node": self.node}
+        return journey_facts(self.journey_id, self.name, self.version, self.node)
 
     def variables(self, row) -> dict:
-        """What the message's template sees: the entry event as `event`, the journey's variables
-        as `vars.<name>` beside `vars.key` (the instance's key) and `vars.journey`."""
-        return {**row.context.get("vars", {}), "event": row.context.get("entry", {}), "key": row.key, "journey": self.journey}
+        return send_variables(row, self.journey)
 
     def request(self, row) -> SendRequest:
         return SendRequest(key=send_key(row, self.node), channel_id=self.channel_id, template_id=self.template_id, cdp_id=row.cdp_id,
