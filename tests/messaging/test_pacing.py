@@ -33,6 +33,16 @@ class FakeTime:
         self.slept += seconds
 
 
+def _pass(concurrency: int, time: FakeTime | None = None, **options) -> dict:
+    """One drain pass at T0 (on the fake clock when given); its counts."""
+    clocked = {"clock": time.clock, "sleep": time.sleep} if time else {}
+    drain = Drain(concurrency=concurrency, **clocked, **options)
+    try:
+        return drain.run(now=T0)
+    finally:
+        drain.close()
+
+
 def _channel(tenant_a, name, url, **extra):
     channel = channels.channel_create(tenant=tenant_a.ref, name=name, kind="webhook", actor="t",
                                       config={"url": url, "timeout_seconds": 2}, **extra)
@@ -65,11 +75,7 @@ def test_a_stalled_endpoint_holds_up_no_other(tenant_a, receiver, second_receive
     second_receiver.hook = lambda count, when: release.set() if count >= 5 and when == "after" else None
     slow = _queue(tenant_a, _channel(tenant_a, "Slow", f"{receiver.url}/hook"), shoppers["ada"], 1, "s")
     fast = _queue(tenant_a, _channel(tenant_a, "Fast", f"{second_receiver.url}/hook"), shoppers["ada"], 5, "f")
-    drain = Drain(concurrency=4)
-    try:
-        assert drain.run(now=T0) == {"sent": 6}
-    finally:
-        drain.close()
+    assert _pass(4) == {"sent": 6}
     # One after another, the slow send would have timed out (2 s) waiting for the five behind it.
     assert _statuses(tenant_a, slow + fast) == ["sent"] * 6 and len(second_receiver.received) == 5
 
@@ -77,11 +83,7 @@ def test_a_stalled_endpoint_holds_up_no_other(tenant_a, receiver, second_receive
 def test_a_channels_rate_limit_paces_its_sends_on_the_clock(tenant_a, receiver, shoppers):
     limited = _queue(tenant_a, _channel(tenant_a, "Limited", f"{receiver.url}/hook", rate_per_second=2), shoppers["ada"], 6, "r")
     time = FakeTime()
-    drain = Drain(concurrency=2, clock=time.clock, sleep=time.sleep)
-    try:
-        assert drain.run(now=T0) == {"sent": 6}
-    finally:
-        drain.close()
+    assert _pass(2, time) == {"sent": 6}
     # A burst of two, then two a second: the last four waited two seconds (of the injected clock).
     assert 1.9 <= time.slept <= 2.2, time.slept
     assert len(receiver.received) == 6
@@ -90,11 +92,7 @@ def test_a_channels_rate_limit_paces_its_sends_on_the_clock(tenant_a, receiver, 
     later = _queue(tenant_a, (selectors.channel_get(tenant=tenant_a.ref, channel_id=limited[0].channel_id),
                               templates_of(tenant_a, "Limited body")), shoppers["ada"], 6, "q")
     time = FakeTime()
-    drain = Drain(concurrency=2, clock=time.clock, sleep=time.sleep, pass_seconds=0.6)
-    try:
-        counts = drain.run(now=T0)
-    finally:
-        drain.close()
+    counts = _pass(2, time, pass_seconds=0.6)
     assert counts["sent"] == 3 and counts["queued"] == 3, counts
     held = [selectors.delivery_get(tenant=tenant_a.ref, delivery_id=i.id) for i in later]
     waiting = [d for d in held if d.status == "queued"]
@@ -111,11 +109,7 @@ def test_a_failing_endpoint_is_rested_while_the_others_go_on(tenant_a, receiver,
     receiver.default = Answer(500)
     failing = _queue(tenant_a, _channel(tenant_a, "Down", f"{receiver.url}/hook"), shoppers["ada"], FAILURES_TO_REST + 5, "d")
     healthy = _queue(tenant_a, _channel(tenant_a, "Up", f"{second_receiver.url}/hook"), shoppers["ada"], 4, "u")
-    drain = Drain(concurrency=1)
-    try:
-        counts = drain.run(now=T0)
-    finally:
-        drain.close()
+    counts = _pass(1)
     assert _statuses(tenant_a, healthy) == ["sent"] * 4
     rows = [selectors.delivery_get(tenant=tenant_a.ref, delivery_id=i.id) for i in failing]
     # FAILURES_TO_REST failures in a row, then no more calls to it in this pass.
@@ -146,11 +140,7 @@ def test_a_rate_limited_channel_does_not_hold_up_the_messages_queued_behind_it(t
     limited = _queue(tenant_a, _channel(tenant_a, "One a second", f"{receiver.url}/hook", rate_per_second=1), shoppers["ada"], 8, "l")
     other = _queue(tenant_a, _channel(tenant_a, "Other", f"{second_receiver.url}/hook"), shoppers["ada"], 1, "o")
     time = FakeTime()
-    drain = Drain(concurrency=1, clock=time.clock, sleep=time.sleep)
-    try:
-        counts = drain.run(now=T0)
-    finally:
-        drain.close()
+    counts = _pass(1, time)
     # One at once, four held for their tokens (four a send in flight), the other three back in the
     # outbox for a later pass, so the other channel's message went without waiting for them.
     assert counts == {"sent": 6, "queued": 3}, counts
@@ -167,11 +157,7 @@ def test_an_endpoint_rate_paces_each_host_of_a_channel_on_its_own(tenant_a, rece
                                       parts={"url": f"{second_receiver.url}/elsewhere", "body": '{"n": {{ vars.n }}}'})
     sends = _queue(tenant_a, (channel, first), shoppers["ada"], 4, "a") + _queue(tenant_a, (channel, other), shoppers["ada"], 4, "b")
     time = FakeTime()
-    drain = Drain(concurrency=2, clock=time.clock, sleep=time.sleep)
-    try:
-        assert drain.run(now=T0) == {"sent": 8}
-    finally:
-        drain.close()
+    assert _pass(2, time) == {"sent": 8}
     assert _statuses(tenant_a, sends) == ["sent"] * 8 and len(receiver.received) == len(second_receiver.received) == 4
     # Each endpoint: a burst of two, then two a second.
     assert 0.9 <= time.slept <= 1.2, time.slept
